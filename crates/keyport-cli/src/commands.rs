@@ -1,0 +1,198 @@
+//! One function per subcommand: call the core, print the result.
+
+use crate::args::{Args, Command, ProvidersAction};
+use crate::output::{accounts_table, print_json, table};
+use keyport_core::tokens::now;
+use keyport_core::{AccountSummary, ConnectOptions, Error, Home, Keyport, Result, RevocationOutcome, Secret};
+use std::io::Read;
+use std::time::Duration;
+
+pub async fn run(args: Args) -> Result<()> {
+    let keyport = Keyport::open(Home::from_env()?)?;
+    match args.command {
+        Command::Providers { action: None, json } => providers(&keyport, json),
+        Command::Providers {
+            action: Some(ProvidersAction::SetSecret { provider }),
+            ..
+        } => set_secret(&keyport, &provider),
+        Command::Connect {
+            provider,
+            scopes,
+            nickname,
+            no_browser,
+            timeout,
+            json,
+        } => {
+            let opts = ConnectOptions {
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                nickname,
+                timeout: Duration::from_secs(timeout),
+            };
+            connect(&keyport, &provider, opts, no_browser, json).await
+        }
+        Command::List { json } => list(&keyport, json),
+        Command::Token {
+            account,
+            min_ttl,
+            json,
+        } => token(&keyport, &account, min_ttl, json).await,
+        Command::Refresh { account, json } => {
+            let a = keyport.refresh(&account).await?;
+            let summary = AccountSummary::new(&a, keyport.catalog(), now());
+            if json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "Refreshed {} ({}); the token expires {}.",
+                    a.id,
+                    a.label(),
+                    keyport_core::view::relative(summary.expires_in)
+                );
+            }
+            Ok(())
+        }
+        Command::Revoke { account } => {
+            let a = keyport.revoke(&account).await?;
+            println!(
+                "Revoked {} ({}) at the provider. It stays listed as needing a reconnect.",
+                a.id,
+                a.label()
+            );
+            Ok(())
+        }
+        Command::Disconnect { account, local_only } => {
+            let (a, outcome) = keyport.disconnect(&account, local_only).await?;
+            let how = match outcome {
+                RevocationOutcome::Revoked => "revoked its access at the provider and removed it",
+                RevocationOutcome::Skipped => "removed it from Keyport (the provider was not contacted)",
+                RevocationOutcome::NotSupported => {
+                    "removed it from Keyport. The provider offers no revocation: its access stays valid there \
+                     until it expires; revoke it in your account settings at the provider"
+                }
+            };
+            println!("Disconnected {} ({}): {how}.", a.id, a.label());
+            Ok(())
+        }
+        Command::Rename { account, nickname } => {
+            let a = keyport.rename(&account, &nickname)?;
+            println!("{} is now {}.", a.id, a.label());
+            Ok(())
+        }
+    }
+}
+
+fn providers(keyport: &Keyport, json: bool) -> Result<()> {
+    let list: Vec<serde_json::Value> = keyport
+        .catalog()
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id,
+                "display_name": p.display_name,
+                "set_up": p.is_set_up(),
+                "builtin": p.builtin,
+                "redirect": p.redirect,
+                "registration_url": p.registration_url,
+            })
+        })
+        .collect();
+    if json {
+        print_json(&list);
+        return Ok(());
+    }
+    let rows: Vec<[String; 3]> = keyport
+        .catalog()
+        .iter()
+        .map(|p| {
+            let state = if p.is_set_up() {
+                "ready".to_string()
+            } else {
+                format!(
+                    "needs a client id ({})",
+                    p.registration_url.as_deref().unwrap_or("see the provider's docs")
+                )
+            };
+            [p.id.clone(), p.display_name.clone(), state]
+        })
+        .collect();
+    println!("{}", table(["ID", "NAME", "SET UP"], &rows));
+    println!(
+        "\nClient ids go in {}.",
+        keyport.home().providers_file().display()
+    );
+    Ok(())
+}
+
+fn set_secret(keyport: &Keyport, provider: &str) -> Result<()> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        Error::Usage(format!(
+            "could not read the client secret from standard input: {e}"
+        ))
+    })?;
+    let secret = input.trim();
+    if secret.is_empty() {
+        return Err(Error::Usage("no client secret on standard input".into()));
+    }
+    keyport.set_client_secret(provider, &Secret::new(secret))?;
+    println!("Stored the client secret of {provider} in the OS keychain.");
+    Ok(())
+}
+
+async fn connect(
+    keyport: &Keyport,
+    provider: &str,
+    opts: ConnectOptions,
+    no_browser: bool,
+    json: bool,
+) -> Result<()> {
+    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let account = keyport
+        .connect(provider, opts, |url| {
+            if no_browser {
+                eprintln!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
+            } else if let Err(e) = keyport_core::browser::open(url) {
+                eprintln!("Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n");
+            } else {
+                eprintln!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");
+            }
+            eprintln!("Waiting for the sign-in to finish…");
+        })
+        .await?;
+    if json {
+        print_json(&AccountSummary::new(&account, keyport.catalog(), now()));
+    } else {
+        println!("Connected {} as {} (id {}).", name, account.nickname, account.id);
+    }
+    Ok(())
+}
+
+fn list(keyport: &Keyport, json: bool) -> Result<()> {
+    let now = now();
+    let summaries: Vec<AccountSummary> = keyport
+        .accounts()?
+        .iter()
+        .map(|a| AccountSummary::new(a, keyport.catalog(), now))
+        .collect();
+    if json {
+        print_json(&summaries);
+    } else {
+        println!("{}", accounts_table(&summaries));
+    }
+    Ok(())
+}
+
+async fn token(keyport: &Keyport, reference: &str, min_ttl: u64, json: bool) -> Result<()> {
+    let (account, token) = keyport.token(reference, min_ttl).await?;
+    if json {
+        print_json(&serde_json::json!({
+            "access_token": token.expose(),
+            "token_type": "Bearer",
+            "expires_at": account.expires_at,
+            "account": account.id,
+        }));
+    } else {
+        println!("{}", token.expose());
+    }
+    Ok(())
+}

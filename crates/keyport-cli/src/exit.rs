@@ -1,0 +1,91 @@
+//! The exit codes other programs branch on. They are part of the stable interface (README.md).
+
+use keyport_core::{Error, ErrorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    /// Anything not listed below.
+    Failure = 1,
+    /// Bad usage: unknown command or flag, bad value, unknown or unconfigured provider. (clap uses 2 too.)
+    Usage = 2,
+    /// No account matches, or several do.
+    NoAccount = 3,
+    /// The account must be reconnected.
+    NeedsReconnect = 4,
+    /// The OS keychain is unavailable or locked.
+    Keychain = 5,
+    /// The provider is unreachable or answered with an error.
+    Provider = 6,
+}
+
+impl From<&Error> for Exit {
+    fn from(e: &Error) -> Self {
+        match e.kind() {
+            ErrorKind::Usage => Exit::Usage,
+            ErrorKind::NotFound | ErrorKind::Ambiguous => Exit::NoAccount,
+            ErrorKind::NeedsReconnect => Exit::NeedsReconnect,
+            ErrorKind::Keychain => Exit::Keychain,
+            ErrorKind::Provider => Exit::Provider,
+            ErrorKind::Cancelled | ErrorKind::Other => Exit::Failure,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyport_core::error::{KeychainError, KeychainProblem, ProviderError};
+
+    #[test]
+    fn documented_codes_are_stable() {
+        let cases: Vec<(Error, u8)> = vec![
+            (Error::Usage("x".into()), 2),
+            (Error::UnknownProvider("x".into()), 2),
+            (Error::NoSuchAccount("x".into()), 3),
+            (
+                Error::AmbiguousAccount {
+                    reference: "x".into(),
+                    candidates: vec![],
+                },
+                3,
+            ),
+            (
+                Error::NeedsReconnect {
+                    account: "a".into(),
+                    provider: "p".into(),
+                    reason: "r".into(),
+                },
+                4,
+            ),
+            (
+                Error::Keychain(KeychainError {
+                    problem: KeychainProblem::NoService,
+                    detail: String::new(),
+                }),
+                5,
+            ),
+            (
+                Error::Provider(ProviderError {
+                    provider: "p".into(),
+                    operation: "refresh",
+                    reason: "r".into(),
+                    code: None,
+                }),
+                6,
+            ),
+            (Error::Timeout(1), 1),
+            (Error::Internal("x".into()), 1),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Exit::from(&error) as u8, code, "{error}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! How the CLI speaks: logs and errors on stderr, results on stdout (tables for people, `--json`
+//! for programs). Only `keyport token` ever prints a secret, and only on stdout.
+
+use keyport_core::view::relative;
+use keyport_core::AccountSummary;
+use std::error::Error as _;
+
+/// Logs go to stderr, filtered by `KEYPORT_LOG` (or `RUST_LOG`), warnings only by default.
+pub fn init_logging() {
+    let filter = std::env::var("KEYPORT_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// One sentence, then the causes that add something.
+pub fn report(e: &keyport_core::Error) {
+    let mut text = format!("keyport: {e}");
+    let mut seen = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let s = cause.to_string();
+        if !seen.contains(&s) {
+            text.push_str(&format!("\n  caused by: {s}"));
+            seen.push_str(&s);
+        }
+        source = cause.source();
+    }
+    eprintln!("{text}");
+}
+
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("views serialize")
+    );
+}
+
+pub fn accounts_table(accounts: &[AccountSummary]) -> String {
+    if accounts.is_empty() {
+        return "No accounts connected yet. Run `keyport providers` to see what you can connect, then \
+                `keyport connect <provider>`."
+            .into();
+    }
+    let rows: Vec<[String; 6]> = accounts
+        .iter()
+        .map(|a| {
+            [
+                a.id.clone(),
+                a.provider.clone(),
+                a.nickname.clone(),
+                a.status.as_str().to_string(),
+                match a.status {
+                    keyport_core::Status::NeedsReconnect => "-".to_string(),
+                    _ => relative(a.expires_in),
+                },
+                a.scopes.join(" "),
+            ]
+        })
+        .collect();
+    table(
+        ["ID", "PROVIDER", "NICKNAME", "STATUS", "EXPIRES", "SCOPES"],
+        &rows,
+    )
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    let mut lines = vec![line(header.to_vec())];
+    lines.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(
+            ["A", "BB"],
+            &[["xxx".into(), "y".into()], ["z".into(), "".into()]],
+        );
+        assert_eq!(t, "A    BB\nxxx  y\nz");
+    }
+}

@@ -1,0 +1,330 @@
+//! The provider catalog: which OAuth 2.0 / OpenID Connect providers Keyport knows and how to talk to
+//! each. It is data, not code: built-in presets ship embedded (`catalog/providers.toml`), and the
+//! user's `providers.toml` adds providers or overrides single fields of built-in ones (typically just
+//! `client_id`). The format is documented in `docs/providers.md`.
+
+use crate::error::{Error, Result};
+use crate::http::check_endpoint;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use url::Url;
+
+const BUILTIN: &str = include_str!("../catalog/providers.toml");
+
+/// Nickname fields tried when a provider declares none: the OpenID Connect standard claims.
+const DEFAULT_NICKNAME_FIELDS: &[&str] = &["email", "preferred_username", "login", "username", "name"];
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuthMethod {
+    /// A public client: only `client_id` in the body (the usual case for a desktop app with PKCE).
+    #[default]
+    None,
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+/// Where the provider sends the browser back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectKind {
+    /// `http://127.0.0.1:<ephemeral port>/callback` (RFC 8252 §7.3).
+    #[default]
+    Loopback,
+    /// `keyport://oauth/callback`, delivered to the desktop app by the OS.
+    DeepLink,
+}
+
+/// One provider as written in a catalog file. Unknown fields are an error, so typos are caught.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderSpec {
+    display_name: Option<String>,
+    registration_url: Option<String>,
+    issuer: Option<Url>,
+    authorization_url: Option<Url>,
+    token_url: Option<Url>,
+    revocation_url: Option<Url>,
+    userinfo_url: Option<Url>,
+    nickname_fields: Option<Vec<String>>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    scope_separator: Option<String>,
+    pkce: Option<bool>,
+    #[serde(default)]
+    token_request_auth_method: TokenAuthMethod,
+    #[serde(default)]
+    authorization_params: BTreeMap<String, String>,
+    #[serde(default)]
+    redirect: RedirectKind,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// A provider, validated and ready to use.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub display_name: String,
+    pub registration_url: Option<String>,
+    /// OpenID Connect issuer: its discovery document fills any endpoint not given explicitly.
+    pub issuer: Option<Url>,
+    pub authorization_url: Option<Url>,
+    pub token_url: Option<Url>,
+    pub revocation_url: Option<Url>,
+    pub userinfo_url: Option<Url>,
+    pub nickname_fields: Vec<String>,
+    pub scopes: Vec<String>,
+    pub scope_separator: String,
+    pub pkce: bool,
+    pub token_request_auth_method: TokenAuthMethod,
+    pub authorization_params: BTreeMap<String, String>,
+    pub redirect: RedirectKind,
+    pub client_id: Option<String>,
+    /// A client secret written in the catalog file. Desktop apps cannot keep secrets, so providers
+    /// that insist on one (Google, GitHub) treat it as non-confidential; the keychain copy set with
+    /// `keyport providers set-secret` wins when both exist.
+    pub client_secret: Option<Secret>,
+    /// Whether the entry comes from (or overrides) the built-in presets.
+    pub builtin: bool,
+}
+
+impl Provider {
+    pub fn is_set_up(&self) -> bool {
+        self.client_id.as_deref().is_some_and(|c| !c.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    providers: BTreeMap<String, Provider>,
+}
+
+impl Catalog {
+    /// The built-in presets merged with the user's file at `user_file`, if it exists.
+    pub fn load(user_file: &Path) -> Result<Self> {
+        let user = match std::fs::read_to_string(user_file) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("read", user_file, e)),
+        };
+        Self::from_sources(user.as_deref(), &user_file.display().to_string())
+    }
+
+    /// The built-in presets merged with user catalog text. `user_name` names it in errors.
+    pub fn from_sources(user: Option<&str>, user_name: &str) -> Result<Self> {
+        let builtin = providers_table(BUILTIN, "the built-in catalog")?;
+        let user = match user {
+            Some(text) => providers_table(text, user_name)?,
+            None => toml::Table::new(),
+        };
+        let mut providers = BTreeMap::new();
+        let ids: std::collections::BTreeSet<&String> = builtin.keys().chain(user.keys()).collect();
+        for id in ids {
+            let mut table = match builtin.get(id) {
+                Some(toml::Value::Table(t)) => t.clone(),
+                _ => toml::Table::new(),
+            };
+            let source = if user.contains_key(id) {
+                user_name
+            } else {
+                "the built-in catalog"
+            };
+            match user.get(id) {
+                Some(toml::Value::Table(overrides)) => table.extend(overrides.clone()),
+                Some(_) => {
+                    return Err(catalog_error(
+                        user_name,
+                        format!("[providers.{id}] must be a table"),
+                    ))
+                }
+                None => {}
+            }
+            let spec: ProviderSpec = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    catalog_error(source, format!("provider \"{id}\": {}", e.message()))
+                })?;
+            let provider =
+                validate(id, spec, builtin.contains_key(id)).map_err(|m| catalog_error(source, m))?;
+            providers.insert(id.clone(), provider);
+        }
+        Ok(Self { providers })
+    }
+
+    pub fn get(&self, id: &str) -> Result<&Provider> {
+        self.providers
+            .get(id)
+            .ok_or_else(|| Error::UnknownProvider(id.to_string()))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.values()
+    }
+}
+
+fn catalog_error(path: &str, message: String) -> Error {
+    Error::Catalog {
+        path: path.to_string(),
+        message,
+    }
+}
+
+fn providers_table(text: &str, name: &str) -> Result<toml::Table> {
+    let mut doc: toml::Table = toml::from_str(text).map_err(|e| catalog_error(name, e.to_string()))?;
+    if let Some(key) = doc.keys().find(|k| *k != "providers") {
+        return Err(catalog_error(
+            name,
+            format!("unknown top-level key \"{key}\"; expected [providers.<id>] tables"),
+        ));
+    }
+    match doc.remove("providers") {
+        Some(toml::Value::Table(t)) => Ok(t),
+        Some(_) => Err(catalog_error(name, "\"providers\" must be a table".into())),
+        None => Ok(toml::Table::new()),
+    }
+}
+
+fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<Provider, String> {
+    let valid_id = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid_id {
+        return Err(format!(
+            "provider id \"{id}\" may hold only a-z, 0-9, '-' and '_'"
+        ));
+    }
+    if spec.issuer.is_none() && (spec.authorization_url.is_none() || spec.token_url.is_none()) {
+        return Err(format!(
+            "provider \"{id}\" needs either `issuer` (OpenID Connect discovery) or both `authorization_url` and `token_url`"
+        ));
+    }
+    let urls = [
+        &spec.issuer,
+        &spec.authorization_url,
+        &spec.token_url,
+        &spec.revocation_url,
+        &spec.userinfo_url,
+    ];
+    for url in urls.into_iter().flatten() {
+        check_endpoint(url).map_err(|m| format!("provider \"{id}\": {m}"))?;
+    }
+    if spec.redirect == RedirectKind::DeepLink && spec.token_request_auth_method != TokenAuthMethod::None {
+        tracing::debug!(provider = id, "deep-link redirect with a confidential client");
+    }
+    let nickname_fields = spec
+        .nickname_fields
+        .unwrap_or_else(|| DEFAULT_NICKNAME_FIELDS.iter().map(|s| s.to_string()).collect());
+    Ok(Provider {
+        id: id.to_string(),
+        display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
+        registration_url: spec.registration_url,
+        issuer: spec.issuer,
+        authorization_url: spec.authorization_url,
+        token_url: spec.token_url,
+        revocation_url: spec.revocation_url,
+        userinfo_url: spec.userinfo_url,
+        nickname_fields,
+        scopes: spec.scopes,
+        scope_separator: spec.scope_separator.unwrap_or_else(|| " ".into()),
+        pkce: spec.pkce.unwrap_or(true),
+        token_request_auth_method: spec.token_request_auth_method,
+        authorization_params: spec.authorization_params,
+        redirect: spec.redirect,
+        client_id: spec.client_id.filter(|c| !c.trim().is_empty()),
+        client_secret: spec.client_secret.filter(|c| !c.is_empty()).map(Secret::new),
+        builtin,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_entry_is_valid_and_https() {
+        let catalog = Catalog::from_sources(None, "none").unwrap();
+        let ids: Vec<&str> = catalog.iter().map(|p| p.id.as_str()).collect();
+        for expected in ["github", "google", "microsoft", "gitlab", "slack", "linear"] {
+            assert!(ids.contains(&expected), "missing preset {expected}");
+        }
+        for p in catalog.iter() {
+            assert!(p.builtin);
+            assert!(!p.is_set_up(), "{} ships a client id", p.id);
+            assert!(
+                p.registration_url.is_some(),
+                "{} says nowhere where to register",
+                p.id
+            );
+            for url in [
+                &p.authorization_url,
+                &p.token_url,
+                &p.revocation_url,
+                &p.userinfo_url,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                assert_eq!(url.scheme(), "https", "{}: {url}", p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn user_file_overrides_single_fields_and_adds_providers() {
+        let user = r#"
+            [providers.github]
+            client_id = "abc"
+
+            [providers.demo]
+            issuer = "http://127.0.0.1:4455"
+            client_id = "keyport-demo"
+            scopes = ["openid", "offline_access"]
+            authorization_params = { prompt = "consent" }
+        "#;
+        let c = Catalog::from_sources(Some(user), "providers.toml").unwrap();
+        let gh = c.get("github").unwrap();
+        assert_eq!(gh.client_id.as_deref(), Some("abc"));
+        assert_eq!(
+            gh.token_url.as_ref().unwrap().as_str(),
+            "https://github.com/login/oauth/access_token"
+        );
+        let demo = c.get("demo").unwrap();
+        assert!(!demo.builtin && demo.pkce && demo.is_set_up());
+        assert_eq!(demo.authorization_params["prompt"], "consent");
+    }
+
+    #[test]
+    fn bad_entries_get_clear_errors() {
+        let cases = [
+            (
+                "[providers.x]\nauthorization_url = \"https://a/\"",
+                "needs either `issuer`",
+            ),
+            ("[providers.x]\nissuer = \"http://example.com\"", "plain http"),
+            (
+                "[providers.x]\nissuer = \"https://a\"\ncleint_id = \"x\"",
+                "unknown field",
+            ),
+            ("[providers.X]\nissuer = \"https://a\"", "may hold only"),
+            ("[provider.x]\nissuer = \"https://a\"", "unknown top-level key"),
+            ("[providers.x\n", "providers.toml"),
+        ];
+        for (text, expected) in cases {
+            let err = Catalog::from_sources(Some(text), "providers.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_provider_is_an_error() {
+        let c = Catalog::from_sources(None, "none").unwrap();
+        assert!(matches!(c.get("nope"), Err(Error::UnknownProvider(_))));
+    }
+}

@@ -1,0 +1,145 @@
+//! A provider's endpoints, resolved: taken from the catalog entry, with OpenID Connect discovery
+//! (`<issuer>/.well-known/openid-configuration`) filling whatever the entry leaves out.
+//!
+//! They are resolved once, at connect time, and stored with the account, so that refreshing or
+//! revoking needs no discovery round trip and keeps working if the catalog entry changes later.
+
+use crate::catalog::Provider;
+use crate::error::{ProviderError, Result};
+use crate::http::{self, check_endpoint};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub authorization_url: Url,
+    pub token_url: Url,
+    #[serde(default)]
+    pub revocation_url: Option<Url>,
+    #[serde(default)]
+    pub userinfo_url: Option<Url>,
+    /// The issuer identifier, when known from discovery: checked against `iss` in the callback.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Whether the server promised `iss` in authorization responses (RFC 9207).
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
+}
+
+/// The subset of an OpenID Provider's metadata Keyport uses.
+#[derive(Debug, Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: Url,
+    token_endpoint: Url,
+    revocation_endpoint: Option<Url>,
+    userinfo_endpoint: Option<Url>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    code_challenge_methods_supported: Vec<String>,
+}
+
+pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Endpoints> {
+    let fail = |reason: String| ProviderError {
+        provider: provider.display_name.clone(),
+        operation: "discovery",
+        reason,
+        code: None,
+    };
+    let discovered = match &provider.issuer {
+        Some(issuer) => Some(discover(issuer, client).await.map_err(fail)?),
+        None => None,
+    };
+    let pick = |explicit: &Option<Url>, found: Option<&Url>| explicit.clone().or_else(|| found.cloned());
+    let d = discovered.as_ref();
+    let authorization_url = pick(&provider.authorization_url, d.map(|d| &d.authorization_endpoint));
+    let token_url = pick(&provider.token_url, d.map(|d| &d.token_endpoint));
+    let (Some(authorization_url), Some(token_url)) = (authorization_url, token_url) else {
+        // The catalog validation guarantees one source or the other.
+        return Err(fail("no authorization or token endpoint".into()).into());
+    };
+    if provider.pkce {
+        if let Some(d) = d {
+            if !d.code_challenge_methods_supported.is_empty()
+                && !d.code_challenge_methods_supported.iter().any(|m| m == "S256")
+            {
+                return Err(fail("the provider does not support PKCE with S256".into()).into());
+            }
+        }
+    }
+    Ok(Endpoints {
+        authorization_url,
+        token_url,
+        revocation_url: pick(
+            &provider.revocation_url,
+            d.and_then(|d| d.revocation_endpoint.as_ref()),
+        ),
+        userinfo_url: pick(
+            &provider.userinfo_url,
+            d.and_then(|d| d.userinfo_endpoint.as_ref()),
+        ),
+        issuer: d.map(|d| d.issuer.clone()),
+        iss_parameter_supported: d.is_some_and(|d| d.authorization_response_iss_parameter_supported),
+    })
+}
+
+async fn discover(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
+    let url = discovery_url(issuer);
+    tracing::debug!(%url, "fetching OpenID Connect discovery document");
+    let (status, body) = http::send(client.get(url.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("{} answered HTTP {status}", http::strip_query(&url)));
+    }
+    let doc: Discovery = serde_json::from_slice(&body).map_err(|e| {
+        format!(
+            "{} is not a valid discovery document: {e}",
+            http::strip_query(&url)
+        )
+    })?;
+    // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
+    if doc.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+        return Err(format!(
+            "the discovery document names issuer {} instead of {issuer}",
+            doc.issuer
+        ));
+    }
+    for url in [&doc.authorization_endpoint, &doc.token_endpoint]
+        .into_iter()
+        .chain(doc.revocation_endpoint.iter())
+        .chain(doc.userinfo_endpoint.iter())
+    {
+        check_endpoint(url)?;
+    }
+    Ok(doc)
+}
+
+fn discovery_url(issuer: &Url) -> Url {
+    let mut url = issuer.clone();
+    let path = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_url_keeps_issuer_path() {
+        let u = |s| discovery_url(&Url::parse(s).unwrap()).to_string();
+        assert_eq!(
+            u("https://a.example"),
+            "https://a.example/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            u("https://a.example/tenant/"),
+            "https://a.example/tenant/.well-known/openid-configuration"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Keyport's typed errors, and the coarse [`ErrorKind`] that the edges (CLI exit codes, UI messages)
+//! branch on.
+//!
+//! Every message is a sentence a user can act on. None of them ever carries a secret: errors are
+//! built from provider error codes, URLs without query strings, and our own words.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure this is, for the edges to pick an exit code or a UI treatment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself was wrong: a bad flag value, an unknown provider, a provider without a client id.
+    Usage,
+    /// No account matches the reference.
+    NotFound,
+    /// Several accounts match the reference.
+    Ambiguous,
+    /// The account's grant is gone (revoked, refused); only a new connect helps.
+    NeedsReconnect,
+    /// The OS keychain is missing, unreachable or locked.
+    Keychain,
+    /// The provider answered with an error, or could not be reached.
+    Provider,
+    /// The user cancelled, or the flow timed out waiting for them.
+    Cancelled,
+    /// Anything else: local files, bad callbacks, internal faults.
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("unknown provider \"{0}\"; `keyport providers` lists the known ones")]
+    UnknownProvider(String),
+
+    #[error(
+        "provider \"{0}\" is not set up: it has no client id. Register an OAuth app with the provider and \
+         set `client_id` for it in {1}"
+    )]
+    ProviderNotSetUp(String, PathBuf),
+
+    #[error("the provider catalog {path} is invalid: {message}")]
+    Catalog { path: String, message: String },
+
+    #[error("no account matches \"{0}\"; `keyport list` shows the connected accounts")]
+    NoSuchAccount(String),
+
+    #[error("\"{reference}\" matches several accounts ({}); use one of these ids", candidates.join(", "))]
+    AmbiguousAccount {
+        reference: String,
+        candidates: Vec<String>,
+    },
+
+    #[error("account {account} needs to be reconnected ({reason}); run `keyport connect {provider}`")]
+    NeedsReconnect {
+        account: String,
+        provider: String,
+        reason: String,
+    },
+
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+
+    #[error("the sign-in was not completed: {0}")]
+    Authorization(String),
+
+    #[error("timed out after {0} s waiting for the sign-in to finish in the browser")]
+    Timeout(u64),
+
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the account file {} is damaged ({message}); it was left untouched", path.display())]
+    CorruptData { path: PathBuf, message: String },
+
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Usage(_)
+            | Error::UnknownProvider(_)
+            | Error::ProviderNotSetUp(..)
+            | Error::Catalog { .. } => ErrorKind::Usage,
+            Error::NoSuchAccount(_) => ErrorKind::NotFound,
+            Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
+            Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,
+            Error::Keychain(_) => ErrorKind::Keychain,
+            Error::Provider(_) => ErrorKind::Provider,
+            Error::Timeout(_) => ErrorKind::Cancelled,
+            Error::Authorization(_) | Error::Io { .. } | Error::CorruptData { .. } | Error::Internal(_) => {
+                ErrorKind::Other
+            }
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The keychain could not be used. The message says how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}", problem.sentence(), detail_suffix(detail))]
+pub struct KeychainError {
+    pub problem: KeychainProblem,
+    /// The platform's own words, for the cause chain (never contains a secret).
+    pub detail: String,
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" (keychain said: {detail})")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeychainProblem {
+    /// No D-Bus session bus to reach the Secret Service through.
+    NoSessionBus,
+    /// The bus is there, but nothing provides `org.freedesktop.secrets`.
+    NoService,
+    /// The keychain is locked and could not be unlocked without a prompt.
+    Locked,
+    /// Any other platform failure.
+    Failed,
+}
+
+impl KeychainProblem {
+    fn sentence(self) -> &'static str {
+        match self {
+            KeychainProblem::NoSessionBus => {
+                "the OS keychain is unreachable: there is no D-Bus session bus. Run Keyport inside your \
+                 desktop session (or start one with `dbus-run-session`)"
+            }
+            KeychainProblem::NoService => {
+                "no OS keychain is running: Keyport stores tokens only in a Secret Service keychain. \
+                 Install and start one (for example `gnome-keyring-daemon --start --components=secrets`, \
+                 or KeePassXC with Secret Service integration)"
+            }
+            KeychainProblem::Locked => {
+                "the OS keychain is locked: unlock it (log in to your desktop session, or open your \
+                 keyring manager) and try again"
+            }
+            KeychainProblem::Failed => "the OS keychain failed",
+        }
+    }
+}
+
+/// The provider refused a request or could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{provider}: {operation} failed: {reason}")]
+pub struct ProviderError {
+    pub provider: String,
+    pub operation: &'static str,
+    pub reason: String,
+    /// The OAuth error code (`invalid_grant`, …) when the provider sent one.
+    pub code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_cover_the_documented_edges() {
+        assert_eq!(Error::NoSuchAccount("x".into()).kind(), ErrorKind::NotFound);
+        assert_eq!(
+            Error::AmbiguousAccount {
+                reference: "a".into(),
+                candidates: vec!["a-1".into(), "a-2".into()]
+            }
+            .kind(),
+            ErrorKind::Ambiguous
+        );
+        let k = Error::Keychain(KeychainError {
+            problem: KeychainProblem::Locked,
+            detail: String::new(),
+        });
+        assert_eq!(k.kind(), ErrorKind::Keychain);
+        assert!(k.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn ambiguous_lists_candidates() {
+        let e = Error::AmbiguousAccount {
+            reference: "github".into(),
+            candidates: vec!["github-1".into(), "github-2".into()],
+        };
+        assert!(e.to_string().contains("github-1, github-2"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The one HTTP client Keyport talks to providers with, and the adapter that lets the `oauth2` crate
+//! use it.
+//!
+//! Redirects are never followed (a token endpoint that redirects is misconfigured or hostile, and
+//! following it could leak a code or secret to another origin), bodies are capped, and every request
+//! has a timeout. Plain `http` is refused for anything but loopback hosts; see [`check_endpoint`].
+
+use crate::token_response;
+use oauth2::{HttpRequest, HttpResponse};
+use std::future::Future;
+use std::time::Duration;
+use url::Url;
+
+/// The most Keyport reads of any provider response. Token and userinfo responses are a few KiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A failure to get an answer at all: connection refused, timeout, oversized or unreadable body.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpFailure(pub String);
+
+impl From<reqwest::Error> for HttpFailure {
+    fn from(e: reqwest::Error) -> Self {
+        let what = if e.is_timeout() {
+            "the request timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else {
+            "the request failed"
+        };
+        let place = e
+            .url()
+            .map(|u| format!(" ({})", strip_query(u)))
+            .unwrap_or_default();
+        HttpFailure(format!("{what}{place}"))
+    }
+}
+
+/// A URL as it may appear in a message: no query string or fragment, which could carry a code.
+pub fn strip_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("keyport/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client configuration is static and valid")
+}
+
+/// Reads a response body, refusing anything over [`MAX_BODY_BYTES`].
+pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
+    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(HttpFailure(format!(
+            "the response is larger than {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(HttpFailure(format!(
+                "the response is larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Sends `request` and returns status and capped body.
+pub async fn send(request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), HttpFailure> {
+    let resp = request.send().await?;
+    let status = resp.status().as_u16();
+    Ok((status, read_capped(resp).await?))
+}
+
+/// An `oauth2` HTTP client over `client` that also smooths the token-response deviations
+/// providers are known for (see [`token_response::normalize`]) before `oauth2` parses them.
+pub fn oauth_client(
+    client: &reqwest::Client,
+) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>> + '_
+{
+    move |request: HttpRequest| {
+        let client = client.clone();
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| HttpFailure(format!("could not build the request: {e}")))?;
+            let resp = client.execute(request).await?;
+            let status = resp.status();
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let body = read_capped(resp).await?;
+            let (status, body) = token_response::normalize(status.as_u16(), &content_type, body);
+            let mut out = HttpResponse::new(body);
+            *out.status_mut() = oauth2::http::StatusCode::from_u16(status)
+                .map_err(|_| HttpFailure(format!("invalid HTTP status {status}")))?;
+            out.headers_mut().insert(
+                oauth2::http::header::CONTENT_TYPE,
+                oauth2::http::HeaderValue::from_static("application/json"),
+            );
+            Ok(out)
+        })
+    }
+}
+
+/// Accepts `https` URLs, and `http` only for loopback hosts (a local provider or test server).
+pub fn check_endpoint(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(format!(
+            "{} uses plain http; only https is allowed, except for loopback hosts",
+            strip_query(url)
+        )),
+        other => Err(format!("{} has unsupported scheme \"{other}\"", strip_query(url))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        let ok = [
+            "https://example.com/token",
+            "http://127.0.0.1:8080/t",
+            "http://[::1]/t",
+            "http://localhost/t",
+        ];
+        for u in ok {
+            assert!(check_endpoint(&Url::parse(u).unwrap()).is_ok(), "{u}");
+        }
+        let bad = [
+            "http://example.com/token",
+            "http://10.0.0.1/t",
+            "ftp://127.0.0.1/t",
+        ];
+        for u in bad {
+            assert!(check_endpoint(&Url::parse(u).unwrap()).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn messages_never_carry_the_query() {
+        let u = Url::parse("https://p.example/cb?code=SECRET#x").unwrap();
+        assert_eq!(strip_query(&u), "https://p.example/cb");
+    }
+}

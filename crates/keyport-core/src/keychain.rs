@@ -1,0 +1,120 @@
+//! The OS keychain, through the `keyring` crate: the only place Keyport puts secrets.
+//!
+//! Each account has one item (its [`TokenSet`] as JSON) so that `keyport token` costs a single
+//! keychain read. Items carry the home's service name (see [`crate::paths::Home`]) and a user name
+//! of `account:<id>` or `client-secret:<provider>`, so `secret-tool lookup service <s> username <u>`
+//! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
+
+use crate::error::{Error, KeychainError, KeychainProblem, Result};
+use crate::secret::Secret;
+use crate::tokens::TokenSet;
+
+#[derive(Debug, Clone)]
+pub struct Keychain {
+    service: String,
+}
+
+impl Keychain {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    pub fn account_user(account_id: &str) -> String {
+        format!("account:{account_id}")
+    }
+
+    fn client_secret_user(provider: &str) -> String {
+        format!("client-secret:{provider}")
+    }
+
+    fn entry(&self, user: &str) -> Result<keyring::Entry> {
+        if let Err(e) = keyring::Entry::store_status() {
+            return Err(classify(e).into());
+        }
+        keyring::Entry::new(&self.service, user).map_err(|e| classify(&e).into())
+    }
+
+    fn get(&self, user: &str) -> Result<Option<String>> {
+        match self.entry(user)?.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(classify(&e).into()),
+        }
+    }
+
+    fn set(&self, user: &str, value: &str) -> Result<()> {
+        self.entry(user)?
+            .set_password(value)
+            .map_err(|e| classify(&e).into())
+    }
+
+    fn delete(&self, user: &str) -> Result<()> {
+        match self.entry(user)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(classify(&e).into()),
+        }
+    }
+
+    pub fn load_tokens(&self, account_id: &str) -> Result<Option<TokenSet>> {
+        let Some(json) = self.get(&Self::account_user(account_id))? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json).map(Some).map_err(|e| {
+            // serde_json's message names a position and the expected type, never the value.
+            Error::Internal(format!(
+                "the keychain item of account {account_id} is not in Keyport's format: {e}"
+            ))
+        })
+    }
+
+    pub fn store_tokens(&self, account_id: &str, tokens: &TokenSet) -> Result<()> {
+        let json = serde_json::to_string(tokens).expect("token sets serialize");
+        self.set(&Self::account_user(account_id), &json)
+    }
+
+    pub fn delete_tokens(&self, account_id: &str) -> Result<()> {
+        self.delete(&Self::account_user(account_id))
+    }
+
+    pub fn client_secret(&self, provider: &str) -> Result<Option<Secret>> {
+        Ok(self.get(&Self::client_secret_user(provider))?.map(Secret::new))
+    }
+
+    pub fn set_client_secret(&self, provider: &str, secret: &Secret) -> Result<()> {
+        self.set(&Self::client_secret_user(provider), secret.expose())
+    }
+
+    /// Fails with a clear [`KeychainError`] unless the keychain answers. Cheap: one lookup.
+    pub fn check(&self) -> Result<()> {
+        self.get("keyport-probe").map(|_| ())
+    }
+}
+
+/// Turns the platform's error into one of the problems we can explain.
+fn classify(e: &keyring::Error) -> KeychainError {
+    let detail = e.to_string();
+    let lower = detail.to_lowercase();
+    let problem = match e {
+        keyring::Error::NoStorageAccess(_) => KeychainProblem::Locked,
+        _ if lower.contains("org.freedesktop.secrets") || lower.contains("serviceunknown") => {
+            KeychainProblem::NoService
+        }
+        _ if lower.contains("dbus_session_bus_address")
+            || lower.contains("autolaunch")
+            || lower.contains("session bus")
+            || lower.contains("no such file or directory")
+            || lower.contains("connection refused") =>
+        {
+            KeychainProblem::NoSessionBus
+        }
+        _ if lower.contains("locked") => KeychainProblem::Locked,
+        _ => KeychainProblem::Failed,
+    };
+    KeychainError { problem, detail }
+}

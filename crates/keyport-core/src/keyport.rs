@@ -1,0 +1,519 @@
+//! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
+//! keychain and the provider. Adapters call these and only turn results into output.
+//!
+//! Ordering rules that keep the keychain and the account file consistent when a process dies at any
+//! point: secrets are written before the metadata that points at them, and an account is marked
+//! "needs reconnect" before its secret is deleted. Refresh, revoke and disconnect of one account are
+//! serialized across processes by a per-account lock, because providers rotate refresh tokens: two
+//! concurrent refreshes would spend the same refresh token twice, and many providers then revoke the
+//! whole grant.
+
+use crate::accounts::{self, Account, AccountStore, Lifecycle};
+use crate::catalog::{Catalog, Provider, RedirectKind};
+use crate::endpoints;
+use crate::error::{Error, Result};
+use crate::keychain::Keychain;
+use crate::lock::FileLock;
+use crate::loopback::CallbackListener;
+use crate::oauth::{self, ClientCredentials};
+use crate::paths::Home;
+use crate::profile::{self, Profile};
+use crate::secret::Secret;
+use crate::tokens::{now, TokenSet};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// The default `--min-ttl`: how long a token handed out should stay valid, at least.
+pub const DEFAULT_MIN_TTL_SECS: u64 = 300;
+/// How long `connect` waits for the browser by default.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 120;
+
+pub struct Keyport {
+    home: Home,
+    catalog: Catalog,
+    accounts: AccountStore,
+    keychain: Keychain,
+    http: reqwest::Client,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Scopes to request instead of the provider's defaults.
+    pub scopes: Option<Vec<String>>,
+    pub nickname: Option<String>,
+    pub timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            scopes: None,
+            nickname: None,
+            timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+        }
+    }
+}
+
+/// What happened at the provider when an account was disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationOutcome {
+    Revoked,
+    /// The provider offers no revocation endpoint: the grant lives on there until it expires.
+    NotSupported,
+    /// `--local-only`, or no token was left to revoke.
+    Skipped,
+}
+
+enum RefreshMode<'a> {
+    /// For `token`: refresh unless another process already did; fall back to a still-valid token
+    /// when the provider is unreachable.
+    IfStale { seen: &'a Secret },
+    /// For `refresh`: always refresh, report every failure.
+    Force,
+}
+
+impl Keyport {
+    pub fn open(home: Home) -> Result<Self> {
+        let catalog = Catalog::load(&home.providers_file())?;
+        let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
+        let keychain = Keychain::new(home.keychain_service());
+        Ok(Self {
+            home,
+            catalog,
+            accounts,
+            keychain,
+            http: crate::http::client(),
+        })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// All accounts' metadata. Never touches the keychain, so it stays cheap with many accounts.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.accounts.load()
+    }
+
+    pub fn find(&self, reference: &str) -> Result<Account> {
+        let all = self.accounts.load()?;
+        accounts::resolve(&all, reference).cloned()
+    }
+
+    fn refresh_lock(&self, account_id: &str) -> PathBuf {
+        self.home.locks_dir().join(format!("account-{account_id}.lock"))
+    }
+
+    /// The client id (required) and secret (keychain first, then the catalog) for `provider`.
+    pub fn credentials(&self, provider: &Provider) -> Result<ClientCredentials> {
+        let client_id = provider
+            .client_id
+            .clone()
+            .ok_or_else(|| Error::ProviderNotSetUp(provider.id.clone(), self.home.providers_file()))?;
+        let client_secret = match provider.token_request_auth_method {
+            crate::catalog::TokenAuthMethod::None => None,
+            _ => self
+                .keychain
+                .client_secret(&provider.id)?
+                .or_else(|| provider.client_secret.clone()),
+        };
+        Ok(ClientCredentials {
+            client_id,
+            client_secret,
+            auth_method: provider.token_request_auth_method,
+        })
+    }
+
+    pub fn set_client_secret(&self, provider_id: &str, secret: &Secret) -> Result<()> {
+        self.catalog.get(provider_id)?;
+        self.keychain.set_client_secret(provider_id, secret)
+    }
+
+    /// Runs the authorization-code flow with a loopback redirect. `present` receives the URL to
+    /// open in the system browser (or to show the user). Connecting the same user again updates
+    /// their account instead of adding a second one.
+    pub async fn connect(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        present: impl FnOnce(&Url),
+    ) -> Result<Account> {
+        let provider = self.catalog.get(provider_id)?;
+        if provider.redirect == RedirectKind::DeepLink {
+            return Err(Error::Usage(format!(
+                "{} uses the keyport:// redirect, which only the desktop app receives; connect it from the app",
+                provider.display_name
+            )));
+        }
+        let creds = self.credentials(provider)?;
+        // Fail before the user signs in, not after, when the tokens would have nowhere to go.
+        self.keychain.check()?;
+        let endpoints = endpoints::resolve(provider, &self.http).await?;
+        let listener = CallbackListener::bind().await?;
+        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
+        let pending = oauth::start(provider, &endpoints, &creds, listener.redirect_uri(), &scopes);
+        tracing::info!(provider = %provider.id, port = listener.port(), "waiting for the authorization callback");
+        present(&pending.url);
+        let callback = listener
+            .wait(&provider.display_name, pending.state.expose(), opts.timeout)
+            .await?;
+        check_issuer(&endpoints, callback.iss.as_deref())?;
+        let requested = pending.requested_scopes.clone();
+        let grant = oauth::exchange(&self.http, provider, &endpoints, &creds, pending, callback.code).await?;
+        let profile = self.profile(provider, &endpoints, &grant.tokens).await;
+        let scopes = grant.scopes.unwrap_or(requested);
+        let tokens = grant.tokens;
+        let account = self.accounts.update(|all| {
+            let now = now();
+            let existing = all.iter().position(|a| {
+                a.provider == provider.id
+                    && match (&a.subject, &profile.subject) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => Some(&a.nickname) == profile.nickname.as_ref(),
+                    }
+            });
+            let id = existing
+                .map(|i| all[i].id.clone())
+                .unwrap_or_else(|| accounts::next_id(all, &provider.id));
+            let nickname = opts
+                .nickname
+                .clone()
+                .or_else(|| existing.map(|i| all[i].nickname.clone()))
+                .or_else(|| profile.nickname.clone())
+                .unwrap_or_else(|| id.clone());
+            self.keychain.store_tokens(&id, &tokens)?;
+            let account = Account {
+                id,
+                provider: provider.id.clone(),
+                nickname,
+                subject: profile.subject.clone(),
+                scopes,
+                expires_at: tokens.expires_at,
+                token_obtained_at: tokens.obtained_at,
+                has_refresh_token: tokens.refresh_token.is_some(),
+                lifecycle: Lifecycle::Active,
+                endpoints,
+                created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
+                updated_at: now,
+            };
+            match existing {
+                Some(i) => all[i] = account.clone(),
+                None => all.push(account.clone()),
+            }
+            Ok(account)
+        })?;
+        tracing::info!(account = %account.id, "connected");
+        Ok(account)
+    }
+
+    async fn profile(
+        &self,
+        provider: &Provider,
+        endpoints: &endpoints::Endpoints,
+        tokens: &TokenSet,
+    ) -> Profile {
+        let mut found = Profile::default();
+        if let Some(url) = &endpoints.userinfo_url {
+            match profile::fetch(&self.http, &provider.display_name, url, &tokens.access_token).await {
+                Ok(claims) => found = profile::from_claims(&claims, &provider.nickname_fields),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look up the user; using the ID token instead")
+                }
+            }
+        }
+        if found.nickname.is_none() || found.subject.is_none() {
+            if let Some(claims) = tokens.id_token.as_ref().and_then(profile::id_token_claims) {
+                let from_id = profile::from_claims(&claims, &provider.nickname_fields);
+                found.nickname = found.nickname.or(from_id.nickname);
+                found.subject = found.subject.or(from_id.subject);
+            }
+        }
+        found
+    }
+
+    /// A valid access token for the account, refreshed first when it would expire within
+    /// `min_ttl` seconds (capped at half the token's lifetime, see [`TokenSet::needs_refresh`]).
+    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, Secret)> {
+        let account = self.find(reference)?;
+        ensure_active(&account)?;
+        let tokens = self.stored_tokens(&account)?;
+        if !tokens.needs_refresh(min_ttl, now()) {
+            return Ok((account, tokens.access_token));
+        }
+        let (account, tokens) = self
+            .refresh_account(
+                &account.id,
+                RefreshMode::IfStale {
+                    seen: &tokens.access_token,
+                },
+            )
+            .await?;
+        Ok((account, tokens.access_token))
+    }
+
+    /// Refreshes now, whatever the expiry.
+    pub async fn refresh(&self, reference: &str) -> Result<Account> {
+        let account = self.find(reference)?;
+        ensure_active(&account)?;
+        Ok(self.refresh_account(&account.id, RefreshMode::Force).await?.0)
+    }
+
+    fn stored_tokens(&self, account: &Account) -> Result<TokenSet> {
+        self.keychain
+            .load_tokens(&account.id)?
+            .ok_or_else(|| Error::NeedsReconnect {
+                account: account.id.clone(),
+                provider: account.provider.clone(),
+                reason: "its tokens are missing from the keychain".into(),
+            })
+    }
+
+    async fn refresh_account(&self, id: &str, mode: RefreshMode<'_>) -> Result<(Account, TokenSet)> {
+        let _lock = FileLock::exclusive(&self.refresh_lock(id))?;
+        // Re-read everything under the lock: another process may have refreshed, revoked or
+        // removed the account while we waited.
+        let account = self.find(id)?;
+        ensure_active(&account)?;
+        let current = self.stored_tokens(&account)?;
+        let now = now();
+        if let RefreshMode::IfStale { seen } = mode {
+            if current.access_token != *seen && !current.is_expired(now) {
+                tracing::debug!(account = id, "another process refreshed meanwhile");
+                return Ok((account, current));
+            }
+        }
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            if current.is_expired(now) {
+                let reason = "the access token expired and the provider issued no refresh token";
+                return Err(self.mark_needs_reconnect(&account, reason)?);
+            }
+            return match mode {
+                RefreshMode::IfStale { .. } => Ok((account, current)),
+                RefreshMode::Force => Err(Error::Usage(format!(
+                    "account {} cannot be refreshed: the provider issued no refresh token",
+                    account.id
+                ))),
+            };
+        };
+        let provider = self.catalog.get(&account.provider)?;
+        let creds = self.credentials(provider)?;
+        tracing::info!(account = id, "refreshing the access token");
+        let result = oauth::refresh(
+            &self.http,
+            &provider.display_name,
+            &provider.scope_separator,
+            &account.endpoints,
+            &creds,
+            &refresh_token,
+        )
+        .await;
+        match result {
+            Ok(grant) => {
+                // The new refresh token must reach the keychain before anything else can fail:
+                // the old one is spent.
+                self.keychain.store_tokens(id, &grant.tokens)?;
+                let tokens = grant.tokens;
+                let account = self.accounts.update(|all| {
+                    let a = all
+                        .iter_mut()
+                        .find(|a| a.id == id)
+                        .ok_or_else(|| Error::NoSuchAccount(id.into()))?;
+                    a.expires_at = tokens.expires_at;
+                    a.token_obtained_at = tokens.obtained_at;
+                    a.has_refresh_token = tokens.refresh_token.is_some();
+                    if let Some(scopes) = &grant.scopes {
+                        a.scopes = scopes.clone();
+                    }
+                    a.updated_at = now;
+                    Ok(a.clone())
+                })?;
+                Ok((account, tokens))
+            }
+            Err(Error::Provider(p))
+                if matches!(p.code.as_deref(), Some("invalid_grant" | "unauthorized_client")) =>
+            {
+                let reason = format!("the provider refused the refresh token: {}", p.reason);
+                Err(self.mark_needs_reconnect(&account, &reason)?)
+            }
+            Err(e) => match mode {
+                RefreshMode::IfStale { .. } if !current.is_expired(now) => {
+                    tracing::warn!(account = id, error = %e, "refresh failed; the current token is still valid");
+                    Ok((account, current))
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Records that only a reconnect can help, and returns the error that says so.
+    fn mark_needs_reconnect(&self, account: &Account, reason: &str) -> Result<Error> {
+        self.accounts.update(|all| {
+            if let Some(a) = all.iter_mut().find(|a| a.id == account.id) {
+                a.lifecycle = Lifecycle::NeedsReconnect {
+                    reason: reason.into(),
+                };
+                a.updated_at = now();
+            }
+            Ok(())
+        })?;
+        Ok(Error::NeedsReconnect {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            reason: reason.into(),
+        })
+    }
+
+    /// Revokes the grant at the provider and keeps the account, marked "needs reconnect".
+    pub async fn revoke(&self, reference: &str) -> Result<Account> {
+        let account = self.find(reference)?;
+        let _lock = FileLock::exclusive(&self.refresh_lock(&account.id))?;
+        let provider = self.catalog.get(&account.provider)?;
+        let Some(url) = account.endpoints.revocation_url.clone() else {
+            return Err(Error::Usage(format!(
+                "{} offers no token revocation; revoke Keyport's access in your {} account settings, \
+                 or `keyport disconnect --local-only {}` to forget the account here",
+                provider.display_name, provider.display_name, account.id
+            )));
+        };
+        if let Some(tokens) = self.keychain.load_tokens(&account.id)? {
+            self.revoke_tokens(provider, &url, &tokens).await?;
+        }
+        self.mark_needs_reconnect(&account, "its access was revoked")?;
+        self.keychain.delete_tokens(&account.id)?;
+        self.accounts.update(|all| {
+            let a = all
+                .iter_mut()
+                .find(|a| a.id == account.id)
+                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+            a.has_refresh_token = false;
+            a.expires_at = None;
+            Ok(a.clone())
+        })
+    }
+
+    async fn revoke_tokens(&self, provider: &Provider, url: &Url, tokens: &TokenSet) -> Result<()> {
+        let creds = self.credentials(provider)?;
+        // The refresh token first: revoking it ends the grant, and with it (RFC 7009 §2.1) the
+        // access tokens, at most providers.
+        if let Some(rt) = &tokens.refresh_token {
+            oauth::revoke(
+                &self.http,
+                &provider.display_name,
+                url,
+                &creds,
+                rt,
+                "refresh_token",
+            )
+            .await?;
+        }
+        if let Err(e) = oauth::revoke(
+            &self.http,
+            &provider.display_name,
+            url,
+            &creds,
+            &tokens.access_token,
+            "access_token",
+        )
+        .await
+        {
+            if tokens.refresh_token.is_none() {
+                return Err(e);
+            }
+            tracing::debug!(error = %e, "access token revocation after the refresh token's failed");
+        }
+        Ok(())
+    }
+
+    /// Revokes at the provider when it can (unless `local_only`), then forgets the account.
+    pub async fn disconnect(
+        &self,
+        reference: &str,
+        local_only: bool,
+    ) -> Result<(Account, RevocationOutcome)> {
+        let account = self.find(reference)?;
+        let _lock = FileLock::exclusive(&self.refresh_lock(&account.id))?;
+        let mut outcome = RevocationOutcome::Skipped;
+        if !local_only {
+            let tokens = self.keychain.load_tokens(&account.id)?;
+            match (&account.endpoints.revocation_url, tokens) {
+                (None, _) => outcome = RevocationOutcome::NotSupported,
+                (Some(url), Some(tokens)) => {
+                    let provider = self.catalog.get(&account.provider)?;
+                    self.revoke_tokens(provider, url, &tokens).await?;
+                    outcome = RevocationOutcome::Revoked;
+                }
+                (Some(_), None) => {}
+            }
+        }
+        self.mark_needs_reconnect(&account, "it is being disconnected")?;
+        self.keychain.delete_tokens(&account.id)?;
+        self.accounts.update(|all| {
+            all.retain(|a| a.id != account.id);
+            Ok(())
+        })?;
+        tracing::info!(account = %account.id, ?outcome, "disconnected");
+        Ok((account, outcome))
+    }
+
+    pub fn rename(&self, reference: &str, nickname: &str) -> Result<Account> {
+        let nickname = nickname.trim();
+        if nickname.is_empty() || nickname.contains(':') {
+            return Err(Error::Usage(
+                "a nickname must be non-empty and must not contain ':'".into(),
+            ));
+        }
+        let account = self.find(reference)?;
+        self.accounts.update(|all| {
+            if all
+                .iter()
+                .any(|a| a.id != account.id && a.provider == account.provider && a.nickname == nickname)
+            {
+                return Err(Error::Usage(format!(
+                    "another {} account is already called \"{nickname}\"",
+                    account.provider
+                )));
+            }
+            let a = all
+                .iter_mut()
+                .find(|a| a.id == account.id)
+                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+            a.nickname = nickname.to_string();
+            a.updated_at = now();
+            Ok(a.clone())
+        })
+    }
+}
+
+fn ensure_active(account: &Account) -> Result<()> {
+    match &account.lifecycle {
+        Lifecycle::Active => Ok(()),
+        Lifecycle::NeedsReconnect { reason } => Err(Error::NeedsReconnect {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// RFC 9207: when the server identifies itself in the callback, it must be the one we asked.
+fn check_issuer(endpoints: &endpoints::Endpoints, iss: Option<&str>) -> Result<()> {
+    let Some(expected) = &endpoints.issuer else {
+        return Ok(());
+    };
+    match iss {
+        Some(iss) if iss == expected => Ok(()),
+        Some(iss) => Err(Error::Authorization(format!(
+            "the callback came from issuer {iss}, not {expected}; it was not used"
+        ))),
+        None if endpoints.iss_parameter_supported => Err(Error::Authorization(format!(
+            "the callback lacks the issuer ({expected}) that the provider promised to send; it was not used"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,370 @@
+//! The loopback redirect listener (RFC 8252 §7.3): a tiny HTTP server on `127.0.0.1:<ephemeral>`
+//! that receives the provider's redirect from the system browser.
+//!
+//! It is written for hostile input: anything on this machine can connect to it. Each connection is
+//! handled on its own task with a read deadline and a size cap, so idle speculative connections (which
+//! browsers open) and junk never block the real callback. Only `GET /callback` with the expected
+//! `state` ends the wait; everything else gets a plain answer and the listener keeps going.
+
+use crate::error::{Error, ProviderError, Result};
+use crate::secret::Secret;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use url::Url;
+
+/// The largest request head we read; a redirect with a code and state is well under 2 KiB.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// How long a connection may take to send its request.
+const READ_DEADLINE: Duration = Duration::from_secs(10);
+pub const CALLBACK_PATH: &str = "/callback";
+
+/// What the provider sent back, once `state` matched.
+#[derive(Debug)]
+pub struct Callback {
+    pub code: Secret,
+    pub iss: Option<String>,
+}
+
+pub struct CallbackListener {
+    listener: TcpListener,
+    port: u16,
+}
+
+/// What one connection amounted to.
+#[derive(Debug)]
+enum Event {
+    /// Something that is not our callback; the reason goes into the timeout message.
+    Rejected(String),
+    /// The callback for this flow: success or the provider's error.
+    Done(Result<Callback>),
+}
+
+impl CallbackListener {
+    pub async fn bind() -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Error::io("listen on", "127.0.0.1", e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("listen on", "127.0.0.1", e))?
+            .port();
+        Ok(Self { listener, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn redirect_uri(&self) -> Url {
+        Url::parse(&format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)).expect("a valid URL")
+    }
+
+    /// Serves until the callback carrying `state` arrives or `timeout` passes.
+    pub async fn wait(self, provider: &str, state: &str, timeout: Duration) -> Result<Callback> {
+        let (tx, mut rx) = mpsc::channel::<Event>(16);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut rejected: Vec<String> = Vec::new();
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let ctx = Ctx { tx: tx.clone(), state: state.to_string(), port: self.port, provider: provider.to_string() };
+                    tokio::spawn(async move { ctx.serve(stream).await });
+                }
+                Some(event) = rx.recv() => match event {
+                    Event::Done(result) => return result,
+                    Event::Rejected(why) => {
+                        tracing::warn!(reason = %why, "ignored a request on the callback listener");
+                        if rejected.len() < 8 { rejected.push(why) }
+                    }
+                },
+                _ = &mut deadline => {
+                    return Err(if rejected.is_empty() {
+                        Error::Timeout(timeout.as_secs())
+                    } else {
+                        Error::Authorization(format!(
+                            "no valid callback arrived within {} s; rejected: {}",
+                            timeout.as_secs(),
+                            rejected.join("; ")
+                        ))
+                    });
+                }
+            }
+        }
+    }
+}
+
+struct Ctx {
+    tx: mpsc::Sender<Event>,
+    state: String,
+    port: u16,
+    provider: String,
+}
+
+impl Ctx {
+    async fn serve(self, mut stream: TcpStream) {
+        let head = match tokio::time::timeout(READ_DEADLINE, read_head(&mut stream)).await {
+            Ok(Ok(head)) => head,
+            Ok(Err(why)) => {
+                let _ = respond(&mut stream, 400, "Bad request", &why).await;
+                let _ = self.tx.send(Event::Rejected(why)).await;
+                return;
+            }
+            // Idle or trickling connection (e.g. a browser's speculative pre-connect): drop it.
+            Err(_) => return,
+        };
+        let (status, title, message, event) = self.judge(&head);
+        let _ = respond(&mut stream, status, title, &message).await;
+        let _ = self.tx.send(event).await;
+    }
+
+    fn judge(&self, head: &str) -> (u16, &'static str, String, Event) {
+        let reject = |status, why: String| {
+            (
+                status,
+                "Keyport could not use this request",
+                why.clone(),
+                Event::Rejected(why),
+            )
+        };
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or("");
+        let mut parts = request_line.split(' ');
+        let (Some(method), Some(target), Some(version), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return reject(400, "a malformed request line".into());
+        };
+        if !version.starts_with("HTTP/1.") {
+            return reject(400, "not an HTTP/1 request".into());
+        }
+        if method != "GET" {
+            return reject(405, format!("method {method} on the callback"));
+        }
+        let host = lines
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.trim().to_string());
+        let expected_host = format!("127.0.0.1:{}", self.port);
+        if host.as_deref() != Some(expected_host.as_str()) {
+            // A browser reaching us through another name (DNS rebinding) carries that name here.
+            return reject(400, format!("a request for host {:?}", host.unwrap_or_default()));
+        }
+        let Ok(url) = Url::parse(&format!("http://{expected_host}")).and_then(|b| b.join(target)) else {
+            return reject(400, "an unparsable request target".into());
+        };
+        if url.path() != CALLBACK_PATH {
+            return reject(404, format!("a request for {}", url.path()));
+        }
+        let mut params = std::collections::HashMap::<String, String>::new();
+        for (k, v) in url.query_pairs() {
+            if params.insert(k.to_string(), v.into_owned()).is_some() {
+                return reject(400, format!("a callback with parameter \"{k}\" given twice"));
+            }
+        }
+        match params.get("state") {
+            Some(s) if *s == self.state => {}
+            Some(_) => return reject(400, "a callback whose state does not match this sign-in".into()),
+            None => return reject(400, "a callback without state".into()),
+        }
+        if let Some(error) = params.get("error") {
+            let description = params.get("error_description").cloned().unwrap_or_default();
+            let reason = if description.is_empty() {
+                error.clone()
+            } else {
+                format!("{error}: {description}")
+            };
+            let err = Error::Provider(ProviderError {
+                provider: self.provider.clone(),
+                operation: "authorization",
+                reason: reason.clone(),
+                code: Some(error.clone()),
+            });
+            return (
+                400,
+                "Sign-in was not completed",
+                format!("{} said: {reason}", self.provider),
+                Event::Done(Err(err)),
+            );
+        }
+        let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+            let err = Error::Authorization("the provider's callback carried no authorization code".into());
+            return (
+                400,
+                "Sign-in was not completed",
+                "The provider sent no authorization code.".into(),
+                Event::Done(Err(err)),
+            );
+        };
+        let callback = Callback {
+            code: Secret::new(code.clone()),
+            iss: params.get("iss").cloned(),
+        };
+        (
+            200,
+            "You are signed in",
+            format!(
+                "Keyport is connected to {}. You can close this tab.",
+                self.provider
+            ),
+            Event::Done(Ok(callback)),
+        )
+    }
+}
+
+/// Reads up to the blank line that ends the request head, within [`MAX_REQUEST_BYTES`].
+async fn read_head(stream: &mut TcpStream) -> std::result::Result<String, String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("a read error ({e})"))?;
+        if n == 0 {
+            return Err("a connection closed before a full request".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            if end > MAX_REQUEST_BYTES {
+                return Err(format!("a request over {MAX_REQUEST_BYTES} bytes"));
+            }
+            buf.truncate(end);
+            return String::from_utf8(buf).map_err(|_| "a request that is not text".into());
+        }
+        if buf.len() > MAX_REQUEST_BYTES {
+            return Err(format!("a request over {MAX_REQUEST_BYTES} bytes"));
+        }
+    }
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Bad Request",
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Keyport</title>\
+         <style>body{{font:16px system-ui,sans-serif;max-width:32em;margin:4em auto;padding:0 1em;color:#222}}\
+         @media(prefers-color-scheme:dark){{body{{background:#1e1e1e;color:#eee}}}}</style></head>\
+         <body><h1>{}</h1><p>{}</p></body></html>",
+        escape_html(title),
+        escape_html(message)
+    );
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nReferrer-Policy: no-referrer\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn send(port: u16, raw: String) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(raw.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    fn get(port: u16, target: &str) -> String {
+        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+    }
+
+    #[tokio::test]
+    async fn junk_is_answered_and_the_real_callback_still_wins() {
+        let listener = CallbackListener::bind().await.unwrap();
+        let port = listener.port();
+        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_secs(10)));
+        // An idle connection must not block the others.
+        let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        assert!(send(port, get(port, "/favicon.ico"))
+            .await
+            .starts_with("HTTP/1.1 404"));
+        assert!(send(port, get(port, "/callback?state=other&code=x"))
+            .await
+            .starts_with("HTTP/1.1 400"));
+        assert!(
+            send(port, "POST /callback?state=s1&code=x HTTP/1.1\r\n\r\n".into())
+                .await
+                .contains("405")
+        );
+        let rebound = format!("GET /callback?state=s1&code=x HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n");
+        assert!(send(port, rebound).await.starts_with("HTTP/1.1 400"));
+        assert!(send(port, get(port, "/callback?state=s1&state=s1&code=x"))
+            .await
+            .starts_with("HTTP/1.1 400"));
+        let ok = send(
+            port,
+            get(port, "/callback?state=s1&code=the-code&iss=http%3A%2F%2Fi"),
+        )
+        .await;
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+        let cb = wait.await.unwrap().unwrap();
+        assert_eq!(cb.code.expose(), "the-code");
+        assert_eq!(cb.iss.as_deref(), Some("http://i"));
+    }
+
+    #[tokio::test]
+    async fn provider_error_is_escaped_and_ends_the_flow() {
+        let listener = CallbackListener::bind().await.unwrap();
+        let port = listener.port();
+        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_secs(10)));
+        let page = send(
+            port,
+            get(port, "/callback?state=s1&error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+        )
+        .await;
+        assert!(
+            page.contains("&lt;script&gt;") && !page.contains("<script>"),
+            "{page}"
+        );
+        let err = wait.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("access_denied"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn oversized_requests_are_refused() {
+        let listener = CallbackListener::bind().await.unwrap();
+        let port = listener.port();
+        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_millis(1500)));
+        let big = format!(
+            "GET /callback?{} HTTP/1.1\r\n\r\n",
+            "a".repeat(MAX_REQUEST_BYTES + 10)
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let _ = s.write_all(big.as_bytes()).await;
+        let mut out = String::new();
+        // The answer may be lost to a reset (we close with unread bytes); the flow must learn of it.
+        let _ = s.read_to_string(&mut out).await;
+        let err = wait.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("over"), "{err}");
+    }
+}

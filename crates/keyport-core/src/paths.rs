@@ -1,0 +1,94 @@
+//! Where Keyport keeps its files, and which keychain namespace it uses.
+//!
+//! `KEYPORT_HOME=<dir>` moves everything under `<dir>` and namespaces the keychain items with the
+//! directory's absolute path, so two homes never see each other's secrets. Tests rely on this to run
+//! side by side; users can rely on it to keep a separate profile.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The keychain service name of the default home.
+pub const DEFAULT_KEYCHAIN_SERVICE: &str = "keyport";
+
+#[derive(Debug, Clone)]
+pub struct Home {
+    config_dir: PathBuf,
+    data_dir: PathBuf,
+    keychain_service: String,
+}
+
+impl Home {
+    /// `KEYPORT_HOME` when set, otherwise the platform's config and data directories.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var_os("KEYPORT_HOME") {
+            Some(dir) if !dir.is_empty() => Self::at(Path::new(&dir)),
+            _ => {
+                let dirs = directories::ProjectDirs::from("dev", "keyport", "keyport").ok_or_else(|| {
+                    Error::Internal(
+                        "cannot find a home directory for Keyport's files; set KEYPORT_HOME".into(),
+                    )
+                })?;
+                Ok(Self {
+                    config_dir: dirs.config_dir().to_path_buf(),
+                    data_dir: dirs.data_dir().to_path_buf(),
+                    keychain_service: DEFAULT_KEYCHAIN_SERVICE.to_string(),
+                })
+            }
+        }
+    }
+
+    /// A self-contained home under `dir`, with its own keychain namespace.
+    pub fn at(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| Error::io("resolve", dir, e))?;
+        Ok(Self {
+            config_dir: dir.join("config"),
+            data_dir: dir.join("data"),
+            keychain_service: format!("{DEFAULT_KEYCHAIN_SERVICE}:{}", dir.display()),
+        })
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The user's provider file: additions to and overrides of the built-in catalog.
+    pub fn providers_file(&self) -> PathBuf {
+        self.config_dir.join("providers.toml")
+    }
+
+    /// The non-secret account metadata.
+    pub fn accounts_file(&self) -> PathBuf {
+        self.data_dir.join("accounts.json")
+    }
+
+    /// Lock files: one for the account file, one per account for refreshes.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.data_dir.join("locks")
+    }
+
+    /// The keychain "service" attribute every item of this home carries.
+    pub fn keychain_service(&self) -> &str {
+        &self.keychain_service
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_homes_are_namespaced_apart() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let ha = Home::at(a.path()).unwrap();
+        let hb = Home::at(b.path()).unwrap();
+        assert_ne!(ha.keychain_service(), hb.keychain_service());
+        assert!(ha.keychain_service().starts_with("keyport:"));
+        assert!(ha.accounts_file().starts_with(a.path().canonicalize().unwrap()));
+    }
+}

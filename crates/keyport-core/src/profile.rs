@@ -1,0 +1,100 @@
+//! Who the user is at the provider: a nickname to show (email, login, …) and a stable subject to
+//! recognize a reconnect of the same user. Read from the userinfo / "who am I" endpoint the catalog
+//! names, or, failing that, from the ID token's claims.
+
+use crate::error::ProviderError;
+use crate::http;
+use crate::secret::Secret;
+use base64::Engine;
+use serde_json::Value;
+use url::Url;
+
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    pub nickname: Option<String>,
+    pub subject: Option<String>,
+}
+
+pub async fn fetch(
+    client: &reqwest::Client,
+    provider: &str,
+    url: &Url,
+    access_token: &Secret,
+) -> Result<Value, ProviderError> {
+    let fail = |reason: String| ProviderError {
+        provider: provider.to_string(),
+        operation: "user lookup",
+        reason,
+        code: None,
+    };
+    let request = client
+        .get(url.clone())
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json");
+    let (status, body) = http::send(request).await.map_err(|e| fail(e.to_string()))?;
+    if status != 200 {
+        return Err(fail(format!("{} answered HTTP {status}", http::strip_query(url))));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|_| fail(format!("{} did not answer with JSON", http::strip_query(url))))
+}
+
+/// Picks the nickname from the first of `fields` (dot paths into the JSON) that holds a non-empty
+/// string, and the subject from `sub` or `id`.
+pub fn from_claims(claims: &Value, fields: &[String]) -> Profile {
+    let nickname = fields
+        .iter()
+        .filter_map(|f| lookup(claims, f))
+        .filter_map(|v| v.as_str().map(str::trim))
+        .find(|s| !s.is_empty())
+        .map(str::to_string);
+    let subject = ["sub", "id"]
+        .iter()
+        .filter_map(|f| lookup(claims, f))
+        .find_map(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    Profile { nickname, subject }
+}
+
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+/// The (unverified) claims of an ID token. Used only to label the account, never to authorize.
+pub fn id_token_claims(id_token: &Secret) -> Option<Value> {
+    let payload = id_token.expose().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn first_non_empty_field_wins() {
+        let claims = json!({"email": "", "login": "octocat", "id": 583231, "team": {"name": "core"}});
+        let fields = vec!["email".to_string(), "login".to_string()];
+        let p = from_claims(&claims, &fields);
+        assert_eq!(p.nickname.as_deref(), Some("octocat"));
+        assert_eq!(p.subject.as_deref(), Some("583231"));
+        let p = from_claims(&claims, &["team.name".to_string()]);
+        assert_eq!(p.nickname.as_deref(), Some("core"));
+    }
+
+    #[test]
+    fn reads_id_token_payload() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"u1","email":"a@b.c"}"#);
+        let token = Secret::new(format!("eyJhbGciOiJub25lIn0.{payload}.sig"));
+        let claims = id_token_claims(&token).unwrap();
+        assert_eq!(claims["email"], "a@b.c");
+        assert!(id_token_claims(&Secret::new("garbage")).is_none());
+    }
+}

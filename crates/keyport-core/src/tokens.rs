@@ -1,0 +1,98 @@
+//! An account's tokens as stored in the keychain (one item per account, JSON), and the rule that
+//! decides when they need refreshing.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
+    /// When the access token expires; `None` means the provider said it does not.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// When this access token was issued (our clock), to know its lifetime.
+    pub obtained_at: u64,
+}
+
+impl TokenSet {
+    /// Seconds left before the access token expires (negative once expired).
+    pub fn remaining(&self, now: u64) -> Option<i64> {
+        self.expires_at.map(|e| e as i64 - now as i64)
+    }
+
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.remaining(now).is_some_and(|r| r <= 0)
+    }
+
+    /// Whether a caller asking for `min_ttl` seconds of validity should refresh first.
+    ///
+    /// The threshold is `min_ttl`, capped at half the token's lifetime: a provider that issues
+    /// 60-second tokens can never satisfy `min_ttl = 300`, and refreshing on every call would
+    /// hammer it (and with rotating refresh tokens, race with every other caller).
+    pub fn needs_refresh(&self, min_ttl: u64, now: u64) -> bool {
+        let Some(remaining) = self.remaining(now) else {
+            return false;
+        };
+        let lifetime = self.expires_at.unwrap_or(0).saturating_sub(self.obtained_at);
+        let threshold = min_ttl.min(lifetime / 2) as i64;
+        remaining <= threshold
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(obtained_at: u64, expires_at: Option<u64>) -> TokenSet {
+        TokenSet {
+            access_token: Secret::new("a"),
+            refresh_token: None,
+            id_token: None,
+            expires_at,
+            obtained_at,
+        }
+    }
+
+    #[test]
+    fn long_lived_token_refreshes_inside_min_ttl() {
+        let t = set(0, Some(3600));
+        assert!(!t.needs_refresh(300, 3000));
+        assert!(t.needs_refresh(300, 3300));
+        assert!(t.needs_refresh(300, 4000));
+    }
+
+    #[test]
+    fn short_lived_token_refreshes_at_half_life() {
+        let t = set(1000, Some(1060));
+        assert!(!t.needs_refresh(300, 1010));
+        assert!(t.needs_refresh(300, 1030));
+    }
+
+    #[test]
+    fn non_expiring_token_never_refreshes() {
+        assert!(!set(0, None).needs_refresh(u64::MAX, u64::MAX));
+        assert!(!set(0, None).is_expired(u64::MAX));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut t = set(0, Some(1));
+        t.access_token = Secret::new("AT-123");
+        t.refresh_token = Some(Secret::new("RT-456"));
+        let dbg = format!("{t:?}");
+        assert!(!dbg.contains("AT-123") && !dbg.contains("RT-456"), "{dbg}");
+    }
+}

@@ -1,0 +1,101 @@
+//! What the user interfaces show of an account: metadata only, never a secret. The CLI's `--json`
+//! output and the desktop app's commands both serialize this, so they cannot drift apart.
+
+use crate::accounts::{Account, Lifecycle, Status};
+use crate::catalog::Catalog;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub provider: String,
+    pub provider_name: String,
+    pub nickname: String,
+    pub status: Status,
+    /// Why the account needs reconnecting, when it does.
+    pub status_reason: Option<String>,
+    /// Unix seconds; `null` for a token that does not expire.
+    pub expires_at: Option<u64>,
+    /// Seconds until expiry (negative once expired).
+    pub expires_in: Option<i64>,
+    pub scopes: Vec<String>,
+    pub can_refresh: bool,
+    pub can_revoke: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl AccountSummary {
+    pub fn new(account: &Account, catalog: &Catalog, now: u64) -> Self {
+        let provider_name = catalog
+            .get(&account.provider)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_else(|_| account.provider.clone());
+        let status = account.status(now);
+        let status_reason = match (&account.lifecycle, status) {
+            (Lifecycle::NeedsReconnect { reason }, _) => Some(reason.clone()),
+            (_, Status::NeedsReconnect) => Some("the access token expired and cannot be refreshed".into()),
+            _ => None,
+        };
+        Self {
+            id: account.id.clone(),
+            provider: account.provider.clone(),
+            provider_name,
+            nickname: account.nickname.clone(),
+            status,
+            status_reason,
+            expires_at: account.expires_at,
+            expires_in: account.expires_at.map(|e| e as i64 - now as i64),
+            scopes: account.scopes.clone(),
+            can_refresh: account.has_refresh_token,
+            can_revoke: account.endpoints.revocation_url.is_some(),
+            created_at: account.created_at,
+            updated_at: account.updated_at,
+        }
+    }
+}
+
+/// "in 42 min", "3 h ago", "never": a coarse, readable distance to an expiry.
+pub fn relative(expires_in: Option<i64>) -> String {
+    let Some(secs) = expires_in else {
+        return "never".into();
+    };
+    let abs = secs.unsigned_abs();
+    let amount = match abs {
+        0..=59 => format!("{abs} s"),
+        60..=3599 => format!("{} min", abs / 60),
+        3600..=172_799 => format!("{} h", abs / 3600),
+        _ => format!("{} days", abs / 86_400),
+    };
+    if secs > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(None), "never");
+        assert_eq!(relative(Some(30)), "in 30 s");
+        assert_eq!(relative(Some(2520)), "in 42 min");
+        assert_eq!(relative(Some(-7200)), "2 h ago");
+        assert_eq!(relative(Some(3 * 86_400)), "in 3 days");
+    }
+
+    #[test]
+    fn summary_has_no_secret_fields() {
+        let account = crate::accounts::tests::account("x-1", "x", "n");
+        let catalog = Catalog::from_sources(None, "none").unwrap();
+        let json = serde_json::to_value(AccountSummary::new(&account, &catalog, 0)).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        for k in keys {
+            assert!(!k.contains("token") && !k.contains("secret"), "{k}");
+        }
+        assert_eq!(json["status"], "ok");
+    }
+}

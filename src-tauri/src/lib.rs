@@ -1,0 +1,56 @@
+//! The Keyport desktop app: a Tauri shell over `keyport-core`.
+//!
+//! The webview only ever receives account metadata ([`AccountSummary`]); tokens and client secrets
+//! stay in the core and the keychain. Errors cross as `{kind, message}` so the UI can tell a
+//! keychain problem from a provider problem.
+
+use keyport_core::tokens::now;
+use keyport_core::{AccountSummary, ErrorKind, Home, Keyport};
+use serde::Serialize;
+
+/// An error as the UI receives it.
+#[derive(Debug, Serialize)]
+pub struct UiError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl From<keyport_core::Error> for UiError {
+    fn from(e: keyport_core::Error) -> Self {
+        UiError {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Opened per call: the catalog and the account file are small, and another process (the CLI)
+/// may have changed either since the last call.
+fn keyport() -> Result<Keyport, UiError> {
+    Ok(Keyport::open(Home::from_env()?)?)
+}
+
+/// The connected accounts, metadata only.
+#[tauri::command]
+fn list_accounts() -> Result<Vec<AccountSummary>, UiError> {
+    let keyport = keyport()?;
+    let now = now();
+    Ok(keyport
+        .accounts()?
+        .iter()
+        .map(|a| AccountSummary::new(a, keyport.catalog(), now))
+        .collect())
+}
+
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEYPORT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![list_accounts])
+        .run(tauri::generate_context!())
+        .expect("the Keyport window could not start");
+}

@@ -1,0 +1,101 @@
+//! Connecting accounts: the sign-in, what `list` shows, and what is stored where.
+
+use crate::support::Env;
+
+#[test]
+fn connect_lists_the_account_and_keeps_secrets_only_in_the_keychain() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    assert_eq!(id, "demo-1");
+
+    let list = env.list();
+    let account = &list[0];
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(account["nickname"], "alice@example.test");
+    assert_eq!(account["provider"], "demo");
+    assert_eq!(account["status"], "ok");
+    assert!(account["expires_in"].as_i64().unwrap() > 50);
+    let scopes: Vec<&str> = account["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(scopes.contains(&"offline_access"), "{scopes:?}");
+
+    // Another process, with another client library, reads the item from the Secret Service.
+    let item = env.keychain_item(&id).expect("the tokens are in the keychain");
+    let access = item["access_token"].as_str().unwrap();
+    let refresh = item["refresh_token"]
+        .as_str()
+        .expect("a refresh token was issued");
+    assert_eq!(env.server.userinfo_status(access), 200);
+
+    // The metadata file names the account but holds none of its secrets.
+    let file = env.accounts_file();
+    assert!(file.contains("alice@example.test"));
+    for secret in [access, refresh, item["id_token"].as_str().unwrap()] {
+        assert!(!file.contains(secret), "a secret leaked into accounts.json");
+    }
+
+    // The human table shows the same account.
+    let table = env.run(&["list"]).ok().stdout;
+    assert!(
+        table.contains("demo-1") && table.contains("alice@example.test") && table.contains("ok"),
+        "{table}"
+    );
+}
+
+#[test]
+fn reconnecting_the_same_user_updates_instead_of_duplicating() {
+    let env = Env::new(60);
+    let first = env.connect("alice");
+    let before = env.keychain_item(&first).unwrap();
+    env.run(&["rename", &first, "work"]).ok();
+    let again = env.connect("alice");
+    assert_eq!(again, first);
+    let list = env.list();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        list[0]["nickname"], "work",
+        "a chosen nickname survives a reconnect"
+    );
+    let after = env.keychain_item(&first).unwrap();
+    assert_ne!(before["access_token"], after["access_token"]);
+
+    let other = env.connect("bob");
+    assert_eq!(other, "demo-2");
+    assert_eq!(env.list().as_array().unwrap().len(), 2);
+    // Both are reachable by nickname, and by provider:nickname.
+    assert_eq!(
+        env.run(&["token", "work"]).ok().stdout.trim(),
+        after["access_token"].as_str().unwrap()
+    );
+    let bob = env.run(&["token", "demo:bob@example.test"]).ok().stdout;
+    assert_eq!(
+        bob.trim(),
+        env.keychain_item("demo-2").unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+    );
+}
+
+#[test]
+fn providers_lists_the_catalog_and_setup_state() {
+    let env = Env::new(60);
+    let providers = env.run(&["providers", "--json"]).ok().json();
+    let find = |id: &str| {
+        providers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(find("demo")["set_up"], true);
+    assert_eq!(find("github")["set_up"], false);
+    for id in ["github", "google", "microsoft", "gitlab", "slack", "linear"] {
+        assert_eq!(find(id)["builtin"], true);
+    }
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests of the `keyport` command, run as a real process against real parts: a private
+//! D-Bus session with gnome-keyring (the real Secret Service), node `oidc-provider` on loopback (a
+//! real OpenID Connect server we did not write), and a scripted browser completing its login.
+//!
+//! Index:
+//! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
+//! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
+//! - `revoke`: revoke and disconnect, checked with the server's introspection.
+//! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
+//!
+//! Shared fixtures are in `support/`.
+
+mod connect;
+mod failures;
+mod revoke;
+mod support;
+mod token;

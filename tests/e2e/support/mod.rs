@@ -1,0 +1,138 @@
+//! Fixtures for the end-to-end tests: each test gets its own keychain, provider and Keyport home,
+//! so tests run in parallel without seeing each other.
+
+mod keychain;
+mod provider;
+
+pub use keychain::SessionKeychain;
+pub use provider::OidcServer;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root, where `tests/oidc-server` lives.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A Keyport home wired to a private keychain and a local provider called `demo`.
+pub struct Env {
+    pub home: tempfile::TempDir,
+    pub keychain: SessionKeychain,
+    pub server: OidcServer,
+}
+
+/// What a `keyport` run did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "keyport failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Env {
+    /// A fresh home; the provider issues access tokens valid for `access_token_ttl` seconds.
+    pub fn new(access_token_ttl: u64) -> Self {
+        let keychain = SessionKeychain::start();
+        let server = OidcServer::start(access_token_ttl);
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("config")).unwrap();
+        std::fs::write(
+            home.path().join("config/providers.toml"),
+            format!(
+                "[providers.demo]\n\
+                 display_name = \"Demo\"\n\
+                 issuer = \"{}\"\n\
+                 client_id = \"keyport-test\"\n\
+                 scopes = [\"openid\", \"email\", \"profile\", \"offline_access\"]\n\
+                 # oidc-provider issues refresh tokens only when consent is prompted.\n\
+                 authorization_params = {{ prompt = \"consent\" }}\n",
+                server.issuer
+            ),
+        )
+        .unwrap();
+        Env {
+            home,
+            keychain,
+            server,
+        }
+    }
+
+    /// `keyport <args>` with this home, keychain and the scripted browser.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyport"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("KEYPORT_HOME", self.home.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.keychain.address)
+            .env("BROWSER", repo_root().join("tests/oidc-server/browser"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().unwrap().into()
+    }
+
+    /// Connects `login` at the demo provider and returns the new account id.
+    pub fn connect(&self, login: &str) -> String {
+        let run: Run = self
+            .command(&["connect", "demo", "--json", "--timeout", "30"])
+            .env("KEYPORT_TEST_LOGIN", login)
+            .output()
+            .unwrap()
+            .into();
+        run.ok().json()["id"].as_str().unwrap().to_string()
+    }
+
+    /// The keychain service name this home's items carry.
+    pub fn service(&self) -> String {
+        format!("keyport:{}", self.home.path().canonicalize().unwrap().display())
+    }
+
+    /// The account's keychain item, read by `secret-tool` (another process, another client library).
+    pub fn keychain_item(&self, account: &str) -> Option<serde_json::Value> {
+        self.keychain
+            .lookup(&self.service(), &format!("account:{account}"))
+            .map(|s| serde_json::from_str(&s).expect("Keyport stores JSON"))
+    }
+
+    pub fn accounts_file(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("data/accounts.json")).unwrap_or_default()
+    }
+
+    pub fn list(&self) -> serde_json::Value {
+        self.run(&["list", "--json"]).ok().json()
+    }
+}

@@ -1,0 +1,87 @@
+//! The local OpenID Connect provider (`tests/oidc-server/server.mjs`), one per test, on port 0.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub struct OidcServer {
+    pub issuer: String,
+    child: Child,
+}
+
+impl OidcServer {
+    pub fn start(access_token_ttl: u64) -> Self {
+        let dir = super::repo_root().join("tests/oidc-server");
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "run `npm ci --prefix tests/oidc-server` (scripts/setup does) before the tests"
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("server.mjs"))
+            .env("PORT", "0")
+            .env("ACCESS_TOKEN_TTL", access_token_ttl.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node is installed");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: serde_json::Value = serde_json::from_str(&line).expect("the server announces its issuer");
+        OidcServer {
+            issuer: info["issuer"].as_str().unwrap().to_string(),
+            child,
+        }
+    }
+
+    /// How many token requests succeeded with `grant_type` (e.g. "refresh_token").
+    pub fn grants(&self, grant_type: &str) -> u64 {
+        self.stats()["grants"][grant_type].as_u64().unwrap_or(0)
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        ureq::get(&format!("{}/test/stats", self.issuer))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    }
+
+    /// Whether the server still considers `token` active (RFC 7662 introspection).
+    pub fn is_active(&self, token: &str) -> bool {
+        let v: serde_json::Value = ureq::post(&format!("{}/token/introspection", self.issuer))
+            .header(
+                "Authorization",
+                "Basic aW50cm9zcGVjdG9yOmludHJvc3BlY3Rvci1zZWNyZXQ=",
+            )
+            .send_form([("token", token)])
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        v["active"].as_bool().unwrap()
+    }
+
+    /// The HTTP status of a userinfo request made with `token`.
+    pub fn userinfo_status(&self, token: &str) -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .get(&format!("{}/me", self.issuer))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+impl Drop for OidcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,96 @@
+// A scripted browser for the local `oidc-provider`: give it the authorization URL and it does what
+// a person would (sign in on the dev login page, approve the consent page) and then follows the
+// redirect to the application's loopback callback. It keeps cookies like a browser does.
+//
+// Usage: node browser.mjs <url>   (or as $BROWSER through ./browser)
+// Environment:
+//   KEYPORT_TEST_LOGIN         the login to sign in with (default "alice")
+//   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore
+//   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
+import fs from 'node:fs';
+
+const start = process.argv[2];
+const mode = process.env.KEYPORT_TEST_BROWSER_MODE ?? 'login';
+const login = process.env.KEYPORT_TEST_LOGIN ?? 'alice';
+const out = process.env.KEYPORT_TEST_BROWSER_OUT;
+const log = (msg) => process.stderr.write(`[test-browser] ${msg}\n`);
+
+if (!start) {
+  log('usage: browser.mjs <url>');
+  process.exit(2);
+}
+if (mode === 'ignore') {
+  log('ignoring the sign-in request');
+  process.exit(0);
+}
+
+const jar = new Map();
+const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+const remember = (res) => {
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair.indexOf('=');
+    jar.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+  }
+};
+
+function tamper(url) {
+  const u = new URL(url);
+  if (u.pathname !== '/callback') return url;
+  if (mode === 'wrong-state') u.searchParams.set('state', 'forged-state');
+  if (mode === 'bad-code') u.searchParams.set('code', 'not-a-real-code');
+  return u.toString();
+}
+
+function parseForm(html, base) {
+  const form = html.match(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i);
+  if (!form) return null;
+  const fields = new URLSearchParams();
+  for (const input of form[2].matchAll(/<input[^>]*>/gi)) {
+    const name = input[0].match(/name="([^"]*)"/i)?.[1];
+    if (!name) continue;
+    const value = input[0].match(/value="([^"]*)"/i)?.[1] ?? '';
+    fields.set(name, name === 'login' ? login : name === 'password' ? 'any-password' : value);
+  }
+  return { action: new URL(form[1].replaceAll('&amp;', '&'), base).toString(), fields };
+}
+
+let url = start;
+let body;
+for (let hop = 0; hop < 20; hop += 1) {
+  const res = await fetch(url, {
+    method: body ? 'POST' : 'GET',
+    body,
+    headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    redirect: 'manual',
+  });
+  body = undefined;
+  remember(res);
+  log(`${res.status} ${new URL(url).pathname}`);
+  const location = res.headers.get('location');
+  if (location) {
+    url = tamper(new URL(location, url).toString());
+    continue;
+  }
+  const html = await res.text();
+  if (new URL(url).pathname === '/callback') {
+    if (out) fs.writeFileSync(out, html);
+    process.exit(res.ok ? 0 : 1);
+  }
+  if (mode === 'deny') {
+    const abort = html.match(/href="([^"]*\/abort)"/)?.[1];
+    if (abort) {
+      url = new URL(abort, url).toString();
+      continue;
+    }
+  }
+  const form = parseForm(html, url);
+  if (!form) {
+    log(`stuck on a page without a form: ${html.slice(0, 200)}`);
+    process.exit(1);
+  }
+  url = form.action;
+  body = form.fields.toString();
+}
+log('too many hops');
+process.exit(1);

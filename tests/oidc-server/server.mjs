@@ -1,0 +1,92 @@
+// A real OpenID Connect provider on loopback (node `oidc-provider`, OpenID-certified), configured
+// like a strict production server: PKCE (S256) required, refresh tokens rotated for public clients
+// (reusing a spent one revokes the grant), RFC 7009 revocation, introspection, RFC 9207 `iss`.
+//
+// Usage: node server.mjs   (environment: PORT=0, ACCESS_TOKEN_TTL=60, CLIENT_ID=keyport-test)
+// Prints one JSON line {"issuer": ..., "port": ...} on stdout once it listens.
+// Test-only endpoint: GET /test/stats -> counts of token grants seen, by grant type and outcome.
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const port = Number(process.env.PORT ?? 0);
+const ttl = Number(process.env.ACCESS_TOKEN_TTL ?? 60);
+const clientId = process.env.CLIENT_ID ?? 'keyport-test';
+
+const stats = { grants: {}, errors: {} };
+const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
+
+// stdout carries only the announcement line: whoever started us may stop reading after it.
+console.log = console.info = console.error;
+
+const server = http.createServer();
+server.listen(port, '127.0.0.1', () => {
+  const actual = server.address().port;
+  const issuer = `http://127.0.0.1:${actual}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        // Native loopback redirect: the port is not compared (RFC 8252 §7.3).
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      {
+        // Used by tests to ask whether a token is still active.
+        client_id: 'introspector',
+        client_secret: 'introspector-secret',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+      },
+    ],
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    findAccount: async (ctx, id) => ({
+      accountId: id,
+      claims: async () => ({
+        sub: id,
+        email: `${id}@example.test`,
+        email_verified: true,
+        name: id,
+        preferred_username: id,
+      }),
+    }),
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+    },
+    ttl: {
+      AccessToken: ttl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: 24 * 3600,
+      Grant: 24 * 3600,
+      Interaction: 600,
+      Session: 24 * 3600,
+    },
+    cookies: { keys: ['keyport-test-cookie-key'] },
+    // Exact expiry, so tests can wait a token out.
+    clockTolerance: 0,
+  });
+  provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
+  provider.on('grant.error', (ctx, err) => bump(stats.errors, `${ctx.oidc.params?.grant_type}:${err.error}`));
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/test/stats') {
+      ctx.body = stats;
+      return;
+    }
+    await next();
+  });
+  server.on('request', provider.callback());
+  process.stdout.write(`${JSON.stringify({ issuer, port: actual })}\n`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));

@@ -1,0 +1,54 @@
+// Renders the connected accounts. The only place that talks to the Tauri backend is `invoke` below.
+const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+
+const STATUS_LABELS = { ok: 'OK', expiring: 'Expiring soon', expired: 'Expired', needs_reconnect: 'Needs reconnect' };
+
+function relative(seconds) {
+  if (seconds === null || seconds === undefined) return 'never expires';
+  const abs = Math.abs(seconds);
+  const amount = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.floor(abs / 60)} min` : abs < 172800 ? `${Math.floor(abs / 3600)} h` : `${Math.floor(abs / 86400)} days`;
+  return seconds > 0 ? `expires in ${amount}` : `expired ${amount} ago`;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function render(accounts) {
+  const list = document.getElementById('accounts');
+  list.replaceChildren();
+  document.getElementById('empty').hidden = accounts.length > 0;
+  for (const a of accounts) {
+    const item = el('li', 'account');
+    item.dataset.id = a.id;
+    const head = el('div', 'account-head');
+    head.append(el('span', 'nickname', a.nickname), el('span', `badge status-${a.status}`, STATUS_LABELS[a.status] ?? a.status));
+    const expiry = a.status === 'needs_reconnect' ? [] : [relative(a.expires_in)];
+    const meta = el('div', 'meta', [a.provider_name, a.id, ...expiry].join(' · '));
+    item.append(head, meta);
+    if (a.status_reason) item.append(el('div', 'reason', a.status_reason));
+    if (a.scopes.length) {
+      const scopes = el('details', 'scopes');
+      scopes.append(el('summary', null, `${a.scopes.length} scopes`), el('div', null, a.scopes.join(' ')));
+      item.append(scopes);
+    }
+    list.append(item);
+  }
+}
+
+async function refresh() {
+  const error = document.getElementById('error');
+  try {
+    render(await invoke('list_accounts'));
+    error.hidden = true;
+  } catch (e) {
+    error.textContent = e?.message ?? String(e);
+    error.hidden = false;
+  }
+}
+
+refresh();
+setInterval(refresh, 5000);
