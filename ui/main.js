@@ -17,7 +17,23 @@ function el(tag, className, text) {
   return node;
 }
 
-function render(accounts) {
+function agoText(at) {
+  const secs = Math.max(0, Math.floor(Date.now() / 1000) - at);
+  return secs < 60 ? 'just now' : secs < 3600 ? `${Math.floor(secs / 60)} min ago` : secs < 86400 ? `${Math.floor(secs / 3600)} h ago` : `${Math.floor(secs / 86400)} days ago`;
+}
+
+// "git 2 min ago, curl 1 h ago": the latest use per program, newest first.
+function usedBy(uses, accountId) {
+  const latest = new Map();
+  for (const u of uses) {
+    if (u.account !== accountId) continue;
+    const name = u.program ?? 'unknown program';
+    if (!latest.has(name)) latest.set(name, u.at);
+  }
+  return [...latest].slice(0, 4).map(([name, at]) => `${name} ${agoText(at)}`).join(', ');
+}
+
+function render(accounts, uses) {
   const list = document.getElementById('accounts');
   list.replaceChildren();
   document.getElementById('empty').hidden = accounts.length > 0;
@@ -30,6 +46,8 @@ function render(accounts) {
     const meta = el('div', 'meta', [a.provider_name, a.id, ...expiry].join(' · '));
     item.append(head, meta);
     if (a.status_reason) item.append(el('div', 'reason', a.status_reason));
+    const used = usedBy(uses, a.id);
+    if (used) item.append(el('div', 'used', `Recently used by ${used}`));
     if (a.scopes.length) {
       const scopes = el('details', 'scopes');
       scopes.append(el('summary', null, `${a.scopes.length} scopes`), el('div', null, a.scopes.join(' ')));
@@ -42,7 +60,8 @@ function render(accounts) {
 async function refresh() {
   const error = document.getElementById('error');
   try {
-    render(await invoke('list_accounts'));
+    const [accounts, uses] = await Promise.all([invoke('list_accounts'), invoke('recent_uses')]);
+    render(accounts, uses);
     error.hidden = true;
   } catch (e) {
     error.textContent = e?.message ?? String(e);

@@ -42,6 +42,29 @@ fn list_accounts() -> Result<Vec<AccountSummary>, UiError> {
         .collect())
 }
 
+/// Recent token uses, newest first: which program used which account.
+#[tauri::command]
+fn recent_uses() -> Result<Vec<keyport_core::audit::Use>, UiError> {
+    Ok(keyport()?.audit().recent(200))
+}
+
+/// While the window is open, the app serves `keyport token` from memory and refreshes tokens
+/// ahead of expiry (see `keyport_core::agent`).
+fn start_agent() {
+    let keyport = match keyport() {
+        Ok(k) => std::sync::Arc::new(k),
+        Err(e) => {
+            tracing::warn!(error = %e.message, "the token agent is off");
+            return;
+        }
+    };
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = keyport_core::agent::Agent::new(keyport).serve().await {
+            tracing::warn!(error = %e, "the token agent stopped");
+        }
+    });
+}
+
 pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -50,7 +73,11 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![list_accounts])
+        .setup(|_| {
+            start_agent();
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![list_accounts, recent_uses])
         .run(tauri::generate_context!())
         .expect("the Keyport window could not start");
 }

@@ -3,6 +3,7 @@
 //! real OpenID Connect server we did not write), and a scripted browser completing its login.
 //!
 //! Index:
+//! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
@@ -10,6 +11,7 @@
 //!
 //! Shared fixtures are in `support/`.
 
+mod agent;
 mod connect;
 mod failures;
 mod revoke;

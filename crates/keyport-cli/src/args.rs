@@ -82,6 +82,9 @@ pub enum Command {
     },
     /// Give an account another nickname.
     Rename { account: String, nickname: String },
+    /// Serve tokens from memory to `keyport token` until stopped, and refresh them ahead of
+    /// expiry (the desktop app does this while it runs; this is for machines without it).
+    Agent,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! One function per subcommand: call the core, print the result.
 
 use crate::args::{Args, Command, ProvidersAction};
+use crate::exit::Exit;
 use crate::output::{accounts_table, print_json, table};
 use keyport_core::tokens::now;
 use keyport_core::{AccountSummary, ConnectOptions, Error, Home, Keyport, Result, RevocationOutcome, Secret};
@@ -72,6 +73,11 @@ pub async fn run(args: Args) -> Result<()> {
             };
             println!("Disconnected {} ({}): {how}.", a.id, a.label());
             Ok(())
+        }
+        Command::Agent => {
+            let agent = keyport_core::agent::Agent::new(std::sync::Arc::new(keyport));
+            eprintln!("keyport: serving tokens from memory; stop with Ctrl-C");
+            agent.serve().await
         }
         Command::Rename { account, nickname } => {
             let a = keyport.rename(&account, &nickname)?;
@@ -184,15 +190,57 @@ fn list(keyport: &Keyport, json: bool) -> Result<()> {
 
 async fn token(keyport: &Keyport, reference: &str, min_ttl: u64, json: bool) -> Result<()> {
     let (account, token) = keyport.token(reference, min_ttl).await?;
+    let caller = std::os::unix::process::parent_id();
+    keyport.audit().record(&keyport_core::audit::Use {
+        at: now(),
+        account: account.id.clone(),
+        program: keyport_core::audit::program_name(caller),
+        pid: Some(caller),
+        via: "keychain".into(),
+    });
+    print_token(&token, &account.id, account.expires_at, json);
+    Ok(())
+}
+
+/// `token`'s output, the same whether the agent or the keychain supplied it.
+fn print_token(token: &Secret, account: &str, expires_at: Option<u64>, json: bool) {
     if json {
         print_json(&serde_json::json!({
             "access_token": token.expose(),
             "token_type": "Bearer",
-            "expires_at": account.expires_at,
-            "account": account.id,
+            "expires_at": expires_at,
+            "account": account,
         }));
     } else {
         println!("{}", token.expose());
     }
-    Ok(())
+}
+
+/// Answers `keyport token` through a running agent. `None`: not a token request, or no agent
+/// answered; go the keychain way.
+pub fn token_from_agent(args: &Args) -> Option<Exit> {
+    let Command::Token {
+        account,
+        min_ttl,
+        json,
+    } = &args.command
+    else {
+        return None;
+    };
+    let home = Home::from_env().ok()?;
+    let answer = keyport_core::agent::ask(&home.agent_socket(), account, *min_ttl)?;
+    match (answer.ok, answer.token, answer.account) {
+        (true, Some(token), Some(id)) => {
+            print_token(&token, &id, answer.expires_at, *json);
+            Some(Exit::Ok)
+        }
+        (false, _, _) => {
+            eprintln!(
+                "keyport: {}",
+                answer.message.unwrap_or_else(|| "the agent failed".into())
+            );
+            Some(answer.kind.map(Exit::from_kind).unwrap_or(Exit::Failure))
+        }
+        _ => None,
+    }
 }

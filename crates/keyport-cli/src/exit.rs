@@ -22,7 +22,13 @@ pub enum Exit {
 
 impl From<&Error> for Exit {
     fn from(e: &Error) -> Self {
-        match e.kind() {
+        Exit::from_kind(e.kind())
+    }
+}
+
+impl Exit {
+    pub fn from_kind(kind: ErrorKind) -> Self {
+        match kind {
             ErrorKind::Usage => Exit::Usage,
             ErrorKind::NotFound | ErrorKind::Ambiguous => Exit::NoAccount,
             ErrorKind::NeedsReconnect => Exit::NeedsReconnect,

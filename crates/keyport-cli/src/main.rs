@@ -10,10 +10,16 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let args = args::Args::parse();
     output::init_logging();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime always builds");
+    // The hot path: a running agent answers `token` from memory, with no runtime to start.
+    if let Some(exit) = commands::token_from_agent(&args) {
+        return exit.into();
+    }
+    let runtime = if matches!(args.command, args::Command::Agent) {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    }
+    .expect("the async runtime starts");
     match runtime.block_on(commands::run(args)) {
         Ok(()) => exit::Exit::Ok.into(),
         Err(e) => {

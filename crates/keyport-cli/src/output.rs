@@ -3,7 +3,6 @@
 
 use keyport_core::view::relative;
 use keyport_core::AccountSummary;
-use std::error::Error as _;
 
 /// Logs go to stderr, filtered by `KEYPORT_LOG` (or `RUST_LOG`), warnings only by default.
 pub fn init_logging() {
@@ -19,18 +18,7 @@ pub fn init_logging() {
 
 /// One sentence, then the causes that add something.
 pub fn report(e: &keyport_core::Error) {
-    let mut text = format!("keyport: {e}");
-    let mut seen = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let s = cause.to_string();
-        if !seen.contains(&s) {
-            text.push_str(&format!("\n  caused by: {s}"));
-            seen.push_str(&s);
-        }
-        source = cause.source();
-    }
-    eprintln!("{text}");
+    eprintln!("keyport: {}", keyport_core::error::describe(e));
 }
 
 pub fn print_json(value: &impl serde::Serialize) {

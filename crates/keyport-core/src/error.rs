@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of failure this is, for the edges to pick an exit code or a UI treatment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request itself was wrong: a bad flag value, an unknown provider, a provider without a client id.
@@ -116,6 +116,23 @@ impl Error {
             source,
         }
     }
+}
+
+/// The error's sentence, then each cause that adds something, one per line.
+pub fn describe(e: &Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut seen = text.clone();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let s = cause.to_string();
+        if !seen.contains(&s) {
+            text.push_str(&format!("\n  caused by: {s}"));
+            seen.push_str(&s);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The keychain could not be used. The message says how to fix it.

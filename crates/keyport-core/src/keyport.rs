@@ -9,6 +9,7 @@
 //! whole grant.
 
 use crate::accounts::{self, Account, AccountStore, Lifecycle};
+use crate::audit::AuditLog;
 use crate::catalog::{Catalog, Provider, RedirectKind};
 use crate::endpoints;
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ pub struct Keyport {
     catalog: Catalog,
     accounts: AccountStore,
     keychain: Keychain,
+    audit: AuditLog,
     http: reqwest::Client,
 }
 
@@ -79,11 +81,13 @@ impl Keyport {
         let catalog = Catalog::load(&home.providers_file())?;
         let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
         let keychain = Keychain::new(home.keychain_service());
+        let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
             home,
             catalog,
             accounts,
             keychain,
+            audit,
             http: crate::http::client(),
         })
     }
@@ -94,6 +98,11 @@ impl Keyport {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// Who used which account's token, and when.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// All accounts' metadata. Never touches the keychain, so it stays cheap with many accounts.
@@ -240,21 +249,21 @@ impl Keyport {
     /// A valid access token for the account, refreshed first when it would expire within
     /// `min_ttl` seconds (capped at half the token's lifetime, see [`TokenSet::needs_refresh`]).
     pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, Secret)> {
+        let (account, tokens) = self.token_set(reference, min_ttl).await?;
+        Ok((account, tokens.access_token))
+    }
+
+    /// Like [`Keyport::token`], with the whole token set (for the agent's cache).
+    pub async fn token_set(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
         let account = self.find(reference)?;
         ensure_active(&account)?;
         let tokens = self.stored_tokens(&account)?;
         if !tokens.needs_refresh(min_ttl, now()) {
-            return Ok((account, tokens.access_token));
+            return Ok((account, tokens));
         }
-        let (account, tokens) = self
-            .refresh_account(
-                &account.id,
-                RefreshMode::IfStale {
-                    seen: &tokens.access_token,
-                },
-            )
-            .await?;
-        Ok((account, tokens.access_token))
+        let seen = tokens.access_token;
+        self.refresh_account(&account.id, RefreshMode::IfStale { seen: &seen })
+            .await
     }
 
     /// Refreshes now, whatever the expiry.

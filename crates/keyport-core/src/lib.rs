@@ -5,10 +5,14 @@
 //! - [`oauth`], [`loopback`], [`browser`], [`profile`]: the authorization flow and its parts.
 //! - [`keychain`], [`accounts`], [`tokens`], [`lock`], [`paths`]: where things are kept.
 //! - [`keyport`]: the operations the CLI and the desktop app expose.
+//! - [`agent`], [`audit`]: tokens served from memory while the app runs; who used which token.
 //!
 //! Nothing here depends on Tauri; the app and the CLI are thin adapters.
 
 pub mod accounts;
+#[cfg(unix)]
+pub mod agent;
+pub mod audit;
 pub mod browser;
 pub mod catalog;
 pub mod endpoints;

@@ -15,6 +15,7 @@ pub struct Home {
     config_dir: PathBuf,
     data_dir: PathBuf,
     keychain_service: String,
+    agent_socket: PathBuf,
 }
 
 impl Home {
@@ -32,6 +33,7 @@ impl Home {
                     config_dir: dirs.config_dir().to_path_buf(),
                     data_dir: dirs.data_dir().to_path_buf(),
                     keychain_service: DEFAULT_KEYCHAIN_SERVICE.to_string(),
+                    agent_socket: socket_path(runtime_dir(), dirs.data_dir(), None),
                 })
             }
         }
@@ -41,9 +43,11 @@ impl Home {
     pub fn at(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
         let dir = dir.canonicalize().map_err(|e| Error::io("resolve", dir, e))?;
+        let data_dir = dir.join("data");
         Ok(Self {
             config_dir: dir.join("config"),
-            data_dir: dir.join("data"),
+            agent_socket: socket_path(runtime_dir(), &data_dir, Some(&dir.to_string_lossy())),
+            data_dir,
             keychain_service: format!("{DEFAULT_KEYCHAIN_SERVICE}:{}", dir.display()),
         })
     }
@@ -71,15 +75,60 @@ impl Home {
         self.data_dir.join("locks")
     }
 
+    /// The Unix socket of this home's token agent (see [`crate::agent`]).
+    pub fn agent_socket(&self) -> PathBuf {
+        self.agent_socket.clone()
+    }
+
     /// The keychain "service" attribute every item of this home carries.
     pub fn keychain_service(&self) -> &str {
         &self.keychain_service
     }
 }
 
+/// `$XDG_RUNTIME_DIR`: per-user, private, cleared at logout; the right place for a socket.
+fn runtime_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where the agent of a home listens.
+fn socket_path(runtime_dir: Option<PathBuf>, data_dir: &Path, home_id: Option<&str>) -> PathBuf {
+    // The runtime directory is shared by every home of this user; the data directory is not.
+    match (runtime_dir, home_id) {
+        (Some(dir), None) => dir.join("keyport").join("agent.sock"),
+        (Some(dir), Some(id)) => dir
+            .join("keyport")
+            .join(format!("agent-{:016x}.sock", fnv1a(id.as_bytes()))),
+        (None, _) => data_dir.join("agent.sock"),
+    }
+}
+
+/// A stable, short name for a home directory (FNV-1a, 64 bits).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn homes_get_distinct_sockets() {
+        let rt = Some(PathBuf::from("/run/user/1000"));
+        let data = Path::new("/d");
+        assert_eq!(
+            socket_path(rt.clone(), data, None),
+            Path::new("/run/user/1000/keyport/agent.sock")
+        );
+        let a = socket_path(rt.clone(), data, Some("/tmp/a"));
+        let b = socket_path(rt, data, Some("/tmp/b"));
+        assert_ne!(a, b);
+        assert_eq!(socket_path(None, data, None), Path::new("/d/agent.sock"));
+    }
 
     #[test]
     fn explicit_homes_are_namespaced_apart() {

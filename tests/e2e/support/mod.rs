@@ -132,7 +132,41 @@ impl Env {
         std::fs::read_to_string(self.home.path().join("data/accounts.json")).unwrap_or_default()
     }
 
+    /// Starts `keyport agent` for this home and waits until it listens.
+    pub fn agent(&self) -> AgentProcess {
+        let socket = self.home.path().canonicalize().unwrap().join("data/agent.sock");
+        let child = self
+            .command(&["agent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent = AgentProcess { child, socket };
+        let start = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(&agent.socket).is_err() {
+            assert!(
+                start.elapsed().as_secs() < 20,
+                "the agent did not start listening"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        agent
+    }
+
     pub fn list(&self) -> serde_json::Value {
         self.run(&["list", "--json"]).ok().json()
+    }
+}
+
+/// A running `keyport agent`, stopped when dropped.
+pub struct AgentProcess {
+    child: std::process::Child,
+    pub socket: PathBuf,
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,0 +1,119 @@
+//! The token agent (`keyport agent`, and the desktop app while it runs): tokens from memory, the
+//! same output and exit codes as the keychain path, one refresher, and an audit of who asked.
+
+use crate::support::{Env, Run};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+#[test]
+fn agent_answers_from_memory_with_the_same_output_and_exit_codes() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let direct = env.run(&["token", &id, "--json"]).ok().json();
+    let missing_direct = env.run(&["token", "nobody"]);
+
+    let agent = env.agent();
+    let mode = std::fs::metadata(&agent.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only this user may talk to the agent");
+    let via_agent = env.run(&["token", &id, "--json"]).ok().json();
+    assert_eq!(via_agent, direct, "same JSON either way");
+
+    // With the keychain out of reach, only the agent can be answering.
+    let run: Run = env
+        .command(&["token", &id])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), direct["access_token"].as_str().unwrap());
+
+    let missing = env.run(&["token", "nobody"]);
+    assert_eq!(
+        (missing.code, &missing.stderr),
+        (missing_direct.code, &missing_direct.stderr)
+    );
+
+    // A revoke by another process invalidates what the agent holds.
+    env.run(&["revoke", &id]).ok();
+    let revoked = env.run(&["token", &id]);
+    assert_eq!(revoked.code, 4, "{revoked:?}");
+    drop(agent);
+
+    // Without the agent, the keychain path says the same.
+    let revoked_direct = env.run(&["token", &id]);
+    assert_eq!(
+        (revoked_direct.code, &revoked_direct.stderr),
+        (revoked.code, &revoked.stderr)
+    );
+}
+
+#[test]
+fn agent_refreshes_once_for_twenty_concurrent_callers() {
+    let env = Env::new(6);
+    let id = env.connect("alice");
+    let _agent = env.agent();
+    std::thread::sleep(Duration::from_secs(4));
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            env.command(&["token", &id])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let tokens: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        })
+        .collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    assert_eq!(env.server.grants("refresh_token"), 1);
+    assert_eq!(env.server.userinfo_status(&tokens[0]), 200);
+    // The agent stored the rotated token: the keychain path agrees after it stops.
+    assert_eq!(
+        env.keychain_item(&id).unwrap()["access_token"].as_str().unwrap(),
+        tokens[0]
+    );
+}
+
+#[test]
+fn every_token_use_is_audited_with_the_calling_program() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let keyport = env!("CARGO_BIN_EXE_keyport");
+    // `; true` keeps the shell around as the caller instead of exec-ing keyport.
+    let via_shell = format!("{keyport} token {id} >/dev/null; true");
+    let shell = |cmd: &str| {
+        let mut c = std::process::Command::new("sh");
+        c.args(["-c", cmd]);
+        for (k, v) in env.command(&[]).get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        assert!(c.status().unwrap().success());
+    };
+    shell(&via_shell);
+    {
+        let _agent = env.agent();
+        shell(&via_shell);
+    }
+    let log = std::fs::read_to_string(env.home.path().join("data/audit.jsonl")).unwrap();
+    let uses: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(uses.len(), 2, "{log}");
+    for (u, via) in uses.iter().zip(["keychain", "agent"]) {
+        assert_eq!(u["account"], id);
+        assert_eq!(u["via"], via);
+        let program = u["program"].as_str().unwrap();
+        assert!(
+            ["sh", "dash", "bash"].contains(&program),
+            "the caller is the shell, not keyport: {program}"
+        );
+    }
+    assert!(!log.contains(env.keychain_item(&id).unwrap()["access_token"].as_str().unwrap()));
+}
