@@ -69,5 +69,5 @@ async function refresh() {
   }
 }
 
-refresh();
+refresh().then(() => requestAnimationFrame(() => invoke('painted')));
 setInterval(refresh, 5000);

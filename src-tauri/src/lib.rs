@@ -42,6 +42,15 @@ fn list_accounts() -> Result<Vec<AccountSummary>, UiError> {
         .collect())
 }
 
+/// The UI calls this once its first frame with the accounts is on screen. With
+/// `KEYPORT_REPORT_PAINT` set, it says so on stdout (the benchmark suite measures start-up by it).
+#[tauri::command]
+fn painted() {
+    if std::env::var_os("KEYPORT_REPORT_PAINT").is_some() {
+        println!("first-paint");
+    }
+}
+
 /// Recent token uses, newest first: which program used which account.
 #[tauri::command]
 fn recent_uses() -> Result<Vec<keyport_core::audit::Use>, UiError> {
@@ -77,7 +86,7 @@ pub fn run() {
             start_agent();
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![list_accounts, recent_uses])
+        .invoke_handler(tauri::generate_handler![list_accounts, recent_uses, painted])
         .run(tauri::generate_context!())
         .expect("the Keyport window could not start");
 }

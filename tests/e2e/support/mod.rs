@@ -89,9 +89,16 @@ impl Env {
 
     /// `keyport <args>` with this home, keychain and the scripted browser.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyport"));
-        cmd.args(args)
-            .env_clear()
+        let mut cmd = self.program(Path::new(env!("CARGO_BIN_EXE_keyport")));
+        cmd.args(args);
+        cmd
+    }
+
+    /// `program` with this home, keychain and the scripted browser, and nothing else from our
+    /// environment.
+    pub fn program(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
             .env("KEYPORT_HOME", self.home.path())
