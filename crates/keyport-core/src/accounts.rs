@@ -208,7 +208,6 @@ pub fn next_id(accounts: &[Account], provider: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use url::Url;
 
     pub(crate) fn account(id: &str, provider: &str, nickname: &str) -> Account {
         Account {
@@ -222,8 +221,8 @@ pub(crate) mod tests {
             has_refresh_token: true,
             lifecycle: Lifecycle::Active,
             endpoints: Endpoints {
-                authorization_url: Url::parse("https://a.example/auth").unwrap(),
-                token_url: Url::parse("https://a.example/token").unwrap(),
+                authorization_url: "https://a.example/auth".into(),
+                token_url: "https://a.example/token".into(),
                 revocation_url: None,
                 userinfo_url: None,
                 issuer: None,

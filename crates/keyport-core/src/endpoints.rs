@@ -10,14 +10,16 @@ use crate::http::{self, check_endpoint};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+/// The URLs are kept as text (checked when resolved): the account file holds a set per account,
+/// and `keyport list` should not pay for parsing URLs it never uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoints {
-    pub authorization_url: Url,
-    pub token_url: Url,
+    pub authorization_url: String,
+    pub token_url: String,
     #[serde(default)]
-    pub revocation_url: Option<Url>,
+    pub revocation_url: Option<String>,
     #[serde(default)]
-    pub userinfo_url: Option<Url>,
+    pub userinfo_url: Option<String>,
     /// The issuer identifier, when known from discovery: checked against `iss` in the callback.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -38,6 +40,12 @@ struct Discovery {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     code_challenge_methods_supported: Vec<String>,
+}
+
+/// Parses a stored endpoint. They were checked when resolved, so a failure means a damaged file.
+pub fn parse(url: &str) -> Result<Url> {
+    Url::parse(url)
+        .map_err(|e| crate::Error::Internal(format!("the stored endpoint {url:?} is not a URL ({e})")))
 }
 
 pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Endpoints> {
@@ -69,16 +77,18 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
         }
     }
     Ok(Endpoints {
-        authorization_url,
-        token_url,
+        authorization_url: authorization_url.into(),
+        token_url: token_url.into(),
         revocation_url: pick(
             &provider.revocation_url,
             d.and_then(|d| d.revocation_endpoint.as_ref()),
-        ),
+        )
+        .map(Into::into),
         userinfo_url: pick(
             &provider.userinfo_url,
             d.and_then(|d| d.userinfo_endpoint.as_ref()),
-        ),
+        )
+        .map(Into::into),
         issuer: d.map(|d| d.issuer.clone()),
         iss_parameter_supported: d.is_some_and(|d| d.authorization_response_iss_parameter_supported),
     })

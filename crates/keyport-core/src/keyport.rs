@@ -166,7 +166,7 @@ impl Keyport {
         let endpoints = endpoints::resolve(provider, &self.http).await?;
         let listener = CallbackListener::bind().await?;
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
-        let pending = oauth::start(provider, &endpoints, &creds, listener.redirect_uri(), &scopes);
+        let pending = oauth::start(provider, &endpoints, &creds, listener.redirect_uri(), &scopes)?;
         tracing::info!(provider = %provider.id, port = listener.port(), "waiting for the authorization callback");
         present(&pending.url);
         let callback = listener
@@ -228,8 +228,12 @@ impl Keyport {
         tokens: &TokenSet,
     ) -> Profile {
         let mut found = Profile::default();
-        if let Some(url) = &endpoints.userinfo_url {
-            match profile::fetch(&self.http, &provider.display_name, url, &tokens.access_token).await {
+        if let Some(url) = endpoints
+            .userinfo_url
+            .as_deref()
+            .and_then(|u| endpoints::parse(u).ok())
+        {
+            match profile::fetch(&self.http, &provider.display_name, &url, &tokens.access_token).await {
                 Ok(claims) => found = profile::from_claims(&claims, &provider.nickname_fields),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not look up the user; using the ID token instead")
@@ -383,7 +387,13 @@ impl Keyport {
         let account = self.find(reference)?;
         let _lock = FileLock::exclusive(&self.refresh_lock(&account.id))?;
         let provider = self.catalog.get(&account.provider)?;
-        let Some(url) = account.endpoints.revocation_url.clone() else {
+        let Some(url) = account
+            .endpoints
+            .revocation_url
+            .as_deref()
+            .map(endpoints::parse)
+            .transpose()?
+        else {
             return Err(Error::Usage(format!(
                 "{} offers no token revocation; revoke Keyport's access in your {} account settings, \
                  or `keyport disconnect --local-only {}` to forget the account here",
@@ -454,7 +464,8 @@ impl Keyport {
                 (None, _) => outcome = RevocationOutcome::NotSupported,
                 (Some(url), Some(tokens)) => {
                     let provider = self.catalog.get(&account.provider)?;
-                    self.revoke_tokens(provider, url, &tokens).await?;
+                    self.revoke_tokens(provider, &endpoints::parse(url)?, &tokens)
+                        .await?;
                     outcome = RevocationOutcome::Revoked;
                 }
                 (Some(_), None) => {}

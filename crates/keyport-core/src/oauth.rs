@@ -59,19 +59,20 @@ pub struct PendingAuthorization {
     pub requested_scopes: Vec<String>,
 }
 
-fn client(creds: &ClientCredentials, endpoints: &Endpoints) -> OAuthClient {
+fn client(creds: &ClientCredentials, endpoints: &Endpoints) -> Result<OAuthClient> {
+    let token_url = crate::endpoints::parse(&endpoints.token_url)?;
     let mut c = oauth2::Client::new(ClientId::new(creds.client_id.clone()))
-        .set_token_uri(TokenUrl::from_url(endpoints.token_url.clone()));
+        .set_token_uri(TokenUrl::from_url(token_url));
     // A public client sends only its id; oauth2 puts it in the body when there is no secret.
     if creds.auth_method != TokenAuthMethod::None {
         if let Some(secret) = &creds.client_secret {
             c = c.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
     }
-    c.set_auth_type(match creds.auth_method {
+    Ok(c.set_auth_type(match creds.auth_method {
         TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
         _ => AuthType::RequestBody,
-    })
+    }))
 }
 
 pub fn start(
@@ -80,9 +81,10 @@ pub fn start(
     creds: &ClientCredentials,
     redirect_uri: Url,
     scopes: &[String],
-) -> PendingAuthorization {
-    let client = client(creds, endpoints)
-        .set_auth_uri(AuthUrl::from_url(endpoints.authorization_url.clone()))
+) -> Result<PendingAuthorization> {
+    let auth_url = crate::endpoints::parse(&endpoints.authorization_url)?;
+    let client = client(creds, endpoints)?
+        .set_auth_uri(AuthUrl::from_url(auth_url))
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let mut request = client.authorize_url(CsrfToken::new_random);
     if !scopes.is_empty() {
@@ -100,13 +102,13 @@ pub fn start(
         None
     };
     let (url, state) = request.url();
-    PendingAuthorization {
+    Ok(PendingAuthorization {
         url,
         state: Secret::new(state.secret().clone()),
         verifier,
         redirect_uri,
         requested_scopes: scopes.to_vec(),
-    }
+    })
 }
 
 /// The tokens from an exchange or refresh, and the scopes the provider says it granted.
@@ -124,7 +126,7 @@ pub async fn exchange(
     code: Secret,
 ) -> Result<Grant> {
     let client =
-        client(creds, endpoints).set_redirect_uri(RedirectUrl::from_url(pending.redirect_uri.clone()));
+        client(creds, endpoints)?.set_redirect_uri(RedirectUrl::from_url(pending.redirect_uri.clone()));
     let mut request = client.exchange_code(AuthorizationCode::new(code.expose().to_string()));
     if let Some(verifier) = pending.verifier {
         request = request.set_pkce_verifier(verifier);
@@ -145,7 +147,7 @@ pub async fn refresh(
     creds: &ClientCredentials,
     refresh_token: &Secret,
 ) -> Result<Grant> {
-    let client = client(creds, endpoints);
+    let client = client(creds, endpoints)?;
     let token = RefreshToken::new(refresh_token.expose().to_string());
     let response = client
         .exchange_refresh_token(&token)
