@@ -54,22 +54,7 @@ fn agent_refreshes_once_for_twenty_concurrent_callers() {
     let id = env.connect("alice");
     let _agent = env.agent();
     std::thread::sleep(Duration::from_secs(4));
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            env.command(&["token", &id])
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let tokens: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap().trim().to_string()
-        })
-        .collect();
+    let tokens = env.concurrent_tokens(&id, 20);
     assert!(tokens.iter().all(|t| *t == tokens[0]));
     assert_eq!(env.server.grants("refresh_token"), 1);
     assert_eq!(env.server.userinfo_status(&tokens[0]), 200);

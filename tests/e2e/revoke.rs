@@ -7,16 +7,12 @@ use crate::support::Env;
 fn revoke_kills_the_grant_and_keeps_the_account_as_needs_reconnect() {
     let env = Env::new(60);
     let id = env.connect("alice");
-    let item = env.keychain_item(&id).unwrap();
-    let (access, refresh) = (
-        item["access_token"].as_str().unwrap(),
-        item["refresh_token"].as_str().unwrap(),
-    );
-    assert!(env.server.is_active(access) && env.server.is_active(refresh));
+    let (access, refresh) = env.stored_tokens(&id);
+    assert!(env.server.is_active(&access) && env.server.is_active(&refresh));
 
     env.run(&["revoke", &id]).ok();
-    assert!(!env.server.is_active(refresh), "the refresh token is revoked");
-    assert!(!env.server.is_active(access), "the access token is revoked");
+    assert!(!env.server.is_active(&refresh), "the refresh token is revoked");
+    assert!(!env.server.is_active(&access), "the access token is revoked");
     assert!(env.keychain_item(&id).is_none(), "the keychain item is gone");
 
     let list = env.list();
@@ -35,15 +31,11 @@ fn revoke_kills_the_grant_and_keeps_the_account_as_needs_reconnect() {
 fn disconnect_revokes_then_forgets() {
     let env = Env::new(60);
     let id = env.connect("alice");
-    let item = env.keychain_item(&id).unwrap();
-    let (access, refresh) = (
-        item["access_token"].as_str().unwrap(),
-        item["refresh_token"].as_str().unwrap(),
-    );
+    let (access, refresh) = env.stored_tokens(&id);
 
     let out = env.run(&["disconnect", &id]).ok();
     assert!(out.stdout.contains("revoked"), "{}", out.stdout);
-    assert!(!env.server.is_active(refresh) && !env.server.is_active(access));
+    assert!(!env.server.is_active(&refresh) && !env.server.is_active(&access));
     assert_eq!(
         env.keychain.count(&env.service()),
         0,
@@ -57,10 +49,7 @@ fn disconnect_revokes_then_forgets() {
 fn local_only_disconnect_leaves_the_grant_alive() {
     let env = Env::new(60);
     let id = env.connect("alice");
-    let refresh = env.keychain_item(&id).unwrap()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, refresh) = env.stored_tokens(&id);
     env.run(&["disconnect", "--local-only", &id]).ok();
     assert!(env.server.is_active(&refresh));
     assert!(env.keychain_item(&id).is_none());

@@ -50,22 +50,7 @@ fn twenty_concurrent_callers_share_one_refresh() {
     let env = Env::new(6);
     let id = env.connect("alice");
     std::thread::sleep(Duration::from_secs(4)); // past half the lifetime: every caller wants a refresh
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            env.command(&["token", &id])
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let tokens: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap().trim().to_string()
-        })
-        .collect();
+    let tokens = env.concurrent_tokens(&id, 20);
     assert!(
         tokens.iter().all(|t| *t == tokens[0]),
         "every caller got the same token"

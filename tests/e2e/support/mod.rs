@@ -135,6 +135,40 @@ impl Env {
             .map(|s| serde_json::from_str(&s).expect("Keyport stores JSON"))
     }
 
+    /// The account's access and refresh tokens, as the keychain holds them.
+    pub fn stored_tokens(&self, account: &str) -> (String, String) {
+        let item = self
+            .keychain_item(account)
+            .expect("the account has a keychain item");
+        let field = |name: &str| {
+            item[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name}"))
+                .to_string()
+        };
+        (field("access_token"), field("refresh_token"))
+    }
+
+    /// Runs `keyport token <account>` `n` times at once; every call must succeed. Their tokens.
+    pub fn concurrent_tokens(&self, account: &str, n: usize) -> Vec<String> {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                self.command(&["token", account])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| {
+                let out = c.wait_with_output().unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                String::from_utf8(out.stdout).unwrap().trim().to_string()
+            })
+            .collect()
+    }
+
     pub fn accounts_file(&self) -> String {
         std::fs::read_to_string(self.home.path().join("data/accounts.json")).unwrap_or_default()
     }
