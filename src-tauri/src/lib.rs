@@ -32,13 +32,13 @@ fn keyport() -> Result<Keyport, UiError> {
 
 /// The connected accounts, metadata only.
 #[tauri::command]
-fn list_accounts() -> Result<Vec<AccountSummary>, UiError> {
+fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
     let keyport = keyport()?;
     let now = now();
     Ok(keyport
         .accounts()?
         .iter()
-        .map(|a| AccountSummary::new(a, keyport.catalog(), now))
+        .map(|a| AccountSummary::new(a, keyport.catalog(), now).into_owned())
         .collect())
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 #[test]
 fn token_is_accepted_and_is_refreshed_after_expiry() {
-    let env = Env::new(4);
+    // 8-second tokens: `token` refreshes only in their last 4 seconds, far from the first call.
+    let env = Env::new(8);
     let id = env.connect("alice");
     let first = env.run(&["token", &id]).ok().stdout;
     let first = first.trim_end_matches('\n');
@@ -16,7 +17,7 @@ fn token_is_accepted_and_is_refreshed_after_expiry() {
     assert_eq!(env.server.userinfo_status(first), 200);
     assert_eq!(env.server.grants("refresh_token"), 0);
 
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(9));
     assert_eq!(
         env.server.userinfo_status(first),
         401,

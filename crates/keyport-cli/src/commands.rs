@@ -175,10 +175,12 @@ async fn connect(
 
 fn list(keyport: &Keyport, json: bool) -> Result<()> {
     let now = now();
-    let summaries: Vec<AccountSummary> = keyport
-        .accounts()?
-        .iter()
-        .map(|a| AccountSummary::new(a, keyport.catalog(), now))
+    let store = keyport.account_store();
+    let bytes = store.read_bytes()?;
+    let summaries: Vec<AccountSummary> = store
+        .listing(&bytes)?
+        .into_iter()
+        .map(|a| AccountSummary::listed(a, keyport.catalog(), now))
         .collect();
     if json {
         print_json(&summaries);

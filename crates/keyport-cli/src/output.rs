@@ -38,9 +38,9 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
         .iter()
         .map(|a| {
             [
-                a.id.clone(),
-                a.provider.clone(),
-                a.nickname.clone(),
+                a.id.to_string(),
+                a.provider.to_string(),
+                a.nickname.to_string(),
                 a.status.as_str().to_string(),
                 match a.status {
                     keyport_core::Status::NeedsReconnect => "-".to_string(),

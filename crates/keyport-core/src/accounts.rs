@@ -9,6 +9,7 @@ use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -70,25 +71,113 @@ impl Account {
     /// refreshes it. The status still says where the access token stands. "Expiring" starts
     /// [`EXPIRING_WINDOW_SECS`] before expiry, or at half-life for tokens shorter than twice that.
     pub fn status(&self, now: u64) -> Status {
-        if let Lifecycle::NeedsReconnect { .. } = self.lifecycle {
-            return Status::NeedsReconnect;
-        }
-        let Some(expires_at) = self.expires_at else {
-            return Status::Ok;
-        };
-        let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(self.token_obtained_at) / 2);
-        match expires_at {
-            e if e <= now && !self.has_refresh_token => Status::NeedsReconnect,
-            e if e <= now => Status::Expired,
-            e if e - now <= window => Status::Expiring,
-            _ => Status::Ok,
-        }
+        status(
+            &self.lifecycle,
+            self.expires_at,
+            self.token_obtained_at,
+            self.has_refresh_token,
+            now,
+        )
     }
 
     /// `provider:nickname`, the reference a person would type.
     pub fn label(&self) -> String {
         format!("{}:{}", self.provider, self.nickname)
     }
+}
+
+fn status(
+    lifecycle: &Lifecycle,
+    expires_at: Option<u64>,
+    token_obtained_at: u64,
+    has_refresh_token: bool,
+    now: u64,
+) -> Status {
+    if let Lifecycle::NeedsReconnect { .. } = lifecycle {
+        return Status::NeedsReconnect;
+    }
+    let Some(expires_at) = expires_at else {
+        return Status::Ok;
+    };
+    let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
+    match expires_at {
+        e if e <= now && !has_refresh_token => Status::NeedsReconnect,
+        e if e <= now => Status::Expired,
+        e if e - now <= window => Status::Expiring,
+        _ => Status::Ok,
+    }
+}
+
+/// An account as listings need it: borrowed from the file's bytes where it can be, and without
+/// the endpoints (only whether there is a revocation endpoint). `keyport list` reads these, so
+/// that its cost stays close to flat as accounts grow.
+#[derive(Debug, Deserialize)]
+pub struct ListedAccount<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub provider: Cow<'a, str>,
+    #[serde(borrow)]
+    pub nickname: Cow<'a, str>,
+    pub scopes: Vec<Cow<'a, str>>,
+    pub expires_at: Option<u64>,
+    #[serde(default)]
+    pub token_obtained_at: u64,
+    pub has_refresh_token: bool,
+    pub lifecycle: Lifecycle,
+    #[serde(rename = "endpoints")]
+    revocation: RevocationPresence,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RevocationPresence {
+    #[serde(default)]
+    revocation_url: Option<serde::de::IgnoredAny>,
+}
+
+impl<'a> ListedAccount<'a> {
+    pub fn status(&self, now: u64) -> Status {
+        status(
+            &self.lifecycle,
+            self.expires_at,
+            self.token_obtained_at,
+            self.has_refresh_token,
+            now,
+        )
+    }
+
+    pub fn can_revoke(&self) -> bool {
+        self.revocation.revocation_url.is_some()
+    }
+}
+
+impl<'a> From<&'a Account> for ListedAccount<'a> {
+    fn from(a: &'a Account) -> Self {
+        ListedAccount {
+            id: Cow::Borrowed(&a.id),
+            provider: Cow::Borrowed(&a.provider),
+            nickname: Cow::Borrowed(&a.nickname),
+            scopes: a.scopes.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
+            expires_at: a.expires_at,
+            token_obtained_at: a.token_obtained_at,
+            has_refresh_token: a.has_refresh_token,
+            lifecycle: a.lifecycle.clone(),
+            revocation: RevocationPresence {
+                revocation_url: a.endpoints.revocation_url.as_ref().map(|_| serde::de::IgnoredAny),
+            },
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListingFile<'a> {
+    version: u32,
+    #[serde(borrow)]
+    accounts: Vec<ListedAccount<'a>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -140,6 +229,36 @@ impl AccountStore {
         Ok(file.accounts)
     }
 
+    /// The account file's bytes (empty when there is none yet), for [`AccountStore::listing`].
+    pub fn read_bytes(&self) -> Result<Vec<u8>> {
+        match std::fs::read(&self.path) {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io("read", &self.path, e)),
+        }
+    }
+
+    /// The accounts in `bytes` (from [`AccountStore::read_bytes`]) as listings need them.
+    pub fn listing<'a>(&self, bytes: &'a [u8]) -> Result<Vec<ListedAccount<'a>>> {
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let file: ListingFile<'a> = serde_json::from_slice(bytes).map_err(|e| Error::CorruptData {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        if file.version != FILE_VERSION {
+            return Err(Error::CorruptData {
+                path: self.path.clone(),
+                message: format!(
+                    "version {} is not {FILE_VERSION}; was it written by a newer Keyport?",
+                    file.version
+                ),
+            });
+        }
+        Ok(file.accounts)
+    }
+
     /// Applies `change` to the accounts under the file lock and writes the result atomically.
     /// Nothing is written when `change` fails.
     pub fn update<T>(&self, change: impl FnOnce(&mut Vec<Account>) -> Result<T>) -> Result<T> {
@@ -162,7 +281,7 @@ impl AccountStore {
         };
         let mut tmp =
             tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
-        let json = serde_json::to_vec_pretty(&file).expect("accounts serialize");
+        let json = serde_json::to_vec(&file).expect("accounts serialize");
         tmp.write_all(&json)
             .and_then(|_| tmp.as_file().sync_all())
             .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
@@ -298,7 +417,17 @@ pub(crate) mod tests {
         });
         assert!(err.is_err());
         assert_eq!(store.load().unwrap().len(), 1);
+        let bytes = store.read_bytes().unwrap();
+        let listed = store.listing(&bytes).unwrap();
+        assert_eq!(listed[0].id, "x-1");
+        assert!(
+            matches!(listed[0].id, Cow::Borrowed(_)),
+            "listing borrows from the file"
+        );
+        assert_eq!(listed[0].status(0), store.load().unwrap()[0].status(0));
         std::fs::write(store.path(), b"{not json").unwrap();
+        let bytes = store.read_bytes().unwrap();
+        assert!(matches!(store.listing(&bytes), Err(Error::CorruptData { .. })));
         assert!(matches!(store.load(), Err(Error::CorruptData { .. })));
         assert!(store.update(|_| Ok(())).is_err());
         assert_eq!(std::fs::read(store.path()).unwrap(), b"{not json");

@@ -110,6 +110,11 @@ impl Keyport {
         self.accounts.load()
     }
 
+    /// The account file, for listings that read it without building whole accounts.
+    pub fn account_store(&self) -> &AccountStore {
+        &self.accounts
+    }
+
     pub fn find(&self, reference: &str) -> Result<Account> {
         let all = self.accounts.load()?;
         accounts::resolve(&all, reference).cloned()

@@ -1,56 +1,85 @@
 //! What the user interfaces show of an account: metadata only, never a secret. The CLI's `--json`
 //! output and the desktop app's commands both serialize this, so they cannot drift apart.
 
-use crate::accounts::{Account, Lifecycle, Status};
+use crate::accounts::{Account, Lifecycle, ListedAccount, Status};
 use crate::catalog::Catalog;
 use serde::Serialize;
+use std::borrow::Cow;
 
+/// Borrowed from the account (or the account file's bytes) and the catalog where it can be;
+/// [`AccountSummary::into_owned`] detaches it.
 #[derive(Debug, Clone, Serialize)]
-pub struct AccountSummary {
-    pub id: String,
-    pub provider: String,
-    pub provider_name: String,
-    pub nickname: String,
+pub struct AccountSummary<'a> {
+    pub id: Cow<'a, str>,
+    pub provider: Cow<'a, str>,
+    pub provider_name: Cow<'a, str>,
+    pub nickname: Cow<'a, str>,
     pub status: Status,
     /// Why the account needs reconnecting, when it does.
-    pub status_reason: Option<String>,
+    pub status_reason: Option<Cow<'a, str>>,
     /// Unix seconds; `null` for a token that does not expire.
     pub expires_at: Option<u64>,
     /// Seconds until expiry (negative once expired).
     pub expires_in: Option<i64>,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Cow<'a, str>>,
     pub can_refresh: bool,
     pub can_revoke: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
 
-impl AccountSummary {
-    pub fn new(account: &Account, catalog: &Catalog, now: u64) -> Self {
-        let provider_name = catalog
-            .get(&account.provider)
-            .map(|p| p.display_name.clone())
-            .unwrap_or_else(|_| account.provider.clone());
+impl<'a> AccountSummary<'a> {
+    pub fn new(account: &'a Account, catalog: &'a Catalog, now: u64) -> Self {
+        Self::listed(ListedAccount::from(account), catalog, now)
+    }
+
+    pub fn listed(account: ListedAccount<'a>, catalog: &'a Catalog, now: u64) -> Self {
+        let provider_name = match catalog.get(&account.provider) {
+            Ok(p) => Cow::Borrowed(p.display_name.as_str()),
+            Err(_) => account.provider.clone(),
+        };
         let status = account.status(now);
         let status_reason = match (&account.lifecycle, status) {
-            (Lifecycle::NeedsReconnect { reason }, _) => Some(reason.clone()),
-            (_, Status::NeedsReconnect) => Some("the access token expired and cannot be refreshed".into()),
+            (Lifecycle::NeedsReconnect { reason }, _) => Some(Cow::Owned(reason.clone())),
+            (_, Status::NeedsReconnect) => {
+                Some(Cow::Borrowed("the access token expired and cannot be refreshed"))
+            }
             _ => None,
         };
+        let can_revoke = account.can_revoke();
         Self {
-            id: account.id.clone(),
-            provider: account.provider.clone(),
+            id: account.id,
+            provider: account.provider,
             provider_name,
-            nickname: account.nickname.clone(),
+            nickname: account.nickname,
             status,
             status_reason,
             expires_at: account.expires_at,
             expires_in: account.expires_at.map(|e| e as i64 - now as i64),
-            scopes: account.scopes.clone(),
+            scopes: account.scopes,
             can_refresh: account.has_refresh_token,
-            can_revoke: account.endpoints.revocation_url.is_some(),
+            can_revoke,
             created_at: account.created_at,
             updated_at: account.updated_at,
+        }
+    }
+
+    pub fn into_owned(self) -> AccountSummary<'static> {
+        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
+        AccountSummary {
+            id: own(self.id),
+            provider: own(self.provider),
+            provider_name: own(self.provider_name),
+            nickname: own(self.nickname),
+            status: self.status,
+            status_reason: self.status_reason.map(own),
+            expires_at: self.expires_at,
+            expires_in: self.expires_in,
+            scopes: self.scopes.into_iter().map(own).collect(),
+            can_refresh: self.can_refresh,
+            can_revoke: self.can_revoke,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
