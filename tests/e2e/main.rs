@@ -8,12 +8,14 @@
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
+//! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //!
 //! Shared fixtures are in `support/`.
 
 mod agent;
 mod connect;
 mod failures;
+mod hygiene;
 mod revoke;
 mod support;
 mod token;

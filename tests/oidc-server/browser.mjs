@@ -7,6 +7,7 @@
 //   KEYPORT_TEST_LOGIN         the login to sign in with (default "alice")
 //   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
+//   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
 import fs from 'node:fs';
 
 const start = process.argv[2];
@@ -75,6 +76,8 @@ for (let hop = 0; hop < 20; hop += 1) {
   const html = await res.text();
   if (new URL(url).pathname === '/callback') {
     if (out) fs.writeFileSync(out, html);
+    const code = new URL(url).searchParams.get('code');
+    if (process.env.KEYPORT_TEST_BROWSER_SPY && code) fs.appendFileSync(process.env.KEYPORT_TEST_BROWSER_SPY, `${code}\n`);
     process.exit(res.ok ? 0 : 1);
   }
   if (mode === 'deny') {
