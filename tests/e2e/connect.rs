@@ -99,3 +99,73 @@ fn providers_lists_the_catalog_and_setup_state() {
         assert_eq!(find(id)["builtin"], true);
     }
 }
+
+#[test]
+fn confidential_clients_use_the_secret_from_the_keychain() {
+    let env = Env::new(60);
+    let file = env.home.path().join("config/providers.toml");
+    let mut providers = std::fs::read_to_string(&file).unwrap();
+    for method in ["client_secret_post", "client_secret_basic"] {
+        providers.push_str(&format!(
+            "\n[providers.{id}]\nissuer = \"{issuer}\"\nclient_id = \"keyport-{id}\"\n\
+             token_request_auth_method = \"{method}\"\nscopes = [\"openid\", \"email\"]\n",
+            id = method.replace('_', "-"),
+            issuer = env.server.issuer,
+        ));
+    }
+    std::fs::write(&file, providers).unwrap();
+    let secret = "confidential-test-secret";
+    for provider in ["client-secret-post", "client-secret-basic"] {
+        let without = env.run(&["connect", provider, "--timeout", "20"]);
+        assert_eq!(without.code, 6, "no secret yet: {without:?}");
+        assert!(without.stderr.contains("invalid_client"), "{}", without.stderr);
+
+        let mut set = env.command(&["providers", "set-secret", provider]);
+        set.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = set.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), secret.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+        let stored = env
+            .keychain
+            .lookup(&env.service(), &format!("client-secret:{provider}"));
+        assert_eq!(stored.as_deref(), Some(secret));
+
+        let with = env.run(&["connect", provider, "--timeout", "20", "--json"]).ok();
+        assert_eq!(with.json()["provider"], provider);
+    }
+    assert!(!env.accounts_file().contains(secret));
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(secret));
+}
+
+#[test]
+fn no_browser_prints_the_url_for_the_user_to_open() {
+    use std::io::BufRead;
+    let env = Env::new(60);
+    let mut child = env
+        .command(&["connect", "demo", "--no-browser", "--timeout", "30"])
+        .env("BROWSER", "/nonexistent/browser-must-not-run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = stderr
+        .lines()
+        .map(|l| l.unwrap())
+        .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
+        .expect("the sign-in URL is printed");
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("state="),
+        "{url}"
+    );
+    // The person opens it in a browser of their choosing.
+    let browsed = std::process::Command::new(crate::support::repo_root().join("tests/oidc-server/browser"))
+        .arg(&url)
+        .status()
+        .unwrap();
+    assert!(browsed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Connected Demo as alice@example.test"));
+}

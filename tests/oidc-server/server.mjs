@@ -3,6 +3,8 @@
 // (reusing a spent one revokes the grant), RFC 7009 revocation, introspection, RFC 9207 `iss`.
 //
 // Usage: node server.mjs   (environment: PORT=0, ACCESS_TOKEN_TTL=60, CLIENT_ID=keyport-test)
+// Clients: CLIENT_ID (public, PKCE), keyport-client-secret-post and keyport-client-secret-basic
+// (confidential, secret "confidential-test-secret"), introspector (for tests' introspection).
 // Prints one JSON line {"issuer": ..., "port": ...} on stdout once it listens.
 // Test-only endpoint: GET /test/stats -> counts of token grants seen, by grant type and outcome.
 import http from 'node:http';
@@ -33,6 +35,16 @@ server.listen(port, '127.0.0.1', () => {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
+      // Confidential clients, for the client secret that Keyport keeps in the keychain.
+      ...['client_secret_post', 'client_secret_basic'].map((method) => ({
+        client_id: `keyport-${method.replaceAll('_', '-')}`,
+        client_secret: 'confidential-test-secret',
+        token_endpoint_auth_method: method,
+        application_type: 'native',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      })),
       {
         // Used by tests to ask whether a token is still active.
         client_id: 'introspector',
