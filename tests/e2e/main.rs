@@ -8,6 +8,7 @@
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
+//! - `faults`: a misbehaving token endpoint: clear errors, retries only when safe, nothing damaged.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //!
 //! Shared fixtures are in `support/`.
@@ -15,6 +16,7 @@
 mod agent;
 mod connect;
 mod failures;
+mod faults;
 mod hygiene;
 mod revoke;
 mod support;

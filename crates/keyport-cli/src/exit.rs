@@ -84,6 +84,7 @@ mod tests {
                     operation: "refresh",
                     reason: "r".into(),
                     code: None,
+                    transient: false,
                 }),
                 6,
             ),

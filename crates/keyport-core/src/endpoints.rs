@@ -54,6 +54,7 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
         operation: "discovery",
         reason,
         code: None,
+        transient: false,
     };
     let discovered = match &provider.issuer {
         Some(issuer) => Some(discover(issuer, client).await.map_err(fail)?),

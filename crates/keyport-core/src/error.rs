@@ -194,6 +194,8 @@ pub struct ProviderError {
     pub reason: String,
     /// The OAuth error code (`invalid_grant`, …) when the provider sent one.
     pub code: Option<String>,
+    /// Whether trying again later may work (see [`crate::http::HttpFailure::transient`]).
+    pub transient: bool,
 }
 
 #[cfg(test)]

@@ -14,10 +14,25 @@ use url::Url;
 /// The most Keyport reads of any provider response. Token and userinfo responses are a few KiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// A failure to get an answer at all: connection refused, timeout, oversized or unreadable body.
+/// A failure to get a usable answer: connection refused, timeout, oversized or unreadable body,
+/// a server error.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpFailure(pub String);
+#[error("{message}")]
+pub struct HttpFailure {
+    pub message: String,
+    /// Whether the request surely did not take effect and may be sent again: the connection
+    /// failed, or the server answered 5xx / 429. A timeout is not: the server may have acted
+    /// (with a rotating refresh token, sending it again would revoke the grant).
+    pub transient: bool,
+}
+
+#[allow(non_snake_case)]
+fn HttpFailure(message: String) -> HttpFailure {
+    HttpFailure {
+        message,
+        transient: false,
+    }
+}
 
 impl From<reqwest::Error> for HttpFailure {
     fn from(e: reqwest::Error) -> Self {
@@ -44,11 +59,19 @@ pub fn strip_query(url: &Url) -> String {
     u.to_string()
 }
 
+/// How long a request to a provider may take, unless `KEYPORT_HTTP_TIMEOUT` (seconds) says otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
 pub fn client() -> reqwest::Client {
+    let timeout = std::env::var("KEYPORT_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(timeout.min(10)))
+        .timeout(Duration::from_secs(timeout))
         .user_agent(concat!("keyport/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client configuration is static and valid")
@@ -91,8 +114,15 @@ pub fn oauth_client(
         Box::pin(async move {
             let request = reqwest::Request::try_from(request)
                 .map_err(|e| HttpFailure(format!("could not build the request: {e}")))?;
+            let url = strip_query(request.url());
             let resp = client.execute(request).await?;
             let status = resp.status();
+            if status.is_server_error() || status.as_u16() == 429 {
+                return Err(HttpFailure {
+                    message: format!("{url} answered HTTP {}", status.as_u16()),
+                    transient: true,
+                });
+            }
             let content_type = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)

@@ -27,6 +27,10 @@ use url::Url;
 
 /// The default `--min-ttl`: how long a token handed out should stay valid, at least.
 pub const DEFAULT_MIN_TTL_SECS: u64 = 300;
+/// A refresh that failed transiently (connection refused, 5xx, 429) is tried this many times in
+/// all, pausing `REFRESH_BACKOFF`, then three times that.
+const REFRESH_ATTEMPTS: u32 = 3;
+const REFRESH_BACKOFF: Duration = Duration::from_millis(300);
 /// How long `connect` waits for the browser by default.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 120;
 
@@ -322,15 +326,27 @@ impl Keyport {
         let provider = self.catalog.get(&account.provider)?;
         let creds = self.credentials(provider)?;
         tracing::info!(account = id, "refreshing the access token");
-        let result = oauth::refresh(
-            &self.http,
-            &provider.display_name,
-            &provider.scope_separator,
-            &account.endpoints,
-            &creds,
-            &refresh_token,
-        )
-        .await;
+        let mut attempt = 0;
+        let result = loop {
+            let result = oauth::refresh(
+                &self.http,
+                &provider.display_name,
+                &provider.scope_separator,
+                &account.endpoints,
+                &creds,
+                &refresh_token,
+            )
+            .await;
+            match result {
+                Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
+                    let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
+                    tracing::info!(account = id, error = %p, ?pause, "transient refresh failure; trying again");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
         match result {
             Ok(grant) => {
                 // The new refresh token must reach the keychain before anything else can fail:

@@ -182,6 +182,7 @@ impl Ctx {
                 operation: "authorization",
                 reason: reason.clone(),
                 code: Some(error.clone()),
+                transient: false,
             });
             return (
                 400,

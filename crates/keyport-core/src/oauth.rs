@@ -195,31 +195,39 @@ fn token_error_named(
     operation: &'static str,
     e: RequestTokenError<HttpFailure, BasicErrorResponse>,
 ) -> Error {
-    let (reason, code) = match e {
+    let (reason, code, transient) = match e {
         RequestTokenError::ServerResponse(r) => {
             let code = r.error().to_string();
             let reason = match r.error_description() {
                 Some(d) => format!("{code}: {d}"),
                 None => code.clone(),
             };
-            (reason, Some(code))
+            (reason, Some(code), false)
         }
-        RequestTokenError::Request(failure) => (failure.to_string(), None),
-        // Name only where parsing failed: a parser's message may quote a value from the body.
-        RequestTokenError::Parse(e, _) => (
-            format!(
-                "the answer is not a valid token response (problem at `{}`)",
-                e.path()
-            ),
-            None,
-        ),
-        RequestTokenError::Other(m) => (m, None),
+        RequestTokenError::Request(failure) => (failure.message, None, failure.transient),
+        // Name only where parsing failed, or which field is missing: a parser's other messages
+        // may quote a value from the body, which could be a token.
+        RequestTokenError::Parse(e, _) => {
+            let inner = e.inner().to_string();
+            let detail = if inner.starts_with("missing field") {
+                inner.split(" at line").next().unwrap_or(&inner).to_string()
+            } else {
+                format!("problem at `{}`", e.path())
+            };
+            (
+                format!("the answer is not a valid token response ({detail})"),
+                None,
+                false,
+            )
+        }
+        RequestTokenError::Other(m) => (m, None, false),
     };
     Error::Provider(ProviderError {
         provider: provider.to_string(),
         operation,
         reason,
         code,
+        transient,
     })
 }
 
@@ -250,6 +258,7 @@ pub async fn revoke(
             operation: "revocation",
             reason,
             code,
+            transient: false,
         })
     };
     let (status, body) = http::send(request.form(&form))

@@ -26,6 +26,7 @@ pub async fn fetch(
         operation: "user lookup",
         reason,
         code: None,
+        transient: false,
     };
     let request = client
         .get(url.clone())

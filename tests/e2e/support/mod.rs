@@ -1,6 +1,7 @@
 //! Fixtures for the end-to-end tests: each test gets its own keychain, provider and Keyport home,
 //! so tests run in parallel without seeing each other.
 
+pub mod faults;
 mod keychain;
 mod provider;
 
