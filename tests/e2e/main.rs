@@ -9,15 +9,19 @@
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
 //! - `faults`: a misbehaving token endpoint: clear errors, retries only when safe, nothing damaged.
+//! - `races`: hundreds of refreshes from racing processes; a disconnect racing refreshes.
+//! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //!
 //! Shared fixtures are in `support/`.
 
 mod agent;
 mod connect;
+mod crashes;
 mod failures;
 mod faults;
 mod hygiene;
+mod races;
 mod revoke;
 mod support;
 mod token;

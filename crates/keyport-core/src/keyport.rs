@@ -187,6 +187,11 @@ impl Keyport {
         let profile = self.profile(provider, &endpoints, &grant.tokens).await;
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
+        // A new account is written in three steps, so that a crash at any point leaves the
+        // keychain and the account file consistent: first a placeholder marked "needs reconnect"
+        // (an account without its secret is allowed only in that state), then the secret, then
+        // the account made active. A reconnect overwrites the secret of an existing account.
+        let interrupted = "the sign-in was interrupted before its tokens were stored";
         let account = self.accounts.update(|all| {
             let now = now();
             let existing = all.iter().position(|a| {
@@ -205,7 +210,6 @@ impl Keyport {
                 .or_else(|| existing.map(|i| all[i].nickname.clone()))
                 .or_else(|| profile.nickname.clone())
                 .unwrap_or_else(|| id.clone());
-            self.keychain.store_tokens(&id, &tokens)?;
             let account = Account {
                 id,
                 provider: provider.id.clone(),
@@ -220,8 +224,34 @@ impl Keyport {
                 created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
                 updated_at: now,
             };
-            match existing {
-                Some(i) => all[i] = account.clone(),
+            if existing.is_none() {
+                all.push(Account {
+                    lifecycle: Lifecycle::NeedsReconnect {
+                        reason: interrupted.into(),
+                    },
+                    ..account.clone()
+                });
+            }
+            Ok(account)
+        })?;
+        crash_point("connect:placeholder-written");
+        if let Err(e) = self.keychain.store_tokens(&account.id, &tokens) {
+            self.accounts.update(|all| {
+                all.retain(|a| {
+                    !(a.id == account.id
+                        && a.lifecycle
+                            == Lifecycle::NeedsReconnect {
+                                reason: interrupted.into(),
+                            })
+                });
+                Ok(())
+            })?;
+            return Err(e);
+        }
+        crash_point("connect:secret-stored");
+        let account = self.accounts.update(|all| {
+            match all.iter_mut().find(|a| a.id == account.id) {
+                Some(a) => *a = account.clone(),
                 None => all.push(account.clone()),
             }
             Ok(account)
@@ -352,6 +382,7 @@ impl Keyport {
                 // The new refresh token must reach the keychain before anything else can fail:
                 // the old one is spent.
                 self.keychain.store_tokens(id, &grant.tokens)?;
+                crash_point("refresh:secret-stored");
                 let tokens = grant.tokens;
                 let account = self.accounts.update(|all| {
                     let a = all
@@ -424,7 +455,9 @@ impl Keyport {
         if let Some(tokens) = self.keychain.load_tokens(&account.id)? {
             self.revoke_tokens(provider, &url, &tokens).await?;
         }
+        crash_point("revoke:revoked");
         self.mark_needs_reconnect(&account, "its access was revoked")?;
+        crash_point("revoke:marked");
         self.keychain.delete_tokens(&account.id)?;
         self.accounts.update(|all| {
             let a = all
@@ -492,8 +525,11 @@ impl Keyport {
                 (Some(_), None) => {}
             }
         }
+        crash_point("disconnect:revoked");
         self.mark_needs_reconnect(&account, "it is being disconnected")?;
+        crash_point("disconnect:marked");
         self.keychain.delete_tokens(&account.id)?;
+        crash_point("disconnect:secret-deleted");
         self.accounts.update(|all| {
             all.retain(|a| a.id != account.id);
             Ok(())
@@ -529,6 +565,17 @@ impl Keyport {
             Ok(a.clone())
         })
     }
+}
+
+/// A named point between two writes. Debug builds abort there when `KEYPORT_TEST_CRASH_AT` names
+/// it, so the crash tests can check the state each partial write sequence leaves behind.
+fn crash_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("KEYPORT_TEST_CRASH_AT").is_ok_and(|at| at == name) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
 }
 
 fn ensure_active(account: &Account) -> Result<()> {

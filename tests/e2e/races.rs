@@ -1,0 +1,80 @@
+//! Races against a provider that rotates refresh tokens and revokes the whole grant when a spent
+//! one is reused (node oidc-provider): hundreds of refreshes from many processes must lose nothing.
+
+use crate::support::{Env, Run};
+use std::process::Stdio;
+
+#[test]
+fn five_hundred_refreshes_from_racing_processes_lose_no_grant() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let workers = 10;
+    let per_worker = 60;
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (env, id) = (&env, &id);
+            scope.spawn(move || {
+                for i in 0..per_worker {
+                    // Forced refreshes, with token reads racing them from other workers.
+                    let args: &[&str] = if (w + i) % 6 == 5 {
+                        &["token", id]
+                    } else {
+                        &["refresh", id]
+                    };
+                    let run: Run = env.command(args).stdout(Stdio::piped()).output().unwrap().into();
+                    assert_eq!(run.code, 0, "worker {w}, call {i}: {run:?}");
+                }
+            });
+        }
+    });
+    let stats = env.server.stats();
+    let refreshes = env.server.grants("refresh_token");
+    assert_eq!(refreshes, 500, "every forced refresh reached the server");
+    assert!(
+        stats["errors"].as_object().unwrap().is_empty(),
+        "no refresh token was ever reused: {stats}"
+    );
+    let (access, refresh) = env.stored_tokens(&id);
+    assert!(env.server.is_active(&refresh), "the grant is alive");
+    assert_eq!(env.server.userinfo_status(&access), 200);
+}
+
+#[test]
+fn disconnect_racing_refreshes_leaves_nothing_behind() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let (_, first_refresh) = env.stored_tokens(&id);
+    let refreshers: Vec<_> = (0..8)
+        .map(|_| {
+            env.command(&["refresh", &id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let disconnect = env.run(&["disconnect", &id]);
+    let outcomes: Vec<Run> = refreshers
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().into())
+        .collect();
+    assert_eq!(disconnect.code, 0, "{disconnect:?}");
+    for run in &outcomes {
+        // Before the disconnect a refresh succeeds; after it, the account is gone or going.
+        assert!([0, 3, 4].contains(&run.code), "{run:?}");
+    }
+    assert_eq!(env.list().as_array().unwrap().len(), 0);
+    assert_eq!(
+        env.keychain.count(&env.service()),
+        0,
+        "no orphan secret in the keychain"
+    );
+    assert!(!env.server.is_active(&first_refresh));
+    let stats = env.server.stats();
+    let reused = stats["errors"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.contains("invalid_grant"));
+    assert!(!reused, "no spent refresh token was sent: {stats}");
+}
