@@ -605,3 +605,33 @@ fn check_issuer(endpoints: &endpoints::Endpoints, iss: Option<&str>) -> Result<(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoints(issuer: Option<&str>, promised: bool) -> endpoints::Endpoints {
+        endpoints::Endpoints {
+            authorization_url: "https://i.example/auth".into(),
+            token_url: "https://i.example/token".into(),
+            revocation_url: None,
+            userinfo_url: None,
+            issuer: issuer.map(str::to_string),
+            iss_parameter_supported: promised,
+        }
+    }
+
+    #[test]
+    fn callback_issuer_must_match_rfc_9207() {
+        let e = endpoints(Some("https://i.example"), true);
+        assert!(check_issuer(&e, Some("https://i.example")).is_ok());
+        let mixup = check_issuer(&e, Some("https://attacker.example")).unwrap_err();
+        assert!(mixup.to_string().contains("attacker.example"), "{mixup}");
+        assert!(
+            check_issuer(&e, None).is_err(),
+            "a promised iss may not be missing"
+        );
+        assert!(check_issuer(&endpoints(Some("https://i.example"), false), None).is_ok());
+        assert!(check_issuer(&endpoints(None, false), Some("anything")).is_ok());
+    }
+}
