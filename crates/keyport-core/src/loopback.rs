@@ -220,6 +220,20 @@ impl Ctx {
     }
 }
 
+/// The status the listener answers a request head with. Public for the fuzzer, which checks that
+/// no input makes the parser panic.
+#[doc(hidden)]
+pub fn judge_for_fuzzing(head: &str, port: u16, state: &str) -> u16 {
+    let (tx, _rx) = mpsc::channel(1);
+    let ctx = Ctx {
+        tx,
+        state: state.to_string(),
+        port,
+        provider: "fuzz".to_string(),
+    };
+    ctx.judge(head).0
+}
+
 /// Reads up to the blank line that ends the request head, within [`MAX_REQUEST_BYTES`].
 async fn read_head(stream: &mut TcpStream) -> std::result::Result<String, String> {
     let mut buf = Vec::with_capacity(1024);

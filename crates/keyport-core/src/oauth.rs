@@ -41,6 +41,13 @@ type OAuthClient<HasAuthUrl = EndpointNotSet> = oauth2::Client<
     EndpointSet,
 >;
 
+/// Whether `body` parses as a token response, the way exchanges and refreshes parse it. Public
+/// for the fuzzer (with [`crate::token_response::normalize`] in front, as in real use).
+#[doc(hidden)]
+pub fn parses_as_token_response(body: &[u8]) -> bool {
+    serde_json::from_slice::<TokenResp>(body).is_ok()
+}
+
 /// Who we are to the provider.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {

@@ -1,0 +1,20 @@
+//! Token-endpoint answers as providers send them: the normalizer and the parser behind it must
+//! never panic, whatever the status, content type and body.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 2 {
+        return;
+    }
+    let status = 100 + u16::from(data[0]) * 2;
+    let content_type = if data[1] & 1 == 0 {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    let (status, body) = keyport_core::token_response::normalize(status, content_type, data[2..].to_vec());
+    if (200..300).contains(&status) {
+        let _ = keyport_core::oauth::parses_as_token_response(&body);
+    }
+});
