@@ -173,14 +173,14 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
     }
 }
 
+/// The account file's envelope, read as whole accounts or as listings.
 #[derive(Debug, Deserialize)]
-struct ListingFile<'a> {
+struct VersionedFile<T> {
     version: u32,
-    #[serde(borrow)]
-    accounts: Vec<ListedAccount<'a>>,
+    accounts: T,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize)]
 struct AccountsFile {
     version: u32,
     accounts: Vec<Account>,
@@ -208,25 +208,8 @@ impl AccountStore {
 
     /// All accounts, as last written. Needs no lock: the file is replaced atomically.
     pub fn load(&self) -> Result<Vec<Account>> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("read", &self.path, e)),
-        };
-        let file: AccountsFile = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptData {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        if file.version != FILE_VERSION {
-            return Err(Error::CorruptData {
-                path: self.path.clone(),
-                message: format!(
-                    "version {} is not {FILE_VERSION}; was it written by a newer Keyport?",
-                    file.version
-                ),
-            });
-        }
-        Ok(file.accounts)
+        let bytes = self.read_bytes()?;
+        self.parse(&bytes)
     }
 
     /// The account file's bytes (empty when there is none yet), for [`AccountStore::listing`].
@@ -240,21 +223,23 @@ impl AccountStore {
 
     /// The accounts in `bytes` (from [`AccountStore::read_bytes`]) as listings need them.
     pub fn listing<'a>(&self, bytes: &'a [u8]) -> Result<Vec<ListedAccount<'a>>> {
+        self.parse(bytes)
+    }
+
+    fn parse<'a, T: Deserialize<'a> + Default>(&self, bytes: &'a [u8]) -> Result<T> {
         if bytes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(T::default());
         }
-        let file: ListingFile<'a> = serde_json::from_slice(bytes).map_err(|e| Error::CorruptData {
+        let corrupt = |message: String| Error::CorruptData {
             path: self.path.clone(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let file: VersionedFile<T> = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if file.version != FILE_VERSION {
-            return Err(Error::CorruptData {
-                path: self.path.clone(),
-                message: format!(
-                    "version {} is not {FILE_VERSION}; was it written by a newer Keyport?",
-                    file.version
-                ),
-            });
+            return Err(corrupt(format!(
+                "version {} is not {FILE_VERSION}; was it written by a newer Keyport?",
+                file.version
+            )));
         }
         Ok(file.accounts)
     }
