@@ -153,6 +153,13 @@ impl Ctx {
             // A browser reaching us through another name (DNS rebinding) carries that name here.
             return reject(400, format!("a request for host {:?}", host.unwrap_or_default()));
         }
+        if target
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b >= 0x80)
+        {
+            // The URL parser would silently drop tabs and line breaks: refuse them instead.
+            return reject(400, "a request target with control characters".into());
+        }
         if !target.starts_with('/') || target.starts_with("//") {
             // Absolute-form or scheme-relative targets could name another host than ours.
             return reject(400, "a request target that is not a plain path".into());
@@ -417,6 +424,17 @@ mod tests {
                 "400",
             ),
             ("closed early", b"GET /callback?state=s1".to_vec(), "400"),
+            // Found by the fuzzer: the URL parser drops CR, LF and tab inside a target.
+            (
+                "control characters in the target",
+                format!("GET /callback?state=s\r\r1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
+                "400",
+            ),
+            (
+                "tab in the target",
+                format!("GET /callback?state=s\t1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
+                "400",
+            ),
         ];
         for (name, raw, status) in &cases {
             let answer = send(port, raw).await;
