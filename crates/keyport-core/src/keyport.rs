@@ -40,7 +40,9 @@ pub struct Keyport {
     accounts: AccountStore,
     keychain: Keychain,
     audit: AuditLog,
-    http: reqwest::Client,
+    /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
+    /// provider, and building a TLS client loads the root certificates.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,8 +94,12 @@ impl Keyport {
             accounts,
             keychain,
             audit,
-            http: crate::http::client(),
+            http: std::sync::OnceLock::new(),
         })
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(crate::http::client)
     }
 
     pub fn home(&self) -> &Home {
@@ -172,7 +178,7 @@ impl Keyport {
         let creds = self.credentials(provider)?;
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
         self.keychain.check()?;
-        let endpoints = endpoints::resolve(provider, &self.http).await?;
+        let endpoints = endpoints::resolve(provider, self.http()).await?;
         let listener = CallbackListener::bind().await?;
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         let pending = oauth::start(provider, &endpoints, &creds, listener.redirect_uri(), &scopes)?;
@@ -183,7 +189,8 @@ impl Keyport {
             .await?;
         check_issuer(&endpoints, callback.iss.as_deref())?;
         let requested = pending.requested_scopes.clone();
-        let grant = oauth::exchange(&self.http, provider, &endpoints, &creds, pending, callback.code).await?;
+        let grant =
+            oauth::exchange(self.http(), provider, &endpoints, &creds, pending, callback.code).await?;
         let profile = self.profile(provider, &endpoints, &grant.tokens).await;
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
@@ -272,7 +279,7 @@ impl Keyport {
             .as_deref()
             .and_then(|u| endpoints::parse(u).ok())
         {
-            match profile::fetch(&self.http, &provider.display_name, &url, &tokens.access_token).await {
+            match profile::fetch(self.http(), &provider.display_name, &url, &tokens.access_token).await {
                 Ok(claims) => found = profile::from_claims(&claims, &provider.nickname_fields),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not look up the user; using the ID token instead")
@@ -359,7 +366,7 @@ impl Keyport {
         let mut attempt = 0;
         let result = loop {
             let result = oauth::refresh(
-                &self.http,
+                self.http(),
                 &provider.display_name,
                 &provider.scope_separator,
                 &account.endpoints,
@@ -456,18 +463,23 @@ impl Keyport {
             self.revoke_tokens(provider, &url, &tokens).await?;
         }
         crash_point("revoke:revoked");
-        self.mark_needs_reconnect(&account, "its access was revoked")?;
-        crash_point("revoke:marked");
-        self.keychain.delete_tokens(&account.id)?;
-        self.accounts.update(|all| {
+        // One write marks it and drops what the revoked tokens were: the secret goes next.
+        let account = self.accounts.update(|all| {
             let a = all
                 .iter_mut()
                 .find(|a| a.id == account.id)
                 .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+            a.lifecycle = Lifecycle::NeedsReconnect {
+                reason: "its access was revoked".into(),
+            };
             a.has_refresh_token = false;
             a.expires_at = None;
+            a.updated_at = now();
             Ok(a.clone())
-        })
+        })?;
+        crash_point("revoke:marked");
+        self.keychain.delete_tokens(&account.id)?;
+        Ok(account)
     }
 
     async fn revoke_tokens(&self, provider: &Provider, url: &Url, tokens: &TokenSet) -> Result<()> {
@@ -476,7 +488,7 @@ impl Keyport {
         // access tokens, at most providers.
         if let Some(rt) = &tokens.refresh_token {
             oauth::revoke(
-                &self.http,
+                self.http(),
                 &provider.display_name,
                 url,
                 &creds,
@@ -486,7 +498,7 @@ impl Keyport {
             .await?;
         }
         if let Err(e) = oauth::revoke(
-            &self.http,
+            self.http(),
             &provider.display_name,
             url,
             &creds,
