@@ -149,12 +149,14 @@ fn no_browser_prints_the_url_for_the_user_to_open() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let url = stderr
-        .lines()
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
         .map(|l| l.unwrap())
         .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
         .expect("the sign-in URL is printed");
+    // Keep reading like a terminal would; what follows must tell the person to finish signing in.
+    let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
     assert!(
         url.contains("code_challenge_method=S256") && url.contains("state="),
         "{url}"
@@ -168,4 +170,22 @@ fn no_browser_prints_the_url_for_the_user_to_open() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Connected Demo as alice@example.test"));
+    assert!(rest.join().unwrap().contains("Waiting for the sign-in to finish"));
+}
+
+#[test]
+fn a_closed_stderr_does_not_abort_the_sign_in() {
+    // A wrapper may read what it needs and close our stderr; the messages that follow must not kill
+    // the sign-in (printing to a closed pipe used to panic and drop the callback listener).
+    let env = Env::new(60);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = env
+        .command(&["connect", "demo", "--timeout", "30"])
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Connected Demo as alice@example.test"));
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
 }

@@ -14,6 +14,8 @@ const start = process.argv[2];
 const mode = process.env.KEYPORT_TEST_BROWSER_MODE ?? 'login';
 const login = process.env.KEYPORT_TEST_LOGIN ?? 'alice';
 const out = process.env.KEYPORT_TEST_BROWSER_OUT;
+// Our stderr is the application's; it may be closed, and diagnostics must never stop the sign-in.
+process.stderr.on('error', () => {});
 const log = (msg) => process.stderr.write(`[test-browser] ${msg}\n`);
 
 if (!start) {

@@ -76,7 +76,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Agent => {
             let agent = keyport_core::agent::Agent::new(std::sync::Arc::new(keyport));
-            eprintln!("keyport: serving tokens from memory; stop with Ctrl-C");
+            crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
             agent.serve().await
         }
         Command::Rename { account, nickname } => {
@@ -156,13 +156,15 @@ async fn connect(
     let account = keyport
         .connect(provider, opts, |url| {
             if no_browser {
-                eprintln!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
+                crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
             } else if let Err(e) = keyport_core::browser::open(url) {
-                eprintln!("Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n");
+                crate::note!(
+                    "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n"
+                );
             } else {
-                eprintln!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");
+                crate::note!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");
             }
-            eprintln!("Waiting for the sign-in to finish…");
+            crate::note!("Waiting for the sign-in to finish…");
         })
         .await?;
     if json {
@@ -237,7 +239,7 @@ pub fn token_from_agent(args: &Args) -> Option<Exit> {
             Some(Exit::Ok)
         }
         (false, _, _) => {
-            eprintln!(
+            crate::note!(
                 "keyport: {}",
                 answer.message.unwrap_or_else(|| "the agent failed".into())
             );

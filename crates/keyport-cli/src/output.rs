@@ -2,6 +2,16 @@
 //! for programs). Only `keyport token` ever prints a secret, and only on stdout.
 
 use keyport_core::view::relative;
+
+/// A message for the person at the terminal, on stderr. Unlike `eprintln!` it never panics: a caller
+/// that read the sign-in URL and then closed our stderr must not abort the sign-in it started.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use keyport_core::AccountSummary;
 
 /// Logs go to stderr, filtered by `KEYPORT_LOG` (or `RUST_LOG`), warnings only by default.
@@ -18,7 +28,7 @@ pub fn init_logging() {
 
 /// One sentence, then the causes that add something.
 pub fn report(e: &keyport_core::Error) {
-    eprintln!("keyport: {}", keyport_core::error::describe(e));
+    crate::note!("keyport: {}", keyport_core::error::describe(e));
 }
 
 pub fn print_json(value: &impl serde::Serialize) {
