@@ -4,7 +4,9 @@ use crate::args::{Args, Command, ProvidersAction};
 use crate::exit::Exit;
 use crate::output::{accounts_table, print_json, table};
 use keyport_core::tokens::now;
-use keyport_core::{AccountSummary, ConnectOptions, Error, Home, Keyport, Result, RevocationOutcome, Secret};
+use keyport_core::{
+    AccountSummary, ConnectOptions, Error, Home, Keyport, ProviderSummary, Result, RevocationOutcome, Secret,
+};
 use std::io::Read;
 use std::time::Duration;
 
@@ -88,20 +90,7 @@ pub async fn run(args: Args) -> Result<()> {
 }
 
 fn providers(keyport: &Keyport, json: bool) -> Result<()> {
-    let list: Vec<serde_json::Value> = keyport
-        .catalog()
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "id": p.id,
-                "display_name": p.display_name,
-                "set_up": p.is_set_up(),
-                "builtin": p.builtin,
-                "redirect": p.redirect,
-                "registration_url": p.registration_url,
-            })
-        })
-        .collect();
+    let list: Vec<ProviderSummary> = keyport.catalog().iter().map(ProviderSummary::from).collect();
     if json {
         print_json(&list);
         return Ok(());

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Seconds before expiry from which an account shows as "expiring".
@@ -255,24 +254,14 @@ impl AccountStore {
     }
 
     fn write(&self, accounts: &[Account]) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .expect("the accounts file lives in a directory");
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
         let file = AccountsFile {
             version: FILE_VERSION,
             accounts: accounts.to_vec(),
         };
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
-        let json = serde_json::to_vec(&file).expect("accounts serialize");
-        tmp.write_all(&json)
-            .and_then(|_| tmp.as_file().sync_all())
-            .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-        tmp.persist(&self.path)
-            .map_err(|e| Error::io("replace", &self.path, e.error))?;
-        Ok(())
+        crate::atomic_file::replace(
+            &self.path,
+            &serde_json::to_vec(&file).expect("accounts serialize"),
+        )
     }
 }
 

@@ -81,14 +81,7 @@ impl AuditLog {
             .position(|b| *b == b'\n')
             .map(|i| keep_from + i + 1)
             .unwrap_or(bytes.len());
-        let dir = self.path.parent().expect("the audit log lives in a directory");
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| crate::Error::io("create a file in", dir, e))?;
-        tmp.write_all(&bytes[start..])
-            .map_err(|e| crate::Error::io("write", tmp.path().to_path_buf(), e))?;
-        tmp.persist(&self.path)
-            .map_err(|e| crate::Error::io("replace", &self.path, e.error))?;
-        Ok(())
+        crate::atomic_file::replace(&self.path, &bytes[start..])
     }
 
     /// The most recent uses, newest first, at most `limit`.

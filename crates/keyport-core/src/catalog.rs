@@ -104,6 +104,41 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Sets `client_id` of provider `id` in the user's file, keeping the rest of the file as it
+    /// was. The edited text must load as a catalog before it replaces the file.
+    pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<()> {
+        let client_id = client_id.trim();
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(Error::Usage(
+                "the client id is empty or has control characters".into(),
+            ));
+        }
+        let text = match std::fs::read_to_string(user_file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("read", user_file, e)),
+        };
+        let name = user_file.display().to_string();
+        Self::from_sources(Some(&text), &name)?.get(id)?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| catalog_error(&name, e.message().to_string()))?;
+        let providers = doc
+            .entry("providers")
+            .or_insert_with(|| toml_edit::Item::Table(implicit_table()))
+            .as_table_mut()
+            .ok_or_else(|| catalog_error(&name, "`providers` must be a table".into()))?;
+        providers
+            .entry(id)
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?
+            .insert("client_id", toml_edit::value(client_id));
+        let edited = doc.to_string();
+        Self::from_sources(Some(&edited), &name)?;
+        crate::atomic_file::replace(user_file, edited.as_bytes())
+    }
+
     /// The built-in presets merged with the user's file at `user_file`, if it exists.
     pub fn load(user_file: &Path) -> Result<Self> {
         let user = match std::fs::read_to_string(user_file) {
@@ -241,6 +276,13 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
     })
 }
 
+fn implicit_table() -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    // `[providers.github]` rather than an empty `[providers]` header above it.
+    t.set_implicit(true);
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +368,34 @@ mod tests {
     fn unknown_provider_is_an_error() {
         let c = Catalog::from_sources(None, "none").unwrap();
         assert!(matches!(c.get("nope"), Err(Error::UnknownProvider(_))));
+    }
+
+    #[test]
+    fn setting_a_client_id_keeps_the_users_file_and_refuses_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("providers.toml");
+        let original = "# my providers\n[providers.work]\ndisplay_name = \"Work\" # ours\nissuer = \"https://sso.example.com\"\n";
+        std::fs::write(&file, original).unwrap();
+        Catalog::set_client_id(&file, "github", " Iv1.abc ").unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with(original), "{text}");
+        let catalog = Catalog::load(&file).unwrap();
+        assert_eq!(
+            catalog.get("github").unwrap().client_id.as_deref(),
+            Some("Iv1.abc")
+        );
+        assert!(catalog.get("work").is_ok());
+
+        for (id, client_id) in [("nope", "x"), ("github", "  "), ("github", "a\nb")] {
+            assert!(
+                Catalog::set_client_id(&file, id, client_id).is_err(),
+                "{id} {client_id:?}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "a refused edit changes nothing"
+        );
     }
 }

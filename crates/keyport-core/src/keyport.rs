@@ -11,6 +11,7 @@
 use crate::accounts::{self, Account, AccountStore, Lifecycle};
 use crate::audit::AuditLog;
 use crate::catalog::{Catalog, Provider, RedirectKind};
+use crate::deep_link::{self, PendingFlows};
 use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
@@ -72,6 +73,12 @@ pub enum RevocationOutcome {
     NotSupported,
     /// `--local-only`, or no token was left to revoke.
     Skipped,
+}
+
+/// Where the provider's redirect comes back to.
+enum Redirect<'a> {
+    Loopback(CallbackListener),
+    DeepLink(&'a PendingFlows),
 }
 
 enum RefreshMode<'a> {
@@ -159,6 +166,25 @@ impl Keyport {
         self.keychain.set_client_secret(provider_id, secret)
     }
 
+    /// Gives a provider its client id (in the user's providers.toml) and, optionally, its client
+    /// secret (in the keychain), as the app's setup form does. The secret goes first: a client id
+    /// without its secret would look set up and then fail at the token endpoint.
+    pub fn set_up_provider(
+        &mut self,
+        provider_id: &str,
+        client_id: &str,
+        secret: Option<&Secret>,
+    ) -> Result<()> {
+        self.catalog.get(provider_id)?;
+        if let Some(secret) = secret.filter(|s| !s.expose().trim().is_empty()) {
+            self.keychain.check()?;
+            self.keychain.set_client_secret(provider_id, secret)?;
+        }
+        Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?;
+        self.catalog = Catalog::load(&self.home.providers_file())?;
+        Ok(())
+    }
+
     /// Runs the authorization-code flow with a loopback redirect. `present` receives the URL to
     /// open in the system browser (or to show the user). Connecting the same user again updates
     /// their account instead of adding a second one.
@@ -168,8 +194,20 @@ impl Keyport {
         opts: ConnectOptions,
         present: impl FnOnce(&Url),
     ) -> Result<Account> {
+        self.connect_via(provider_id, opts, None, present).await
+    }
+
+    /// Like [`Keyport::connect`]; providers with `redirect = "deep_link"` wait on `deep_links`,
+    /// which only the desktop app has (it receives `keyport://` URLs from the system).
+    pub async fn connect_via(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        deep_links: Option<&PendingFlows>,
+        present: impl FnOnce(&Url),
+    ) -> Result<Account> {
         let provider = self.catalog.get(provider_id)?;
-        if provider.redirect == RedirectKind::DeepLink {
+        if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
             return Err(Error::Usage(format!(
                 "{} uses the keyport:// redirect, which only the desktop app receives; connect it from the app",
                 provider.display_name
@@ -179,14 +217,31 @@ impl Keyport {
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
         self.keychain.check()?;
         let endpoints = endpoints::resolve(provider, self.http()).await?;
-        let listener = CallbackListener::bind().await?;
+        let redirect = match (provider.redirect, deep_links) {
+            (RedirectKind::DeepLink, Some(flows)) => Redirect::DeepLink(flows),
+            _ => Redirect::Loopback(CallbackListener::bind().await?),
+        };
+        let redirect_uri = match &redirect {
+            Redirect::Loopback(listener) => listener.redirect_uri(),
+            Redirect::DeepLink(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
+        };
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
-        let pending = oauth::start(provider, &endpoints, &creds, listener.redirect_uri(), &scopes)?;
-        tracing::info!(provider = %provider.id, port = listener.port(), "waiting for the authorization callback");
-        present(&pending.url);
-        let callback = listener
-            .wait(&provider.display_name, pending.state.expose(), opts.timeout)
-            .await?;
+        let pending = oauth::start(provider, &endpoints, &creds, redirect_uri, &scopes)?;
+        let callback = match redirect {
+            Redirect::Loopback(listener) => {
+                tracing::info!(provider = %provider.id, port = listener.port(), "waiting for the authorization callback");
+                present(&pending.url);
+                listener
+                    .wait(&provider.display_name, pending.state.expose(), opts.timeout)
+                    .await?
+            }
+            Redirect::DeepLink(flows) => {
+                let waiter = flows.register(&pending.state);
+                tracing::info!(provider = %provider.id, "waiting for the keyport:// callback");
+                present(&pending.url);
+                waiter.wait(&provider.display_name, opts.timeout).await?
+            }
+        };
         check_issuer(&endpoints, callback.iss.as_deref())?;
         let requested = pending.requested_scopes.clone();
         let grant =

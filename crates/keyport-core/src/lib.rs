@@ -2,7 +2,8 @@
 //!
 //! - [`catalog`]: which providers exist and how to talk to them (data, not code).
 //! - [`endpoints`]: a provider's endpoints, from the catalog or OpenID Connect discovery.
-//! - [`oauth`], [`loopback`], [`browser`], [`profile`]: the authorization flow and its parts.
+//! - [`oauth`], [`loopback`], [`deep_link`], [`callback`], [`browser`], [`profile`]: the authorization
+//!   flow and its parts.
 //! - [`keychain`], [`accounts`], [`tokens`], [`lock`], [`paths`]: where things are kept.
 //! - [`keyport`]: the operations the CLI and the desktop app expose.
 //! - [`agent`], [`audit`]: tokens served from memory while the app runs; who used which token.
@@ -12,9 +13,12 @@
 pub mod accounts;
 #[cfg(unix)]
 pub mod agent;
+pub mod atomic_file;
 pub mod audit;
 pub mod browser;
+pub mod callback;
 pub mod catalog;
+pub mod deep_link;
 pub mod endpoints;
 pub mod error;
 pub mod http;
@@ -35,4 +39,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use keyport::{ConnectOptions, Keyport, RevocationOutcome};
 pub use paths::Home;
 pub use secret::Secret;
-pub use view::AccountSummary;
+pub use view::{AccountSummary, ProviderSummary};

@@ -6,8 +6,7 @@
 //! browsers open) and junk never block the real callback. Only `GET /callback` with the expected
 //! `state` ends the wait; everything else gets a plain answer and the listener keeps going.
 
-use crate::error::{Error, ProviderError, Result};
-use crate::secret::Secret;
+use crate::error::{Error, Result};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,12 +19,7 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 const READ_DEADLINE: Duration = Duration::from_secs(10);
 pub const CALLBACK_PATH: &str = "/callback";
 
-/// What the provider sent back, once `state` matched.
-#[derive(Debug)]
-pub struct Callback {
-    pub code: Secret,
-    pub iss: Option<String>,
-}
+pub use crate::callback::Callback;
 
 pub struct CallbackListener {
     listener: TcpListener,
@@ -173,50 +167,24 @@ impl Ctx {
                 format!("a request for {}", path.chars().take(100).collect::<String>()),
             );
         }
-        let mut params = std::collections::HashMap::<String, String>::new();
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            if params.insert(k.to_string(), v.into_owned()).is_some() {
-                return reject(400, format!("a callback with parameter \"{k}\" given twice"));
-            }
-        }
+        let params = match crate::callback::params(query) {
+            Ok(p) => p,
+            Err(why) => return reject(400, why),
+        };
         match params.get("state") {
             Some(s) if *s == self.state => {}
             Some(_) => return reject(400, "a callback whose state does not match this sign-in".into()),
             None => return reject(400, "a callback without state".into()),
         }
-        if let Some(error) = params.get("error") {
-            let description = params.get("error_description").cloned().unwrap_or_default();
-            let reason = if description.is_empty() {
-                error.clone()
-            } else {
-                format!("{error}: {description}")
-            };
-            let err = Error::Provider(ProviderError {
-                provider: self.provider.clone(),
-                operation: "authorization",
-                reason: reason.clone(),
-                code: Some(error.clone()),
-                transient: false,
-            });
-            return (
-                400,
-                "Sign-in was not completed",
-                format!("{} said: {reason}", self.provider),
-                Event::Done(Err(err)),
-            );
-        }
-        let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
-            let err = Error::Authorization("the provider's callback carried no authorization code".into());
-            return (
-                400,
-                "Sign-in was not completed",
-                "The provider sent no authorization code.".into(),
-                Event::Done(Err(err)),
-            );
-        };
-        let callback = Callback {
-            code: Secret::new(code.clone()),
-            iss: params.get("iss").cloned(),
+        let callback = match crate::callback::outcome(&params, &self.provider) {
+            Ok(callback) => callback,
+            Err(e) => {
+                let message = match &e {
+                    Error::Provider(p) => format!("{} said: {}", self.provider, p.reason),
+                    _ => "The provider sent no authorization code.".into(),
+                };
+                return (400, "Sign-in was not completed", message, Event::Done(Err(e)));
+            }
         };
         (
             200,

@@ -2,7 +2,7 @@
 //! output and the desktop app's commands both serialize this, so they cannot drift apart.
 
 use crate::accounts::{Account, Lifecycle, ListedAccount, Status};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Provider, RedirectKind, TokenAuthMethod};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -100,6 +100,40 @@ pub fn relative(expires_in: Option<i64>) -> String {
         format!("in {amount}")
     } else {
         format!("{amount} ago")
+    }
+}
+
+/// A catalog entry as the interfaces show it: what it is called, whether it is ready, and what the
+/// user needs to set it up (where to register an app, which redirect URI to give).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSummary<'a> {
+    pub id: &'a str,
+    pub display_name: &'a str,
+    pub set_up: bool,
+    pub builtin: bool,
+    pub redirect: RedirectKind,
+    /// The redirect URI to register with the provider.
+    pub redirect_uri: &'static str,
+    pub registration_url: Option<&'a str>,
+    /// Whether the provider wants a client secret even from a desktop app.
+    pub wants_client_secret: bool,
+}
+
+impl<'a> From<&'a Provider> for ProviderSummary<'a> {
+    fn from(p: &'a Provider) -> Self {
+        Self {
+            id: &p.id,
+            display_name: &p.display_name,
+            set_up: p.is_set_up(),
+            builtin: p.builtin,
+            redirect: p.redirect,
+            redirect_uri: match p.redirect {
+                RedirectKind::Loopback => "http://127.0.0.1/callback",
+                RedirectKind::DeepLink => crate::deep_link::REDIRECT_URI,
+            },
+            registration_url: p.registration_url.as_deref(),
+            wants_client_secret: p.token_request_auth_method != TokenAuthMethod::None,
+        }
     }
 }
 
