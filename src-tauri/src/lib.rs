@@ -1,66 +1,24 @@
 //! The Keyport desktop app: a Tauri shell over `keyport-core`.
 //!
-//! The webview only ever receives account metadata ([`AccountSummary`]); tokens and client secrets
-//! stay in the core and the keychain. Errors cross as `{kind, message}` so the UI can tell a
-//! keychain problem from a provider problem.
+//! - [`commands`]: what the window may call; metadata only, never a token or client secret.
+//! - [`deep_links`]: `keyport://` sign-in callbacks from the system.
+//! - [`watch`]: follows changes made elsewhere and notifies when an account needs reconnecting.
+//! - [`browser`]: the system browser for sign-in pages.
+//!
+//! While the window is open the app also runs the token agent (`keyport_core::agent`), which serves
+//! `keyport token` from memory and refreshes tokens ahead of expiry.
 
-use keyport_core::tokens::now;
-use keyport_core::{AccountSummary, ErrorKind, Home, Keyport};
-use serde::Serialize;
+mod browser;
+mod commands;
+mod deep_links;
+mod state;
+mod ui_error;
+mod watch;
 
-/// An error as the UI receives it.
-#[derive(Debug, Serialize)]
-pub struct UiError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
+use tauri::Manager;
 
-impl From<keyport_core::Error> for UiError {
-    fn from(e: keyport_core::Error) -> Self {
-        UiError {
-            kind: e.kind(),
-            message: e.to_string(),
-        }
-    }
-}
-
-/// Opened per call: the catalog and the account file are small, and another process (the CLI)
-/// may have changed either since the last call.
-fn keyport() -> Result<Keyport, UiError> {
-    Ok(Keyport::open(Home::from_env()?)?)
-}
-
-/// The connected accounts, metadata only.
-#[tauri::command]
-fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
-    let keyport = keyport()?;
-    let now = now();
-    Ok(keyport
-        .accounts()?
-        .iter()
-        .map(|a| AccountSummary::new(a, keyport.catalog(), now).into_owned())
-        .collect())
-}
-
-/// The UI calls this once its first frame with the accounts is on screen. With
-/// `KEYPORT_REPORT_PAINT` set, it says so on stdout (the benchmark suite measures start-up by it).
-#[tauri::command]
-fn painted() {
-    if std::env::var_os("KEYPORT_REPORT_PAINT").is_some() {
-        println!("first-paint");
-    }
-}
-
-/// Recent token uses, newest first: which program used which account.
-#[tauri::command]
-fn recent_uses() -> Result<Vec<keyport_core::audit::Use>, UiError> {
-    Ok(keyport()?.audit().recent(200))
-}
-
-/// While the window is open, the app serves `keyport token` from memory and refreshes tokens
-/// ahead of expiry (see `keyport_core::agent`).
 fn start_agent() {
-    let keyport = match keyport() {
+    let keyport = match commands::keyport() {
         Ok(k) => std::sync::Arc::new(k),
         Err(e) => {
             tracing::warn!(error = %e.message, "the token agent is off");
@@ -82,11 +40,38 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     tauri::Builder::default()
-        .setup(|_| {
+        // First, so that a second instance exits before doing anything else. With the
+        // `deep-link` feature it forwards the second instance's keyport:// URL to this one.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(state::AppState::default())
+        .setup(|app| {
+            deep_links::setup(app);
             start_agent();
+            watch::start(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![list_accounts, recent_uses, painted])
+        .invoke_handler(tauri::generate_handler![
+            commands::list_accounts,
+            commands::list_providers,
+            commands::recent_uses,
+            commands::set_up_provider,
+            commands::open_registration_page,
+            commands::connect,
+            commands::cancel_connect,
+            commands::refresh_account,
+            commands::revoke_account,
+            commands::disconnect_account,
+            commands::rename_account,
+            commands::painted,
+        ])
         .run(tauri::generate_context!())
         .expect("the Keyport window could not start");
 }

@@ -8,7 +8,11 @@
 //   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
 //   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
+//   KEYPORT_TEST_SCHEME_OPENER command that receives a redirect to a non-web URL (keyport://…), as a
+//                              browser hands it to the system (default "xdg-open")
+//   KEYPORT_TEST_BROWSER_DELAY milliseconds to wait before signing in (lets a test see the waiting state)
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 const start = process.argv[2];
 const mode = process.env.KEYPORT_TEST_BROWSER_MODE ?? 'login';
@@ -58,6 +62,17 @@ function parseForm(html, base) {
   return { action: new URL(form[1].replaceAll('&amp;', '&'), base).toString(), fields };
 }
 
+// A custom-scheme redirect leaves the browser: the system passes it to the registered application.
+function handOff(target) {
+  const [cmd, ...args] = (process.env.KEYPORT_TEST_SCHEME_OPENER ?? 'xdg-open').split(/\s+/);
+  log(`handing ${new URL(target).protocol}// to ${cmd}`);
+  const r = spawnSync(cmd, [...args, target], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30000 });
+  process.exit(r.status ?? 1);
+}
+
+const delay = Number(process.env.KEYPORT_TEST_BROWSER_DELAY ?? 0);
+if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+
 let url = start;
 let body;
 for (let hop = 0; hop < 20; hop += 1) {
@@ -73,6 +88,7 @@ for (let hop = 0; hop < 20; hop += 1) {
   const location = res.headers.get('location');
   if (location) {
     url = tamper(new URL(location, url).toString());
+    if (!/^https?:$/.test(new URL(url).protocol)) handOff(url);
     continue;
   }
   const html = await res.text();

@@ -30,8 +30,9 @@ server.listen(port, '127.0.0.1', () => {
         client_id: clientId,
         application_type: 'native',
         token_endpoint_auth_method: 'none',
-        // Native loopback redirect: the port is not compared (RFC 8252 §7.3).
-        redirect_uris: ['http://127.0.0.1/callback'],
+        // Native loopback redirect: the port is not compared (RFC 8252 §7.3). The desktop app's
+        // custom-scheme redirect is registered too, for providers set to `redirect = "deep_link"`.
+        redirect_uris: ['http://127.0.0.1/callback', 'keyport://oauth/callback'],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },

@@ -1,0 +1,142 @@
+//! The commands the window may call. Each returns metadata ([`AccountSummary`],
+//! [`ProviderSummary`]) or a [`UiError`]; none returns a token or a client secret.
+
+use crate::state::AppState;
+use crate::ui_error::UiError;
+use keyport_core::tokens::now;
+use keyport_core::{
+    AccountSummary, ConnectOptions, Home, Keyport, ProviderSummary, RevocationOutcome, Secret,
+};
+use serde::Serialize;
+use tauri::{AppHandle, State};
+
+/// Opened per call: the catalog and the account file are small, and another process (the CLI)
+/// may have changed either since the last call.
+pub fn keyport() -> Result<Keyport, UiError> {
+    Ok(Keyport::open(Home::from_env()?)?)
+}
+
+fn summary(keyport: &Keyport, account: &keyport_core::Account) -> AccountSummary<'static> {
+    AccountSummary::new(account, keyport.catalog(), now()).into_owned()
+}
+
+#[tauri::command]
+pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
+    let keyport = keyport()?;
+    Ok(keyport.accounts()?.iter().map(|a| summary(&keyport, a)).collect())
+}
+
+#[tauri::command]
+pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
+    let keyport = keyport()?;
+    Ok(keyport
+        .catalog()
+        .iter()
+        .map(|p| serde_json::to_value(ProviderSummary::from(p)).expect("summaries serialize"))
+        .collect())
+}
+
+/// Recent token uses, newest first: which program used which account.
+#[tauri::command]
+pub fn recent_uses() -> Result<Vec<keyport_core::audit::Use>, UiError> {
+    Ok(keyport()?.audit().recent(200))
+}
+
+/// The setup form: the client id goes to providers.toml, the optional secret to the keychain.
+#[tauri::command]
+pub fn set_up_provider(
+    provider: String,
+    client_id: String,
+    client_secret: Option<String>,
+) -> Result<(), UiError> {
+    let secret = client_secret.map(Secret::new);
+    Ok(keyport()?.set_up_provider(&provider, &client_id, secret.as_ref())?)
+}
+
+/// Opens the provider's developer settings (from the catalog, never a URL the page supplies).
+#[tauri::command]
+pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), UiError> {
+    let keyport = keyport()?;
+    let url = keyport
+        .catalog()
+        .get(&provider)?
+        .registration_url
+        .clone()
+        .ok_or_else(|| UiError::other("this service has no registration page in the catalog"))?;
+    crate::browser::open(&app, &url)
+}
+
+/// Runs a sign-in in the system browser until it completes, fails or is cancelled.
+#[tauri::command]
+pub async fn connect(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    provider: String,
+) -> Result<AccountSummary<'static>, UiError> {
+    let keyport = keyport()?;
+    let cancelled = state.begin_connect(&provider);
+    let flows = state.deep_links.clone();
+    let flow = keyport.connect_via(&provider, ConnectOptions::default(), Some(&flows), |url| {
+        if let Err(e) = crate::browser::open(&app, url.as_str()) {
+            tracing::warn!(error = %e.message, "could not open the browser");
+        }
+    });
+    let result = tokio::select! {
+        result = flow => result.map(|a| summary(&keyport, &a)).map_err(UiError::from),
+        _ = cancelled => Err(UiError::cancelled()),
+    };
+    state.end_connect(&provider);
+    result
+}
+
+/// Stops a waiting sign-in: its listener closes and a late callback is refused.
+#[tauri::command]
+pub fn cancel_connect(state: State<'_, AppState>, provider: String) {
+    state.cancel_connect(&provider);
+}
+
+#[tauri::command]
+pub async fn refresh_account(account: String) -> Result<AccountSummary<'static>, UiError> {
+    let keyport = keyport()?;
+    let a = keyport.refresh(&account).await?;
+    Ok(summary(&keyport, &a))
+}
+
+#[tauri::command]
+pub async fn revoke_account(account: String) -> Result<AccountSummary<'static>, UiError> {
+    let keyport = keyport()?;
+    let a = keyport.revoke(&account).await?;
+    Ok(summary(&keyport, &a))
+}
+
+#[derive(Serialize)]
+pub struct Disconnected {
+    account: AccountSummary<'static>,
+    revocation: RevocationOutcome,
+}
+
+#[tauri::command]
+pub async fn disconnect_account(account: String) -> Result<Disconnected, UiError> {
+    let keyport = keyport()?;
+    let (a, revocation) = keyport.disconnect(&account, false).await?;
+    Ok(Disconnected {
+        account: summary(&keyport, &a),
+        revocation,
+    })
+}
+
+#[tauri::command]
+pub fn rename_account(account: String, nickname: String) -> Result<AccountSummary<'static>, UiError> {
+    let keyport = keyport()?;
+    let a = keyport.rename(&account, &nickname)?;
+    Ok(summary(&keyport, &a))
+}
+
+/// The UI calls this once its first frame with the accounts is on screen. With
+/// `KEYPORT_REPORT_PAINT` set, it says so on stdout (the benchmark suite measures start-up by it).
+#[tauri::command]
+pub fn painted() {
+    if std::env::var_os("KEYPORT_REPORT_PAINT").is_some() {
+        println!("first-paint");
+    }
+}

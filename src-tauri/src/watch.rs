@@ -1,0 +1,88 @@
+//! Keeps the window current when something else changes the accounts (the CLI, another
+//! instance, the agent's background refresh), and tells the user when an account needs
+//! reconnecting.
+//!
+//! It polls the account file's metadata twice a second rather than using inotify: one `stat` is
+//! cheap, works the same on every platform and file system, and sees atomic replacements (a
+//! rename) without watching the directory.
+
+use keyport_core::tokens::now;
+use keyport_core::{Home, Status};
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+use tauri::{AppHandle, Emitter};
+use tauri_plugin_notification::NotificationExt;
+
+const POLL: Duration = Duration::from_millis(500);
+
+/// A file's identity and version, as far as a `stat` tells.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.modified().ok()?, m.len(), ino))
+}
+
+/// Accounts that need reconnecting now (by the file, or because their token ran out for good).
+fn needing_reconnect(home: &Home) -> HashSet<(String, String)> {
+    let Ok(keyport) = keyport_core::Keyport::open(home.clone()) else {
+        return HashSet::new();
+    };
+    let now = now();
+    keyport
+        .accounts()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.status(now) == Status::NeedsReconnect)
+        .map(|a| (a.id.clone(), a.label()))
+        .collect()
+}
+
+pub fn start(app: AppHandle) {
+    let Ok(home) = Home::from_env() else { return };
+    std::thread::Builder::new()
+        .name("keyport-watch".into())
+        .spawn(move || {
+            let file = home.accounts_file();
+            let mut last = stamp(&file);
+            let mut flagged = needing_reconnect(&home);
+            let mut ticks = 0u32;
+            loop {
+                std::thread::sleep(POLL);
+                ticks += 1;
+                let current = stamp(&file);
+                let changed = current != last;
+                // Expiry also moves an account to "needs reconnect", with no write to the file.
+                if !changed && !ticks.is_multiple_of(60) {
+                    continue;
+                }
+                last = current;
+                if changed {
+                    let _ = app.emit("accounts-changed", ());
+                }
+                let now_flagged = needing_reconnect(&home);
+                for (_, label) in now_flagged.difference(&flagged) {
+                    notify(&app, label);
+                }
+                flagged = now_flagged;
+            }
+        })
+        .expect("a thread can be started");
+}
+
+fn notify(app: &AppHandle, label: &str) {
+    tracing::info!(account = label, "account needs reconnecting");
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title("Keyport: reconnect needed")
+        .body(format!(
+            "{label} needs to be reconnected. Open Keyport and press Reconnect."
+        ))
+        .show()
+    {
+        tracing::warn!(error = %e, "could not show a notification");
+    }
+}

@@ -1,0 +1,219 @@
+// The Keyport window: wires the backend to the page. Rendering is in `render.ts`, wording and
+// logic in `model.ts`, the backend calls in `backend.ts`.
+import './style.css';
+import { backend } from './backend';
+import type { Account, Provider, Use, UiError } from './model';
+import { asUiError, disconnectedText, errorTitle, filterProviders, sortAccounts } from './model';
+import { accountItem, providerItem, type AccountAction } from './render';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+let accounts: Account[] = [];
+let providers: Provider[] = [];
+let uses: Use[] = [];
+const busy = new Set<string>();
+const now = () => Math.floor(Date.now() / 1000);
+
+function notice(text: string, kind: 'info' | 'error' = 'info', detail?: string) {
+  const box = document.createElement('div');
+  box.className = `notice notice-${kind}`;
+  box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  const strong = document.createElement('strong');
+  strong.textContent = text;
+  box.append(strong);
+  if (detail) {
+    const p = document.createElement('p');
+    p.textContent = detail;
+    box.append(p);
+  }
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'notice-close';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.textContent = '×';
+  close.addEventListener('click', () => box.remove());
+  box.append(close);
+  $('notices').prepend(box);
+  // Errors stay until dismissed; confirmations fade on their own.
+  if (kind === 'info') setTimeout(() => box.remove(), 6000);
+}
+
+function showError(e: unknown, action: string) {
+  const err: UiError = asUiError(e);
+  notice(errorTitle(err, action), 'error', err.message);
+}
+
+function renderAccounts() {
+  const list = $('accounts');
+  list.replaceChildren(...sortAccounts(accounts).map((a) => accountItem(a, uses, now(), busy.has(a.id), act)));
+  $('empty').hidden = accounts.length > 0;
+}
+
+function renderProviders() {
+  const query = $<HTMLInputElement>('provider-search').value;
+  $('providers').replaceChildren(...filterProviders(providers, query).map((p) => providerItem(p, connect)));
+}
+
+async function reload() {
+  try {
+    [accounts, uses] = await Promise.all([backend.accounts(), backend.recentUses()]);
+    renderAccounts();
+  } catch (e) {
+    showError(e, 'Load accounts');
+  }
+}
+
+async function reloadProviders() {
+  try {
+    providers = await backend.providers();
+    renderProviders();
+  } catch (e) {
+    showError(e, 'Load services');
+  }
+}
+
+async function connect(p: Provider) {
+  if (!p.set_up) return setUp(p);
+  const waiting = $<HTMLDialogElement>('waiting');
+  $('waiting-text').textContent =
+    `Keyport opened ${p.display_name}'s sign-in page in your browser. Come back here when you are done.`;
+  $('waiting-cancel').onclick = () => void backend.cancelConnect(p.id);
+  waiting.oncancel = (ev) => {
+    ev.preventDefault();
+    void backend.cancelConnect(p.id);
+  };
+  waiting.showModal();
+  try {
+    const account = await backend.connect(p.id);
+    notice(`Connected ${account.nickname} (${account.provider_name}).`);
+  } catch (e) {
+    const err = asUiError(e);
+    if (err.kind === 'cancelled' && /cancel/i.test(err.message)) notice('Sign-in cancelled.');
+    else showError(err, `Connect ${p.display_name}`);
+  } finally {
+    waiting.close();
+    await reload();
+  }
+}
+
+function setUp(p: Provider) {
+  const dialog = $<HTMLDialogElement>('setup');
+  const form = $<HTMLFormElement>('setup-form');
+  form.reset();
+  $('setup-title').textContent = `Set up ${p.display_name}`;
+  $('setup-intro').textContent =
+    `Keyport signs in to ${p.display_name} as an app you register once. It takes a minute:`;
+  $('setup-name').textContent = p.display_name;
+  const where = $('setup-where');
+  where.replaceChildren();
+  if (p.registration_url) {
+    const link = document.createElement('a');
+    link.href = '#';
+    link.textContent = 'open its developer settings';
+    link.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      backend.openRegistrationPage(p.id).catch((e) => showError(e, 'Open the page'));
+    });
+    where.append(' (', link, ')');
+  }
+  $('setup-redirect').textContent = p.redirect_uri;
+  $('setup-secret-row').hidden = !p.wants_client_secret;
+  $('setup-error').hidden = true;
+  $('setup-cancel').onclick = () => dialog.close();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const clientId = $<HTMLInputElement>('setup-client-id').value.trim();
+    const secret = $<HTMLInputElement>('setup-client-secret').value;
+    try {
+      await backend.setUpProvider(p.id, clientId, p.wants_client_secret && secret ? secret : null);
+    } catch (e) {
+      const err = asUiError(e);
+      $('setup-error').textContent = err.message;
+      $('setup-error').hidden = false;
+      return;
+    }
+    dialog.close();
+    await reloadProviders();
+    const ready = providers.find((x) => x.id === p.id);
+    if (ready?.set_up) await connect(ready);
+  };
+  dialog.showModal();
+}
+
+function rename(a: Account) {
+  const dialog = $<HTMLDialogElement>('rename');
+  const input = $<HTMLInputElement>('rename-input');
+  $('rename-title').textContent = `Rename ${a.nickname}`;
+  input.value = a.nickname;
+  $('rename-cancel').onclick = () => dialog.close();
+  $<HTMLFormElement>('rename-form').onsubmit = async (ev) => {
+    ev.preventDefault();
+    dialog.close();
+    await run(a, 'Rename', () => backend.rename(a.id, input.value.trim()), (r) => `Renamed to ${r.nickname}.`);
+  };
+  dialog.showModal();
+  input.select();
+}
+
+function confirmDisconnect(a: Account) {
+  const dialog = $<HTMLDialogElement>('confirm');
+  $('confirm-title').textContent = `Disconnect ${a.nickname}?`;
+  $('confirm-text').textContent = a.can_revoke
+    ? `Keyport will revoke its access at ${a.provider_name}, then forget it. Programs using it will need you to connect again.`
+    : `Keyport will forget it. ${a.provider_name} offers no revocation, so also remove Keyport in your account settings there.`;
+  $('confirm-cancel').onclick = () => dialog.close();
+  $('confirm-ok').onclick = async () => {
+    dialog.close();
+    await run(a, 'Disconnect', () => backend.disconnect(a.id), disconnectedText);
+  };
+  dialog.showModal();
+  $('confirm-cancel').focus();
+}
+
+async function run<T>(a: Account, action: string, op: () => Promise<T>, done: (r: T) => string) {
+  busy.add(a.id);
+  renderAccounts();
+  try {
+    notice(done(await op()));
+  } catch (e) {
+    showError(e, action);
+  } finally {
+    busy.delete(a.id);
+    await reload();
+  }
+}
+
+function act(action: AccountAction, a: Account) {
+  switch (action) {
+    case 'refresh':
+      return run(a, 'Refresh', () => backend.refresh(a.id), (r) => `Refreshed ${r.nickname}.`);
+    case 'revoke':
+      return run(
+        a,
+        'Revoke',
+        () => backend.revoke(a.id),
+        (r) => `Revoked ${r.nickname}'s access. Reconnect it to use it again.`,
+      );
+    case 'reconnect': {
+      const p = providers.find((x) => x.id === a.provider);
+      if (p) return connect(p);
+      return notice(`${a.provider_name} is no longer in the catalog.`, 'error');
+    }
+    case 'rename':
+      return rename(a);
+    case 'disconnect':
+      return confirmDisconnect(a);
+  }
+}
+
+async function start() {
+  $('provider-search').addEventListener('input', renderProviders);
+  await Promise.all([reload(), reloadProviders()]);
+  requestAnimationFrame(() => void backend.painted());
+  await backend.onAccountsChanged(() => void reload());
+  await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', e.message));
+  // Expiry texts and the "expiring" state move with the clock.
+  setInterval(() => void reload(), 30_000);
+}
+
+void start();

@@ -1,0 +1,162 @@
+// What the UI knows and how it words it: types for the backend's answers and pure functions over
+// them (no DOM, no Tauri), so they can be tested on their own.
+
+export type Status = 'ok' | 'expiring' | 'expired' | 'needs_reconnect';
+
+export interface Account {
+  id: string;
+  provider: string;
+  provider_name: string;
+  nickname: string;
+  status: Status;
+  status_reason: string | null;
+  expires_at: number | null;
+  expires_in: number | null;
+  scopes: string[];
+  can_refresh: boolean;
+  can_revoke: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Provider {
+  id: string;
+  display_name: string;
+  set_up: boolean;
+  builtin: boolean;
+  redirect: 'loopback' | 'deep_link';
+  redirect_uri: string;
+  registration_url: string | null;
+  wants_client_secret: boolean;
+}
+
+export interface Use {
+  at: number;
+  account: string;
+  program: string | null;
+}
+
+export interface Disconnected {
+  account: Account;
+  revocation: 'revoked' | 'not_supported' | 'skipped';
+}
+
+export type ErrorKind =
+  | 'usage'
+  | 'not_found'
+  | 'ambiguous'
+  | 'needs_reconnect'
+  | 'keychain'
+  | 'provider'
+  | 'cancelled'
+  | 'other';
+
+/** How errors cross from the backend: a kind to branch on and a sentence to show. */
+export interface UiError {
+  kind: ErrorKind;
+  message: string;
+}
+
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === 'object' && 'kind' in e && 'message' in e) {
+    return { kind: String((e as UiError).kind) as ErrorKind, message: String((e as UiError).message) };
+  }
+  return { kind: 'other', message: e instanceof Error ? e.message : String(e) };
+}
+
+export const STATUS_LABELS: Record<Status, string> = {
+  ok: 'OK',
+  expiring: 'Expiring soon',
+  expired: 'Expired',
+  needs_reconnect: 'Needs reconnect',
+};
+
+function amount(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86400)} days`;
+}
+
+/** "expires in 5 min", "expired 2 h ago", "never expires". */
+export function expiryText(account: Pick<Account, 'expires_in' | 'can_refresh'>): string {
+  const s = account.expires_in;
+  if (s === null) return 'never expires';
+  const when = s > 0 ? `expires in ${amount(s)}` : `expired ${amount(-s)} ago`;
+  return account.can_refresh ? `${when}, renews automatically` : when;
+}
+
+export function agoText(at: number, now: number): string {
+  const secs = Math.max(0, now - at);
+  return secs < 60 ? 'just now' : `${amount(secs)} ago`;
+}
+
+/** "git 2 min ago, curl 1 h ago": the latest use per program, newest first, at most four. */
+export function usedBy(uses: Use[], accountId: string, now: number): string {
+  const latest = new Map<string, number>();
+  for (const u of uses) {
+    if (u.account !== accountId) continue;
+    const name = u.program ?? 'an unknown program';
+    if (!latest.has(name) || latest.get(name)! < u.at) latest.set(name, u.at);
+  }
+  return [...latest]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([name, at]) => `${name} ${agoText(at, now)}`)
+    .join(', ');
+}
+
+/** Providers whose name or id contains every word of the query, set-up ones first. */
+export function filterProviders(providers: Provider[], query: string): Provider[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  return providers
+    .filter((p) => words.every((w) => p.display_name.toLowerCase().includes(w) || p.id.includes(w)))
+    .sort((a, b) => Number(b.set_up) - Number(a.set_up) || a.display_name.localeCompare(b.display_name));
+}
+
+/** Accounts needing attention first, then by provider and nickname. */
+export function sortAccounts(accounts: Account[]): Account[] {
+  const rank = (a: Account) => (a.status === 'needs_reconnect' ? 0 : a.status === 'expired' ? 1 : 2);
+  return [...accounts].sort(
+    (a, b) =>
+      rank(a) - rank(b) || a.provider_name.localeCompare(b.provider_name) || a.nickname.localeCompare(b.nickname),
+  );
+}
+
+/** The headline for an error, by kind; the backend's sentence follows it. */
+export function errorTitle(e: UiError, action: string): string {
+  switch (e.kind) {
+    case 'cancelled':
+      return `${action} was cancelled or timed out`;
+    case 'provider':
+      return `The service refused to ${action.toLowerCase()}`;
+    case 'needs_reconnect':
+      return 'This account needs to be reconnected';
+    case 'keychain':
+      return 'Keyport cannot use the system keychain';
+    case 'not_found':
+      return 'That account is gone';
+    default:
+      return `Could not ${action.toLowerCase()}`;
+  }
+}
+
+/** What a finished disconnect means for the grant at the provider. */
+export function disconnectedText(d: Disconnected): string {
+  const who = `${d.account.nickname} (${d.account.provider_name})`;
+  switch (d.revocation) {
+    case 'revoked':
+      return `Disconnected ${who}. Its access was revoked at ${d.account.provider_name}.`;
+    case 'not_supported':
+      return `Disconnected ${who}. ${d.account.provider_name} offers no revocation: revoke Keyport in your account settings there.`;
+    default:
+      return `Disconnected ${who}.`;
+  }
+}
+
+/** A stable hue per provider for its monogram icon. */
+export function providerHue(id: string): number {
+  let h = 0;
+  for (const c of id) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return h;
+}

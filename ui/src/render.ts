@@ -1,0 +1,89 @@
+// Builds the DOM for accounts and providers from data. No Tauri and no global state: actions are
+// reported through the `on` callbacks, so tests can render and click without a backend.
+import type { Account, Provider, Use } from './model';
+import { STATUS_LABELS, expiryText, providerHue, usedBy } from './model';
+
+export type AccountAction = 'refresh' | 'revoke' | 'reconnect' | 'disconnect' | 'rename';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+export function icon(providerId: string, name: string): HTMLElement {
+  const span = el('span', { class: 'icon', 'aria-hidden': 'true' }, (name.trim()[0] ?? '?').toUpperCase());
+  span.style.setProperty('--hue', String(providerHue(providerId)));
+  return span;
+}
+
+function button(label: string, attrs: Record<string, string>, onClick: () => void): HTMLButtonElement {
+  const b = el('button', { type: 'button', ...attrs }, label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function accountItem(
+  a: Account,
+  uses: Use[],
+  now: number,
+  busy: boolean,
+  on: (action: AccountAction, account: Account) => void,
+): HTMLLIElement {
+  const needsReconnect = a.status === 'needs_reconnect';
+  const item = el('li', { class: `account status-${a.status}`, 'data-account': a.id });
+  const title = el(
+    'div',
+    { class: 'account-head' },
+    icon(a.provider, a.provider_name),
+    el('span', { class: 'nickname' }, a.nickname),
+    el('span', { class: `badge badge-${a.status}` }, STATUS_LABELS[a.status] ?? a.status),
+  );
+  const facts = [a.provider_name, needsReconnect ? null : expiryText(a)].filter(Boolean).join(' · ');
+  item.append(title, el('div', { class: 'meta' }, facts));
+  if (a.status_reason) item.append(el('div', { class: 'reason' }, a.status_reason));
+  const used = usedBy(uses, a.id, now);
+  if (used) item.append(el('div', { class: 'used' }, `Recently used by ${used}`));
+  if (a.scopes.length) {
+    item.append(
+      el(
+        'details',
+        { class: 'scopes' },
+        el('summary', {}, a.scopes.length === 1 ? '1 scope' : `${a.scopes.length} scopes`),
+        el('ul', {}, ...a.scopes.map((s) => el('li', {}, s))),
+      ),
+    );
+  }
+  const label = (verb: string) => ({ 'aria-label': `${verb} ${a.nickname}`, 'data-action': verb.toLowerCase() });
+  const actions = el('div', { class: 'actions' });
+  if (needsReconnect) {
+    actions.append(button('Reconnect', { ...label('Reconnect'), class: 'primary' }, () => on('reconnect', a)));
+  } else {
+    if (a.can_refresh) actions.append(button('Refresh now', label('Refresh'), () => on('refresh', a)));
+    if (a.can_revoke) actions.append(button('Revoke', label('Revoke'), () => on('revoke', a)));
+  }
+  actions.append(
+    button('Rename', label('Rename'), () => on('rename', a)),
+    button('Disconnect', { ...label('Disconnect'), class: 'danger' }, () => on('disconnect', a)),
+  );
+  for (const b of actions.querySelectorAll('button')) b.disabled = busy;
+  item.append(actions);
+  return item;
+}
+
+export function providerItem(p: Provider, onConnect: (p: Provider) => void): HTMLLIElement {
+  const b = button('', { class: 'provider', 'data-connect': p.id, 'aria-label': `Connect ${p.display_name}` }, () =>
+    onConnect(p),
+  );
+  b.append(
+    icon(p.id, p.display_name),
+    el('span', { class: 'provider-name' }, p.display_name),
+    el('span', { class: 'provider-state' }, p.set_up ? 'Connect' : 'Set up'),
+  );
+  return el('li', {}, b);
+}
