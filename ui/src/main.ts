@@ -3,7 +3,7 @@
 import './style.css';
 import { backend } from './backend';
 import type { Account, Provider, Use, UiError } from './model';
-import { asUiError, disconnectedText, errorTitle, filterProviders, sortAccounts } from './model';
+import { asUiError, disconnectedText, errorTitle, filterProviders, sentence, sortAccounts } from './model';
 import { accountItem, providerItem, type AccountAction } from './render';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -33,14 +33,18 @@ function notice(text: string, kind: 'info' | 'error' = 'info', detail?: string) 
   close.textContent = '×';
   close.addEventListener('click', () => box.remove());
   box.append(close);
-  $('notices').prepend(box);
+  const stack = $('notices');
+  stack.append(box);
+  // A short stack: the oldest confirmations go first, errors stay until dismissed.
+  const infos = stack.querySelectorAll('.notice-info');
+  if (stack.children.length > 3 && infos.length) infos[0].remove();
   // Errors stay until dismissed; confirmations fade on their own.
   if (kind === 'info') setTimeout(() => box.remove(), 6000);
 }
 
 function showError(e: unknown, action: string) {
   const err: UiError = asUiError(e);
-  notice(errorTitle(err, action), 'error', err.message);
+  notice(errorTitle(err, action), 'error', sentence(err.message));
 }
 
 function renderAccounts() {
@@ -128,7 +132,7 @@ function setUp(p: Provider) {
       await backend.setUpProvider(p.id, clientId, p.wants_client_secret && secret ? secret : null);
     } catch (e) {
       const err = asUiError(e);
-      $('setup-error').textContent = err.message;
+      $('setup-error').textContent = sentence(err.message);
       $('setup-error').hidden = false;
       return;
     }
@@ -211,7 +215,7 @@ async function start() {
   await Promise.all([reload(), reloadProviders()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());
-  await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', e.message));
+  await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', sentence(e.message)));
   // Expiry texts and the "expiring" state move with the clock.
   setInterval(() => void reload(), 30_000);
 }

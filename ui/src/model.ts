@@ -141,6 +141,13 @@ export function errorTitle(e: UiError, action: string): string {
   }
 }
 
+/** The core's messages start in lower case to read well after "keyport: "; alone, they start a sentence. */
+export function sentence(message: string): string {
+  const text = message.trim();
+  const capital = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
 /** What a finished disconnect means for the grant at the provider. */
 export function disconnectedText(d: Disconnected): string {
   const who = `${d.account.nickname} (${d.account.provider_name})`;

@@ -1,0 +1,294 @@
+// The Keyport window end to end, as a person uses it: connect (loopback and keyport:// deep link),
+// cancel, set up a provider, refresh, rename, revoke, reconnect, disconnect, and a change made by
+// the CLI showing up live. Real parts only: the app binary in WebKit driven over WebDriver, the
+// Secret Service (gnome-keyring), node oidc-provider and a scripted browser playing the person.
+//
+// Run through tests/gui/run (it provides the private session this needs).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { remote } from 'webdriverio';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const app = path.join(root, 'target/debug/keyport-app');
+const cli = path.join(root, 'target/debug/keyport');
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-home-'));
+const shots = process.env.KEYPORT_SCREENSHOTS;
+const children = [];
+let browser;
+let issuer;
+
+const env = {
+  ...process.env,
+  KEYPORT_HOME: home,
+  KEYPORT_LOG: 'info',
+  BROWSER: path.join(root, 'tests/oidc-server/browser'),
+  // Long enough to see (and cancel) the waiting state.
+  KEYPORT_TEST_BROWSER_DELAY: '1500',
+  // What a real browser does with a keyport:// redirect: ask the system, which starts a second
+  // instance of the app with the URL (registered by the app at start-up).
+  KEYPORT_TEST_SCHEME_OPENER: 'gio open',
+  TAURI_WEBVIEW_AUTOMATION: 'true',
+};
+
+function start(cmd, args, extra = {}) {
+  const child = spawn(cmd, args, { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr.on('data', (d) => process.env.KEYPORT_GUI_VERBOSE && process.stderr.write(d));
+  return child;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const keyport = (...args) => execFileSync(cli, args, { env, encoding: 'utf8' });
+const accounts = () => JSON.parse(keyport('list', '--json'));
+const keychainItem = (id) => {
+  try {
+    const item = execFileSync(
+      'secret-tool',
+      ['lookup', 'service', `keyport:${home}`, 'username', `account:${id}`],
+      { env, encoding: 'utf8' },
+    );
+    return item ? JSON.parse(item) : null;
+  } catch {
+    return null;
+  }
+};
+const stats = async () => (await fetch(`${issuer}/test/stats`)).json();
+
+async function shot(name) {
+  if (!shots) return;
+  fs.mkdirSync(shots, { recursive: true });
+  // The first frame after an action can be stale.
+  await browser.pause(500);
+  await browser.saveScreenshot(path.join(shots, `${name}.png`));
+}
+
+const row = (nickname) => browser.$(`//li[contains(@class,'account')][.//span[@class='nickname' and normalize-space()='${nickname}']]`);
+const action = async (nickname, verb) => (await row(nickname)).$(`button[data-action='${verb}']`);
+async function waitForText(selector, text, timeout = 20000) {
+  await browser.waitUntil(async () => (await browser.$(selector).getText()).includes(text), {
+    timeout,
+    timeoutMsg: `"${text}" did not appear in ${selector}`,
+  });
+}
+const noticeText = async () => browser.$('#notices').getText();
+
+before(async () => {
+  // The provider, then the catalog that points at it.
+  const server = start('node', [path.join(root, 'tests/oidc-server/server.mjs')], {
+    PORT: '0',
+    ACCESS_TOKEN_TTL: '3600',
+  });
+  issuer = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).issuer));
+    server.once('exit', () => reject(new Error('the OpenID provider did not start')));
+  });
+  const common = `issuer = "${issuer}"\nscopes = ["openid", "email", "profile", "offline_access"]\nauthorization_params = { prompt = "consent" }\n`;
+  fs.mkdirSync(path.join(home, 'config'), { recursive: true });
+  fs.writeFileSync(
+    path.join(home, 'config/providers.toml'),
+    `# A local OpenID provider three ways: ready, through keyport:// links, and not yet set up.\n` +
+      `[providers.demo]\ndisplay_name = "Demo"\nclient_id = "keyport-test"\n${common}\n` +
+      `[providers.demo-link]\ndisplay_name = "Demo via deep link"\nclient_id = "keyport-test"\nredirect = "deep_link"\n${common}\n` +
+      `[providers.demo-setup]\ndisplay_name = "Demo to set up"\nregistration_url = "${issuer}/register"\n${common}`,
+  );
+
+  // WebKitWebDriver starts the app itself, with this environment.
+  const port = await freePort();
+  start('WebKitWebDriver', [`--port=${port}`]);
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port,
+    logLevel: 'error',
+    connectionRetryCount: 5,
+    connectionRetryTimeout: 60000,
+    capabilities: { 'webkitgtk:browserOptions': { binary: app, args: [] } },
+  });
+  await browser.setTimeout({ implicit: 0 });
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  for (const c of children) c.kill();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+test('the empty window explains Keyport and offers every service', async () => {
+  await browser.$('#empty').waitForDisplayed({ timeout: 20000 });
+  assert.match(await browser.$('#empty').getText(), /No accounts connected yet/);
+  for (const id of ['demo', 'demo-link', 'demo-setup', 'github', 'google']) {
+    assert.ok(await browser.$(`button[data-connect='${id}']`).isExisting(), id);
+  }
+  await browser.$('#provider-search').setValue('git');
+  await browser.waitUntil(async () => (await browser.$$('button[data-connect]').length) === 2, {
+    timeoutMsg: 'searching "git" should leave GitHub and GitLab',
+  });
+  // WebDriver cannot type an empty string; clearing is what the person's Ctrl+A, Delete does.
+  await browser.execute(() => {
+    const search = document.getElementById('provider-search');
+    search.value = '';
+    search.dispatchEvent(new Event('input'));
+  });
+  await browser.waitUntil(async () => (await browser.$$('button[data-connect]').length) > 2);
+  await shot('empty');
+});
+
+test('connect waits for the browser, then lists the account by nickname', async () => {
+  await browser.$("button[data-connect='demo']").click();
+  await browser.$('#waiting').waitForDisplayed({ timeout: 5000 });
+  assert.match(await browser.$('#waiting').getText(), /Finish signing in/);
+  await shot('waiting');
+  await (await row('alice@example.test')).waitForExist({ timeout: 30000 });
+  assert.equal(await browser.$('#waiting').isDisplayed(), false);
+  assert.match(await (await row('alice@example.test')).getText(), /OK[\s\S]*Demo · expires in/);
+  const [a] = accounts();
+  assert.equal(a.nickname, 'alice@example.test');
+  assert.ok(keychainItem(a.id)?.access_token, 'the tokens are in the keychain');
+});
+
+test('cancel stops a sign-in and stores nothing', async () => {
+  await browser.$("button[data-connect='demo']").click();
+  await browser.$('#waiting-cancel').waitForClickable({ timeout: 5000 });
+  await browser.$('#waiting-cancel').click();
+  await waitForText('#notices', 'Sign-in cancelled');
+  await browser.pause(2500); // the browser, signing in late, must find nobody listening
+  assert.equal(accounts().length, 1);
+});
+
+test('refresh now gets new tokens from the provider', async () => {
+  const [a] = accounts();
+  const before = keychainItem(a.id);
+  const refreshes = (await stats()).grants.refresh_token ?? 0;
+  await (await action('alice@example.test', 'refresh')).click();
+  await waitForText('#notices', 'Refreshed alice@example.test');
+  assert.equal((await stats()).grants.refresh_token, refreshes + 1);
+  assert.notEqual(keychainItem(a.id).access_token, before.access_token);
+});
+
+test('rename changes the nickname everywhere', async () => {
+  await (await action('alice@example.test', 'rename')).click();
+  await browser.$('#rename-input').waitForDisplayed();
+  await browser.$('#rename-input').setValue('Work account');
+  await browser.$('#rename-save').click();
+  await (await row('Work account')).waitForExist({ timeout: 10000 });
+  assert.equal(accounts()[0].nickname, 'Work account');
+});
+
+test('a change made with the CLI shows up without touching the window', async () => {
+  keyport('rename', accounts()[0].id, 'Renamed in a terminal');
+  await (await row('Renamed in a terminal')).waitForExist({ timeout: 5000 });
+});
+
+test('a service without a client id opens the setup form, then connects', async () => {
+  await browser.$("button[data-connect='demo-setup']").click();
+  await browser.$('#setup').waitForDisplayed({ timeout: 5000 });
+  const text = await browser.$('#setup').getText();
+  assert.match(text, /Set up Demo to set up/);
+  assert.match(text, /http:\/\/127\.0\.0\.1\/callback/);
+  await shot('setup');
+  await browser.$('#setup-save').click(); // empty: the form refuses it
+  assert.equal(await browser.$('#setup').isDisplayed(), true);
+  await browser.$('#setup-client-id').setValue('keyport-test');
+  await browser.$('#setup-save').click();
+  await browser.waitUntil(() => accounts().some((a) => a.provider === 'demo-setup'), { timeout: 30000 });
+  const file = fs.readFileSync(path.join(home, 'config/providers.toml'), 'utf8');
+  assert.match(file, /^# A local OpenID provider three ways/, 'the user file keeps its comments');
+  assert.match(file, /client_id = "keyport-test"/);
+});
+
+test('a keyport:// redirect reaches the running window through a second instance', async () => {
+  const count = accounts().length;
+  await browser.$("button[data-connect='demo-link']").click();
+  await browser.waitUntil(() => accounts().some((a) => a.provider === 'demo-link'), {
+    timeout: 30000,
+    timeoutMsg: 'the deep-link sign-in did not complete',
+  });
+  assert.equal(accounts().length, count + 1);
+  await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
+  await (await row('alice@example.test')).waitForExist({ timeout: 5000 });
+  await shot('list');
+});
+
+test('a keyport:// link that belongs to no sign-in is explained and stores nothing', async () => {
+  const count = accounts().length;
+  execFileSync(app, ['keyport://oauth/callback?code=forged&state=forged'], { env, timeout: 20000 });
+  await waitForText('#notices', 'no sign-in in progress');
+  assert.equal(accounts().length, count);
+});
+
+test('revoke keeps the row, marked needs reconnect; reconnect brings it back', async () => {
+  const nickname = 'Renamed in a terminal';
+  await (await action(nickname, 'revoke')).click();
+  await browser.waitUntil(async () => (await (await row(nickname)).getText()).includes('Needs reconnect'), {
+    timeout: 15000,
+  });
+  await shot('needs-reconnect');
+  await (await action(nickname, 'reconnect')).click();
+  await browser.waitUntil(async () => (await (await row(nickname)).getText()).includes('OK'), { timeout: 30000 });
+  assert.equal(accounts().filter((a) => a.provider === 'demo').length, 1, 'reconnect updates, never duplicates');
+});
+
+test('the webview never receives a token', async () => {
+  const secrets = accounts()
+    .map((a) => keychainItem(a.id))
+    .flatMap((t) => [t.access_token, t.refresh_token, t.id_token])
+    .filter(Boolean);
+  assert.ok(secrets.length >= 6);
+  // Everything the page can ask for, asked for by the page itself.
+  const answers = await browser.executeAsync((done) => {
+    const invoke = window.__TAURI_INTERNALS__.invoke;
+    Promise.all([
+      invoke('list_accounts'),
+      invoke('list_providers'),
+      invoke('recent_uses'),
+      invoke('list_accounts').then((all) => Promise.all(all.map((a) => invoke('refresh_account', { account: a.id })))),
+    ])
+      .then((r) => done(JSON.stringify(r)))
+      .catch((e) => done(`error: ${JSON.stringify(e)}`));
+  });
+  assert.ok(!answers.startsWith('error'), answers);
+  const page = await browser.getPageSource();
+  const fresh = accounts()
+    .map((a) => keychainItem(a.id))
+    .flatMap((t) => [t.access_token, t.refresh_token]);
+  for (const s of [...secrets, ...fresh]) {
+    assert.ok(!answers.includes(s), 'a command answer carried a token');
+    assert.ok(!page.includes(s), 'the page holds a token');
+  }
+});
+
+test('disconnect asks first, revokes at the provider and forgets the account', async () => {
+  const nickname = 'Renamed in a terminal';
+  const a = accounts().find((x) => x.nickname === nickname);
+  const tokens = keychainItem(a.id);
+  await (await action(nickname, 'disconnect')).click();
+  await browser.$('#confirm').waitForDisplayed();
+  await browser.$('#confirm-cancel').click();
+  assert.ok(await (await row(nickname)).isExisting(), 'Keep it keeps it');
+  await (await action(nickname, 'disconnect')).click();
+  await browser.$('#confirm-ok').click();
+  await (await row(nickname)).waitForExist({ reverse: true, timeout: 15000 });
+  assert.match(await noticeText(), /revoked/);
+  assert.equal(keychainItem(a.id), null);
+  const introspect = await fetch(`${issuer}/token/introspection`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from('introspector:introspector-secret').toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token: tokens.refresh_token }),
+  });
+  assert.equal((await introspect.json()).active, false, 'the grant is dead at the provider');
+});

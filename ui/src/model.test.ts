@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { Use } from './model';
+import { account, provider } from './fixtures';
+import {
+  asUiError,
+  disconnectedText,
+  errorTitle,
+  expiryText,
+  filterProviders,
+  sentence,
+  sortAccounts,
+  usedBy,
+} from './model';
+
+describe('expiry', () => {
+  it('reads like a person would say it', () => {
+    expect(expiryText({ expires_in: 45, can_refresh: false })).toBe('expires in 45 s');
+    expect(expiryText({ expires_in: 300, can_refresh: true })).toBe('expires in 5 min, renews automatically');
+    expect(expiryText({ expires_in: 7200, can_refresh: false })).toBe('expires in 2 h');
+    expect(expiryText({ expires_in: 3 * 86400, can_refresh: false })).toBe('expires in 3 days');
+    expect(expiryText({ expires_in: -120, can_refresh: false })).toBe('expired 2 min ago');
+    expect(expiryText({ expires_in: null, can_refresh: false })).toBe('never expires');
+  });
+});
+
+describe('recent use', () => {
+  it('names each program once, newest first, at most four', () => {
+    const uses: Use[] = [
+      { at: 990, account: 'demo-1', program: 'git' },
+      { at: 999, account: 'demo-1', program: 'curl' },
+      { at: 995, account: 'demo-1', program: 'git' },
+      { at: 998, account: 'other', program: 'ssh' },
+      { at: 400, account: 'demo-1', program: null },
+    ];
+    expect(usedBy(uses, 'demo-1', 1000)).toBe('curl just now, git just now, an unknown program 10 min ago');
+    expect(usedBy(uses, 'nobody', 1000)).toBe('');
+  });
+});
+
+describe('provider search', () => {
+  const all = [
+    provider({ id: 'github', display_name: 'GitHub' }),
+    provider({ id: 'gitlab', display_name: 'GitLab', set_up: true }),
+    provider({ id: 'google', display_name: 'Google' }),
+  ];
+  it('matches every word in name or id, ready ones first', () => {
+    expect(filterProviders(all, 'git').map((p) => p.id)).toEqual(['gitlab', 'github']);
+    expect(filterProviders(all, 'GOO').map((p) => p.id)).toEqual(['google']);
+    expect(filterProviders(all, 'git hub').map((p) => p.id)).toEqual(['github']);
+    expect(filterProviders(all, '   ')).toHaveLength(3);
+    expect(filterProviders(all, 'slack')).toEqual([]);
+  });
+});
+
+describe('accounts order', () => {
+  it('puts accounts needing attention first', () => {
+    const sorted = sortAccounts([
+      account({ id: 'a', provider_name: 'A' }),
+      account({ id: 'b', provider_name: 'B', status: 'needs_reconnect' }),
+      account({ id: 'c', provider_name: 'C', status: 'expired' }),
+    ]);
+    expect(sorted.map((a) => a.id)).toEqual(['b', 'c', 'a']);
+  });
+});
+
+describe('errors', () => {
+  it('keeps the backend kind and words, and guesses nothing else', () => {
+    expect(asUiError({ kind: 'provider', message: 'GitHub said no' })).toEqual({
+      kind: 'provider',
+      message: 'GitHub said no',
+    });
+    expect(asUiError(new Error('boom'))).toEqual({ kind: 'other', message: 'boom' });
+    expect(asUiError('plain')).toEqual({ kind: 'other', message: 'plain' });
+  });
+  it('titles tell cancelled from refused from keychain trouble', () => {
+    expect(errorTitle({ kind: 'cancelled', message: '' }, 'Connect GitHub')).toMatch(/cancelled/);
+    expect(errorTitle({ kind: 'provider', message: '' }, 'Refresh')).toBe('The service refused to refresh');
+    expect(errorTitle({ kind: 'keychain', message: '' }, 'Refresh')).toMatch(/keychain/);
+    expect(errorTitle({ kind: 'needs_reconnect', message: '' }, 'Refresh')).toMatch(/reconnected/);
+    expect(errorTitle({ kind: 'other', message: '' }, 'Rename')).toBe('Could not rename');
+  });
+  it('turns the core sentence into a standalone one', () => {
+    expect(sentence('the sign-in timed out')).toBe('The sign-in timed out.');
+    expect(sentence('Done!')).toBe('Done!');
+  });
+});
+
+describe('disconnect', () => {
+  it('says whether the access is dead at the provider', () => {
+    const a = account();
+    expect(disconnectedText({ account: a, revocation: 'revoked' })).toMatch(/revoked at Demo/);
+    expect(disconnectedText({ account: a, revocation: 'not_supported' })).toMatch(/offers no revocation/);
+    expect(disconnectedText({ account: a, revocation: 'skipped' })).toBe('Disconnected alice@example.test (Demo).');
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it, vi } from 'vitest';
+import { accountItem, providerItem } from './render';
+import { account, provider } from './fixtures';
+
+describe('an account row', () => {
+  it('shows nickname, provider, status, expiry, scopes and recent use', () => {
+    const li = accountItem(account(), [{ at: 995, account: 'demo-1', program: 'git' }], 1000, false, () => {});
+    const text = li.textContent ?? '';
+    expect(li.querySelector('.nickname')?.textContent).toBe('alice@example.test');
+    expect(li.querySelector('.badge')?.textContent).toBe('OK');
+    expect(text).toContain('Demo · expires in 5 min, renews automatically');
+    expect(text).toContain('Recently used by git just now');
+    expect(li.querySelector('details.scopes summary')?.textContent).toBe('2 scopes');
+    const actions = [...li.querySelectorAll('button')].map((b) => b.dataset.action);
+    expect(actions).toEqual(['refresh', 'revoke', 'rename', 'disconnect']);
+  });
+
+  it('offers Reconnect, and not Refresh or Revoke, when the grant is gone', () => {
+    const li = accountItem(
+      account({ status: 'needs_reconnect', status_reason: 'its access was revoked' }),
+      [],
+      1000,
+      false,
+      () => {},
+    );
+    expect(li.textContent).toContain('its access was revoked');
+    expect(li.textContent).not.toContain('expires');
+    const actions = [...li.querySelectorAll('button')].map((b) => b.dataset.action);
+    expect(actions).toEqual(['reconnect', 'rename', 'disconnect']);
+  });
+
+  it('reports each action with its account, and disables them while busy', () => {
+    const on = vi.fn();
+    const a = account({ can_revoke: false });
+    const li = accountItem(a, [], 1000, false, on);
+    expect(li.querySelector("[data-action='revoke']")).toBeNull();
+    (li.querySelector("[data-action='rename']") as HTMLButtonElement).click();
+    expect(on).toHaveBeenCalledWith('rename', a);
+    const busy = accountItem(a, [], 1000, true, on);
+    expect([...busy.querySelectorAll('button')].every((b) => b.disabled)).toBe(true);
+  });
+
+  it('puts text in as text, never as markup', () => {
+    const li = accountItem(account({ nickname: '<img src=x onerror=alert(1)>' }), [], 1000, false, () => {});
+    expect(li.querySelector('img')).toBeNull();
+    expect(li.querySelector('.nickname')?.textContent).toBe('<img src=x onerror=alert(1)>');
+  });
+
+  it('has an accessible name per action', () => {
+    const li = accountItem(account(), [], 1000, false, () => {});
+    expect(li.querySelector("[data-action='disconnect']")?.getAttribute('aria-label')).toBe(
+      'Disconnect alice@example.test',
+    );
+  });
+});
+
+describe('a provider button', () => {
+  it('says Set up until the provider has a client id', () => {
+    const onConnect = vi.fn();
+    const p = provider();
+    const li = providerItem(p, onConnect);
+    const b = li.querySelector('button')!;
+    expect(b.getAttribute('aria-label')).toBe('Connect GitHub');
+    expect(b.textContent).toContain('Set up');
+    b.click();
+    expect(onConnect).toHaveBeenCalledWith(p);
+    expect(providerItem(provider({ set_up: true }), onConnect).textContent).toContain('Connect');
+  });
+});
