@@ -205,6 +205,14 @@ impl App {
             match lines.next() {
                 Some(Ok(l)) if l.trim() == "first-paint" => break,
                 Some(_) => {}
+                // The app is single-instance: started right after the previous one was killed, it
+                // can still find that one's D-Bus name and hand over to it. Start it again.
+                None if child.wait().is_ok_and(|s| s.success())
+                    && start.elapsed() < Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                    return App::start(cmd);
+                }
                 None => panic!("the app exited before its first paint"),
             }
             assert!(

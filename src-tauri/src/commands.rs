@@ -8,7 +8,7 @@ use keyport_core::{
     AccountSummary, ConnectOptions, Home, Keyport, ProviderSummary, RevocationOutcome, Secret,
 };
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 
 /// Opened per call: the catalog and the account file are small, and another process (the CLI)
 /// may have changed either since the last call.
@@ -66,6 +66,13 @@ pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), Ui
     crate::browser::open(&app, &url)
 }
 
+/// The sign-in page could not be opened: the window shows its address instead.
+#[derive(Clone, Serialize)]
+struct BrowserFailed<'a> {
+    provider: &'a str,
+    url: &'a str,
+}
+
 /// Runs a sign-in in the system browser until it completes, fails or is cancelled.
 #[tauri::command]
 pub async fn connect(
@@ -78,7 +85,15 @@ pub async fn connect(
     let flows = state.deep_links.clone();
     let flow = keyport.connect_via(&provider, ConnectOptions::default(), Some(&flows), |url| {
         if let Err(e) = crate::browser::open(&app, url.as_str()) {
+            // The person can still open it by hand, as with `keyport connect --no-browser`.
             tracing::warn!(error = %e.message, "could not open the browser");
+            let _ = app.emit(
+                "browser-failed",
+                BrowserFailed {
+                    provider: &provider,
+                    url: url.as_str(),
+                },
+            );
         }
     });
     let result = tokio::select! {

@@ -32,6 +32,15 @@ fn start_agent() {
     });
 }
 
+/// One running app per Keyport home (see `Home::instance_name`).
+fn instance_name() -> String {
+    const APP_ID: &str = "dev.keyport.app";
+    match keyport_core::Home::from_env() {
+        Ok(home) => home.instance_name(APP_ID),
+        Err(_) => APP_ID.to_string(),
+    }
+}
+
 pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -42,12 +51,17 @@ pub fn run() {
     tauri::Builder::default()
         // First, so that a second instance exits before doing anything else. With the
         // `deep-link` feature it forwards the second instance's keyport:// URL to this one.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
-            }
-        }))
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_name())
+                .callback(|app, _argv, _cwd| {
+                    if let Some(window) = app.get_webview_window("main") {
+                        let _ = window.unminimize();
+                        let _ = window.set_focus();
+                    }
+                })
+                .build(),
+        )
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())

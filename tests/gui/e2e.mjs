@@ -269,6 +269,20 @@ test('the webview never receives a token', async () => {
   }
 });
 
+test('at 200% zoom the window reflows instead of scrolling sideways', async () => {
+  const size = await browser.execute(() => {
+    document.documentElement.style.zoom = '2';
+    const root = document.documentElement;
+    return { scroll: root.scrollWidth, width: root.clientWidth, zoom: getComputedStyle(root).zoom };
+  });
+  await shot('zoom-200');
+  await browser.execute(() => {
+    document.documentElement.style.zoom = '';
+  });
+  assert.equal(size.zoom, '2');
+  assert.ok(size.scroll <= size.width + 1, `horizontal scrolling at 200%: ${JSON.stringify(size)}`);
+});
+
 test('disconnect asks first, revokes at the provider and forgets the account', async () => {
   const nickname = 'Renamed in a terminal';
   const a = accounts().find((x) => x.nickname === nickname);

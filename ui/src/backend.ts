@@ -29,6 +29,11 @@ export const backend = {
   painted: () => call<void>('painted'),
   /** Another process (the CLI, a second window) changed the accounts. */
   onAccountsChanged: (handler: () => void) => listen('accounts-changed', () => handler()),
+  /** The sign-in page could not be opened in a browser; the person can open `url` by hand. */
+  onBrowserFailed: (handler: (provider: string, url: string) => void) =>
+    listen<{ provider: string; url: string }>('browser-failed', (event) =>
+      handler(event.payload.provider, event.payload.url),
+    ),
   /** Something happened outside a user action: a deep link that matched no sign-in, say. */
   onNotice: (handler: (e: UiError) => void) => listen<UiError>('notice', (event) => handler(event.payload)),
 };

@@ -81,6 +81,7 @@ async function connect(p: Provider) {
   const waiting = $<HTMLDialogElement>('waiting');
   $('waiting-text').textContent =
     `Keyport opened ${p.display_name}'s sign-in page in your browser. Come back here when you are done.`;
+  $('waiting-manual').hidden = true;
   $('waiting-cancel').onclick = () => void backend.cancelConnect(p.id);
   waiting.oncancel = (ev) => {
     ev.preventDefault();
@@ -215,6 +216,10 @@ async function start() {
   await Promise.all([reload(), reloadProviders()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());
+  await backend.onBrowserFailed((_provider, url) => {
+    $('waiting-url').textContent = url;
+    $('waiting-manual').hidden = false;
+  });
   await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', sentence(e.message)));
   // Expiry texts and the "expiring" state move with the clock.
   setInterval(() => void reload(), 30_000);

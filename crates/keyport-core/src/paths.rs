@@ -16,6 +16,8 @@ pub struct Home {
     data_dir: PathBuf,
     keychain_service: String,
     agent_socket: PathBuf,
+    /// Set for a `KEYPORT_HOME`: tells this home's desktop app apart from the default one's.
+    home_hash: Option<u64>,
 }
 
 impl Home {
@@ -34,6 +36,7 @@ impl Home {
                     data_dir: dirs.data_dir().to_path_buf(),
                     keychain_service: DEFAULT_KEYCHAIN_SERVICE.to_string(),
                     agent_socket: socket_path(runtime_dir(), dirs.data_dir(), None),
+                    home_hash: None,
                 })
             }
         }
@@ -49,6 +52,7 @@ impl Home {
             agent_socket: socket_path(runtime_dir(), &data_dir, Some(&dir.to_string_lossy())),
             data_dir,
             keychain_service: format!("{DEFAULT_KEYCHAIN_SERVICE}:{}", dir.display()),
+            home_hash: Some(fnv1a(dir.to_string_lossy().as_bytes())),
         })
     }
 
@@ -78,6 +82,16 @@ impl Home {
     /// The Unix socket of this home's token agent (see [`crate::agent`]).
     pub fn agent_socket(&self) -> PathBuf {
         self.agent_socket.clone()
+    }
+
+    /// The name under which this home's desktop app is the single running instance: `app_id` for
+    /// the default home, `app_id` plus a hash of the directory for a `KEYPORT_HOME`, so a demo or
+    /// test home never hands its windows (or sign-in links) to the user's own Keyport.
+    pub fn instance_name(&self, app_id: &str) -> String {
+        match self.home_hash {
+            None => app_id.to_string(),
+            Some(h) => format!("{app_id}.h{h:016x}"),
+        }
     }
 
     /// The keychain "service" attribute every item of this home carries.
