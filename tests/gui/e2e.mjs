@@ -203,6 +203,7 @@ test('a service without a client id opens the setup form, then connects', async 
   await browser.$('#setup-client-id').setValue('keyport-test');
   await browser.$('#setup-save').click();
   await browser.waitUntil(() => accounts().some((a) => a.provider === 'demo-setup'), { timeout: 30000 });
+  await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
   const file = fs.readFileSync(path.join(home, 'config/providers.toml'), 'utf8');
   assert.match(file, /^# A local OpenID provider three ways/, 'the user file keeps its comments');
   assert.match(file, /client_id = "keyport-test"/);

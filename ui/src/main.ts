@@ -34,10 +34,10 @@ function notice(text: string, kind: 'info' | 'error' = 'info', detail?: string) 
   close.addEventListener('click', () => box.remove());
   box.append(close);
   const stack = $('notices');
-  stack.append(box);
+  stack.prepend(box);
   // A short stack: the oldest confirmations go first, errors stay until dismissed.
   const infos = stack.querySelectorAll('.notice-info');
-  if (stack.children.length > 3 && infos.length) infos[0].remove();
+  if (stack.children.length > 3 && infos.length) infos[infos.length - 1].remove();
   // Errors stay until dismissed; confirmations fade on their own.
   if (kind === 'info') setTimeout(() => box.remove(), 6000);
 }
