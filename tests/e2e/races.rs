@@ -8,6 +8,9 @@ use std::process::Stdio;
 fn five_hundred_refreshes_from_racing_processes_lose_no_grant() {
     let env = Env::new(3600);
     let id = env.connect("alice");
+    // The desktop app's refresher (the agent) runs too: token reads go through it, and its cache
+    // must follow every rotation the other processes make.
+    let _agent = env.agent();
     let workers = 10;
     let per_worker = 60;
     std::thread::scope(|scope| {

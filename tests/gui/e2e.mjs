@@ -18,14 +18,19 @@ const app = path.join(root, 'target/debug/keyport-app');
 const cli = path.join(root, 'target/debug/keyport');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-home-'));
 const shots = process.env.KEYPORT_SCREENSHOTS;
+const spy = path.join(home, 'codes-seen-by-the-browser');
 const children = [];
+// Every token the test saw in the keychain, and everything the app logged (at trace level).
+const secretsSeen = new Set();
+let appLog = '';
 let browser;
 let issuer;
 
 const env = {
   ...process.env,
   KEYPORT_HOME: home,
-  KEYPORT_LOG: 'info',
+  KEYPORT_LOG: 'trace',
+  KEYPORT_TEST_BROWSER_SPY: spy,
   BROWSER: path.join(root, 'tests/oidc-server/browser'),
   // Long enough to see (and cancel) the waiting state.
   KEYPORT_TEST_BROWSER_DELAY: '1500',
@@ -51,6 +56,18 @@ function freePort() {
   });
 }
 
+async function listening(port) {
+  for (let i = 0; i < 200; i += 1) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.end(() => resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
 const keyport = (...args) => execFileSync(cli, args, { env, encoding: 'utf8' });
 const accounts = () => JSON.parse(keyport('list', '--json'));
 const keychainItem = (id) => {
@@ -60,7 +77,9 @@ const keychainItem = (id) => {
       ['lookup', 'service', `keyport:${home}`, 'username', `account:${id}`],
       { env, encoding: 'utf8' },
     );
-    return item ? JSON.parse(item) : null;
+    const tokens = item ? JSON.parse(item) : null;
+    for (const k of ['access_token', 'refresh_token', 'id_token']) if (tokens?.[k]) secretsSeen.add(tokens[k]);
+    return tokens;
   } catch {
     return null;
   }
@@ -107,13 +126,18 @@ before(async () => {
 
   // WebKitWebDriver starts the app itself, with this environment.
   const port = await freePort();
-  start('WebKitWebDriver', [`--port=${port}`]);
+  const driver = start('WebKitWebDriver', [`--port=${port}`]);
+  // The app's stderr reaches us through the driver, which started it.
+  driver.stderr.on('data', (d) => {
+    appLog += d.toString();
+  });
+  await listening(port);
   browser = await remote({
     hostname: '127.0.0.1',
     port,
     logLevel: 'error',
-    connectionRetryCount: 5,
-    connectionRetryTimeout: 60000,
+    connectionRetryCount: 3,
+    connectionRetryTimeout: 30000,
     capabilities: { 'webkitgtk:browserOptions': { binary: app, args: [] } },
   });
   await browser.setTimeout({ implicit: 0 });
@@ -284,6 +308,15 @@ test('at 200% zoom the window reflows instead of scrolling sideways', async () =
   assert.ok(size.scroll <= size.width + 1, `horizontal scrolling at 200%: ${JSON.stringify(size)}`);
 });
 
+test('a second start hands over to the running window and exits', async () => {
+  const { KEYPORT_HOME, DBUS_SESSION_BUS_ADDRESS, DISPLAY, HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR, PATH } = env;
+  const plain = { KEYPORT_HOME, DBUS_SESSION_BUS_ADDRESS, DISPLAY, HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR, PATH };
+  execFileSync(app, [], { env: plain, timeout: 20000, stdio: 'ignore' });
+  const running = execFileSync('pgrep', ['-f', '-x', app], { encoding: 'utf8' }).trim().split('\n');
+  assert.equal(running.length, 1, `one app process, not ${running.length}`);
+  assert.ok(await (await row('Renamed in a terminal')).isExisting(), 'the first window still works');
+});
+
 test('disconnect asks first, revokes at the provider and forgets the account', async () => {
   const nickname = 'Renamed in a terminal';
   const a = accounts().find((x) => x.nickname === nickname);
@@ -306,4 +339,12 @@ test('disconnect asks first, revokes at the provider and forgets the account', a
     body: new URLSearchParams({ token: tokens.refresh_token }),
   });
   assert.equal((await introspect.json()).active, false, 'the grant is dead at the provider');
+});
+
+test('no token or authorization code reaches the app log, even at trace level', async () => {
+  const codes = fs.readFileSync(spy, 'utf8').split('\n').filter(Boolean);
+  assert.ok(codes.length >= 4, 'the browser carried the codes of every sign-in');
+  assert.ok(secretsSeen.size >= 8, 'tokens were collected along the way');
+  assert.match(appLog, /connected/, 'the app log was captured');
+  for (const s of [...secretsSeen, ...codes]) assert.ok(!appLog.includes(s), 'a secret in the app log');
 });

@@ -64,6 +64,8 @@ function parseForm(html, base) {
 
 // A custom-scheme redirect leaves the browser: the system passes it to the registered application.
 function handOff(target) {
+  const code = new URL(target).searchParams.get('code');
+  if (process.env.KEYPORT_TEST_BROWSER_SPY && code) fs.appendFileSync(process.env.KEYPORT_TEST_BROWSER_SPY, `${code}\n`);
   const [cmd, ...args] = (process.env.KEYPORT_TEST_SCHEME_OPENER ?? 'xdg-open').split(/\s+/);
   log(`handing ${new URL(target).protocol}// to ${cmd}`);
   const r = spawnSync(cmd, [...args, target], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30000 });
