@@ -89,6 +89,11 @@ const stats = async () => (await fetch(`${issuer}/test/stats`)).json();
 async function shot(name) {
   if (!shots) return;
   fs.mkdirSync(shots, { recursive: true });
+  // As a person would look at it: confirmations dismissed, scrolled to the top.
+  await browser.execute(() => {
+    for (const n of document.querySelectorAll('.notice')) n.remove();
+    window.scrollTo(0, 0);
+  });
   // The first frame after an action can be stale.
   await browser.pause(500);
   await browser.saveScreenshot(path.join(shots, `${name}.png`));

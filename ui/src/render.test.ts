@@ -23,7 +23,7 @@ describe('an account row', () => {
       false,
       () => {},
     );
-    expect(li.textContent).toContain('its access was revoked');
+    expect(li.querySelector('.reason')?.textContent).toBe('Its access was revoked.');
     expect(li.textContent).not.toContain('expires');
     const actions = [...li.querySelectorAll('button')].map((b) => b.dataset.action);
     expect(actions).toEqual(['reconnect', 'rename', 'disconnect']);

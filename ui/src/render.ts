@@ -1,7 +1,7 @@
 // Builds the DOM for accounts and providers from data. No Tauri and no global state: actions are
 // reported through the `on` callbacks, so tests can render and click without a backend.
 import type { Account, Provider, Use } from './model';
-import { STATUS_LABELS, expiryText, providerHue, usedBy } from './model';
+import { STATUS_LABELS, expiryText, providerHue, sentence, usedBy } from './model';
 
 export type AccountAction = 'refresh' | 'revoke' | 'reconnect' | 'disconnect' | 'rename';
 
@@ -46,7 +46,7 @@ export function accountItem(
   );
   const facts = [a.provider_name, needsReconnect ? null : expiryText(a)].filter(Boolean).join(' · ');
   item.append(title, el('div', { class: 'meta' }, facts));
-  if (a.status_reason) item.append(el('div', { class: 'reason' }, a.status_reason));
+  if (a.status_reason) item.append(el('div', { class: 'reason' }, sentence(a.status_reason)));
   const used = usedBy(uses, a.id, now);
   if (used) item.append(el('div', { class: 'used' }, `Recently used by ${used}`));
   if (a.scopes.length) {
