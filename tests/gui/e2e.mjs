@@ -14,8 +14,9 @@ import path from 'node:path';
 import { remote } from 'webdriverio';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const app = path.join(root, 'target/debug/keyport-app');
-const cli = path.join(root, 'target/debug/keyport');
+const target = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
+const app = path.join(target, 'debug/keyport-app');
+const cli = path.join(target, 'debug/keyport');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-home-'));
 const shots = process.env.KEYPORT_SCREENSHOTS;
 const spy = path.join(home, 'codes-seen-by-the-browser');
