@@ -189,3 +189,57 @@ fn a_closed_stderr_does_not_abort_the_sign_in() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Connected Demo as alice@example.test"));
     assert_eq!(env.list().as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn variables_fill_the_endpoints_and_bad_values_are_refused() {
+    let env = Env::new(60);
+    let file = env.home.path().join("config/providers.toml");
+    let mut providers = std::fs::read_to_string(&file).unwrap();
+    // The same provider, its port a per-connection variable (as a tenant or a shop would be).
+    let port = env.server.issuer.rsplit(':').next().unwrap().to_string();
+    providers.push_str(
+        "\n[providers.by-port]\nvariables = { port = { description = \"The provider's port\" } }\n\
+         issuer = \"http://127.0.0.1:{port}\"\nclient_id = \"keyport-test\"\n\
+         scopes = [\"openid\", \"email\", \"offline_access\"]\nauthorization_params = { prompt = \"consent\" }\n",
+    );
+    std::fs::write(&file, providers).unwrap();
+
+    let missing = env.run(&["connect", "by-port", "--timeout", "20"]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(missing.stderr.contains("--var port=VALUE"), "{}", missing.stderr);
+    for bad in ["1@evil.example", "80/steal", "x?y", ""] {
+        let run = env.run(&[
+            "connect",
+            "by-port",
+            "--var",
+            &format!("port={bad}"),
+            "--timeout",
+            "20",
+        ]);
+        assert_eq!(run.code, 2, "{bad:?}: {run:?}");
+    }
+    let unknown = env.run(&["connect", "by-port", "--var", "tenant=x", "--timeout", "20"]);
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("no variable \"tenant\""),
+        "{}",
+        unknown.stderr
+    );
+    assert!(env.list().as_array().unwrap().is_empty(), "nothing was stored");
+
+    let ok = env
+        .run(&[
+            "connect",
+            "by-port",
+            "--var",
+            &format!("port={port}"),
+            "--timeout",
+            "20",
+            "--json",
+        ])
+        .ok();
+    let id = ok.json()["id"].as_str().unwrap().to_string();
+    // The endpoints were resolved at connect and kept: refresh needs no --var.
+    env.run(&["refresh", &id]).ok();
+    assert!(!env.run(&["token", &id]).ok().stdout.trim().is_empty());
+}

@@ -28,6 +28,9 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the support matrix (Markdown) of the built-in presets, as in the README.
+        #[arg(long, conflicts_with = "json")]
+        matrix: bool,
     },
     /// Sign in to a provider in the browser and add (or update) the account.
     Connect {
@@ -39,6 +42,10 @@ pub enum Command {
         /// Call the account this instead of the name the provider reports.
         #[arg(long)]
         nickname: Option<String>,
+        /// A value for one of the provider's variables, e.g. `--var tenant=contoso.com`
+        /// (repeatable; `keyport providers` lists them).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
         /// Print the sign-in URL instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
@@ -91,6 +98,13 @@ pub enum Command {
 pub enum ProvidersAction {
     /// Store a provider's client secret in the OS keychain, read from standard input.
     SetSecret { provider: String },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got \"{s}\"")),
+    }
 }
 
 #[cfg(test)]

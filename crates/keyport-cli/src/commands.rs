@@ -13,7 +13,18 @@ use std::time::Duration;
 pub async fn run(args: Args) -> Result<()> {
     let keyport = Keyport::open(Home::from_env()?)?;
     match args.command {
-        Command::Providers { action: None, json } => providers(&keyport, json),
+        Command::Providers {
+            action: None,
+            matrix: true,
+            ..
+        } => {
+            let builtin = keyport_core::catalog::Catalog::from_sources(None, "none")?;
+            print!("{}", keyport_core::view::support_matrix(&builtin));
+            Ok(())
+        }
+        Command::Providers {
+            action: None, json, ..
+        } => providers(&keyport, json),
         Command::Providers {
             action: Some(ProvidersAction::SetSecret { provider }),
             ..
@@ -22,6 +33,7 @@ pub async fn run(args: Args) -> Result<()> {
             provider,
             scopes,
             nickname,
+            vars,
             no_browser,
             timeout,
             json,
@@ -30,6 +42,7 @@ pub async fn run(args: Args) -> Result<()> {
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 nickname,
                 timeout: Duration::from_secs(timeout),
+                variables: vars.into_iter().collect(),
             };
             connect(&keyport, &provider, opts, no_browser, json).await
         }
@@ -95,7 +108,7 @@ fn providers(keyport: &Keyport, json: bool) -> Result<()> {
         print_json(&list);
         return Ok(());
     }
-    let rows: Vec<[String; 3]> = keyport
+    let rows: Vec<[String; 4]> = keyport
         .catalog()
         .iter()
         .map(|p| {
@@ -107,10 +120,18 @@ fn providers(keyport: &Keyport, json: bool) -> Result<()> {
                     p.registration_url.as_deref().unwrap_or("see the provider's docs")
                 )
             };
-            [p.id.clone(), p.display_name.clone(), state]
+            let vars: Vec<String> = p
+                .variables
+                .iter()
+                .map(|(k, v)| match &v.default {
+                    Some(d) => format!("{k} (default {d})"),
+                    None => k.clone(),
+                })
+                .collect();
+            [p.id.clone(), p.display_name.clone(), vars.join(", "), state]
         })
         .collect();
-    println!("{}", table(["ID", "NAME", "SET UP"], &rows));
+    println!("{}", table(["ID", "NAME", "--var", "SET UP"], &rows));
     println!(
         "\nClient ids go in {}.",
         keyport.home().providers_file().display()

@@ -38,17 +38,30 @@ pub enum RedirectKind {
     DeepLink,
 }
 
+/// A per-connection value written `{name}` in a provider's URLs: a tenant, a shop, a self-hosted
+/// server. Asked for when connecting (`--var name=value`, or the app's Connect form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// What to type, in a few words ("Your shop's subdomain").
+    pub description: String,
+    /// Used when the user gives no value; without one, a value is required.
+    pub default: Option<String>,
+}
+
 /// One provider as written in a catalog file. Unknown fields are an error, so typos are caught.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProviderSpec {
     display_name: Option<String>,
     registration_url: Option<String>,
-    issuer: Option<Url>,
-    authorization_url: Option<Url>,
-    token_url: Option<Url>,
-    revocation_url: Option<Url>,
-    userinfo_url: Option<Url>,
+    issuer: Option<String>,
+    authorization_url: Option<String>,
+    token_url: Option<String>,
+    revocation_url: Option<String>,
+    userinfo_url: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, Variable>,
     nickname_fields: Option<Vec<String>>,
     #[serde(default)]
     scopes: Vec<String>,
@@ -90,9 +103,125 @@ pub struct Provider {
     pub client_secret: Option<Secret>,
     /// Whether the entry comes from (or overrides) the built-in presets.
     pub builtin: bool,
+    pub variables: BTreeMap<String, Variable>,
+    /// The endpoint fields as written, `{variables}` included; the `Url` fields above hold them
+    /// with the defaults filled in (or a placeholder, for checking, where there is no default).
+    templates: [Option<String>; 5],
+}
+
+/// A value for a variable must stay inside the URL part it was written in: no `/`, `?`, `@`, `:`
+/// or `#` that could move the request to another host or path.
+fn valid_value(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// `template` with each `{name}` replaced by its value; an unknown name is an error.
+fn substitute(template: &str, values: &BTreeMap<String, String>) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            return Err(format!("unclosed '{{' in {template}"));
+        };
+        let name = &rest[start + 1..start + len];
+        let value = values.get(name).ok_or_else(|| {
+            format!("{template} uses {{{name}}}, which is not among the provider's `variables`")
+        })?;
+        out.push_str(&rest[..start]);
+        out.push_str(value);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The five endpoint fields, substituted and checked (https, or http on loopback).
+fn endpoint_urls(
+    templates: &[Option<String>; 5],
+    values: &BTreeMap<String, String>,
+) -> std::result::Result<[Option<Url>; 5], String> {
+    const NAMES: [&str; 5] = [
+        "issuer",
+        "authorization_url",
+        "token_url",
+        "revocation_url",
+        "userinfo_url",
+    ];
+    let mut urls: [Option<Url>; 5] = Default::default();
+    for (i, template) in templates.iter().enumerate() {
+        let Some(template) = template else { continue };
+        let text = substitute(template, values)?;
+        let url =
+            Url::parse(&text).map_err(|e| format!("`{}` is not a valid URL ({e}): {text}", NAMES[i]))?;
+        check_endpoint(&url)?;
+        urls[i] = Some(url);
+    }
+    Ok(urls)
 }
 
 impl Provider {
+    /// The variables the user must give: those without a default.
+    pub fn required_variables(&self) -> impl Iterator<Item = (&String, &Variable)> {
+        self.variables.iter().filter(|(_, v)| v.default.is_none())
+    }
+
+    /// This provider for one connection: `given` values (else the defaults) substituted into its
+    /// endpoints. Unknown names, missing values and values that could change the URL's structure
+    /// are refused.
+    pub fn with_variables(&self, given: &BTreeMap<String, String>) -> Result<Provider> {
+        let mut values = BTreeMap::new();
+        for (name, value) in given {
+            if !self.variables.contains_key(name) {
+                let known: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+                return Err(Error::Usage(if known.is_empty() {
+                    format!("{} takes no variables (got \"{name}\")", self.display_name)
+                } else {
+                    format!(
+                        "{} has no variable \"{name}\"; it has: {}",
+                        self.display_name,
+                        known.join(", ")
+                    )
+                }));
+            }
+            if !valid_value(value) {
+                return Err(Error::Usage(format!(
+                    "the value of {name} may hold only letters, digits, '.', '-' and '_' (got \"{value}\")"
+                )));
+            }
+            values.insert(name.clone(), value.clone());
+        }
+        for (name, var) in &self.variables {
+            if values.contains_key(name) {
+                continue;
+            }
+            match &var.default {
+                Some(d) => {
+                    values.insert(name.clone(), d.clone());
+                }
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{} needs {name} ({}): pass --var {name}=VALUE",
+                        self.display_name, var.description
+                    )))
+                }
+            }
+        }
+        let [issuer, authorization_url, token_url, revocation_url, userinfo_url] =
+            endpoint_urls(&self.templates, &values)
+                .map_err(|m| Error::Usage(format!("{}: {m}", self.display_name)))?;
+        Ok(Provider {
+            issuer,
+            authorization_url,
+            token_url,
+            revocation_url,
+            userinfo_url,
+            ..self.clone()
+        })
+    }
+
     pub fn is_set_up(&self) -> bool {
         self.client_id.as_deref().is_some_and(|c| !c.trim().is_empty())
     }
@@ -238,16 +367,38 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
             "provider \"{id}\" needs either `issuer` (OpenID Connect discovery) or both `authorization_url` and `token_url`"
         ));
     }
-    let urls = [
-        &spec.issuer,
-        &spec.authorization_url,
-        &spec.token_url,
-        &spec.revocation_url,
-        &spec.userinfo_url,
-    ];
-    for url in urls.into_iter().flatten() {
-        check_endpoint(url).map_err(|m| format!("provider \"{id}\": {m}"))?;
+    for (name, var) in &spec.variables {
+        let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "provider \"{id}\": variable name \"{name}\" may hold only a-z and '_'"
+            ));
+        }
+        if let Some(d) = var.default.as_deref().filter(|d| !valid_value(d)) {
+            return Err(format!(
+                "provider \"{id}\": the default of {name} (\"{d}\") is not a valid value"
+            ));
+        }
     }
+    let templates = [
+        spec.issuer.clone(),
+        spec.authorization_url.clone(),
+        spec.token_url.clone(),
+        spec.revocation_url.clone(),
+        spec.userinfo_url.clone(),
+    ];
+    // Checked with the defaults, and a sample value where there is none: a name, or a number for
+    // a variable that stands for a port. The real values are checked again at connect.
+    let with_sample = |sample: &str| -> BTreeMap<String, String> {
+        spec.variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.default.clone().unwrap_or_else(|| sample.into())))
+            .collect()
+    };
+    let [issuer, authorization_url, token_url, revocation_url, userinfo_url] =
+        endpoint_urls(&templates, &with_sample("example"))
+            .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
+            .map_err(|m| format!("provider \"{id}\": {m}"))?;
     if spec.redirect == RedirectKind::DeepLink && spec.token_request_auth_method != TokenAuthMethod::None {
         tracing::debug!(provider = id, "deep-link redirect with a confidential client");
     }
@@ -258,11 +409,11 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
         id: id.to_string(),
         display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
         registration_url: spec.registration_url,
-        issuer: spec.issuer,
-        authorization_url: spec.authorization_url,
-        token_url: spec.token_url,
-        revocation_url: spec.revocation_url,
-        userinfo_url: spec.userinfo_url,
+        issuer,
+        authorization_url,
+        token_url,
+        revocation_url,
+        userinfo_url,
         nickname_fields,
         scopes: spec.scopes,
         scope_separator: spec.scope_separator.unwrap_or_else(|| " ".into()),
@@ -273,6 +424,8 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
         client_id: spec.client_id.filter(|c| !c.trim().is_empty()),
         client_secret: spec.client_secret.filter(|c| !c.is_empty()).map(Secret::new),
         builtin,
+        variables: spec.variables,
+        templates,
     })
 }
 
@@ -291,29 +444,119 @@ mod tests {
     fn every_builtin_entry_is_valid_and_https() {
         let catalog = Catalog::from_sources(None, "none").unwrap();
         let ids: Vec<&str> = catalog.iter().map(|p| p.id.as_str()).collect();
-        for expected in ["github", "google", "microsoft", "gitlab", "slack", "linear"] {
+        assert!(ids.len() >= 30, "{} presets", ids.len());
+        for expected in [
+            "discord",
+            "facebook",
+            "github",
+            "google",
+            "kakao",
+            "linkedin",
+            "naver",
+            "okta",
+            "reddit",
+            "franceconnect",
+            "shopify",
+            "openid",
+            "linear",
+            "microsoft",
+            "slack",
+            "gitlab",
+            "bitbucket",
+            "atlassian",
+            "notion",
+            "dropbox",
+            "box",
+            "spotify",
+            "zoom",
+            "figma",
+            "asana",
+            "salesforce",
+            "twitch",
+            "x",
+            "strava",
+            "intuit",
+            "hubspot",
+            "zendesk",
+        ] {
             assert!(ids.contains(&expected), "missing preset {expected}");
         }
         for p in catalog.iter() {
             assert!(p.builtin);
             assert!(!p.is_set_up(), "{} ships a client id", p.id);
-            assert!(
-                p.registration_url.is_some(),
-                "{} says nowhere where to register",
-                p.id
-            );
-            for url in [
-                &p.authorization_url,
-                &p.token_url,
-                &p.revocation_url,
-                &p.userinfo_url,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            assert_ne!(p.display_name, p.id, "{} has no display name", p.id);
+            let registration = p
+                .registration_url
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: where to register?", p.id));
+            assert!(registration.starts_with("https://"), "{}: {registration}", p.id);
+            // Every variable resolves, with the user's value where there is no default.
+            let given: BTreeMap<String, String> = p
+                .required_variables()
+                .map(|(k, _)| (k.clone(), "example".to_string()))
+                .collect();
+            let resolved = p
+                .with_variables(&given)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.id));
+            let urls = [
+                &resolved.issuer,
+                &resolved.authorization_url,
+                &resolved.token_url,
+                &resolved.revocation_url,
+                &resolved.userinfo_url,
+            ];
+            for url in urls.into_iter().flatten() {
                 assert_eq!(url.scheme(), "https", "{}: {url}", p.id);
+                assert!(!url.as_str().contains('{'), "{}: unsubstituted {url}", p.id);
+            }
+            for (name, var) in &p.variables {
+                assert!(!var.description.is_empty(), "{}: {name} has no description", p.id);
             }
         }
+    }
+
+    #[test]
+    fn variables_are_substituted_and_cannot_change_the_url() {
+        let catalog = Catalog::from_sources(None, "none").unwrap();
+        let ms = catalog.get("microsoft").unwrap();
+        let default = ms.with_variables(&BTreeMap::new()).unwrap();
+        assert_eq!(
+            default.token_url.unwrap().as_str(),
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        let vars = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let tenant = ms
+            .with_variables(&vars("tenant", "contoso.onmicrosoft.com"))
+            .unwrap();
+        assert_eq!(
+            tenant.authorization_url.unwrap().as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+        );
+        let shopify = catalog.get("shopify").unwrap();
+        let e = shopify.with_variables(&BTreeMap::new()).unwrap_err();
+        assert!(e.to_string().contains("--var shop=VALUE"), "{e}");
+        assert_eq!(
+            shopify
+                .with_variables(&vars("shop", "acme"))
+                .unwrap()
+                .token_url
+                .unwrap()
+                .as_str(),
+            "https://acme.myshopify.com/admin/oauth/access_token"
+        );
+        for bad in ["evil.com/x?", "a@evil.com", "evil.com#", "a:1", "", "a b", "é"] {
+            let e = shopify.with_variables(&vars("shop", bad)).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Usage, "{bad:?}");
+        }
+        let e = shopify.with_variables(&vars("tenant", "x")).unwrap_err();
+        assert!(e.to_string().contains("no variable \"tenant\""), "{e}");
+        // A catalog entry may only use the variables it declares.
+        let err = Catalog::from_sources(
+            Some("[providers.p]\nauthorization_url = \"https://{nope}/a\"\ntoken_url = \"https://x/t\"\n"),
+            "user",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("{nope}"), "{err}");
     }
 
     #[test]
@@ -344,17 +587,17 @@ mod tests {
     fn bad_entries_get_clear_errors() {
         let cases = [
             (
-                "[providers.x]\nauthorization_url = \"https://a/\"",
+                "[providers.y]\nauthorization_url = \"https://a/\"",
                 "needs either `issuer`",
             ),
-            ("[providers.x]\nissuer = \"http://example.com\"", "plain http"),
+            ("[providers.y]\nissuer = \"http://example.com\"", "plain http"),
             (
-                "[providers.x]\nissuer = \"https://a\"\ncleint_id = \"x\"",
+                "[providers.y]\nissuer = \"https://a\"\ncleint_id = \"x\"",
                 "unknown field",
             ),
             ("[providers.X]\nissuer = \"https://a\"", "may hold only"),
             ("[provider.x]\nissuer = \"https://a\"", "unknown top-level key"),
-            ("[providers.x\n", "providers.toml"),
+            ("[providers.y\n", "providers.toml"),
         ];
         for (text, expected) in cases {
             let err = Catalog::from_sources(Some(text), "providers.toml")

@@ -52,6 +52,8 @@ pub struct ConnectOptions {
     pub scopes: Option<Vec<String>>,
     pub nickname: Option<String>,
     pub timeout: Duration,
+    /// Values for the provider's `{variables}` (tenant, shop, …).
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ConnectOptions {
@@ -60,6 +62,7 @@ impl Default for ConnectOptions {
             scopes: None,
             nickname: None,
             timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+            variables: Default::default(),
         }
     }
 }
@@ -206,7 +209,7 @@ impl Keyport {
         deep_links: Option<&PendingFlows>,
         present: impl FnOnce(&Url),
     ) -> Result<Account> {
-        let provider = self.catalog.get(provider_id)?;
+        let provider = &self.catalog.get(provider_id)?.with_variables(&opts.variables)?;
         if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
             return Err(Error::Usage(format!(
                 "{} uses the keyport:// redirect, which only the desktop app receives; connect it from the app",

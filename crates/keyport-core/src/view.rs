@@ -2,9 +2,10 @@
 //! output and the desktop app's commands both serialize this, so they cannot drift apart.
 
 use crate::accounts::{Account, Lifecycle, ListedAccount, Status};
-use crate::catalog::{Catalog, Provider, RedirectKind, TokenAuthMethod};
+use crate::catalog::{Catalog, Provider, RedirectKind, TokenAuthMethod, Variable};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// Borrowed from the account (or the account file's bytes) and the catalog where it can be;
 /// [`AccountSummary::into_owned`] detaches it.
@@ -117,6 +118,8 @@ pub struct ProviderSummary<'a> {
     pub registration_url: Option<&'a str>,
     /// Whether the provider wants a client secret even from a desktop app.
     pub wants_client_secret: bool,
+    /// Per-connection values (tenant, shop, …) asked for when connecting.
+    pub variables: &'a BTreeMap<String, Variable>,
 }
 
 impl<'a> From<&'a Provider> for ProviderSummary<'a> {
@@ -133,8 +136,58 @@ impl<'a> From<&'a Provider> for ProviderSummary<'a> {
             },
             registration_url: p.registration_url.as_deref(),
             wants_client_secret: p.token_request_auth_method != TokenAuthMethod::None,
+            variables: &p.variables,
         }
     }
+}
+
+/// The README's support matrix, generated from the catalog so that it cannot drift from it.
+pub fn support_matrix(catalog: &Catalog) -> String {
+    let mut out = String::from(
+        "| provider | id | PKCE | client secret | revocation | nickname from | asks for |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for p in catalog.iter() {
+        let oidc = p.issuer.is_some();
+        let revocation = match (&p.revocation_url, oidc) {
+            (Some(_), _) => "RFC 7009",
+            (None, true) => "if discovered",
+            (None, false) => "none (local only)",
+        };
+        let nickname = match (&p.userinfo_url, oidc) {
+            (Some(u), _) => format!("`{}{}`", u.host_str().unwrap_or(""), u.path()),
+            (None, true) => "userinfo (discovered)".into(),
+            (None, false) => "ID token, else the account id".into(),
+        };
+        let vars: Vec<String> = p
+            .variables
+            .iter()
+            .map(|(k, v)| match &v.default {
+                Some(d) => format!("`{k}` (default `{d}`)"),
+                None => format!("`{k}`"),
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+            p.display_name,
+            p.id,
+            yes_no(p.pkce),
+            match p.token_request_auth_method {
+                TokenAuthMethod::None => "no",
+                TokenAuthMethod::ClientSecretPost => "yes (post)",
+                TokenAuthMethod::ClientSecretBasic => "yes (basic)",
+            },
+            revocation,
+            nickname,
+            if vars.is_empty() {
+                "—".to_string()
+            } else {
+                vars.join(", ")
+            },
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -160,5 +213,19 @@ mod tests {
             assert!(!k.contains("token") && !k.contains("secret"), "{k}");
         }
         assert_eq!(json["status"], "ok");
+    }
+
+    #[test]
+    fn readme_support_matrix_is_the_generated_one() {
+        let readme = include_str!("../../../README.md");
+        let (start, end) = ("<!-- support-matrix:start -->\n", "<!-- support-matrix:end -->");
+        let from = readme.find(start).expect("README has the matrix markers") + start.len();
+        let to = readme[from..].find(end).expect("README closes the matrix") + from;
+        let generated = support_matrix(&Catalog::from_sources(None, "none").unwrap());
+        assert_eq!(
+            &readme[from..to],
+            generated,
+            "README's support matrix is stale: regenerate it with `keyport providers --matrix`"
+        );
     }
 }
