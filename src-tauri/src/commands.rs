@@ -79,11 +79,16 @@ pub async fn connect(
     app: AppHandle,
     state: State<'_, AppState>,
     provider: String,
+    variables: Option<std::collections::BTreeMap<String, String>>,
 ) -> Result<AccountSummary<'static>, UiError> {
     let keyport = keyport()?;
     let cancelled = state.begin_connect(&provider);
     let flows = state.deep_links.clone();
-    let flow = keyport.connect_via(&provider, ConnectOptions::default(), Some(&flows), |url| {
+    let opts = ConnectOptions {
+        variables: variables.unwrap_or_default(),
+        ..ConnectOptions::default()
+    };
+    let flow = keyport.connect_via(&provider, opts, Some(&flows), |url| {
         if let Err(e) = crate::browser::open(&app, url.as_str()) {
             // The person can still open it by hand, as with `keyport connect --no-browser`.
             tracing::warn!(error = %e.message, "could not open the browser");

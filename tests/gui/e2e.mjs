@@ -127,7 +127,10 @@ before(async () => {
     `# A local OpenID provider three ways: ready, through keyport:// links, and not yet set up.\n` +
       `[providers.demo]\ndisplay_name = "Demo"\nclient_id = "keyport-test"\n${common}\n` +
       `[providers.demo-link]\ndisplay_name = "Demo via deep link"\nclient_id = "keyport-test"\nredirect = "deep_link"\n${common}\n` +
-      `[providers.demo-setup]\ndisplay_name = "Demo to set up"\nregistration_url = "${issuer}/register"\n${common}`,
+      `[providers.demo-setup]\ndisplay_name = "Demo to set up"\nregistration_url = "${issuer}/register"\n${common}\n` +
+      `[providers.demo-port]\ndisplay_name = "Demo by port"\nclient_id = "keyport-test"\n` +
+      `variables = { port = { description = "The provider's port" } }\n` +
+      `${common.replace(issuer, issuer.replace(/:\d+$/, ':{port}'))}`,
   );
 
   // WebKitWebDriver starts the app itself, with this environment.
@@ -237,6 +240,20 @@ test('a service without a client id opens the setup form, then connects', async 
   const file = fs.readFileSync(path.join(home, 'config/providers.toml'), 'utf8');
   assert.match(file, /^# A local OpenID provider three ways/, 'the user file keeps its comments');
   assert.match(file, /client_id = "keyport-test"/);
+});
+
+test('a service with variables asks for them, then connects there', async () => {
+  await browser.$("button[data-connect='demo-port']").click();
+  await browser.$('#vars').waitForDisplayed({ timeout: 5000 });
+  assert.match(await browser.$('#vars').getText(), /The provider's port/);
+  const input = browser.$("#vars input[data-variable='port']");
+  await input.setValue('80/evil');
+  await browser.$('#vars-ok').click();
+  assert.equal(await browser.$('#vars').isDisplayed(), true, 'a value with a slash is refused');
+  await input.setValue(new URL(issuer).port);
+  await browser.$('#vars-ok').click();
+  await browser.waitUntil(() => accounts().some((a) => a.provider === 'demo-port'), { timeout: 30000 });
+  await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
 });
 
 test('a keyport:// redirect reaches the running window through a second instance', async () => {

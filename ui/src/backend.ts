@@ -17,7 +17,8 @@ export const backend = {
   accounts: () => call<Account[]>('list_accounts'),
   providers: () => call<Provider[]>('list_providers'),
   recentUses: () => call<Use[]>('recent_uses'),
-  connect: (provider: string) => call<Account>('connect', { provider }),
+  connect: (provider: string, variables: Record<string, string> = {}) =>
+    call<Account>('connect', { provider, variables }),
   cancelConnect: (provider: string) => call<void>('cancel_connect', { provider }),
   setUpProvider: (provider: string, clientId: string, clientSecret: string | null) =>
     call<void>('set_up_provider', { provider, clientId, clientSecret }),

@@ -27,5 +27,6 @@ export const provider = (over: Partial<Provider> = {}): Provider => ({
   redirect_uri: 'http://127.0.0.1/callback',
   registration_url: 'https://github.com/settings/developers',
   wants_client_secret: true,
+  variables: {},
   ...over,
 });

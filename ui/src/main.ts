@@ -3,7 +3,15 @@
 import './style.css';
 import { backend } from './backend';
 import type { Account, Provider, Use, UiError } from './model';
-import { asUiError, disconnectedText, errorTitle, filterProviders, sentence, sortAccounts } from './model';
+import {
+  asUiError,
+  disconnectedText,
+  errorTitle,
+  filterProviders,
+  sentence,
+  sortAccounts,
+  validVariable,
+} from './model';
 import { accountItem, providerItem, type AccountAction } from './render';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -76,8 +84,51 @@ async function reloadProviders() {
   }
 }
 
+/** Asks for the provider's variables (tenant, shop, …); resolves to null when cancelled. */
+function askVariables(p: Provider): Promise<Record<string, string> | null> {
+  const dialog = $<HTMLDialogElement>('vars');
+  const form = $<HTMLFormElement>('vars-form');
+  $('vars-title').textContent = `Connect ${p.display_name}`;
+  const inputs = Object.entries(p.variables).map(([name, v]) => {
+    const input = document.createElement('input');
+    input.name = name;
+    input.required = v.default === null;
+    input.value = v.default ?? '';
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    input.pattern = '[A-Za-z0-9._\\-]+';
+    input.title = 'Letters, digits, dots, dashes and underscores';
+    input.dataset.variable = name;
+    const label = document.createElement('label');
+    label.append(v.description, input);
+    return { name, input, label };
+  });
+  $('vars-fields').replaceChildren(...inputs.map((i) => i.label));
+  return new Promise((resolve) => {
+    $('vars-cancel').onclick = () => {
+      dialog.close();
+      resolve(null);
+    };
+    dialog.oncancel = () => resolve(null);
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      if (!inputs.every((i) => validVariable(i.input.value.trim()))) return;
+      dialog.close();
+      resolve(Object.fromEntries(inputs.map((i) => [i.name, i.input.value.trim()])));
+    };
+    dialog.showModal();
+    inputs[0]?.input.focus();
+  });
+}
+
 async function connect(p: Provider) {
   if (!p.set_up) return setUp(p);
+  let variables: Record<string, string> = {};
+  if (Object.keys(p.variables).length) {
+    const given = await askVariables(p);
+    if (!given) return;
+    variables = given;
+  }
   const waiting = $<HTMLDialogElement>('waiting');
   $('waiting-text').textContent =
     `Keyport opened ${p.display_name}'s sign-in page in your browser. Come back here when you are done.`;
@@ -89,7 +140,7 @@ async function connect(p: Provider) {
   };
   waiting.showModal();
   try {
-    const account = await backend.connect(p.id);
+    const account = await backend.connect(p.id, variables);
     notice(`Connected ${account.nickname} (${account.provider_name}).`);
   } catch (e) {
     const err = asUiError(e);

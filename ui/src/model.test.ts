@@ -10,6 +10,7 @@ import {
   sentence,
   sortAccounts,
   usedBy,
+  validVariable,
 } from './model';
 
 describe('expiry', () => {
@@ -91,5 +92,12 @@ describe('disconnect', () => {
     expect(disconnectedText({ account: a, revocation: 'revoked' })).toMatch(/revoked at Demo/);
     expect(disconnectedText({ account: a, revocation: 'not_supported' })).toMatch(/offers no revocation/);
     expect(disconnectedText({ account: a, revocation: 'skipped' })).toBe('Disconnected alice@example.test (Demo).');
+  });
+});
+
+describe('variables', () => {
+  it('accept what fits in a host name, nothing that could reshape the URL', () => {
+    for (const ok of ['common', 'contoso.onmicrosoft.com', 'acme-shop', 'dev_1', '8443']) expect(validVariable(ok)).toBe(true);
+    for (const bad of ['', 'evil.com/x', 'a@b', 'a:1', 'a b', 'x?y', 'é']) expect(validVariable(bad)).toBe(false);
   });
 });

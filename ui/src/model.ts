@@ -28,6 +28,8 @@ export interface Provider {
   redirect_uri: string;
   registration_url: string | null;
   wants_client_secret: boolean;
+  /** Values asked for per connection (a tenant, a shop), by name. */
+  variables: Record<string, { description: string; default: string | null }>;
 }
 
 export interface Use {
@@ -112,6 +114,11 @@ export function filterProviders(providers: Provider[], query: string): Provider[
   return providers
     .filter((p) => words.every((w) => p.display_name.toLowerCase().includes(w) || p.id.includes(w)))
     .sort((a, b) => Number(b.set_up) - Number(a.set_up) || a.display_name.localeCompare(b.display_name));
+}
+
+/** A value a variable may take: it must stay inside its part of the URL (the backend checks too). */
+export function validVariable(value: string): boolean {
+  return /^[A-Za-z0-9._-]{1,253}$/.test(value);
 }
 
 /** Accounts needing attention first, then by provider and nickname. */
