@@ -88,7 +88,7 @@ pub async fn connect(
         variables: variables.unwrap_or_default(),
         ..ConnectOptions::default()
     };
-    let flow = keyport.connect_via(&provider, opts, Some(&flows), |url| {
+    let flow = keyport.connect_via(&provider, opts, Some(&flows), None, |url| {
         if let Err(e) = crate::browser::open(&app, url.as_str()) {
             // The person can still open it by hand, as with `keyport connect --no-browser`.
             tracing::warn!(error = %e.message, "could not open the browser");

@@ -243,3 +243,51 @@ fn variables_fill_the_endpoints_and_bad_values_are_refused() {
     env.run(&["refresh", &id]).ok();
     assert!(!env.run(&["token", &id]).ok().stdout.trim().is_empty());
 }
+
+#[test]
+fn a_pasted_redirect_address_completes_the_sign_in() {
+    use std::io::{BufRead, Write};
+    let env = Env::new(60);
+    let mut child = env
+        .command(&["connect", "demo", "--paste", "--timeout", "30"])
+        .env("BROWSER", "/nonexistent/browser-must-not-run")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
+        .expect("the sign-in URL is printed");
+    let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
+    // A browser elsewhere signs in and ends on the callback address, which it cannot load.
+    let address_file = env.home.path().join("address-bar");
+    let browsed = std::process::Command::new(crate::support::repo_root().join("tests/oidc-server/browser"))
+        .arg(&url)
+        .env("KEYPORT_TEST_BROWSER_MODE", "remote")
+        .env("KEYPORT_TEST_BROWSER_OUT", &address_file)
+        .status()
+        .unwrap();
+    assert!(browsed.success());
+    let address = std::fs::read_to_string(&address_file).unwrap();
+    assert!(
+        address.starts_with("http://127.0.0.1:") && address.contains("code="),
+        "{address}"
+    );
+
+    let mut stdin = child.stdin.take().unwrap();
+    // Junk and an address for another sign-in are refused; the wait goes on.
+    let forged = address.replace("state=", "state=forged");
+    writeln!(stdin, "not an address\n{forged}\n{address}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = rest.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Connected Demo as alice@example.test"));
+    assert!(stderr.contains("paste it here"), "{stderr}");
+    assert!(stderr.contains("state does not match"), "{stderr}");
+    assert!(!stderr.contains(address.split("code=").nth(1).unwrap().split('&').next().unwrap()));
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
+}

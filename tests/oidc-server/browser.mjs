@@ -5,7 +5,9 @@
 // Usage: node browser.mjs <url>   (or as $BROWSER through ./browser)
 // Environment:
 //   KEYPORT_TEST_LOGIN         the login to sign in with (default "alice")
-//   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore
+//   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore |
+//                              remote (a browser on another machine: it cannot load the loopback
+//                              callback, and writes the address it ends on to KEYPORT_TEST_BROWSER_OUT)
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
 //   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
 //   KEYPORT_TEST_SCHEME_OPENER command that receives a redirect to a non-web URL (keyport://…), as a
@@ -91,6 +93,11 @@ for (let hop = 0; hop < 20; hop += 1) {
   if (location) {
     url = tamper(new URL(location, url).toString());
     if (!/^https?:$/.test(new URL(url).protocol)) handOff(url);
+    if (mode === 'remote' && new URL(url).pathname === '/callback') {
+      if (out) fs.writeFileSync(out, url);
+      log('cannot reach the callback from here; the address is in the address bar');
+      process.exit(0);
+    }
     continue;
   }
   const html = await res.text();

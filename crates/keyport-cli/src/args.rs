@@ -49,6 +49,10 @@ pub enum Command {
         /// Print the sign-in URL instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
+        /// Print the sign-in URL and also accept the address the browser ends on, pasted on stdin
+        /// (for a browser on another machine: over SSH, in a container).
+        #[arg(long)]
+        paste: bool,
         /// Give up after this many seconds without a callback.
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::keyport::DEFAULT_CONNECT_TIMEOUT_SECS)]
         timeout: u64,

@@ -35,6 +35,7 @@ pub async fn run(args: Args) -> Result<()> {
             nickname,
             vars,
             no_browser,
+            paste,
             timeout,
             json,
         } => {
@@ -44,7 +45,7 @@ pub async fn run(args: Args) -> Result<()> {
                 timeout: Duration::from_secs(timeout),
                 variables: vars.into_iter().collect(),
             };
-            connect(&keyport, &provider, opts, no_browser, json).await
+            connect(&keyport, &provider, opts, no_browser, paste, json).await
         }
         Command::List { json } => list(&keyport, json),
         Command::Token {
@@ -160,12 +161,14 @@ async fn connect(
     provider: &str,
     opts: ConnectOptions,
     no_browser: bool,
+    paste: bool,
     json: bool,
 ) -> Result<()> {
     let name = keyport.catalog().get(provider)?.display_name.clone();
+    let pasted = paste.then(read_pasted_lines);
     let account = keyport
-        .connect(provider, opts, |url| {
-            if no_browser {
+        .connect_via(provider, opts, None, pasted, |url| {
+            if no_browser || paste {
                 crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
             } else if let Err(e) = keyport_core::browser::open(url) {
                 crate::note!(
@@ -173,6 +176,12 @@ async fn connect(
                 );
             } else {
                 crate::note!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");
+            }
+            if paste {
+                crate::note!(
+                    "If that browser cannot reach this computer, it ends on a page that does not load: \
+                     copy that page's address (http://127.0.0.1:…/callback?…), paste it here and press Enter."
+                );
             }
             crate::note!("Waiting for the sign-in to finish…");
         })
@@ -257,4 +266,20 @@ pub fn token_from_agent(args: &Args) -> Option<Exit> {
         }
         _ => None,
     }
+}
+
+/// Lines typed or pasted on stdin, for `connect --paste`. A plain thread: reading a terminal blocks,
+/// and the sign-in keeps listening for the browser meanwhile.
+fn read_pasted_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if !line.trim().is_empty() && tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -197,16 +197,18 @@ impl Keyport {
         opts: ConnectOptions,
         present: impl FnOnce(&Url),
     ) -> Result<Account> {
-        self.connect_via(provider_id, opts, None, present).await
+        self.connect_via(provider_id, opts, None, None, present).await
     }
 
     /// Like [`Keyport::connect`]; providers with `redirect = "deep_link"` wait on `deep_links`,
-    /// which only the desktop app has (it receives `keyport://` URLs from the system).
+    /// which only the desktop app has (it receives `keyport://` URLs from the system). Loopback
+    /// sign-ins also accept the redirect address the user pastes into `pasted`.
     pub async fn connect_via(
         &self,
         provider_id: &str,
         opts: ConnectOptions,
         deep_links: Option<&PendingFlows>,
+        pasted: Option<tokio::sync::mpsc::Receiver<String>>,
         present: impl FnOnce(&Url),
     ) -> Result<Account> {
         let provider = &self.catalog.get(provider_id)?.with_variables(&opts.variables)?;
@@ -235,7 +237,12 @@ impl Keyport {
                 tracing::info!(provider = %provider.id, port = listener.port(), "waiting for the authorization callback");
                 present(&pending.url);
                 listener
-                    .wait(&provider.display_name, pending.state.expose(), opts.timeout)
+                    .wait_or_paste(
+                        &provider.display_name,
+                        pending.state.expose(),
+                        opts.timeout,
+                        pasted,
+                    )
                     .await?
             }
             Redirect::DeepLink(flows) => {

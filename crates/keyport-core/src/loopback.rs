@@ -57,6 +57,20 @@ impl CallbackListener {
 
     /// Serves until the callback carrying `state` arrives or `timeout` passes.
     pub async fn wait(self, provider: &str, state: &str, timeout: Duration) -> Result<Callback> {
+        self.wait_or_paste(provider, state, timeout, None).await
+    }
+
+    /// Like [`CallbackListener::wait`], also taking the redirect address pasted by the user: for
+    /// a browser that cannot reach this machine (over SSH, in a container), the address it ends on
+    /// holds the same callback. Whichever valid callback comes first wins; a pasted address is
+    /// judged like a request (path, state, duplicates), and a refused one does not end the wait.
+    pub async fn wait_or_paste(
+        self,
+        provider: &str,
+        state: &str,
+        timeout: Duration,
+        mut pasted: Option<mpsc::Receiver<String>>,
+    ) -> Result<Callback> {
         let (tx, mut rx) = mpsc::channel::<Event>(16);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -68,6 +82,16 @@ impl CallbackListener {
                     let ctx = Ctx { tx: tx.clone(), state: state.to_string(), port: self.port, provider: provider.to_string() };
                     tokio::spawn(async move { ctx.serve(stream).await });
                 }
+                line = next_paste(&mut pasted) => match line {
+                    None => pasted = None,
+                    Some(line) => match judge_pasted(&line, state, provider) {
+                        Event::Done(result) => return result,
+                        Event::Rejected(why) => {
+                            tracing::warn!(reason = %why, "ignored a pasted address");
+                            if rejected.len() < 8 { rejected.push(why) }
+                        }
+                    },
+                },
                 Some(event) = rx.recv() => match event {
                     Event::Done(result) => return result,
                     Event::Rejected(why) => {
@@ -89,6 +113,35 @@ impl CallbackListener {
             }
         }
     }
+}
+
+/// The next pasted line, or never when there is nothing (left) to read.
+async fn next_paste(pasted: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
+    match pasted {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A pasted redirect address, judged like the request the browser could not deliver.
+fn judge_pasted(line: &str, state: &str, provider: &str) -> Event {
+    let line = line.trim();
+    let Ok(url) = Url::parse(line) else {
+        return Event::Rejected("a pasted line that is not an address".into());
+    };
+    if url.scheme() != "http" || url.host_str() != Some("127.0.0.1") || url.path() != CALLBACK_PATH {
+        return Event::Rejected(format!(
+            "a pasted address that is not Keyport's callback (http://127.0.0.1:<port>{CALLBACK_PATH})"
+        ));
+    }
+    let params = match crate::callback::params(url.query().unwrap_or("")) {
+        Ok(p) => p,
+        Err(why) => return Event::Rejected(why),
+    };
+    if params.get("state").map(String::as_str) != Some(state) {
+        return Event::Rejected("a pasted address whose state does not match this sign-in".into());
+    }
+    Event::Done(crate::callback::outcome(&params, provider))
 }
 
 struct Ctx {
