@@ -6,6 +6,7 @@
 //! cheap, works the same on every platform and file system, and sees atomic replacements (a
 //! rename) without watching the directory.
 
+use keyport_core::accounts::AccountStore;
 use keyport_core::tokens::now;
 use keyport_core::{Home, Status};
 use std::collections::HashSet;
@@ -26,13 +27,10 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
 }
 
 /// Accounts that need reconnecting now (by the file, or because their token ran out for good).
-fn needing_reconnect(home: &Home) -> HashSet<(String, String)> {
-    let Ok(keyport) = keyport_core::Keyport::open(home.clone()) else {
-        return HashSet::new();
-    };
+fn needing_reconnect(store: &AccountStore) -> HashSet<(String, String)> {
     let now = now();
-    keyport
-        .accounts()
+    store
+        .load()
         .unwrap_or_default()
         .into_iter()
         .filter(|a| a.status(now) == Status::NeedsReconnect)
@@ -45,9 +43,11 @@ pub fn start(app: AppHandle) {
     std::thread::Builder::new()
         .name("keyport-watch".into())
         .spawn(move || {
+            // The account file alone: the catalog plays no part in an account's status.
             let file = home.accounts_file();
+            let store = AccountStore::new(file.clone(), &home.locks_dir());
             let mut last = stamp(&file);
-            let mut flagged = needing_reconnect(&home);
+            let mut flagged = needing_reconnect(&store);
             let mut ticks = 0u32;
             loop {
                 std::thread::sleep(POLL);
@@ -62,7 +62,7 @@ pub fn start(app: AppHandle) {
                 if changed {
                     let _ = app.emit("accounts-changed", ());
                 }
-                let now_flagged = needing_reconnect(&home);
+                let now_flagged = needing_reconnect(&store);
                 for (_, label) in now_flagged.difference(&flagged) {
                     notify(&app, label);
                 }

@@ -140,23 +140,11 @@ fn confidential_clients_use_the_secret_from_the_keychain() {
 
 #[test]
 fn no_browser_prints_the_url_for_the_user_to_open() {
-    use std::io::BufRead;
     let env = Env::new(60);
-    let mut child = env
-        .command(&["connect", "demo", "--no-browser", "--timeout", "30"])
-        .env("BROWSER", "/nonexistent/browser-must-not-run")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map(|l| l.unwrap())
-        .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
-        .expect("the sign-in URL is printed");
-    // Keep reading like a terminal would; what follows must tell the person to finish signing in.
-    let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
+    // What follows the URL (kept by the helper, as a terminal would) must tell the person to
+    // finish signing in.
+    let (child, url, rest) =
+        env.connect_printing_url(&["connect", "demo", "--no-browser", "--timeout", "30"]);
     assert!(
         url.contains("code_challenge_method=S256") && url.contains("state="),
         "{url}"
@@ -246,23 +234,9 @@ fn variables_fill_the_endpoints_and_bad_values_are_refused() {
 
 #[test]
 fn a_pasted_redirect_address_completes_the_sign_in() {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     let env = Env::new(60);
-    let mut child = env
-        .command(&["connect", "demo", "--paste", "--timeout", "30"])
-        .env("BROWSER", "/nonexistent/browser-must-not-run")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map(|l| l.unwrap())
-        .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
-        .expect("the sign-in URL is printed");
-    let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
+    let (mut child, url, rest) = env.connect_printing_url(&["connect", "demo", "--paste", "--timeout", "30"]);
     // A browser elsewhere signs in and ends on the callback address, which it cannot load.
     let address_file = env.home.path().join("address-bar");
     let browsed = std::process::Command::new(crate::support::repo_root().join("tests/oidc-server/browser"))

@@ -11,6 +11,7 @@ import {
   sentence,
   sortAccounts,
   validVariable,
+  VARIABLE_PATTERN,
 } from './model';
 import { accountItem, providerItem, type AccountAction } from './render';
 
@@ -96,7 +97,7 @@ function askVariables(p: Provider): Promise<Record<string, string> | null> {
     input.value = v.default ?? '';
     input.autocomplete = 'off';
     input.spellcheck = false;
-    input.pattern = '[A-Za-z0-9._\\-]+';
+    input.pattern = VARIABLE_PATTERN;
     input.title = 'Letters, digits, dots, dashes and underscores';
     input.dataset.variable = name;
     const label = document.createElement('label');

@@ -116,9 +116,12 @@ export function filterProviders(providers: Provider[], query: string): Provider[
     .sort((a, b) => Number(b.set_up) - Number(a.set_up) || a.display_name.localeCompare(b.display_name));
 }
 
-/** A value a variable may take: it must stay inside its part of the URL (the backend checks too). */
+/** What a variable's value may hold, for the form's `pattern` and for `validVariable`: it must
+ * stay inside its part of the URL (the backend checks too). */
+export const VARIABLE_PATTERN = '[A-Za-z0-9._\\-]{1,253}';
+
 export function validVariable(value: string): boolean {
-  return /^[A-Za-z0-9._-]{1,253}$/.test(value);
+  return new RegExp(`^(?:${VARIABLE_PATTERN})$`).test(value);
 }
 
 /** Accounts needing attention first, then by provider and nickname. */

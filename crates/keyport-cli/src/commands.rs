@@ -121,15 +121,8 @@ fn providers(keyport: &Keyport, json: bool) -> Result<()> {
                     p.registration_url.as_deref().unwrap_or("see the provider's docs")
                 )
             };
-            let vars: Vec<String> = p
-                .variables
-                .iter()
-                .map(|(k, v)| match &v.default {
-                    Some(d) => format!("{k} (default {d})"),
-                    None => k.clone(),
-                })
-                .collect();
-            [p.id.clone(), p.display_name.clone(), vars.join(", "), state]
+            let vars = keyport_core::view::variables_text(&p.variables, false);
+            [p.id.clone(), p.display_name.clone(), vars, state]
         })
         .collect();
     println!("{}", table(["ID", "NAME", "--var", "SET UP"], &rows));

@@ -27,6 +27,18 @@ pub fn params(query: &str) -> std::result::Result<HashMap<String, String>, Strin
     Ok(params)
 }
 
+/// Whether the callback belongs to the sign-in that sent `expected` as its state; why not, if not.
+pub fn check_state(
+    params: &HashMap<String, String>,
+    expected: &str,
+) -> std::result::Result<(), &'static str> {
+    match params.get("state") {
+        Some(s) if s == expected => Ok(()),
+        Some(_) => Err("a callback whose state does not match this sign-in"),
+        None => Err("a callback without state"),
+    }
+}
+
 /// The outcome of a callback whose `state` matched: the code, or the provider's refusal in its
 /// own words (`error_description`).
 pub fn outcome(params: &HashMap<String, String>, provider: &str) -> Result<Callback> {

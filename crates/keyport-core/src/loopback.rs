@@ -138,8 +138,8 @@ fn judge_pasted(line: &str, state: &str, provider: &str) -> Event {
         Ok(p) => p,
         Err(why) => return Event::Rejected(why),
     };
-    if params.get("state").map(String::as_str) != Some(state) {
-        return Event::Rejected("a pasted address whose state does not match this sign-in".into());
+    if let Err(why) = crate::callback::check_state(&params, state) {
+        return Event::Rejected(format!("pasted: {why}"));
     }
     Event::Done(crate::callback::outcome(&params, provider))
 }
@@ -224,10 +224,8 @@ impl Ctx {
             Ok(p) => p,
             Err(why) => return reject(400, why),
         };
-        match params.get("state") {
-            Some(s) if *s == self.state => {}
-            Some(_) => return reject(400, "a callback whose state does not match this sign-in".into()),
-            None => return reject(400, "a callback without state".into()),
+        if let Err(why) = crate::callback::check_state(&params, &self.state) {
+            return reject(400, why.into());
         }
         let callback = match crate::callback::outcome(&params, &self.provider) {
             Ok(callback) => callback,

@@ -141,6 +141,19 @@ impl<'a> From<&'a Provider> for ProviderSummary<'a> {
     }
 }
 
+/// What a provider asks for when connecting, e.g. "host (default gitlab.com), shop"; with
+/// `code`, names and defaults are Markdown code.
+pub fn variables_text(vars: &BTreeMap<String, Variable>, code: bool) -> String {
+    let q = if code { "`" } else { "" };
+    vars.iter()
+        .map(|(k, v)| match &v.default {
+            Some(d) => format!("{q}{k}{q} (default {q}{d}{q})"),
+            None => format!("{q}{k}{q}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The README's support matrix, generated from the catalog so that it cannot drift from it.
 pub fn support_matrix(catalog: &Catalog) -> String {
     let mut out = String::from(
@@ -160,14 +173,7 @@ pub fn support_matrix(catalog: &Catalog) -> String {
             (None, true) => "userinfo (discovered)".into(),
             (None, false) => "ID token, else the account id".into(),
         };
-        let vars: Vec<String> = p
-            .variables
-            .iter()
-            .map(|(k, v)| match &v.default {
-                Some(d) => format!("`{k}` (default `{d}`)"),
-                None => format!("`{k}`"),
-            })
-            .collect();
+        let vars = variables_text(&p.variables, true);
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} | {} | {} |\n",
             p.display_name,
@@ -180,11 +186,7 @@ pub fn support_matrix(catalog: &Catalog) -> String {
             },
             revocation,
             nickname,
-            if vars.is_empty() {
-                "—".to_string()
-            } else {
-                vars.join(", ")
-            },
+            if vars.is_empty() { "—" } else { &vars },
         ));
     }
     out

@@ -195,6 +195,32 @@ impl Env {
         agent
     }
 
+    /// Starts `keyport <args>` (a connect that prints its sign-in URL instead of opening a
+    /// browser), reads stderr up to that URL, and keeps reading the rest like a terminal would.
+    /// Returns the process, the URL, and the rest of stderr once the process is done.
+    pub fn connect_printing_url(
+        &self,
+        args: &[&str],
+    ) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+        use std::io::BufRead;
+        let mut child = self
+            .command(args)
+            .env("BROWSER", "/nonexistent/browser-must-not-run")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map(|l| l.unwrap())
+            .find_map(|l| l.trim().starts_with("http://").then(|| l.trim().to_string()))
+            .expect("the sign-in URL is printed");
+        let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
+        (child, url, rest)
+    }
+
     pub fn list(&self) -> serde_json::Value {
         self.run(&["list", "--json"]).ok().json()
     }
