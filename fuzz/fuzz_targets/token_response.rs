@@ -13,7 +13,15 @@ fuzz_target!(|data: &[u8]| {
     } else {
         "application/x-www-form-urlencoded"
     };
-    let (status, body) = keyport_core::token_response::normalize(status, content_type, data[2..].to_vec());
+    // The top bits pick a nested token path, as a catalog's `token_path` would.
+    let token_path = match data[1] >> 6 {
+        0 => None,
+        1 => Some("authed_user"),
+        2 => Some("a.b"),
+        _ => Some("data"),
+    };
+    let (status, body) =
+        keyport_core::token_response::normalize(status, content_type, data[2..].to_vec(), token_path);
     if (200..300).contains(&status) {
         let _ = keyport_core::oauth::parses_as_token_response(&body);
     }

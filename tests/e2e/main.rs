@@ -5,6 +5,7 @@
 //! Index:
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
+//! - `device`: sign-in with a code (RFC 8628): approved, refused, expired.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
@@ -18,6 +19,7 @@
 mod agent;
 mod connect;
 mod crashes;
+mod device;
 mod failures;
 mod faults;
 mod hygiene;

@@ -2,6 +2,9 @@
 // a person would (sign in on the dev login page, approve the consent page) and then follows the
 // redirect to the application's loopback callback. It keeps cookies like a browser does.
 //
+// It also completes a device sign-in (RFC 8628) opened at the verification address with the code:
+// confirm the code, sign in, approve, and stop on the success page (or press Abort with `deny`).
+//
 // Usage: node browser.mjs <url>   (or as $BROWSER through ./browser)
 // Environment:
 //   KEYPORT_TEST_LOGIN         the login to sign in with (default "alice")
@@ -114,7 +117,22 @@ for (let hop = 0; hop < 20; hop += 1) {
       continue;
     }
   }
+  if (/<title>Sign-in Success<\/title>/.test(html)) {
+    log('device sign-in approved');
+    process.exit(0);
+  }
   const form = parseForm(html, url);
+  if (mode === 'deny' && form && /name="abort"/.test(html)) {
+    form.fields.set('abort', 'yes');
+    log('aborting the device sign-in');
+    await fetch(form.action, {
+      method: 'POST',
+      body: form.fields.toString(),
+      headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    process.exit(0);
+  }
   if (!form) {
     log(`stuck on a page without a form: ${html.slice(0, 200)}`);
     process.exit(1);

@@ -3,6 +3,8 @@
 // (reusing a spent one revokes the grant), RFC 7009 revocation, introspection, RFC 9207 `iss`.
 //
 // Usage: node server.mjs   (environment: PORT=0, ACCESS_TOKEN_TTL=60, CLIENT_ID=keyport-test)
+// Device authorization grant (RFC 8628) at /device/auth; client `keyport-short-device` gets codes
+// that expire after 3 s, to test expiry.
 // Clients: CLIENT_ID (public, PKCE), keyport-client-secret-post and keyport-client-secret-basic
 // (confidential, secret "confidential-test-secret"), introspector (for tests' introspection).
 // Prints one JSON line {"issuer": ..., "port": ...} on stdout once it listens.
@@ -14,6 +16,7 @@ const port = Number(process.env.PORT ?? 0);
 const ttl = Number(process.env.ACCESS_TOKEN_TTL ?? 60);
 const clientId = process.env.CLIENT_ID ?? 'keyport-test';
 
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const stats = { grants: {}, errors: {} };
 const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
@@ -33,8 +36,16 @@ server.listen(port, '127.0.0.1', () => {
         // Native loopback redirect: the port is not compared (RFC 8252 §7.3). The desktop app's
         // custom-scheme redirect is registered too, for providers set to `redirect = "deep_link"`.
         redirect_uris: ['http://127.0.0.1/callback', 'keyport://oauth/callback'],
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
         response_types: ['code'],
+      },
+      {
+        client_id: 'keyport-short-device',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: [DEVICE_GRANT],
+        response_types: [],
       },
       // Confidential clients, for the client secret that Keyport keeps in the keychain.
       ...['client_secret_post', 'client_secret_basic'].map((method) => ({
@@ -75,6 +86,7 @@ server.listen(port, '127.0.0.1', () => {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      deviceFlow: { enabled: true },
     },
     ttl: {
       AccessToken: ttl,
@@ -83,6 +95,7 @@ server.listen(port, '127.0.0.1', () => {
       RefreshToken: 24 * 3600,
       Grant: 24 * 3600,
       Interaction: 600,
+      DeviceCode: (ctx, token, client) => (client.clientId === 'keyport-short-device' ? 3 : 600),
       Session: 24 * 3600,
     },
     cookies: { keys: ['keyport-test-cookie-key'] },

@@ -53,6 +53,10 @@ pub enum Command {
         /// (for a browser on another machine: over SSH, in a container).
         #[arg(long)]
         paste: bool,
+        /// Sign in with a code instead (RFC 8628 device flow): Keyport shows a code and an address
+        /// to enter it at, in any browser on any device, and waits for the approval.
+        #[arg(long, conflicts_with = "paste")]
+        device: bool,
         /// Give up after this many seconds without a callback.
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::keyport::DEFAULT_CONNECT_TIMEOUT_SECS)]
         timeout: u64,

@@ -36,6 +36,7 @@ pub async fn run(args: Args) -> Result<()> {
             vars,
             no_browser,
             paste,
+            device,
             timeout,
             json,
         } => {
@@ -45,7 +46,11 @@ pub async fn run(args: Args) -> Result<()> {
                 timeout: Duration::from_secs(timeout),
                 variables: vars.into_iter().collect(),
             };
-            connect(&keyport, &provider, opts, no_browser, paste, json).await
+            if device {
+                connect_device(&keyport, &provider, opts, no_browser, json).await
+            } else {
+                connect(&keyport, &provider, opts, no_browser, paste, json).await
+            }
         }
         Command::List { json } => list(&keyport, json),
         Command::Token {
@@ -179,12 +184,51 @@ async fn connect(
             crate::note!("Waiting for the sign-in to finish…");
         })
         .await?;
+    print_connected(keyport, &name, &account, json);
+    Ok(())
+}
+
+async fn connect_device(
+    keyport: &Keyport,
+    provider: &str,
+    opts: ConnectOptions,
+    no_browser: bool,
+    json: bool,
+) -> Result<()> {
+    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let account = keyport
+        .connect_device(provider, opts, |prompt| {
+            crate::note!(
+                "To sign in to {name}, open {} on any device and enter the code\n\n  {}\n",
+                prompt.verification_uri,
+                prompt.user_code
+            );
+            if !no_browser {
+                let url = prompt
+                    .verification_uri_complete
+                    .as_ref()
+                    .unwrap_or(&prompt.verification_uri);
+                if let Err(e) = keyport_core::browser::open(url) {
+                    crate::note!("(Could not open a browser here: {e}.)");
+                }
+            }
+            crate::note!(
+                "Waiting for the approval (the code is valid for {})…",
+                keyport_core::view::relative(Some(prompt.expires_in.as_secs() as i64))
+                    .trim_start_matches("in ")
+            );
+        })
+        .await?;
+    print_connected(keyport, &name, &account, json);
+    Ok(())
+}
+
+fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Account, json: bool) {
     if json {
-        print_json(&AccountSummary::new(&account, keyport.catalog(), now()));
+        print_json(&AccountSummary::new(account, keyport.catalog(), now()));
     } else {
         println!("Connected {} as {} (id {}).", name, account.nickname, account.id);
     }
-    Ok(())
 }
 
 fn list(keyport: &Keyport, json: bool) -> Result<()> {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Seconds before expiry from which an account shows as "expiring".
@@ -40,6 +41,9 @@ pub struct Account {
     pub has_refresh_token: bool,
     pub lifecycle: Lifecycle,
     pub endpoints: Endpoints,
+    /// Token-response fields the catalog keeps (`keep_fields`), such as an API base URL.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -126,6 +130,8 @@ pub struct ListedAccount<'a> {
     pub lifecycle: Lifecycle,
     #[serde(rename = "endpoints")]
     revocation: RevocationPresence,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -166,6 +172,7 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
             revocation: RevocationPresence {
                 revocation_url: a.endpoints.revocation_url.as_ref().map(|_| serde::de::IgnoredAny),
             },
+            metadata: a.metadata.clone(),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -318,9 +325,12 @@ pub(crate) mod tests {
                 token_url: "https://a.example/token".into(),
                 revocation_url: None,
                 userinfo_url: None,
+                refresh_url: None,
+                device_authorization_url: None,
                 issuer: None,
                 iss_parameter_supported: false,
             },
+            metadata: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

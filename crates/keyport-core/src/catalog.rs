@@ -38,6 +38,31 @@ pub enum RedirectKind {
     DeepLink,
 }
 
+/// How the token endpoint wants its request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequestFormat {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 says.
+    #[default]
+    Form,
+    /// The same parameters as a JSON object (Notion, some Atlassian endpoints).
+    Json,
+}
+
+/// How a grant is revoked at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStyle {
+    /// RFC 7009: the token in a form, with the client's credentials.
+    #[default]
+    Rfc7009,
+    /// A POST to `revocation_url` authorized with the access token itself and no body (Slack
+    /// `auth.revoke`, Dropbox, Linear): it ends the grant that token belongs to.
+    Bearer,
+    /// The provider offers none (even if discovery names an endpoint): disconnect is local only.
+    None,
+}
+
 /// A per-connection value written `{name}` in a provider's URLs: a tenant, a shop, a self-hosted
 /// server. Asked for when connecting (`--var name=value`, or the app's Connect form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,9 +85,21 @@ struct ProviderSpec {
     token_url: Option<String>,
     revocation_url: Option<String>,
     userinfo_url: Option<String>,
+    refresh_url: Option<String>,
+    device_authorization_url: Option<String>,
     #[serde(default)]
     variables: BTreeMap<String, Variable>,
     nickname_fields: Option<Vec<String>>,
+    user_path: Option<String>,
+    userinfo_query: Option<String>,
+    #[serde(default)]
+    revocation: RevocationStyle,
+    #[serde(default)]
+    token_request_format: TokenRequestFormat,
+    token_path: Option<String>,
+    #[serde(default)]
+    keep_fields: Vec<String>,
+    scope_param: Option<String>,
     #[serde(default)]
     scopes: Vec<String>,
     scope_separator: Option<String>,
@@ -89,9 +126,27 @@ pub struct Provider {
     pub token_url: Option<Url>,
     pub revocation_url: Option<Url>,
     pub userinfo_url: Option<Url>,
+    /// Where refreshes go, when not to `token_url` (Figma).
+    pub refresh_url: Option<Url>,
+    /// RFC 8628 device authorization endpoint: sign-in by code, on another device.
+    pub device_authorization_url: Option<Url>,
     pub nickname_fields: Vec<String>,
+    /// Where the user object sits in the userinfo answer (`data.viewer`); nickname and subject
+    /// fields are read below it.
+    pub user_path: Option<String>,
+    /// A GraphQL query: the user is looked up with a POST of `{"query": …}` (Linear).
+    pub userinfo_query: Option<String>,
+    pub revocation: RevocationStyle,
+    pub token_request_format: TokenRequestFormat,
+    /// A dot path to the object holding the tokens when they are not at the top of the token
+    /// response (Slack's `authed_user`).
+    pub token_path: Option<String>,
+    /// Token-response fields kept with the account as metadata (Salesforce `instance_url`).
+    pub keep_fields: Vec<String>,
     pub scopes: Vec<String>,
     pub scope_separator: String,
+    /// The authorization request parameter that carries the scopes (Slack's `user_scope`).
+    pub scope_param: String,
     pub pkce: bool,
     pub token_request_auth_method: TokenAuthMethod,
     pub authorization_params: BTreeMap<String, String>,
@@ -106,8 +161,24 @@ pub struct Provider {
     pub variables: BTreeMap<String, Variable>,
     /// The endpoint fields as written, `{variables}` included; the `Url` fields above hold them
     /// with the defaults filled in (or a placeholder, for checking, where there is no default).
-    templates: [Option<String>; 5],
+    templates: Templates,
 }
+
+/// The URL fields that may hold `{variables}`, in [`URL_FIELDS`] order.
+type Templates = [Option<String>; 7];
+type Urls = [Option<Url>; 7];
+const URL_FIELDS: [&str; 7] = [
+    "issuer",
+    "authorization_url",
+    "token_url",
+    "revocation_url",
+    "userinfo_url",
+    "refresh_url",
+    "device_authorization_url",
+];
+
+/// Token-response fields that hold secrets: never kept as metadata, which is not secret.
+const SECRET_FIELDS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
 
 /// A value for a variable must stay inside the URL part it was written in: no `/`, `?`, `@`, `:`
 /// or `#` that could move the request to another host or path.
@@ -138,24 +209,14 @@ fn substitute(template: &str, values: &BTreeMap<String, String>) -> std::result:
     Ok(out)
 }
 
-/// The five endpoint fields, substituted and checked (https, or http on loopback).
-fn endpoint_urls(
-    templates: &[Option<String>; 5],
-    values: &BTreeMap<String, String>,
-) -> std::result::Result<[Option<Url>; 5], String> {
-    const NAMES: [&str; 5] = [
-        "issuer",
-        "authorization_url",
-        "token_url",
-        "revocation_url",
-        "userinfo_url",
-    ];
-    let mut urls: [Option<Url>; 5] = Default::default();
+/// The endpoint fields, substituted and checked (https, or http on loopback).
+fn endpoint_urls(templates: &Templates, values: &BTreeMap<String, String>) -> std::result::Result<Urls, String> {
+    let mut urls: Urls = Default::default();
     for (i, template) in templates.iter().enumerate() {
         let Some(template) = template else { continue };
         let text = substitute(template, values)?;
         let url =
-            Url::parse(&text).map_err(|e| format!("`{}` is not a valid URL ({e}): {text}", NAMES[i]))?;
+            Url::parse(&text).map_err(|e| format!("`{}` is not a valid URL ({e}): {text}", URL_FIELDS[i]))?;
         check_endpoint(&url)?;
         urls[i] = Some(url);
     }
@@ -209,17 +270,24 @@ impl Provider {
                 }
             }
         }
-        let [issuer, authorization_url, token_url, revocation_url, userinfo_url] =
-            endpoint_urls(&self.templates, &values)
-                .map_err(|m| Error::Usage(format!("{}: {m}", self.display_name)))?;
-        Ok(Provider {
+        let urls = endpoint_urls(&self.templates, &values)
+            .map_err(|m| Error::Usage(format!("{}: {m}", self.display_name)))?;
+        Ok(self.clone().with_urls(urls))
+    }
+
+    fn with_urls(self, urls: Urls) -> Provider {
+        let [issuer, authorization_url, token_url, revocation_url, userinfo_url, refresh_url, device_authorization_url] =
+            urls;
+        Provider {
             issuer,
             authorization_url,
             token_url,
             revocation_url,
             userinfo_url,
-            ..self.clone()
-        })
+            refresh_url,
+            device_authorization_url,
+            ..self
+        }
     }
 
     pub fn is_set_up(&self) -> bool {
@@ -380,12 +448,14 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
             ));
         }
     }
-    let templates = [
+    let templates: Templates = [
         spec.issuer.clone(),
         spec.authorization_url.clone(),
         spec.token_url.clone(),
         spec.revocation_url.clone(),
         spec.userinfo_url.clone(),
+        spec.refresh_url.clone(),
+        spec.device_authorization_url.clone(),
     ];
     // Checked with the defaults, and a sample value where there is none: a name, or a number for
     // a variable that stands for a port. The real values are checked again at connect.
@@ -395,28 +465,37 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
             .map(|(k, v)| (k.clone(), v.default.clone().unwrap_or_else(|| sample.into())))
             .collect()
     };
-    let [issuer, authorization_url, token_url, revocation_url, userinfo_url] =
-        endpoint_urls(&templates, &with_sample("example"))
-            .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
-            .map_err(|m| format!("provider \"{id}\": {m}"))?;
+    let urls = endpoint_urls(&templates, &with_sample("example"))
+        .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
+        .map_err(|m| format!("provider \"{id}\": {m}"))?;
+    check_quirks(&spec).map_err(|m| format!("provider \"{id}\": {m}"))?;
     if spec.redirect == RedirectKind::DeepLink && spec.token_request_auth_method != TokenAuthMethod::None {
         tracing::debug!(provider = id, "deep-link redirect with a confidential client");
     }
     let nickname_fields = spec
         .nickname_fields
         .unwrap_or_else(|| DEFAULT_NICKNAME_FIELDS.iter().map(|s| s.to_string()).collect());
-    Ok(Provider {
+    let provider = Provider {
         id: id.to_string(),
         display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
         registration_url: spec.registration_url,
-        issuer,
-        authorization_url,
-        token_url,
-        revocation_url,
-        userinfo_url,
+        issuer: None,
+        authorization_url: None,
+        token_url: None,
+        revocation_url: None,
+        userinfo_url: None,
+        refresh_url: None,
+        device_authorization_url: None,
         nickname_fields,
+        user_path: spec.user_path,
+        userinfo_query: spec.userinfo_query,
+        revocation: spec.revocation,
+        token_request_format: spec.token_request_format,
+        token_path: spec.token_path,
+        keep_fields: spec.keep_fields,
         scopes: spec.scopes,
         scope_separator: spec.scope_separator.unwrap_or_else(|| " ".into()),
+        scope_param: spec.scope_param.unwrap_or_else(|| "scope".into()),
         pkce: spec.pkce.unwrap_or(true),
         token_request_auth_method: spec.token_request_auth_method,
         authorization_params: spec.authorization_params,
@@ -426,7 +505,48 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
         builtin,
         variables: spec.variables,
         templates,
-    })
+    };
+    Ok(provider.with_urls(urls))
+}
+
+/// The quirk fields must make sense together, and must not turn a secret into metadata.
+fn check_quirks(spec: &ProviderSpec) -> std::result::Result<(), String> {
+    let valid_path = |p: &str| !p.is_empty() && p.split('.').all(|k| !k.is_empty());
+    match (spec.revocation, &spec.revocation_url) {
+        (RevocationStyle::None, Some(_)) => {
+            return Err("`revocation = \"none\"` contradicts its `revocation_url`".into())
+        }
+        (RevocationStyle::Bearer, None) if spec.issuer.is_none() => {
+            return Err("`revocation = \"bearer\"` needs a `revocation_url`".into())
+        }
+        _ => {}
+    }
+    for field in &spec.keep_fields {
+        if !valid_path(field) {
+            return Err(format!("`keep_fields` has an empty path: \"{field}\""));
+        }
+        if field.split('.').any(|k| SECRET_FIELDS.contains(&k)) {
+            return Err(format!(
+                "`keep_fields` may not keep \"{field}\": tokens stay in the keychain"
+            ));
+        }
+    }
+    for (name, path) in [("token_path", &spec.token_path), ("user_path", &spec.user_path)] {
+        if path.as_deref().is_some_and(|p| !valid_path(p)) {
+            return Err(format!("`{name}` is not a dot path"));
+        }
+    }
+    if spec.userinfo_query.is_some() && spec.userinfo_url.is_none() && spec.issuer.is_none() {
+        return Err("`userinfo_query` needs a `userinfo_url` (the GraphQL endpoint)".into());
+    }
+    if spec
+        .scope_param
+        .as_deref()
+        .is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err("`scope_param` must be a parameter name".into());
+    }
+    Ok(())
 }
 
 fn implicit_table() -> toml_edit::Table {
@@ -504,6 +624,8 @@ mod tests {
                 &resolved.token_url,
                 &resolved.revocation_url,
                 &resolved.userinfo_url,
+                &resolved.refresh_url,
+                &resolved.device_authorization_url,
             ];
             for url in urls.into_iter().flatten() {
                 assert_eq!(url.scheme(), "https", "{}: {url}", p.id);

@@ -4,7 +4,7 @@
 //! They are resolved once, at connect time, and stored with the account, so that refreshing or
 //! revoking needs no discovery round trip and keeps working if the catalog entry changes later.
 
-use crate::catalog::Provider;
+use crate::catalog::{Provider, RevocationStyle};
 use crate::error::{ProviderError, Result};
 use crate::http::{self, check_endpoint};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,12 @@ pub struct Endpoints {
     pub revocation_url: Option<String>,
     #[serde(default)]
     pub userinfo_url: Option<String>,
+    /// Where refreshes go, when not to `token_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_url: Option<String>,
+    /// RFC 8628 device authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_url: Option<String>,
     /// The issuer identifier, when known from discovery: checked against `iss` in the callback.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -36,6 +42,7 @@ struct Discovery {
     token_endpoint: Url,
     revocation_endpoint: Option<Url>,
     userinfo_endpoint: Option<Url>,
+    device_authorization_endpoint: Option<Url>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
@@ -77,12 +84,21 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
             }
         }
     }
+    let revocation_url = match provider.revocation {
+        RevocationStyle::None => None,
+        _ => pick(
+            &provider.revocation_url,
+            d.and_then(|d| d.revocation_endpoint.as_ref()),
+        ),
+    };
     Ok(Endpoints {
         authorization_url: authorization_url.into(),
         token_url: token_url.into(),
-        revocation_url: pick(
-            &provider.revocation_url,
-            d.and_then(|d| d.revocation_endpoint.as_ref()),
+        revocation_url: revocation_url.map(Into::into),
+        refresh_url: provider.refresh_url.clone().map(Into::into),
+        device_authorization_url: pick(
+            &provider.device_authorization_url,
+            d.and_then(|d| d.device_authorization_endpoint.as_ref()),
         )
         .map(Into::into),
         userinfo_url: pick(
@@ -121,6 +137,7 @@ async fn discover(issuer: &Url, client: &reqwest::Client) -> std::result::Result
         .into_iter()
         .chain(doc.revocation_endpoint.iter())
         .chain(doc.userinfo_endpoint.iter())
+        .chain(doc.device_authorization_endpoint.iter())
     {
         check_endpoint(url)?;
     }

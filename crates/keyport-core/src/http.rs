@@ -103,15 +103,32 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), Ht
     Ok((status, read_capped(resp).await?))
 }
 
+/// How a provider's token endpoint deviates in shape from RFC 6749, as its catalog entry declares.
+#[derive(Debug, Clone, Default)]
+pub struct TokenQuirks {
+    /// Send the request parameters as a JSON object instead of a form.
+    pub json_body: bool,
+    /// The dot path of the object that holds the tokens in a response.
+    pub token_path: Option<String>,
+}
+
 /// An `oauth2` HTTP client over `client` that also smooths the token-response deviations
-/// providers are known for (see [`token_response::normalize`]) before `oauth2` parses them.
+/// providers are known for (see [`token_response::normalize`]) before `oauth2` parses them, and
+/// reshapes requests as `quirks` says.
 pub fn oauth_client(
     client: &reqwest::Client,
+    quirks: TokenQuirks,
 ) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>> + '_
 {
     move |request: HttpRequest| {
         let client = client.clone();
+        let quirks = quirks.clone();
         Box::pin(async move {
+            let request = if quirks.json_body {
+                form_to_json(request)
+            } else {
+                request
+            };
             let request = reqwest::Request::try_from(request)
                 .map_err(|e| HttpFailure(format!("could not build the request: {e}")))?;
             let url = strip_query(request.url());
@@ -130,7 +147,8 @@ pub fn oauth_client(
                 .unwrap_or("")
                 .to_string();
             let body = read_capped(resp).await?;
-            let (status, body) = token_response::normalize(status.as_u16(), &content_type, body);
+            let (status, body) =
+                token_response::normalize(status.as_u16(), &content_type, body, quirks.token_path.as_deref());
             let mut out = HttpResponse::new(body);
             *out.status_mut() = oauth2::http::StatusCode::from_u16(status)
                 .map_err(|_| HttpFailure(format!("invalid HTTP status {status}")))?;
@@ -141,6 +159,19 @@ pub fn oauth_client(
             Ok(out)
         })
     }
+}
+
+/// The same request with its form body as a JSON object of strings.
+fn form_to_json(mut request: HttpRequest) -> HttpRequest {
+    let object: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(request.body())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::from(v.into_owned())))
+        .collect();
+    *request.body_mut() = serde_json::to_vec(&object).expect("a JSON object serializes");
+    request.headers_mut().insert(
+        oauth2::http::header::CONTENT_TYPE,
+        oauth2::http::HeaderValue::from_static("application/json"),
+    );
+    request
 }
 
 /// Accepts `https` URLs, and `http` only for loopback hosts (a local provider or test server).
@@ -188,6 +219,19 @@ mod tests {
         for u in bad {
             assert!(check_endpoint(&Url::parse(u).unwrap()).is_err(), "{u}");
         }
+    }
+
+    #[test]
+    fn form_bodies_become_json_objects() {
+        let mut request = HttpRequest::new(b"grant_type=authorization_code&code=a%2Bb".to_vec());
+        request.headers_mut().insert(
+            oauth2::http::header::CONTENT_TYPE,
+            oauth2::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let request = form_to_json(request);
+        assert_eq!(request.headers()["content-type"], "application/json");
+        let v: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+        assert_eq!(v, serde_json::json!({"grant_type": "authorization_code", "code": "a+b"}));
     }
 
     #[test]

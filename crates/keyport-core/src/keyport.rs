@@ -10,7 +10,7 @@
 
 use crate::accounts::{self, Account, AccountStore, Lifecycle};
 use crate::audit::AuditLog;
-use crate::catalog::{Catalog, Provider, RedirectKind};
+use crate::catalog::{Catalog, Provider, RedirectKind, RevocationStyle};
 use crate::deep_link::{self, PendingFlows};
 use crate::endpoints;
 use crate::error::{Error, Result};
@@ -76,6 +76,33 @@ pub enum RevocationOutcome {
     NotSupported,
     /// `--local-only`, or no token was left to revoke.
     Skipped,
+}
+
+/// What the user needs to approve a device sign-in: the code, and where to type it.
+#[derive(Debug, Clone)]
+pub struct DevicePrompt {
+    pub user_code: String,
+    pub verification_uri: Url,
+    /// Opens the approval page with the code already filled in.
+    pub verification_uri_complete: Option<Url>,
+    pub expires_in: Duration,
+}
+
+/// The device grant's final answers, in words (RFC 8628 §3.5).
+fn device_error(provider: &Provider, e: Error) -> Error {
+    let Error::Provider(p) = &e else { return e };
+    let reason = match p.code.as_deref() {
+        Some("access_denied") => "the sign-in was refused in the browser",
+        Some("expired_token") => "the code expired before the sign-in was approved; start again",
+        _ => return e,
+    };
+    Error::Provider(crate::error::ProviderError {
+        provider: provider.display_name.clone(),
+        operation: "the device sign-in",
+        reason: reason.into(),
+        code: p.code.clone(),
+        transient: false,
+    })
 }
 
 /// Where the provider's redirect comes back to.
@@ -256,6 +283,47 @@ impl Keyport {
         let requested = pending.requested_scopes.clone();
         let grant =
             oauth::exchange(self.http(), provider, &endpoints, &creds, pending, callback.code).await?;
+        self.store_connection(provider, endpoints, grant, requested, opts.nickname)
+            .await
+    }
+
+    /// Connects with the device authorization grant (RFC 8628): `present` shows the user code and
+    /// where to enter it, on this machine or any other; Keyport polls until the user approves.
+    pub async fn connect_device(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        present: impl FnOnce(&DevicePrompt),
+    ) -> Result<Account> {
+        let provider = &self.catalog.get(provider_id)?.with_variables(&opts.variables)?;
+        let creds = self.credentials(provider)?;
+        self.keychain.check()?;
+        let endpoints = endpoints::resolve(provider, self.http()).await?;
+        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
+        let device = oauth::start_device(self.http(), provider, &endpoints, &creds, &scopes).await?;
+        tracing::info!(provider = %provider.id, "waiting for the device sign-in");
+        present(&DevicePrompt {
+            user_code: device.user_code.clone(),
+            verification_uri: device.verification_uri.clone(),
+            verification_uri_complete: device.verification_uri_complete.clone(),
+            expires_in: device.expires_in,
+        });
+        let grant = oauth::finish_device(self.http(), provider, &endpoints, &creds, device, opts.timeout)
+            .await
+            .map_err(|e| device_error(provider, e))?;
+        self.store_connection(provider, endpoints, grant, scopes, opts.nickname)
+            .await
+    }
+
+    /// Looks the user up and stores a new or reconnected account with its tokens.
+    async fn store_connection(
+        &self,
+        provider: &Provider,
+        endpoints: endpoints::Endpoints,
+        grant: oauth::Grant,
+        requested: Vec<String>,
+        nickname: Option<String>,
+    ) -> Result<Account> {
         let profile = self.profile(provider, &endpoints, &grant.tokens).await;
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
@@ -276,8 +344,7 @@ impl Keyport {
             let id = existing
                 .map(|i| all[i].id.clone())
                 .unwrap_or_else(|| accounts::next_id(all, &provider.id));
-            let nickname = opts
-                .nickname
+            let nickname = nickname
                 .clone()
                 .or_else(|| existing.map(|i| all[i].nickname.clone()))
                 .or_else(|| profile.nickname.clone())
@@ -292,7 +359,8 @@ impl Keyport {
                 token_obtained_at: tokens.obtained_at,
                 has_refresh_token: tokens.refresh_token.is_some(),
                 lifecycle: Lifecycle::Active,
-                endpoints,
+                endpoints: endpoints.clone(),
+                metadata: grant.kept.clone(),
                 created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
                 updated_at: now,
             };
@@ -344,8 +412,12 @@ impl Keyport {
             .as_deref()
             .and_then(|u| endpoints::parse(u).ok())
         {
-            match profile::fetch(self.http(), &provider.display_name, &url, &tokens.access_token).await {
-                Ok(claims) => found = profile::from_claims(&claims, &provider.nickname_fields),
+            let query = provider.userinfo_query.as_deref();
+            match profile::fetch(self.http(), &provider.display_name, &url, &tokens.access_token, query).await {
+                Ok(answer) => {
+                    let user = profile::user_object(&answer, provider.user_path.as_deref());
+                    found = profile::from_claims(user, &provider.nickname_fields);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "could not look up the user; using the ID token instead")
                 }
@@ -430,15 +502,7 @@ impl Keyport {
         tracing::info!(account = id, "refreshing the access token");
         let mut attempt = 0;
         let result = loop {
-            let result = oauth::refresh(
-                self.http(),
-                &provider.display_name,
-                &provider.scope_separator,
-                &account.endpoints,
-                &creds,
-                &refresh_token,
-            )
-            .await;
+            let result = oauth::refresh(self.http(), provider, &account.endpoints, &creds, &refresh_token).await;
             match result {
                 Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
                     let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
@@ -467,6 +531,7 @@ impl Keyport {
                     if let Some(scopes) = &grant.scopes {
                         a.scopes = scopes.clone();
                     }
+                    a.metadata.extend(grant.kept.clone());
                     a.updated_at = now;
                     Ok(a.clone())
                 })?;
@@ -548,6 +613,9 @@ impl Keyport {
     }
 
     async fn revoke_tokens(&self, provider: &Provider, url: &Url, tokens: &TokenSet) -> Result<()> {
+        if provider.revocation == RevocationStyle::Bearer {
+            return oauth::revoke_bearer(self.http(), &provider.display_name, url, &tokens.access_token).await;
+        }
         let creds = self.credentials(provider)?;
         // The refresh token first: revoking it ends the grant, and with it (RFC 7009 §2.1) the
         // access tokens, at most providers.
@@ -693,6 +761,8 @@ mod tests {
             token_url: "https://i.example/token".into(),
             revocation_url: None,
             userinfo_url: None,
+            refresh_url: None,
+            device_authorization_url: None,
             issuer: issuer.map(str::to_string),
             iss_parameter_supported: promised,
         }

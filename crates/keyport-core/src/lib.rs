@@ -36,7 +36,7 @@ pub mod view;
 
 pub use accounts::{Account, Lifecycle, Status};
 pub use error::{Error, ErrorKind, Result};
-pub use keyport::{ConnectOptions, Keyport, RevocationOutcome};
+pub use keyport::{ConnectOptions, DevicePrompt, Keyport, RevocationOutcome};
 pub use paths::Home;
 pub use secret::Secret;
 pub use view::{AccountSummary, ProviderSummary};

@@ -1,33 +1,54 @@
 //! The OAuth 2.0 protocol steps, through the `oauth2` crate: the authorization request with PKCE
-//! (S256) and state, the code exchange and the refresh; plus revocation (RFC 7009), which we send
-//! ourselves because `oauth2` refuses `http` revocation URLs even on loopback.
+//! (S256) and state, the code exchange, the device authorization grant (RFC 8628) and the refresh;
+//! plus revocation (RFC 7009, or a provider's bearer-authorized variant), which we send ourselves
+//! because `oauth2` refuses `http` revocation URLs even on loopback.
+//!
+//! The catalog's quirk fields shape requests and responses here, through [`TokenQuirks`] and
+//! [`Grant::kept`], so no provider needs code of its own.
 
-use crate::catalog::{Provider, TokenAuthMethod};
+use crate::catalog::{Provider, TokenAuthMethod, TokenRequestFormat};
 use crate::endpoints::Endpoints;
 use crate::error::{Error, ProviderError, Result};
-use crate::http::{self, HttpFailure};
+use crate::http::{self, HttpFailure, TokenQuirks};
 use crate::secret::Secret;
 use crate::tokens::{now, TokenSet};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    EndpointNotSet, EndpointSet, ErrorResponseType, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, StandardDeviceAuthorizationResponse, StandardErrorResponse,
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
 use url::Url;
 
-/// The one extra token-response field Keyport keeps: the OpenID Connect ID token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IdTokenField {
+/// The token-response fields beyond RFC 6749's: the OpenID Connect ID token, and the rest, from
+/// which the catalog's `keep_fields` are picked.
+#[derive(Clone, Serialize, Deserialize)]
+struct ExtraFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<Secret>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
-impl oauth2::ExtraTokenFields for IdTokenField {}
+impl oauth2::ExtraTokenFields for ExtraFields {}
 
-type TokenResp = StandardTokenResponse<IdTokenField, BasicTokenType>;
+/// The other fields may hold anything, a provider's extra secrets included: names only.
+impl std::fmt::Debug for ExtraFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraFields")
+            .field("id_token", &self.id_token)
+            .field("rest", &self.rest.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+type TokenResp = StandardTokenResponse<ExtraFields, BasicTokenType>;
 type OAuthClient<HasAuthUrl = EndpointNotSet> = oauth2::Client<
     BasicErrorResponse,
     TokenResp,
@@ -66,8 +87,19 @@ pub struct PendingAuthorization {
     pub requested_scopes: Vec<String>,
 }
 
+fn quirks(provider: &Provider) -> TokenQuirks {
+    TokenQuirks {
+        json_body: provider.token_request_format == TokenRequestFormat::Json,
+        token_path: provider.token_path.clone(),
+    }
+}
+
 fn client(creds: &ClientCredentials, endpoints: &Endpoints) -> Result<OAuthClient> {
-    let token_url = crate::endpoints::parse(&endpoints.token_url)?;
+    client_for(creds, &endpoints.token_url)
+}
+
+fn client_for(creds: &ClientCredentials, token_url: &str) -> Result<OAuthClient> {
+    let token_url = crate::endpoints::parse(token_url)?;
     let mut c = oauth2::Client::new(ClientId::new(creds.client_id.clone()))
         .set_token_uri(TokenUrl::from_url(token_url));
     // A public client sends only its id; oauth2 puts it in the body when there is no secret.
@@ -96,7 +128,12 @@ pub fn start(
     let mut request = client.authorize_url(CsrfToken::new_random);
     if !scopes.is_empty() {
         // oauth2 joins scopes with spaces; providers that want commas get one pre-joined scope.
-        request = request.add_scope(Scope::new(scopes.join(&provider.scope_separator)));
+        let joined = scopes.join(&provider.scope_separator);
+        request = if provider.scope_param == "scope" {
+            request.add_scope(Scope::new(joined))
+        } else {
+            request.add_extra_param(provider.scope_param.clone(), joined)
+        };
     }
     for (k, v) in &provider.authorization_params {
         request = request.add_extra_param(k.clone(), v.clone());
@@ -118,10 +155,12 @@ pub fn start(
     })
 }
 
-/// The tokens from an exchange or refresh, and the scopes the provider says it granted.
+/// The tokens from an exchange or refresh, the scopes the provider says it granted, and the
+/// response fields the catalog keeps as metadata.
 pub struct Grant {
     pub tokens: TokenSet,
     pub scopes: Option<Vec<String>>,
+    pub kept: BTreeMap<String, String>,
 }
 
 pub async fn exchange(
@@ -139,32 +178,114 @@ pub async fn exchange(
         request = request.set_pkce_verifier(verifier);
     }
     let response = request
-        .request_async(&http::oauth_client(http_client))
+        .request_async(&http::oauth_client(http_client, quirks(provider)))
         .await
         .map_err(|e| token_error(provider, "the code exchange", e))?;
-    Ok(grant(response, &provider.scope_separator, None))
+    Ok(grant(response, provider, None))
 }
 
-/// Refreshes with `refresh_token`. A response without a new refresh token keeps the old one.
+/// Refreshes with `refresh_token`, at the provider's `refresh_url` if it has one. A response
+/// without a new refresh token keeps the old one.
 pub async fn refresh(
     http_client: &reqwest::Client,
-    provider_name: &str,
-    scope_separator: &str,
+    provider: &Provider,
     endpoints: &Endpoints,
     creds: &ClientCredentials,
     refresh_token: &Secret,
 ) -> Result<Grant> {
-    let client = client(creds, endpoints)?;
+    let url = endpoints.refresh_url.as_deref().unwrap_or(&endpoints.token_url);
+    let client = client_for(creds, url)?;
     let token = RefreshToken::new(refresh_token.expose().to_string());
     let response = client
         .exchange_refresh_token(&token)
-        .request_async(&http::oauth_client(http_client))
+        .request_async(&http::oauth_client(http_client, quirks(provider)))
         .await
-        .map_err(|e| token_error_named(provider_name, "refresh", e))?;
-    Ok(grant(response, scope_separator, Some(refresh_token)))
+        .map_err(|e| token_error(provider, "refresh", e))?;
+    Ok(grant(response, provider, Some(refresh_token)))
 }
 
-fn grant(response: TokenResp, separator: &str, previous_refresh: Option<&Secret>) -> Grant {
+/// A device sign-in under way (RFC 8628): what to show the user, and what to poll with.
+pub struct DeviceAuthorization {
+    pub user_code: String,
+    pub verification_uri: Url,
+    /// The verification URI with the code in it, for a browser opened on this machine.
+    pub verification_uri_complete: Option<Url>,
+    pub expires_in: Duration,
+    details: StandardDeviceAuthorizationResponse,
+}
+
+/// Asks the device authorization endpoint for a user code.
+pub async fn start_device(
+    http_client: &reqwest::Client,
+    provider: &Provider,
+    endpoints: &Endpoints,
+    creds: &ClientCredentials,
+    scopes: &[String],
+) -> Result<DeviceAuthorization> {
+    let Some(device_url) = endpoints.device_authorization_url.as_deref() else {
+        return Err(Error::Usage(format!(
+            "{} does not offer sign-in with a code (no device authorization endpoint)",
+            provider.display_name
+        )));
+    };
+    let client = client(creds, endpoints)?
+        .set_device_authorization_url(DeviceAuthorizationUrl::from_url(crate::endpoints::parse(device_url)?));
+    let mut request = client.exchange_device_code();
+    if !scopes.is_empty() {
+        request = request.add_scope(Scope::new(scopes.join(&provider.scope_separator)));
+    }
+    let details: StandardDeviceAuthorizationResponse = request
+        .request_async(&http::oauth_client(http_client, quirks(provider)))
+        .await
+        .map_err(|e| token_error(provider, "the device authorization", e))?;
+    let parse = |u: &str| {
+        Url::parse(u).ok().filter(|u| matches!(u.scheme(), "https" | "http")).ok_or_else(|| {
+            Error::Provider(ProviderError {
+                provider: provider.display_name.clone(),
+                operation: "the device authorization",
+                reason: "the verification address is not a web address".into(),
+                code: None,
+                transient: false,
+            })
+        })
+    };
+    Ok(DeviceAuthorization {
+        user_code: details.user_code().secret().clone(),
+        verification_uri: parse(details.verification_uri().as_str())?,
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| parse(u.secret()))
+            .transpose()?,
+        expires_in: details.expires_in(),
+        details,
+    })
+}
+
+/// Polls the token endpoint until the user approves or refuses, the code expires, or `timeout`
+/// passes. `oauth2` keeps the pace: `interval`, and five seconds more after each `slow_down`.
+pub async fn finish_device(
+    http_client: &reqwest::Client,
+    provider: &Provider,
+    endpoints: &Endpoints,
+    creds: &ClientCredentials,
+    device: DeviceAuthorization,
+    timeout: Duration,
+) -> Result<Grant> {
+    let client = client(creds, endpoints)?;
+    let response = client
+        .exchange_device_access_token(&device.details)
+        .request_async(
+            &http::oauth_client(http_client, quirks(provider)),
+            tokio::time::sleep,
+            Some(timeout.min(device.expires_in)),
+        )
+        .await
+        .map_err(|e| token_error(provider, "the device sign-in", e))?;
+    Ok(grant(response, provider, None))
+}
+
+fn grant(response: TokenResp, provider: &Provider, previous_refresh: Option<&Secret>) -> Grant {
+    let separator = &provider.scope_separator;
     let obtained_at = now();
     let tokens = TokenSet {
         access_token: Secret::new(response.access_token().secret().clone()),
@@ -186,21 +307,29 @@ fn grant(response: TokenResp, separator: &str, previous_refresh: Option<&Secret>
             .filter(|s| !s.is_empty())
             .collect()
     });
-    Grant { tokens, scopes }
+    let extras = response.extra_fields();
+    let kept = provider
+        .keep_fields
+        .iter()
+        .filter_map(|path| {
+            let mut keys = path.split('.');
+            let first = extras.rest.get(keys.next()?)?;
+            let value = keys.try_fold(first, |v, k| v.get(k))?;
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                _ => return None,
+            };
+            Some((path.clone(), text))
+        })
+        .collect();
+    Grant { tokens, scopes, kept }
 }
 
-fn token_error(
+fn token_error<T: ErrorResponseType + std::fmt::Display>(
     provider: &Provider,
     operation: &'static str,
-    e: RequestTokenError<HttpFailure, BasicErrorResponse>,
-) -> Error {
-    token_error_named(&provider.display_name, operation, e)
-}
-
-fn token_error_named(
-    provider: &str,
-    operation: &'static str,
-    e: RequestTokenError<HttpFailure, BasicErrorResponse>,
+    e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
 ) -> Error {
     let (reason, code, transient) = match e {
         RequestTokenError::ServerResponse(r) => {
@@ -230,7 +359,7 @@ fn token_error_named(
         RequestTokenError::Other(m) => (m, None, false),
     };
     Error::Provider(ProviderError {
-        provider: provider.to_string(),
+        provider: provider.display_name.clone(),
         operation,
         reason,
         code,
@@ -259,6 +388,23 @@ pub async fn revoke(
         }
         _ => form.push(("client_id", &creds.client_id)),
     }
+    send_revocation(provider_name, url, request.form(&form)).await
+}
+
+/// The `revocation = "bearer"` style: a bodiless POST authorized by the access token it ends.
+pub async fn revoke_bearer(
+    http_client: &reqwest::Client,
+    provider_name: &str,
+    url: &Url,
+    access_token: &Secret,
+) -> Result<()> {
+    let request = http_client.post(url.clone()).bearer_auth(access_token.expose());
+    send_revocation(provider_name, url, request).await
+}
+
+/// Sends a revocation request; 2xx is success, and so is a 200 without an `error` (Slack answers
+/// `{"ok": false, "error": …}` with HTTP 200).
+async fn send_revocation(provider_name: &str, url: &Url, request: reqwest::RequestBuilder) -> Result<()> {
     let fail = |reason: String, code: Option<String>| {
         Error::Provider(ProviderError {
             provider: provider_name.to_string(),
@@ -268,15 +414,15 @@ pub async fn revoke(
             transient: false,
         })
     };
-    let (status, body) = http::send(request.form(&form))
+    let (status, body) = http::send(request)
         .await
         .map_err(|e| fail(e.to_string(), None))?;
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let code = serde_json::from_slice::<serde_json::Value>(&body)
+    let code = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
+    if (200..300).contains(&status) && code.is_none() {
+        return Ok(());
+    }
     Err(fail(
         format!(
             "{} answered HTTP {status}{}",

@@ -1,6 +1,6 @@
 //! Who the user is at the provider: a nickname to show (email, login, …) and a stable subject to
 //! recognize a reconnect of the same user. Read from the userinfo / "who am I" endpoint the catalog
-//! names, or, failing that, from the ID token's claims.
+//! names (a GET, or a GraphQL query POSTed to it), or, failing that, from the ID token's claims.
 
 use crate::error::ProviderError;
 use crate::http;
@@ -15,11 +15,14 @@ pub struct Profile {
     pub subject: Option<String>,
 }
 
+/// The user as the endpoint describes them. With `graphql_query`, the query is POSTed as
+/// `{"query": …}` and a GraphQL `errors` answer without `data` is a failure.
 pub async fn fetch(
     client: &reqwest::Client,
     provider: &str,
     url: &Url,
     access_token: &Secret,
+    graphql_query: Option<&str>,
 ) -> Result<Value, ProviderError> {
     let fail = |reason: String| ProviderError {
         provider: provider.to_string(),
@@ -28,20 +31,37 @@ pub async fn fetch(
         code: None,
         transient: false,
     };
-    let request = client
-        .get(url.clone())
-        .bearer_auth(access_token.expose())
-        .header(reqwest::header::ACCEPT, "application/json");
+    let request = match graphql_query {
+        Some(query) => client
+            .post(url.clone())
+            .json(&serde_json::json!({ "query": query })),
+        None => client.get(url.clone()),
+    }
+    .bearer_auth(access_token.expose())
+    .header(reqwest::header::ACCEPT, "application/json");
     let (status, body) = http::send(request).await.map_err(|e| fail(e.to_string()))?;
     if status != 200 {
         return Err(fail(format!("{} answered HTTP {status}", http::strip_query(url))));
     }
-    serde_json::from_slice(&body)
-        .map_err(|_| fail(format!("{} did not answer with JSON", http::strip_query(url))))
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|_| fail(format!("{} did not answer with JSON", http::strip_query(url))))?;
+    if graphql_query.is_some() && value.get("data").is_none_or(Value::is_null) {
+        let message = value
+            .pointer("/errors/0/message")
+            .and_then(Value::as_str)
+            .unwrap_or("no data");
+        return Err(fail(format!("the GraphQL query failed: {message}")));
+    }
+    Ok(value)
+}
+
+/// The user object at `user_path` (the whole answer without one, or when it is not there).
+pub fn user_object<'a>(answer: &'a Value, user_path: Option<&str>) -> &'a Value {
+    user_path.and_then(|p| lookup(answer, p)).unwrap_or(answer)
 }
 
 /// Picks the nickname from the first of `fields` (dot paths into the JSON) that holds a non-empty
-/// string, and the subject from `sub` or `id`.
+/// string, and the subject from `sub`, `id` or `user_id`.
 pub fn from_claims(claims: &Value, fields: &[String]) -> Profile {
     let nickname = fields
         .iter()
@@ -49,7 +69,7 @@ pub fn from_claims(claims: &Value, fields: &[String]) -> Profile {
         .filter_map(|v| v.as_str().map(str::trim))
         .find(|s| !s.is_empty())
         .map(str::to_string);
-    let subject = ["sub", "id"]
+    let subject = ["sub", "id", "user_id"]
         .iter()
         .filter_map(|f| lookup(claims, f))
         .find_map(|v| match v {
@@ -87,6 +107,15 @@ mod tests {
         assert_eq!(p.subject.as_deref(), Some("583231"));
         let p = from_claims(&claims, &["team.name".to_string()]);
         assert_eq!(p.nickname.as_deref(), Some("core"));
+    }
+
+    #[test]
+    fn user_found_below_a_path() {
+        let answer = json!({"data": {"viewer": {"id": "u-9", "email": "ada@example.test"}}});
+        let user = user_object(&answer, Some("data.viewer"));
+        let p = from_claims(user, &["email".to_string()]);
+        assert_eq!((p.nickname.as_deref(), p.subject.as_deref()), (Some("ada@example.test"), Some("u-9")));
+        assert_eq!(user_object(&answer, Some("data.nope")), &answer);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct AccountSummary<'a> {
     pub scopes: Vec<Cow<'a, str>>,
     pub can_refresh: bool,
     pub can_revoke: bool,
+    /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
+    pub metadata: BTreeMap<String, String>,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -60,6 +62,7 @@ impl<'a> AccountSummary<'a> {
             scopes: account.scopes,
             can_refresh: account.has_refresh_token,
             can_revoke,
+            metadata: account.metadata,
             created_at: account.created_at,
             updated_at: account.updated_at,
         }
@@ -79,6 +82,7 @@ impl<'a> AccountSummary<'a> {
             scopes: self.scopes.into_iter().map(own).collect(),
             can_refresh: self.can_refresh,
             can_revoke: self.can_revoke,
+            metadata: self.metadata,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

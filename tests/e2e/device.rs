@@ -1,0 +1,80 @@
+//! Sign-in with a code (RFC 8628 device authorization grant) against `oidc-provider`: approved,
+//! refused in the browser, and a code left to expire. The provider's `slow_down` answer is played
+//! by the quirks server (`quirks.rs`), since `oidc-provider` never sends it.
+
+use crate::support::Env;
+
+#[test]
+fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
+    let env = Env::new(60);
+    let run = env.run(&["connect", "demo", "--device", "--json", "--timeout", "60"]).ok();
+    // The code and the address are shown for a person to type on any device.
+    let code = run
+        .stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 9 && l.as_bytes()[4] == b'-')
+        .unwrap_or_else(|| panic!("no user code shown: {}", run.stderr));
+    assert!(run.stderr.contains(&format!("open {}/device", env.server.issuer)), "{}", run.stderr);
+    assert!(!code.is_empty());
+    let account = run.json();
+    assert_eq!(account["nickname"], "alice@example.test");
+    assert_eq!(account["status"], "ok");
+    let id = account["id"].as_str().unwrap();
+    let (access, _) = env.stored_tokens(id);
+    assert_eq!(env.server.userinfo_status(&access), 200);
+    assert_eq!(env.server.grants("urn:ietf:params:oauth:grant-type:device_code"), 1);
+    // The grant refreshes like any other.
+    env.run(&["refresh", id]).ok();
+    assert_eq!(env.server.grants("refresh_token"), 1);
+}
+
+#[test]
+fn a_device_sign_in_refused_in_the_browser_says_so_and_stores_nothing() {
+    let env = Env::new(60);
+    let run = env
+        .command(&["connect", "demo", "--device", "--timeout", "60"])
+        .env("KEYPORT_TEST_BROWSER_MODE", "deny")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("refused in the browser"), "{stderr}");
+    assert_eq!(env.list(), serde_json::json!([]));
+}
+
+#[test]
+fn an_expired_device_code_is_reported() {
+    let env = Env::new(60);
+    let file = env.home.path().join("config/providers.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!(
+        "\n[providers.short]\nissuer = \"{}\"\nclient_id = \"keyport-short-device\"\nscopes = [\"openid\"]\n",
+        env.server.issuer
+    ));
+    std::fs::write(&file, text).unwrap();
+    let run = env
+        .command(&["connect", "short", "--device", "--timeout", "60"])
+        .env("KEYPORT_TEST_BROWSER_MODE", "ignore")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("code expired"), "{stderr}");
+    assert_eq!(env.list(), serde_json::json!([]));
+}
+
+#[test]
+fn a_provider_without_a_device_endpoint_is_refused_before_anything_happens() {
+    let env = Env::new(60);
+    let file = env.home.path().join("config/providers.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!(
+        "\n[providers.nodevice]\nauthorization_url = \"{0}/auth\"\ntoken_url = \"{0}/token\"\nclient_id = \"keyport-test\"\n",
+        env.server.issuer
+    ));
+    std::fs::write(&file, text).unwrap();
+    let run = env.run(&["connect", "nodevice", "--device"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("does not offer sign-in with a code"), "{}", run.stderr);
+}
