@@ -7,7 +7,9 @@ use crate::support::Env;
 #[test]
 fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
     let env = Env::new(60);
-    let run = env.run(&["connect", "demo", "--device", "--json", "--timeout", "60"]).ok();
+    let run = env
+        .run(&["connect", "demo", "--device", "--json", "--timeout", "60"])
+        .ok();
     // The code and the address are shown for a person to type on any device.
     let code = run
         .stderr
@@ -15,7 +17,11 @@ fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
         .map(str::trim)
         .find(|l| l.len() == 9 && l.as_bytes()[4] == b'-')
         .unwrap_or_else(|| panic!("no user code shown: {}", run.stderr));
-    assert!(run.stderr.contains(&format!("open {}/device", env.server.issuer)), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("open {}/device", env.server.issuer)),
+        "{}",
+        run.stderr
+    );
     assert!(!code.is_empty());
     let account = run.json();
     assert_eq!(account["nickname"], "alice@example.test");
@@ -23,7 +29,10 @@ fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
     let id = account["id"].as_str().unwrap();
     let (access, _) = env.stored_tokens(id);
     assert_eq!(env.server.userinfo_status(&access), 200);
-    assert_eq!(env.server.grants("urn:ietf:params:oauth:grant-type:device_code"), 1);
+    assert_eq!(
+        env.server.grants("urn:ietf:params:oauth:grant-type:device_code"),
+        1
+    );
     // The grant refreshes like any other.
     env.run(&["refresh", id]).ok();
     assert_eq!(env.server.grants("refresh_token"), 1);
@@ -76,5 +85,9 @@ fn a_provider_without_a_device_endpoint_is_refused_before_anything_happens() {
     std::fs::write(&file, text).unwrap();
     let run = env.run(&["connect", "nodevice", "--device"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("does not offer sign-in with a code"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not offer sign-in with a code"),
+        "{}",
+        run.stderr
+    );
 }

@@ -10,6 +10,7 @@
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
 //! - `faults`: a misbehaving token endpoint: clear errors, retries only when safe, nothing damaged.
+//! - `quirks`: each provider deviation the catalog declares, against our quirks server.
 //! - `races`: hundreds of refreshes from racing processes; a disconnect racing refreshes.
 //! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
@@ -23,6 +24,7 @@ mod device;
 mod failures;
 mod faults;
 mod hygiene;
+mod quirks;
 mod races;
 mod revoke;
 mod support;

@@ -100,6 +100,7 @@ struct ProviderSpec {
     #[serde(default)]
     keep_fields: Vec<String>,
     scope_param: Option<String>,
+    refresh_tokens: Option<bool>,
     #[serde(default)]
     scopes: Vec<String>,
     scope_separator: Option<String>,
@@ -147,6 +148,9 @@ pub struct Provider {
     pub scope_separator: String,
     /// The authorization request parameter that carries the scopes (Slack's `user_scope`).
     pub scope_param: String,
+    /// Whether the provider issues refresh tokens at all. For the support matrix: Keyport copes
+    /// with a grant without one either way (the account needs a reconnect once it expires).
+    pub refresh_tokens: bool,
     pub pkce: bool,
     pub token_request_auth_method: TokenAuthMethod,
     pub authorization_params: BTreeMap<String, String>,
@@ -210,7 +214,10 @@ fn substitute(template: &str, values: &BTreeMap<String, String>) -> std::result:
 }
 
 /// The endpoint fields, substituted and checked (https, or http on loopback).
-fn endpoint_urls(templates: &Templates, values: &BTreeMap<String, String>) -> std::result::Result<Urls, String> {
+fn endpoint_urls(
+    templates: &Templates,
+    values: &BTreeMap<String, String>,
+) -> std::result::Result<Urls, String> {
     let mut urls: Urls = Default::default();
     for (i, template) in templates.iter().enumerate() {
         let Some(template) = template else { continue };
@@ -496,6 +503,7 @@ fn validate(id: &str, spec: ProviderSpec, builtin: bool) -> std::result::Result<
         scopes: spec.scopes,
         scope_separator: spec.scope_separator.unwrap_or_else(|| " ".into()),
         scope_param: spec.scope_param.unwrap_or_else(|| "scope".into()),
+        refresh_tokens: spec.refresh_tokens.unwrap_or(true),
         pkce: spec.pkce.unwrap_or(true),
         token_request_auth_method: spec.token_request_auth_method,
         authorization_params: spec.authorization_params,

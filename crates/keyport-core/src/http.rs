@@ -231,7 +231,10 @@ mod tests {
         let request = form_to_json(request);
         assert_eq!(request.headers()["content-type"], "application/json");
         let v: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
-        assert_eq!(v, serde_json::json!({"grant_type": "authorization_code", "code": "a+b"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"grant_type": "authorization_code", "code": "a+b"})
+        );
     }
 
     #[test]

@@ -324,7 +324,7 @@ impl Keyport {
         requested: Vec<String>,
         nickname: Option<String>,
     ) -> Result<Account> {
-        let profile = self.profile(provider, &endpoints, &grant.tokens).await;
+        let profile = self.profile(provider, &endpoints, &grant).await;
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
         // A new account is written in three steps, so that a crash at any point leaves the
@@ -400,12 +400,15 @@ impl Keyport {
         Ok(account)
     }
 
+    /// Who signed in: from the userinfo endpoint, else the user object in the token response,
+    /// else the ID token.
     async fn profile(
         &self,
         provider: &Provider,
         endpoints: &endpoints::Endpoints,
-        tokens: &TokenSet,
+        grant: &oauth::Grant,
     ) -> Profile {
+        let tokens = &grant.tokens;
         let mut found = Profile::default();
         if let Some(url) = endpoints
             .userinfo_url
@@ -413,22 +416,36 @@ impl Keyport {
             .and_then(|u| endpoints::parse(u).ok())
         {
             let query = provider.userinfo_query.as_deref();
-            match profile::fetch(self.http(), &provider.display_name, &url, &tokens.access_token, query).await {
+            match profile::fetch(
+                self.http(),
+                &provider.display_name,
+                &url,
+                &tokens.access_token,
+                query,
+            )
+            .await
+            {
                 Ok(answer) => {
                     let user = profile::user_object(&answer, provider.user_path.as_deref());
                     found = profile::from_claims(user, &provider.nickname_fields);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not look up the user; using the ID token instead")
+                    tracing::warn!(error = %e, "could not look up the user; using the token response instead")
                 }
             }
         }
-        if found.nickname.is_none() || found.subject.is_none() {
-            if let Some(claims) = tokens.id_token.as_ref().and_then(profile::id_token_claims) {
-                let from_id = profile::from_claims(&claims, &provider.nickname_fields);
-                found.nickname = found.nickname.or(from_id.nickname);
-                found.subject = found.subject.or(from_id.subject);
+        let fallbacks = grant
+            .user
+            .clone()
+            .into_iter()
+            .chain(tokens.id_token.as_ref().and_then(profile::id_token_claims));
+        for claims in fallbacks {
+            if found.nickname.is_some() && found.subject.is_some() {
+                break;
             }
+            let more = profile::from_claims(&claims, &provider.nickname_fields);
+            found.nickname = found.nickname.or(more.nickname);
+            found.subject = found.subject.or(more.subject);
         }
         found
     }
@@ -502,7 +519,8 @@ impl Keyport {
         tracing::info!(account = id, "refreshing the access token");
         let mut attempt = 0;
         let result = loop {
-            let result = oauth::refresh(self.http(), provider, &account.endpoints, &creds, &refresh_token).await;
+            let result =
+                oauth::refresh(self.http(), provider, &account.endpoints, &creds, &refresh_token).await;
             match result {
                 Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
                     let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
@@ -614,7 +632,8 @@ impl Keyport {
 
     async fn revoke_tokens(&self, provider: &Provider, url: &Url, tokens: &TokenSet) -> Result<()> {
         if provider.revocation == RevocationStyle::Bearer {
-            return oauth::revoke_bearer(self.http(), &provider.display_name, url, &tokens.access_token).await;
+            return oauth::revoke_bearer(self.http(), &provider.display_name, url, &tokens.access_token)
+                .await;
         }
         let creds = self.credentials(provider)?;
         // The refresh token first: revoking it ends the grant, and with it (RFC 7009 §2.1) the

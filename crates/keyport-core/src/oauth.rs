@@ -161,6 +161,9 @@ pub struct Grant {
     pub tokens: TokenSet,
     pub scopes: Option<Vec<String>>,
     pub kept: BTreeMap<String, String>,
+    /// The user object at the catalog's `user_path` in the token response, if there is one
+    /// (Notion names the user there); a fallback for the nickname when there is no userinfo.
+    pub user: Option<Value>,
 }
 
 pub async fn exchange(
@@ -228,8 +231,9 @@ pub async fn start_device(
             provider.display_name
         )));
     };
-    let client = client(creds, endpoints)?
-        .set_device_authorization_url(DeviceAuthorizationUrl::from_url(crate::endpoints::parse(device_url)?));
+    let client = client(creds, endpoints)?.set_device_authorization_url(DeviceAuthorizationUrl::from_url(
+        crate::endpoints::parse(device_url)?,
+    ));
     let mut request = client.exchange_device_code();
     if !scopes.is_empty() {
         request = request.add_scope(Scope::new(scopes.join(&provider.scope_separator)));
@@ -239,15 +243,18 @@ pub async fn start_device(
         .await
         .map_err(|e| token_error(provider, "the device authorization", e))?;
     let parse = |u: &str| {
-        Url::parse(u).ok().filter(|u| matches!(u.scheme(), "https" | "http")).ok_or_else(|| {
-            Error::Provider(ProviderError {
-                provider: provider.display_name.clone(),
-                operation: "the device authorization",
-                reason: "the verification address is not a web address".into(),
-                code: None,
-                transient: false,
+        Url::parse(u)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| {
+                Error::Provider(ProviderError {
+                    provider: provider.display_name.clone(),
+                    operation: "the device authorization",
+                    reason: "the verification address is not a web address".into(),
+                    code: None,
+                    transient: false,
+                })
             })
-        })
     };
     Ok(DeviceAuthorization {
         user_code: details.user_code().secret().clone(),
@@ -308,13 +315,22 @@ fn grant(response: TokenResp, provider: &Provider, previous_refresh: Option<&Sec
             .collect()
     });
     let extras = response.extra_fields();
+    let field = |path: &str| -> Option<&Value> {
+        let mut keys = path.split('.');
+        let first = extras.rest.get(keys.next()?)?;
+        keys.try_fold(first, |v, k| v.get(k))
+    };
+    let user = provider
+        .user_path
+        .as_deref()
+        .and_then(field)
+        .filter(|v| v.is_object())
+        .cloned();
     let kept = provider
         .keep_fields
         .iter()
         .filter_map(|path| {
-            let mut keys = path.split('.');
-            let first = extras.rest.get(keys.next()?)?;
-            let value = keys.try_fold(first, |v, k| v.get(k))?;
+            let value = field(path)?;
             let text = match value {
                 Value::String(s) => s.clone(),
                 Value::Number(_) | Value::Bool(_) => value.to_string(),
@@ -323,7 +339,12 @@ fn grant(response: TokenResp, provider: &Provider, previous_refresh: Option<&Sec
             Some((path.clone(), text))
         })
         .collect();
-    Grant { tokens, scopes, kept }
+    Grant {
+        tokens,
+        scopes,
+        kept,
+        user,
+    }
 }
 
 fn token_error<T: ErrorResponseType + std::fmt::Display>(
@@ -414,9 +435,7 @@ async fn send_revocation(provider_name: &str, url: &Url, request: reqwest::Reque
             transient: false,
         })
     };
-    let (status, body) = http::send(request)
-        .await
-        .map_err(|e| fail(e.to_string(), None))?;
+    let (status, body) = http::send(request).await.map_err(|e| fail(e.to_string(), None))?;
     let code = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));

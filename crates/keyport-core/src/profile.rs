@@ -114,7 +114,10 @@ mod tests {
         let answer = json!({"data": {"viewer": {"id": "u-9", "email": "ada@example.test"}}});
         let user = user_object(&answer, Some("data.viewer"));
         let p = from_claims(user, &["email".to_string()]);
-        assert_eq!((p.nickname.as_deref(), p.subject.as_deref()), (Some("ada@example.test"), Some("u-9")));
+        assert_eq!(
+            (p.nickname.as_deref(), p.subject.as_deref()),
+            (Some("ada@example.test"), Some("u-9"))
+        );
         assert_eq!(user_object(&answer, Some("data.nope")), &answer);
     }
 

@@ -116,7 +116,10 @@ mod tests {
             "authed_user":{"id":"U1","access_token":"xoxp-user","token_type":"user","refresh_token":"r"}}"#;
         let (s, b) = normalize(200, "application/json", slack.to_vec(), Some("authed_user"));
         let v = json(&b);
-        assert_eq!((s, &v["access_token"], &v["refresh_token"]), (200, &"xoxp-user".into(), &"r".into()));
+        assert_eq!(
+            (s, &v["access_token"], &v["refresh_token"]),
+            (200, &"xoxp-user".into(), &"r".into())
+        );
         assert_eq!(v["team"]["name"], "Acme");
         // Not there (a refresh answer with the tokens on top): unchanged.
         let flat = br#"{"access_token":"a","token_type":"user"}"#;

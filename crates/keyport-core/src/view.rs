@@ -2,7 +2,7 @@
 //! output and the desktop app's commands both serialize this, so they cannot drift apart.
 
 use crate::accounts::{Account, Lifecycle, ListedAccount, Status};
-use crate::catalog::{Catalog, Provider, RedirectKind, TokenAuthMethod, Variable};
+use crate::catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -161,35 +161,51 @@ pub fn variables_text(vars: &BTreeMap<String, Variable>, code: bool) -> String {
 /// The README's support matrix, generated from the catalog so that it cannot drift from it.
 pub fn support_matrix(catalog: &Catalog) -> String {
     let mut out = String::from(
-        "| provider | id | PKCE | client secret | revocation | nickname from | asks for |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| provider | id | PKCE | refresh | revocation | device code | nickname from | client secret | asks for |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let at = |u: &url::Url| format!("`{}{}`", u.host_str().unwrap_or(""), u.path());
     for p in catalog.iter() {
         let oidc = p.issuer.is_some();
-        let revocation = match (&p.revocation_url, oidc) {
-            (Some(_), _) => "RFC 7009",
+        let refresh = match (p.refresh_tokens, &p.refresh_url) {
+            (false, _) => "no".to_string(),
+            (true, Some(u)) => format!("at {}", at(u)),
+            (true, None) => "yes".to_string(),
+        };
+        let revocation = match (p.revocation, &p.revocation_url, oidc) {
+            (RevocationStyle::None, _, _) | (_, None, false) => "none (local only)",
+            (RevocationStyle::Bearer, _, _) => "bearer POST",
+            (RevocationStyle::Rfc7009, Some(_), _) => "RFC 7009",
+            (RevocationStyle::Rfc7009, None, true) => "if discovered",
+        };
+        let device = match (&p.device_authorization_url, oidc) {
+            (Some(_), _) => "yes",
             (None, true) => "if discovered",
-            (None, false) => "none (local only)",
+            (None, false) => "no",
         };
         let nickname = match (&p.userinfo_url, oidc) {
-            (Some(u), _) => format!("`{}{}`", u.host_str().unwrap_or(""), u.path()),
+            (Some(u), _) if p.userinfo_query.is_some() => format!("GraphQL {}", at(u)),
+            (Some(u), _) => at(u),
             (None, true) => "userinfo (discovered)".into(),
+            (None, false) if p.user_path.is_some() => "token response".into(),
             (None, false) => "ID token, else the account id".into(),
         };
         let vars = variables_text(&p.variables, true);
         out.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             p.display_name,
             p.id,
             yes_no(p.pkce),
+            refresh,
+            revocation,
+            device,
+            nickname,
             match p.token_request_auth_method {
                 TokenAuthMethod::None => "no",
                 TokenAuthMethod::ClientSecretPost => "yes (post)",
                 TokenAuthMethod::ClientSecretBasic => "yes (basic)",
             },
-            revocation,
-            nickname,
             if vars.is_empty() { "—" } else { &vars },
         ));
     }

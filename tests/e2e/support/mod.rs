@@ -4,9 +4,11 @@
 pub mod faults;
 mod keychain;
 mod provider;
+mod quirks;
 
 pub use keychain::SessionKeychain;
 pub use provider::OidcServer;
+pub use quirks::QuirksServer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -219,6 +221,14 @@ impl Env {
             .expect("the sign-in URL is printed");
         let rest = std::thread::spawn(move || lines.map(|l| l.unwrap()).collect::<Vec<_>>().join("\n"));
         (child, url, rest)
+    }
+
+    /// Appends `text` to this home's `providers.toml`.
+    pub fn add_providers(&self, text: &str) {
+        let file = self.home.path().join("config/providers.toml");
+        let mut all = std::fs::read_to_string(&file).unwrap();
+        all.push_str(text);
+        std::fs::write(&file, all).unwrap();
     }
 
     pub fn list(&self) -> serde_json::Value {
