@@ -5,6 +5,7 @@
 //! Index:
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
+//! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
 //! - `device`: sign-in with a code (RFC 8628): approved, refused, expired.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
@@ -21,6 +22,7 @@ mod agent;
 mod connect;
 mod crashes;
 mod device;
+mod discovery;
 mod failures;
 mod faults;
 mod hygiene;

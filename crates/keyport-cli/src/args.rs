@@ -106,6 +106,25 @@ pub enum Command {
 pub enum ProvidersAction {
     /// Store a provider's client secret in the OS keychain, read from standard input.
     SetSecret { provider: String },
+    /// Add an OpenID Connect provider from its discovery document (endpoints, PKCE, revocation,
+    /// device sign-in) to your providers.toml.
+    Add {
+        /// The issuer URL, e.g. https://sso.example.com/realms/main.
+        #[arg(long)]
+        issuer: String,
+        /// The provider id to use in `keyport connect` (default: from the issuer's host).
+        #[arg(long)]
+        id: Option<String>,
+        /// The name people see (default: the issuer's host).
+        #[arg(long)]
+        name: Option<String>,
+        /// The client id of the app you registered with the provider.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Print the new provider as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

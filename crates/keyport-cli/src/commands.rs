@@ -11,7 +11,7 @@ use std::io::Read;
 use std::time::Duration;
 
 pub async fn run(args: Args) -> Result<()> {
-    let keyport = Keyport::open(Home::from_env()?)?;
+    let mut keyport = Keyport::open(Home::from_env()?)?;
     match args.command {
         Command::Providers {
             action: None,
@@ -29,6 +29,48 @@ pub async fn run(args: Args) -> Result<()> {
             action: Some(ProvidersAction::SetSecret { provider }),
             ..
         } => set_secret(&keyport, &provider),
+        Command::Providers {
+            action:
+                Some(ProvidersAction::Add {
+                    issuer,
+                    id,
+                    name,
+                    client_id,
+                    json,
+                }),
+            ..
+        } => {
+            let choice = keyport_core::discovered::NewProvider {
+                id,
+                display_name: name,
+                client_id,
+            };
+            let p = keyport.add_provider_from_issuer(&issuer, choice).await?;
+            if json {
+                print_json(&ProviderSummary::from(&p));
+                return Ok(());
+            }
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            println!(
+                "Added {} ({}) to {}.\n  PKCE: {}\n  revocation: {}\n  sign-in with a code (--device): {}",
+                p.id,
+                p.display_name,
+                keyport.home().providers_file().display(),
+                yes_no(p.pkce),
+                yes_no(p.revocation_url.is_some()),
+                yes_no(p.device_authorization_url.is_some()),
+            );
+            if !p.is_set_up() {
+                println!(
+                    "Register Keyport there with the redirect URI http://127.0.0.1/callback, then set client_id \
+                     under [providers.{}] in that file.",
+                    p.id
+                );
+            } else {
+                println!("Connect with: keyport connect {}", p.id);
+            }
+            Ok(())
+        }
         Command::Connect {
             provider,
             scopes,

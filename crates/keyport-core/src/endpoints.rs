@@ -36,17 +36,21 @@ pub struct Endpoints {
 
 /// The subset of an OpenID Provider's metadata Keyport uses.
 #[derive(Debug, Deserialize)]
-struct Discovery {
-    issuer: String,
-    authorization_endpoint: Url,
-    token_endpoint: Url,
-    revocation_endpoint: Option<Url>,
-    userinfo_endpoint: Option<Url>,
-    device_authorization_endpoint: Option<Url>,
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub revocation_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub device_authorization_endpoint: Option<Url>,
     #[serde(default)]
-    authorization_response_iss_parameter_supported: bool,
+    pub authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
-    code_challenge_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
 }
 
 /// Parses a stored endpoint. They were checked when resolved, so a failure means a damaged file.
@@ -111,7 +115,8 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
     })
 }
 
-async fn discover(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
+/// Fetches and checks `<issuer>/.well-known/openid-configuration`.
+pub async fn discover(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
     let url = discovery_url(issuer);
     tracing::debug!(%url, "fetching OpenID Connect discovery document");
     let (status, body) = http::send(client.get(url.clone()))

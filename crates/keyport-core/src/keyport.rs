@@ -12,6 +12,7 @@ use crate::accounts::{self, Account, AccountStore, Lifecycle};
 use crate::audit::AuditLog;
 use crate::catalog::{Catalog, Provider, RedirectKind, RevocationStyle};
 use crate::deep_link::{self, PendingFlows};
+use crate::discovered::{self, NewProvider};
 use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
@@ -194,6 +195,33 @@ impl Keyport {
     pub fn set_client_secret(&self, provider_id: &str, secret: &Secret) -> Result<()> {
         self.catalog.get(provider_id)?;
         self.keychain.set_client_secret(provider_id, secret)
+    }
+
+    /// Adds a provider from its OpenID Connect discovery document to the user's catalog, and
+    /// returns it (reloaded, with the user's whole file).
+    pub async fn add_provider_from_issuer(&mut self, issuer: &str, choice: NewProvider) -> Result<Provider> {
+        let url = Url::parse(issuer.trim())
+            .map_err(|e| Error::Usage(format!("\"{issuer}\" is not a URL ({e})")))?;
+        crate::http::check_endpoint(&url).map_err(Error::Usage)?;
+        let id = choice.id.clone().unwrap_or_else(|| discovered::id_for(&url));
+        let doc = endpoints::discover(&url, self.http()).await.map_err(|reason| {
+            Error::Provider(crate::error::ProviderError {
+                provider: url.host_str().unwrap_or("the issuer").to_string(),
+                operation: "discovery",
+                reason,
+                code: None,
+                transient: false,
+            })
+        })?;
+        let name = choice
+            .display_name
+            .clone()
+            .unwrap_or_else(|| url.host_str().unwrap_or(&id).to_string());
+        let table = discovered::entry(&doc, &name, choice.client_id.as_deref());
+        discovered::write(&self.home.providers_file(), &id, table)?;
+        self.catalog = Catalog::load(&self.home.providers_file())?;
+        tracing::info!(provider = %id, issuer = %doc.issuer, "provider added from discovery");
+        Ok(self.catalog.get(&id)?.clone())
     }
 
     /// Gives a provider its client id (in the user's providers.toml) and, optionally, its client

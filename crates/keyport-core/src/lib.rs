@@ -19,6 +19,7 @@ pub mod browser;
 pub mod callback;
 pub mod catalog;
 pub mod deep_link;
+pub mod discovered;
 pub mod endpoints;
 pub mod error;
 pub mod http;

@@ -1,0 +1,181 @@
+//! A catalog entry made from an OpenID Connect discovery document, for
+//! `keyport providers add --issuer URL` and the app's "Add by issuer" form: the endpoints, whether
+//! PKCE with S256 is offered, revocation, the device endpoint, and sensible default scopes, written
+//! into the user's `providers.toml` where they can be read and edited.
+
+use crate::catalog::Catalog;
+use crate::endpoints::Discovery;
+use crate::error::{Error, Result};
+use std::path::Path;
+use url::Url;
+
+/// What the user chose; the rest comes from the discovery document.
+#[derive(Debug, Clone, Default)]
+pub struct NewProvider {
+    /// The catalog id; derived from the issuer's host when not given.
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// An id from the issuer's host: `sso.example.com/realms/x` gives `sso-example-com`.
+pub fn id_for(issuer: &Url) -> String {
+    let host = issuer.host_str().unwrap_or("provider").to_ascii_lowercase();
+    let id: String = host
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    id.trim_matches('-').to_string()
+}
+
+/// The `[providers.<id>]` table for `doc`.
+pub fn entry(doc: &Discovery, display_name: &str, client_id: Option<&str>) -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    t.decor_mut().set_prefix(format!(
+        "\n# Added from {}/.well-known/openid-configuration by `keyport providers add`.\n",
+        doc.issuer.trim_end_matches('/')
+    ));
+    t.insert("display_name", toml_edit::value(display_name));
+    t.insert("issuer", toml_edit::value(&doc.issuer));
+    t.insert(
+        "authorization_url",
+        toml_edit::value(doc.authorization_endpoint.as_str()),
+    );
+    t.insert("token_url", toml_edit::value(doc.token_endpoint.as_str()));
+    for (field, url) in [
+        ("revocation_url", &doc.revocation_endpoint),
+        ("userinfo_url", &doc.userinfo_endpoint),
+        ("device_authorization_url", &doc.device_authorization_endpoint),
+    ] {
+        if let Some(url) = url {
+            t.insert(field, toml_edit::value(url.as_str()));
+        }
+    }
+    if !supports_s256(doc) {
+        t.insert("pkce", toml_edit::value(false));
+    }
+    let supported = |s: &str| doc.scopes_supported.is_empty() || doc.scopes_supported.iter().any(|x| x == s);
+    let scopes: toml_edit::Array = ["openid", "email", "profile", "offline_access"]
+        .into_iter()
+        .filter(|s| *s == "openid" || supported(s))
+        .collect();
+    t.insert("scopes", toml_edit::value(scopes));
+    // A desktop app is a public client; only a server that refuses those gets a secret method.
+    let methods = &doc.token_endpoint_auth_methods_supported;
+    let auth = if methods.is_empty() || methods.iter().any(|m| m == "none") {
+        "none"
+    } else if methods.iter().any(|m| m == "client_secret_basic") {
+        "client_secret_basic"
+    } else {
+        "client_secret_post"
+    };
+    t.insert("token_request_auth_method", toml_edit::value(auth));
+    if let Some(id) = client_id {
+        t.insert("client_id", toml_edit::value(id));
+    }
+    t
+}
+
+/// Whether the server offers PKCE with S256. A document that lists no methods says nothing;
+/// PKCE is then sent anyway (servers ignore parameters they do not know).
+pub fn supports_s256(doc: &Discovery) -> bool {
+    doc.code_challenge_methods_supported.is_empty()
+        || doc.code_challenge_methods_supported.iter().any(|m| m == "S256")
+}
+
+/// Adds `table` as `[providers.<id>]` to the user's file, keeping the rest of the file as it was.
+/// An id that is already taken (built-in or the user's) is refused; the edited text must load as a
+/// catalog before it replaces the file.
+pub fn write(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<()> {
+    let text = match std::fs::read_to_string(user_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("read", user_file, e)),
+    };
+    let name = user_file.display().to_string();
+    if Catalog::from_sources(Some(&text), &name)?.get(id).is_ok() {
+        return Err(Error::Usage(format!(
+            "there is already a provider \"{id}\"; choose another id (--id)"
+        )));
+    }
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| Error::Catalog {
+        path: name.clone(),
+        message: e.message().to_string(),
+    })?;
+    let providers = doc
+        .entry("providers")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| Error::Catalog {
+            path: name.clone(),
+            message: "`providers` must be a table".into(),
+        })?;
+    providers.insert(id, toml_edit::Item::Table(table));
+    let edited = doc.to_string();
+    Catalog::from_sources(Some(&edited), &name)?.get(id)?;
+    crate::atomic_file::replace(user_file, edited.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(extra: serde_json::Value) -> Discovery {
+        let mut v = serde_json::json!({
+            "issuer": "https://sso.example.com/realms/main",
+            "authorization_endpoint": "https://sso.example.com/auth",
+            "token_endpoint": "https://sso.example.com/token",
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn an_entry_carries_what_discovery_says() {
+        let d = doc(serde_json::json!({
+            "device_authorization_endpoint": "https://sso.example.com/device",
+            "code_challenge_methods_supported": ["plain"],
+            "scopes_supported": ["openid", "email"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        }));
+        let text = entry(&d, "SSO", Some("kp")).to_string();
+        assert!(
+            text.contains("device_authorization_url = \"https://sso.example.com/device\""),
+            "{text}"
+        );
+        assert!(text.contains("pkce = false"), "{text}");
+        assert!(text.contains("scopes = [\"openid\", \"email\"]"), "{text}");
+        assert!(
+            text.contains("client_secret_basic") && text.contains("client_id = \"kp\""),
+            "{text}"
+        );
+        assert_eq!(
+            id_for(&Url::parse("https://sso.example.com/realms/x").unwrap()),
+            "sso-example-com"
+        );
+    }
+
+    #[test]
+    fn writing_keeps_the_file_and_refuses_a_taken_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("providers.toml");
+        std::fs::write(&file, "# mine\n[providers.github]\nclient_id = \"x\"\n").unwrap();
+        let d = doc(serde_json::json!({}));
+        write(&file, "sso", entry(&d, "SSO", None)).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("# mine\n[providers.github]"), "{text}");
+        let catalog = Catalog::load(&file).unwrap();
+        assert_eq!(catalog.get("sso").unwrap().display_name, "SSO");
+        for taken in ["sso", "google"] {
+            let e = write(&file, taken, entry(&d, "Again", None)).unwrap_err();
+            assert!(e.to_string().contains("already a provider"), "{e}");
+        }
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+}
