@@ -53,6 +53,23 @@ pub fn set_up_provider(
     Ok(keyport()?.set_up_provider(&provider, &client_id, secret.as_ref())?)
 }
 
+/// The "Add by issuer URL" form: a provider from its OpenID Connect discovery document.
+#[tauri::command]
+pub async fn add_provider(
+    issuer: String,
+    name: Option<String>,
+    client_id: Option<String>,
+) -> Result<serde_json::Value, UiError> {
+    let mut keyport = keyport()?;
+    let choice = keyport_core::discovered::NewProvider {
+        id: None,
+        display_name: name.filter(|n| !n.trim().is_empty()),
+        client_id: client_id.filter(|c| !c.trim().is_empty()),
+    };
+    let provider = keyport.add_provider_from_issuer(&issuer, choice).await?;
+    Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
+}
+
 /// Opens the provider's developer settings (from the catalog, never a URL the page supplies).
 #[tauri::command]
 pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), UiError> {

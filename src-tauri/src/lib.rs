@@ -77,6 +77,7 @@ pub fn run() {
             commands::list_providers,
             commands::recent_uses,
             commands::set_up_provider,
+            commands::add_provider,
             commands::open_registration_page,
             commands::connect,
             commands::cancel_connect,

@@ -242,6 +242,31 @@ test('a service without a client id opens the setup form, then connects', async 
   assert.match(file, /client_id = "keyport-test"/);
 });
 
+test('a service added by its issuer URL appears in the list and connects', async () => {
+  await browser.$('#add-provider').click();
+  await browser.$('#add').waitForDisplayed({ timeout: 5000 });
+  await browser.$('#add-issuer').setValue(`${issuer}/nothing-here`);
+  await browser.$('#add-save').click();
+  await browser.$('#add-error').waitForDisplayed({ timeout: 15000 });
+  assert.match(await browser.$('#add-error').getText(), /404/, 'a wrong issuer is explained in the form');
+  await browser.$('#add-issuer').setValue(issuer);
+  await browser.$('#add-name').setValue('Corp SSO');
+  await browser.$('#add-client-id').setValue('keyport-test');
+  await shot('add-provider');
+  await browser.$('#add-save').click();
+  await browser.$('#add').waitForDisplayed({ reverse: true, timeout: 15000 });
+  const button = browser.$("button[data-connect='127-0-0-1']");
+  assert.match(await button.getText(), /Corp SSO/);
+  await button.click();
+  await browser.waitUntil(() => accounts().some((a) => a.provider === '127-0-0-1'), { timeout: 30000 });
+  await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
+  const file = fs.readFileSync(path.join(home, 'config/providers.toml'), 'utf8');
+  assert.match(file, /\[providers\.127-0-0-1\]/);
+  assert.match(file, /device_authorization_url = /);
+  // Without prompt=consent this provider issued no refresh token; later tests refresh every account.
+  keyport('disconnect', accounts().find((a) => a.provider === '127-0-0-1').id);
+});
+
 test('a service with variables asks for them, then connects there', async () => {
   await browser.$("button[data-connect='demo-port']").click();
   await browser.$('#vars').waitForDisplayed({ timeout: 5000 });

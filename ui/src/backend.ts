@@ -22,6 +22,9 @@ export const backend = {
   cancelConnect: (provider: string) => call<void>('cancel_connect', { provider }),
   setUpProvider: (provider: string, clientId: string, clientSecret: string | null) =>
     call<void>('set_up_provider', { provider, clientId, clientSecret }),
+  /** Adds an OpenID Connect provider from its discovery document; the new catalog entry. */
+  addProvider: (issuer: string, name: string | null, clientId: string | null) =>
+    call<Provider>('add_provider', { issuer, name, clientId }),
   openRegistrationPage: (provider: string) => call<void>('open_registration_page', { provider }),
   refresh: (account: string) => call<Account>('refresh_account', { account }),
   revoke: (account: string) => call<Account>('revoke_account', { account }),

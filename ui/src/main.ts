@@ -197,6 +197,39 @@ function setUp(p: Provider) {
   dialog.showModal();
 }
 
+function addProvider() {
+  const dialog = $<HTMLDialogElement>('add');
+  const form = $<HTMLFormElement>('add-form');
+  form.reset();
+  $('add-error').hidden = true;
+  $('add-cancel').onclick = () => dialog.close();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const value = (id: string) => $<HTMLInputElement>(id).value.trim() || null;
+    const save = $<HTMLButtonElement>('add-save');
+    save.disabled = true;
+    $('add-error').hidden = true;
+    let added: Provider;
+    try {
+      added = await backend.addProvider(value('add-issuer') ?? '', value('add-name'), value('add-client-id'));
+    } catch (e) {
+      $('add-error').textContent = sentence(asUiError(e).message);
+      $('add-error').hidden = false;
+      return;
+    } finally {
+      save.disabled = false;
+    }
+    dialog.close();
+    await reloadProviders();
+    notice(
+      added.set_up
+        ? `Added ${added.display_name}. Connect it below.`
+        : `Added ${added.display_name}. Press its Set up button to give it a client id.`,
+    );
+  };
+  dialog.showModal();
+}
+
 function rename(a: Account) {
   const dialog = $<HTMLDialogElement>('rename');
   const input = $<HTMLInputElement>('rename-input');
@@ -265,6 +298,7 @@ function act(action: AccountAction, a: Account) {
 
 async function start() {
   $('provider-search').addEventListener('input', renderProviders);
+  $('add-provider').addEventListener('click', addProvider);
   await Promise.all([reload(), reloadProviders()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());
