@@ -738,6 +738,44 @@ mod tests {
     }
 
     #[test]
+    fn quirk_fields_are_checked() {
+        let base = "[providers.q]\nauthorization_url = \"https://a/auth\"\ntoken_url = \"https://a/token\"\n";
+        let cases = [
+            (
+                "keep_fields = [\"authed_user.access_token\"]",
+                "tokens stay in the keychain",
+            ),
+            ("keep_fields = [\"refresh_token\"]", "tokens stay in the keychain"),
+            ("keep_fields = [\"a..b\"]", "empty path"),
+            ("revocation = \"bearer\"", "needs a `revocation_url`"),
+            (
+                "revocation = \"none\"\nrevocation_url = \"https://a/r\"",
+                "contradicts",
+            ),
+            ("token_path = \".x\"", "not a dot path"),
+            ("userinfo_query = \"{ viewer { id } }\"", "needs a `userinfo_url`"),
+            ("scope_param = \"user scope\"", "parameter name"),
+            ("token_request_format = \"xml\"", "unknown variant"),
+        ];
+        for (extra, expected) in cases {
+            let text = format!("{base}{extra}\n");
+            let err = Catalog::from_sources(Some(&text), "providers.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{extra:?} gave {err}");
+        }
+        let ok = format!(
+            "{base}refresh_url = \"https://a/refresh\"\ntoken_path = \"authed_user\"\nkeep_fields = [\"team.name\"]\n\
+             token_request_format = \"json\"\nrevocation = \"bearer\"\nrevocation_url = \"https://a/r\"\n"
+        );
+        let c = Catalog::from_sources(Some(&ok), "providers.toml").unwrap();
+        let q = c.get("q").unwrap();
+        assert_eq!(q.refresh_url.as_ref().unwrap().as_str(), "https://a/refresh");
+        assert_eq!(q.token_request_format, TokenRequestFormat::Json);
+        assert_eq!(q.revocation, RevocationStyle::Bearer);
+    }
+
+    #[test]
     fn unknown_provider_is_an_error() {
         let c = Catalog::from_sources(None, "none").unwrap();
         assert!(matches!(c.get("nope"), Err(Error::UnknownProvider(_))));
