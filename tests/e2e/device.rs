@@ -41,35 +41,20 @@ fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
 #[test]
 fn a_device_sign_in_refused_in_the_browser_says_so_and_stores_nothing() {
     let env = Env::new(60);
-    let run = env
-        .command(&["connect", "demo", "--device", "--timeout", "60"])
-        .env("KEYPORT_TEST_BROWSER_MODE", "deny")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(6), "{stderr}");
-    assert!(stderr.contains("refused in the browser"), "{stderr}");
+    env.run_with_browser("deny", &["connect", "demo", "--device", "--timeout", "60"])
+        .fails(6, "refused in the browser");
     assert_eq!(env.list(), serde_json::json!([]));
 }
 
 #[test]
 fn an_expired_device_code_is_reported() {
     let env = Env::new(60);
-    let file = env.home.path().join("config/providers.toml");
-    let mut text = std::fs::read_to_string(&file).unwrap();
-    text.push_str(&format!(
+    env.add_providers(&format!(
         "\n[providers.short]\nissuer = \"{}\"\nclient_id = \"keyport-short-device\"\nscopes = [\"openid\"]\n",
         env.server.issuer
     ));
-    std::fs::write(&file, text).unwrap();
-    let run = env
-        .command(&["connect", "short", "--device", "--timeout", "60"])
-        .env("KEYPORT_TEST_BROWSER_MODE", "ignore")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(6), "{stderr}");
-    assert!(stderr.contains("code expired"), "{stderr}");
+    env.run_with_browser("ignore", &["connect", "short", "--device", "--timeout", "60"])
+        .fails(6, "code expired");
     assert_eq!(env.list(), serde_json::json!([]));
 }
 

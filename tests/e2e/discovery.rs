@@ -69,9 +69,7 @@ fn a_bad_issuer_or_a_taken_id_changes_nothing() {
     for (args, code, expected) in cases {
         let mut all = vec!["providers", "add"];
         all.extend_from_slice(args);
-        let run = env.run(&all);
-        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        env.run(&all).fails(code, expected);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{args:?}");
     }
 }

@@ -72,14 +72,8 @@ fn an_error_sent_with_http_200_is_an_error() {
         "slack",
         &[("authorization_url", "authorize"), ("token_url", "token")],
     ));
-    let run = env
-        .command(&["connect", "slack", "--timeout", "30"])
-        .env("KEYPORT_TEST_BROWSER_MODE", "bad-code")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(6), "{stderr}");
-    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    env.run_with_browser("bad-code", &["connect", "slack", "--timeout", "30"])
+        .fails(6, "invalid_grant");
     assert_eq!(env.list(), serde_json::json!([]));
 }
 
@@ -211,9 +205,7 @@ fn linear_user_from_graphql_non_expiring_token_and_bearer_revocation() {
     let item = env.keychain_item("linear-1").unwrap();
     let access = item["access_token"].as_str().unwrap();
     assert_eq!(env.run(&["token", "linear-1"]).ok().stdout.trim(), access);
-    let run = env.run(&["refresh", "linear-1"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("cannot be refreshed"), "{}", run.stderr);
+    env.run(&["refresh", "linear-1"]).fails(2, "cannot be refreshed");
     env.run(&["disconnect", "linear-1"]).ok();
     assert_eq!(revoked(&quirks), vec![access.to_string()]);
 }

@@ -21,6 +21,26 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
+/// Starts `node <script>` on port 0 with `vars`, and returns it with the JSON line it announces
+/// itself with on stdout (its address).
+pub fn start_node_server(script: &Path, vars: &[(&str, &str)]) -> (std::process::Child, serde_json::Value) {
+    use std::io::BufRead;
+    let mut child = Command::new("node")
+        .arg(script)
+        .env("PORT", "0")
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node is installed");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script:?} announced {line:?}: {e}"));
+    (child, info)
+}
+
 /// A Keyport home wired to a private keychain and a local provider called `demo`.
 pub struct Env {
     pub home: tempfile::TempDir,
@@ -37,6 +57,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts a failure with exit `code` whose message contains `expected`.
+    #[track_caller]
+    pub fn fails(self, code: i32, expected: &str) -> Self {
+        assert_eq!(self.code, code, "stderr: {}", self.stderr);
+        assert!(
+            self.stderr.contains(expected),
+            "no {expected:?} in: {}",
+            self.stderr
+        );
+        self
+    }
+
     #[track_caller]
     pub fn ok(self) -> Self {
         assert_eq!(
@@ -113,6 +145,15 @@ impl Env {
 
     pub fn run(&self, args: &[&str]) -> Run {
         self.command(args).output().unwrap().into()
+    }
+
+    /// `keyport <args>` with the scripted browser in `mode` (see tests/oidc-server/browser.mjs).
+    pub fn run_with_browser(&self, mode: &str, args: &[&str]) -> Run {
+        self.command(args)
+            .env("KEYPORT_TEST_BROWSER_MODE", mode)
+            .output()
+            .unwrap()
+            .into()
     }
 
     /// Connects `login` at the demo provider and returns the new account id.

@@ -1,7 +1,6 @@
 //! The local OpenID Connect provider (`tests/oidc-server/server.mjs`), one per test, on port 0.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub struct OidcServer {
     pub issuer: String,
@@ -15,19 +14,8 @@ impl OidcServer {
             dir.join("node_modules/oidc-provider").exists(),
             "run `npm ci --prefix tests/oidc-server` (scripts/setup does) before the tests"
         );
-        let mut child = Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .env("PORT", "0")
-            .env("ACCESS_TOKEN_TTL", access_token_ttl.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node is installed");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value = serde_json::from_str(&line).expect("the server announces its issuer");
+        let ttl = access_token_ttl.to_string();
+        let (child, info) = super::start_node_server(&dir.join("server.mjs"), &[("ACCESS_TOKEN_TTL", &ttl)]);
         OidcServer {
             issuer: info["issuer"].as_str().unwrap().to_string(),
             child,

@@ -1,8 +1,7 @@
 //! The quirks server (`tests/quirks-server/server.mjs`): our own small authorization server that
 //! answers like providers that deviate from the standards, one profile per path prefix.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub struct QuirksServer {
     pub base: String,
@@ -12,18 +11,7 @@ pub struct QuirksServer {
 impl QuirksServer {
     pub fn start() -> Self {
         let script = super::repo_root().join("tests/quirks-server/server.mjs");
-        let mut child = Command::new("node")
-            .arg(script)
-            .env("PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node is installed");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value = serde_json::from_str(&line).expect("the server announces its base URL");
+        let (child, info) = super::start_node_server(&script, &[]);
         QuirksServer {
             base: info["base"].as_str().unwrap().to_string(),
             child,
