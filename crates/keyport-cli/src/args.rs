@@ -76,7 +76,8 @@ pub enum Command {
         /// token's lifetime).
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::keyport::DEFAULT_MIN_TTL_SECS)]
         min_ttl: u64,
-        /// Print {"access_token", "token_type", "expires_at", "account"} as JSON.
+        /// Print {"access_token", "token_type", "expires_at", "account", "metadata"} as JSON
+        /// (`metadata`: fields the provider sent with the tokens, e.g. Salesforce's `instance_url`).
         #[arg(long)]
         json: bool,
     },

@@ -300,18 +300,25 @@ async fn token(keyport: &Keyport, reference: &str, min_ttl: u64, json: bool) -> 
         pid: Some(caller),
         via: "keychain".into(),
     });
-    print_token(&token, &account.id, account.expires_at, json);
+    print_token(&token, &account.id, account.expires_at, &account.metadata, json);
     Ok(())
 }
 
 /// `token`'s output, the same whether the agent or the keychain supplied it.
-fn print_token(token: &Secret, account: &str, expires_at: Option<u64>, json: bool) {
+fn print_token(
+    token: &Secret,
+    account: &str,
+    expires_at: Option<u64>,
+    metadata: &std::collections::BTreeMap<String, String>,
+    json: bool,
+) {
     if json {
         print_json(&serde_json::json!({
             "access_token": token.expose(),
             "token_type": "Bearer",
             "expires_at": expires_at,
             "account": account,
+            "metadata": metadata,
         }));
     } else {
         println!("{}", token.expose());
@@ -333,7 +340,7 @@ pub fn token_from_agent(args: &Args) -> Option<Exit> {
     let answer = keyport_core::agent::ask(&home.agent_socket(), account, *min_ttl)?;
     match (answer.ok, answer.token, answer.account) {
         (true, Some(token), Some(id)) => {
-            print_token(&token, &id, answer.expires_at, *json);
+            print_token(&token, &id, answer.expires_at, &answer.metadata, *json);
             Some(Exit::Ok)
         }
         (false, _, _) => {

@@ -47,6 +47,9 @@ pub struct Answer {
     pub account: Option<String>,
     #[serde(default)]
     pub expires_at: Option<u64>,
+    /// The account's kept token-response fields (`keep_fields`), for `token --json`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata: std::collections::BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ErrorKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +164,7 @@ impl Agent {
                     token: Some(tokens.access_token),
                     account: Some(account.id),
                     expires_at: tokens.expires_at,
+                    metadata: account.metadata,
                     kind: None,
                     message: None,
                 }
@@ -246,6 +250,7 @@ fn failure(e: &Error) -> Answer {
         token: None,
         account: None,
         expires_at: None,
+        metadata: Default::default(),
         kind: Some(e.kind()),
         message: Some(describe(e)),
     }
@@ -283,6 +288,7 @@ mod tests {
             token: Some(Secret::new("AT-SECRET")),
             account: Some("x-1".into()),
             expires_at: None,
+            metadata: Default::default(),
             kind: None,
             message: None,
         };
