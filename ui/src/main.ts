@@ -153,6 +153,12 @@ async function connect(p: Provider) {
   }
 }
 
+/** Shows `e` in a form's error line, or hides the line when `e` is null. */
+function formError(id: string, e: unknown) {
+  $(id).textContent = e === null ? '' : sentence(asUiError(e).message);
+  $(id).hidden = e === null;
+}
+
 function setUp(p: Provider) {
   const dialog = $<HTMLDialogElement>('setup');
   const form = $<HTMLFormElement>('setup-form');
@@ -175,7 +181,7 @@ function setUp(p: Provider) {
   }
   $('setup-redirect').textContent = p.redirect_uri;
   $('setup-secret-row').hidden = !p.wants_client_secret;
-  $('setup-error').hidden = true;
+  formError('setup-error', null);
   $('setup-cancel').onclick = () => dialog.close();
   form.onsubmit = async (ev) => {
     ev.preventDefault();
@@ -184,9 +190,7 @@ function setUp(p: Provider) {
     try {
       await backend.setUpProvider(p.id, clientId, p.wants_client_secret && secret ? secret : null);
     } catch (e) {
-      const err = asUiError(e);
-      $('setup-error').textContent = sentence(err.message);
-      $('setup-error').hidden = false;
+      formError('setup-error', e);
       return;
     }
     dialog.close();
@@ -201,20 +205,19 @@ function addProvider() {
   const dialog = $<HTMLDialogElement>('add');
   const form = $<HTMLFormElement>('add-form');
   form.reset();
-  $('add-error').hidden = true;
+  formError('add-error', null);
   $('add-cancel').onclick = () => dialog.close();
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const value = (id: string) => $<HTMLInputElement>(id).value.trim() || null;
     const save = $<HTMLButtonElement>('add-save');
     save.disabled = true;
-    $('add-error').hidden = true;
+    formError('add-error', null);
     let added: Provider;
     try {
       added = await backend.addProvider(value('add-issuer') ?? '', value('add-name'), value('add-client-id'));
     } catch (e) {
-      $('add-error').textContent = sentence(asUiError(e).message);
-      $('add-error').hidden = false;
+      formError('add-error', e);
       return;
     } finally {
       save.disabled = false;

@@ -78,16 +78,7 @@ mod tests {
                 }),
                 5,
             ),
-            (
-                Error::Provider(ProviderError {
-                    provider: "p".into(),
-                    operation: "refresh",
-                    reason: "r".into(),
-                    code: None,
-                    transient: false,
-                }),
-                6,
-            ),
+            (Error::Provider(ProviderError::new("p", "refresh", "r")), 6),
             (Error::Timeout(1), 1),
             (Error::Internal("x".into()), 1),
         ];

@@ -50,11 +50,8 @@ pub fn outcome(params: &HashMap<String, String>, provider: &str) -> Result<Callb
             format!("{error}: {description}")
         };
         return Err(Error::Provider(ProviderError {
-            provider: provider.to_string(),
-            operation: "authorization",
-            reason,
             code: Some(error.clone()),
-            transient: false,
+            ..ProviderError::new(provider, "authorization", reason)
         }));
     }
     let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {

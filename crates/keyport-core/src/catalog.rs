@@ -308,22 +308,20 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Sets `client_id` of provider `id` in the user's file, keeping the rest of the file as it
-    /// was. The edited text must load as a catalog before it replaces the file.
-    pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<()> {
-        let client_id = client_id.trim();
-        if client_id.is_empty() || client_id.chars().any(char::is_control) {
-            return Err(Error::Usage(
-                "the client id is empty or has control characters".into(),
-            ));
-        }
+    /// Edits the user's file: `change` gets the catalog as the file makes it now, and the file's
+    /// `[providers]` table. The rest of the file is kept as it was (comments included), and the
+    /// edited text must load as a catalog before it replaces the file. Returns that catalog.
+    pub fn edit_user_file(
+        user_file: &Path,
+        change: impl FnOnce(&Catalog, &mut toml_edit::Table) -> Result<()>,
+    ) -> Result<Catalog> {
         let text = match std::fs::read_to_string(user_file) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::io("read", user_file, e)),
         };
         let name = user_file.display().to_string();
-        Self::from_sources(Some(&text), &name)?.get(id)?;
+        let before = Self::from_sources(Some(&text), &name)?;
         let mut doc: toml_edit::DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| catalog_error(&name, e.message().to_string()))?;
@@ -332,15 +330,32 @@ impl Catalog {
             .or_insert_with(|| toml_edit::Item::Table(implicit_table()))
             .as_table_mut()
             .ok_or_else(|| catalog_error(&name, "`providers` must be a table".into()))?;
-        providers
-            .entry(id)
-            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
-            .as_table_mut()
-            .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?
-            .insert("client_id", toml_edit::value(client_id));
+        change(&before, providers)?;
         let edited = doc.to_string();
-        Self::from_sources(Some(&edited), &name)?;
-        crate::atomic_file::replace(user_file, edited.as_bytes())
+        let after = Self::from_sources(Some(&edited), &name)?;
+        crate::atomic_file::replace(user_file, edited.as_bytes())?;
+        Ok(after)
+    }
+
+    /// Sets `client_id` of provider `id` in the user's file (see [`Catalog::edit_user_file`]).
+    pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
+        let client_id = client_id.trim();
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(Error::Usage(
+                "the client id is empty or has control characters".into(),
+            ));
+        }
+        let name = user_file.display().to_string();
+        Self::edit_user_file(user_file, |catalog, providers| {
+            catalog.get(id)?;
+            providers
+                .entry(id)
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?
+                .insert("client_id", toml_edit::value(client_id));
+            Ok(())
+        })
     }
 
     /// The built-in presets merged with the user's file at `user_file`, if it exists.

@@ -83,41 +83,20 @@ pub fn supports_s256(doc: &Discovery) -> bool {
         || doc.code_challenge_methods_supported.iter().any(|m| m == "S256")
 }
 
-/// Adds `table` as `[providers.<id>]` to the user's file, keeping the rest of the file as it was.
-/// An id that is already taken (built-in or the user's) is refused; the edited text must load as a
-/// catalog before it replaces the file.
-pub fn write(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<()> {
-    let text = match std::fs::read_to_string(user_file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read", user_file, e)),
-    };
-    let name = user_file.display().to_string();
-    if Catalog::from_sources(Some(&text), &name)?.get(id).is_ok() {
-        return Err(Error::Usage(format!(
-            "there is already a provider \"{id}\"; choose another id (--id)"
-        )));
-    }
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| Error::Catalog {
-        path: name.clone(),
-        message: e.message().to_string(),
+/// Adds `table` as `[providers.<id>]` to the user's file (see [`Catalog::edit_user_file`]). An id
+/// that is already taken (built-in or the user's) is refused. Returns the catalog with it.
+pub fn write(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<Catalog> {
+    let catalog = Catalog::edit_user_file(user_file, |catalog, providers| {
+        if catalog.get(id).is_ok() {
+            return Err(Error::Usage(format!(
+                "there is already a provider \"{id}\"; choose another id (--id)"
+            )));
+        }
+        providers.insert(id, toml_edit::Item::Table(table));
+        Ok(())
     })?;
-    let providers = doc
-        .entry("providers")
-        .or_insert_with(|| {
-            let mut t = toml_edit::Table::new();
-            t.set_implicit(true);
-            toml_edit::Item::Table(t)
-        })
-        .as_table_mut()
-        .ok_or_else(|| Error::Catalog {
-            path: name.clone(),
-            message: "`providers` must be a table".into(),
-        })?;
-    providers.insert(id, toml_edit::Item::Table(table));
-    let edited = doc.to_string();
-    Catalog::from_sources(Some(&edited), &name)?.get(id)?;
-    crate::atomic_file::replace(user_file, edited.as_bytes())
+    catalog.get(id)?;
+    Ok(catalog)
 }
 
 #[cfg(test)]

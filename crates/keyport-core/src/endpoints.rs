@@ -60,15 +60,9 @@ pub fn parse(url: &str) -> Result<Url> {
 }
 
 pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Endpoints> {
-    let fail = |reason: String| ProviderError {
-        provider: provider.display_name.clone(),
-        operation: "discovery",
-        reason,
-        code: None,
-        transient: false,
-    };
+    let fail = |reason: &str| ProviderError::new(&provider.display_name, "discovery", reason);
     let discovered = match &provider.issuer {
-        Some(issuer) => Some(discover(issuer, client).await.map_err(fail)?),
+        Some(issuer) => Some(discover(&provider.display_name, issuer, client).await?),
         None => None,
     };
     let pick = |explicit: &Option<Url>, found: Option<&Url>| explicit.clone().or_else(|| found.cloned());
@@ -77,14 +71,14 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
     let token_url = pick(&provider.token_url, d.map(|d| &d.token_endpoint));
     let (Some(authorization_url), Some(token_url)) = (authorization_url, token_url) else {
         // The catalog validation guarantees one source or the other.
-        return Err(fail("no authorization or token endpoint".into()).into());
+        return Err(fail("no authorization or token endpoint").into());
     };
     if provider.pkce {
         if let Some(d) = d {
             if !d.code_challenge_methods_supported.is_empty()
                 && !d.code_challenge_methods_supported.iter().any(|m| m == "S256")
             {
-                return Err(fail("the provider does not support PKCE with S256".into()).into());
+                return Err(fail("the provider does not support PKCE with S256").into());
             }
         }
     }
@@ -115,8 +109,18 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<En
     })
 }
 
-/// Fetches and checks `<issuer>/.well-known/openid-configuration`.
-pub async fn discover(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
+/// Fetches and checks `<issuer>/.well-known/openid-configuration`; failures name `provider`.
+pub async fn discover(
+    provider: &str,
+    issuer: &Url,
+    client: &reqwest::Client,
+) -> std::result::Result<Discovery, ProviderError> {
+    fetch_discovery(issuer, client)
+        .await
+        .map_err(|reason| ProviderError::new(provider, "discovery", reason))
+}
+
+async fn fetch_discovery(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
     let url = discovery_url(issuer);
     tracing::debug!(%url, "fetching OpenID Connect discovery document");
     let (status, body) = http::send(client.get(url.clone()))

@@ -198,6 +198,19 @@ pub struct ProviderError {
     pub transient: bool,
 }
 
+impl ProviderError {
+    /// A failure without an OAuth error code that trying again will not mend.
+    pub fn new(provider: impl Into<String>, operation: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            provider: provider.into(),
+            operation,
+            reason: reason.into(),
+            code: None,
+            transient: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

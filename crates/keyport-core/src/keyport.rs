@@ -14,7 +14,7 @@ use crate::catalog::{Catalog, Provider, RedirectKind, RevocationStyle};
 use crate::deep_link::{self, PendingFlows};
 use crate::discovered::{self, NewProvider};
 use crate::endpoints;
-use crate::error::{Error, Result};
+use crate::error::{Error, ProviderError, Result};
 use crate::keychain::Keychain;
 use crate::lock::FileLock;
 use crate::loopback::CallbackListener;
@@ -97,12 +97,9 @@ fn device_error(provider: &Provider, e: Error) -> Error {
         Some("expired_token") => "the code expired before the sign-in was approved; start again",
         _ => return e,
     };
-    Error::Provider(crate::error::ProviderError {
-        provider: provider.display_name.clone(),
-        operation: "the device sign-in",
-        reason: reason.into(),
+    Error::Provider(ProviderError {
         code: p.code.clone(),
-        transient: false,
+        ..ProviderError::new(&provider.display_name, "the device sign-in", reason)
     })
 }
 
@@ -204,22 +201,13 @@ impl Keyport {
             .map_err(|e| Error::Usage(format!("\"{issuer}\" is not a URL ({e})")))?;
         crate::http::check_endpoint(&url).map_err(Error::Usage)?;
         let id = choice.id.clone().unwrap_or_else(|| discovered::id_for(&url));
-        let doc = endpoints::discover(&url, self.http()).await.map_err(|reason| {
-            Error::Provider(crate::error::ProviderError {
-                provider: url.host_str().unwrap_or("the issuer").to_string(),
-                operation: "discovery",
-                reason,
-                code: None,
-                transient: false,
-            })
-        })?;
+        let doc = endpoints::discover(url.host_str().unwrap_or("the issuer"), &url, self.http()).await?;
         let name = choice
             .display_name
             .clone()
             .unwrap_or_else(|| url.host_str().unwrap_or(&id).to_string());
         let table = discovered::entry(&doc, &name, choice.client_id.as_deref());
-        discovered::write(&self.home.providers_file(), &id, table)?;
-        self.catalog = Catalog::load(&self.home.providers_file())?;
+        self.catalog = discovered::write(&self.home.providers_file(), &id, table)?;
         tracing::info!(provider = %id, issuer = %doc.issuer, "provider added from discovery");
         Ok(self.catalog.get(&id)?.clone())
     }
@@ -238,8 +226,7 @@ impl Keyport {
             self.keychain.check()?;
             self.keychain.set_client_secret(provider_id, secret)?;
         }
-        Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?;
-        self.catalog = Catalog::load(&self.home.providers_file())?;
+        self.catalog = Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?;
         Ok(())
     }
 
@@ -273,10 +260,7 @@ impl Keyport {
                 provider.display_name
             )));
         }
-        let creds = self.credentials(provider)?;
-        // Fail before the user signs in, not after, when the tokens would have nowhere to go.
-        self.keychain.check()?;
-        let endpoints = endpoints::resolve(provider, self.http()).await?;
+        let (creds, endpoints, scopes) = self.prepare_sign_in(provider, &opts).await?;
         let redirect = match (provider.redirect, deep_links) {
             (RedirectKind::DeepLink, Some(flows)) => Redirect::DeepLink(flows),
             _ => Redirect::Loopback(CallbackListener::bind().await?),
@@ -285,7 +269,6 @@ impl Keyport {
             Redirect::Loopback(listener) => listener.redirect_uri(),
             Redirect::DeepLink(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
-        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         let pending = oauth::start(provider, &endpoints, &creds, redirect_uri, &scopes)?;
         let callback = match redirect {
             Redirect::Loopback(listener) => {
@@ -324,10 +307,7 @@ impl Keyport {
         present: impl FnOnce(&DevicePrompt),
     ) -> Result<Account> {
         let provider = &self.catalog.get(provider_id)?.with_variables(&opts.variables)?;
-        let creds = self.credentials(provider)?;
-        self.keychain.check()?;
-        let endpoints = endpoints::resolve(provider, self.http()).await?;
-        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
+        let (creds, endpoints, scopes) = self.prepare_sign_in(provider, &opts).await?;
         let device = oauth::start_device(self.http(), provider, &endpoints, &creds, &scopes).await?;
         tracing::info!(provider = %provider.id, "waiting for the device sign-in");
         present(&DevicePrompt {
@@ -341,6 +321,21 @@ impl Keyport {
             .map_err(|e| device_error(provider, e))?;
         self.store_connection(provider, endpoints, grant, scopes, opts.nickname)
             .await
+    }
+
+    /// What every sign-in needs before the user is involved: the client's credentials, a keychain
+    /// that can take the tokens, the endpoints, and the scopes to ask for.
+    async fn prepare_sign_in(
+        &self,
+        provider: &Provider,
+        opts: &ConnectOptions,
+    ) -> Result<(ClientCredentials, endpoints::Endpoints, Vec<String>)> {
+        let creds = self.credentials(provider)?;
+        // Fail before the user signs in, not after, when the tokens would have nowhere to go.
+        self.keychain.check()?;
+        let endpoints = endpoints::resolve(provider, self.http()).await?;
+        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
+        Ok((creds, endpoints, scopes))
     }
 
     /// Looks the user up and stores a new or reconnected account with its tokens.

@@ -23,6 +23,7 @@ pub mod discovered;
 pub mod endpoints;
 pub mod error;
 pub mod http;
+pub mod json_path;
 pub mod keychain;
 pub mod keyport;
 pub mod lock;

@@ -247,13 +247,11 @@ pub async fn start_device(
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http"))
             .ok_or_else(|| {
-                Error::Provider(ProviderError {
-                    provider: provider.display_name.clone(),
-                    operation: "the device authorization",
-                    reason: "the verification address is not a web address".into(),
-                    code: None,
-                    transient: false,
-                })
+                Error::Provider(ProviderError::new(
+                    &provider.display_name,
+                    "the device authorization",
+                    "the verification address is not a web address",
+                ))
             })
     };
     Ok(DeviceAuthorization {
@@ -315,11 +313,7 @@ fn grant(response: TokenResp, provider: &Provider, previous_refresh: Option<&Sec
             .collect()
     });
     let extras = response.extra_fields();
-    let field = |path: &str| -> Option<&Value> {
-        let mut keys = path.split('.');
-        let first = extras.rest.get(keys.next()?)?;
-        keys.try_fold(first, |v, k| v.get(k))
-    };
+    let field = |path: &str| crate::json_path::get_in(&extras.rest, path);
     let user = provider
         .user_path
         .as_deref()
@@ -428,11 +422,8 @@ pub async fn revoke_bearer(
 async fn send_revocation(provider_name: &str, url: &Url, request: reqwest::RequestBuilder) -> Result<()> {
     let fail = |reason: String, code: Option<String>| {
         Error::Provider(ProviderError {
-            provider: provider_name.to_string(),
-            operation: "revocation",
-            reason,
             code,
-            transient: false,
+            ..ProviderError::new(provider_name, "revocation", reason)
         })
     };
     let (status, body) = http::send(request).await.map_err(|e| fail(e.to_string(), None))?;

@@ -4,6 +4,7 @@
 
 use crate::error::ProviderError;
 use crate::http;
+use crate::json_path;
 use crate::secret::Secret;
 use base64::Engine;
 use serde_json::Value;
@@ -24,13 +25,7 @@ pub async fn fetch(
     access_token: &Secret,
     graphql_query: Option<&str>,
 ) -> Result<Value, ProviderError> {
-    let fail = |reason: String| ProviderError {
-        provider: provider.to_string(),
-        operation: "user lookup",
-        reason,
-        code: None,
-        transient: false,
-    };
+    let fail = |reason: String| ProviderError::new(provider, "user lookup", reason);
     let request = match graphql_query {
         Some(query) => client
             .post(url.clone())
@@ -57,7 +52,9 @@ pub async fn fetch(
 
 /// The user object at `user_path` (the whole answer without one, or when it is not there).
 pub fn user_object<'a>(answer: &'a Value, user_path: Option<&str>) -> &'a Value {
-    user_path.and_then(|p| lookup(answer, p)).unwrap_or(answer)
+    user_path
+        .and_then(|p| json_path::get(answer, p))
+        .unwrap_or(answer)
 }
 
 /// Picks the nickname from the first of `fields` (dot paths into the JSON) that holds a non-empty
@@ -65,23 +62,19 @@ pub fn user_object<'a>(answer: &'a Value, user_path: Option<&str>) -> &'a Value 
 pub fn from_claims(claims: &Value, fields: &[String]) -> Profile {
     let nickname = fields
         .iter()
-        .filter_map(|f| lookup(claims, f))
+        .filter_map(|f| json_path::get(claims, f))
         .filter_map(|v| v.as_str().map(str::trim))
         .find(|s| !s.is_empty())
         .map(str::to_string);
     let subject = ["sub", "id", "user_id"]
         .iter()
-        .filter_map(|f| lookup(claims, f))
+        .filter_map(|f| json_path::get(claims, f))
         .find_map(|v| match v {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
     Profile { nickname, subject }
-}
-
-fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
 /// The (unverified) claims of an ID token. Used only to label the account, never to authorize.

@@ -20,7 +20,10 @@ pub fn normalize(status: u16, content_type: &str, body: Vec<u8>, token_path: Opt
         }
         Err(_) => return (status, body),
     };
-    if let Some(Value::Object(nested)) = token_path.and_then(|p| lookup(&object, p)).cloned() {
+    if let Some(Value::Object(nested)) = token_path
+        .and_then(|p| crate::json_path::get_in(&object, p))
+        .cloned()
+    {
         object.extend(nested);
     }
     let mut status = status;
@@ -41,12 +44,6 @@ pub fn normalize(status: u16, content_type: &str, body: Vec<u8>, token_path: Opt
     }
     let body = serde_json::to_vec(&Value::Object(object)).expect("a JSON object serializes");
     (status, body)
-}
-
-fn lookup<'a>(object: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut keys = path.split('.');
-    let first = object.get(keys.next()?)?;
-    keys.try_fold(first, |v, key| v.get(key))
 }
 
 fn looks_like_form(body: &[u8]) -> bool {
