@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(head) = std::str::from_utf8(data) else {
         return;
     };
-    let status = keyport_core::loopback::judge_for_fuzzing(head, 4455, "expected-state");
+    let status = keyport_core::fuzzing::judge_for_fuzzing(head, 4455, "expected-state");
     if status == 200 {
         assert!(head.starts_with("GET /callback?"), "accepted {head:?}");
         assert!(

@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(catalog) = keyport_core::catalog::Catalog::from_sources(Some(text), "fuzz") {
+    if let Ok(catalog) = keyport_core::Catalog::from_sources(Some(text), "fuzz") {
         for p in catalog.iter() {
             assert!(p.issuer.is_some() || (p.authorization_url.is_some() && p.token_url.is_some()));
         }

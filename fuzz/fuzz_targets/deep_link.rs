@@ -2,7 +2,7 @@
 //! a link to a waiting sign-in only when it is exactly keyport://oauth/callback with that sign-in's
 //! state.
 #![no_main]
-use keyport_core::deep_link::PendingFlows;
+use keyport_core::PendingFlows;
 use keyport_core::Secret;
 use libfuzzer_sys::fuzz_target;
 

@@ -21,8 +21,8 @@ fuzz_target!(|data: &[u8]| {
         _ => Some("data"),
     };
     let (status, body) =
-        keyport_core::token_response::normalize(status, content_type, data[2..].to_vec(), token_path);
+        keyport_core::fuzzing::normalize(status, content_type, data[2..].to_vec(), token_path);
     if (200..300).contains(&status) {
-        let _ = keyport_core::oauth::parses_as_token_response(&body);
+        let _ = keyport_core::fuzzing::parses_as_token_response(&body);
     }
 });

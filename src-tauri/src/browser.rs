@@ -8,7 +8,7 @@ use tauri_plugin_opener::OpenerExt;
 pub fn open(app: &AppHandle, url: &str) -> Result<(), UiError> {
     if std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty()) {
         let parsed = url::Url::parse(url).map_err(|e| UiError::other(format!("not a URL: {e}")))?;
-        return keyport_core::browser::open(&parsed).map_err(UiError::other);
+        return keyport_core::open_browser(&parsed).map_err(UiError::other);
     }
     app.opener()
         .open_url(url, None::<&str>)

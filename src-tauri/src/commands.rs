@@ -1,11 +1,12 @@
 //! The commands the window may call. Each returns metadata ([`AccountSummary`],
 //! [`ProviderSummary`]) or a [`UiError`]; none returns a token or a client secret.
 
+use crate::bindings::events;
 use crate::state::AppState;
 use crate::ui_error::UiError;
-use keyport_core::tokens::now;
 use keyport_core::{
-    AccountSummary, ConnectOptions, Home, Keyport, ProviderSummary, RevocationOutcome, Secret,
+    now, AccountSummary, ConnectOptions, Home, Keyport, NewProvider, ProviderSummary, RevocationOutcome,
+    Secret, Use,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
@@ -17,13 +18,15 @@ pub fn keyport() -> Result<Keyport, UiError> {
 }
 
 fn summary(keyport: &Keyport, account: &keyport_core::Account) -> AccountSummary<'static> {
-    AccountSummary::new(account, keyport.catalog(), now()).into_owned()
+    keyport.summary(account, now()).into_owned()
 }
 
 #[tauri::command]
 pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
     let keyport = keyport()?;
-    Ok(keyport.accounts()?.iter().map(|a| summary(&keyport, a)).collect())
+    Ok(keyport.with_summaries(now(), |all| {
+        all.into_iter().map(AccountSummary::into_owned).collect()
+    })?)
 }
 
 #[tauri::command]
@@ -38,8 +41,8 @@ pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
 
 /// Recent token uses, newest first: which program used which account.
 #[tauri::command]
-pub fn recent_uses() -> Result<Vec<keyport_core::audit::Use>, UiError> {
-    Ok(keyport()?.audit().recent(200))
+pub fn recent_uses() -> Result<Vec<Use>, UiError> {
+    Ok(keyport()?.recent_uses(200))
 }
 
 /// The setup form: the client id goes to providers.toml, the optional secret to the keychain.
@@ -61,7 +64,7 @@ pub async fn add_provider(
     client_id: Option<String>,
 ) -> Result<serde_json::Value, UiError> {
     let mut keyport = keyport()?;
-    let choice = keyport_core::discovered::NewProvider {
+    let choice = NewProvider {
         id: None,
         display_name: name.filter(|n| !n.trim().is_empty()),
         client_id: client_id.filter(|c| !c.trim().is_empty()),
@@ -85,7 +88,8 @@ pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), Ui
 
 /// The sign-in page could not be opened: the window shows its address instead.
 #[derive(Clone, Serialize)]
-struct BrowserFailed<'a> {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct BrowserFailed<'a> {
     provider: &'a str,
     url: &'a str,
 }
@@ -110,7 +114,7 @@ pub async fn connect(
             // The person can still open it by hand, as with `keyport connect --no-browser`.
             tracing::warn!(error = %e.message, "could not open the browser");
             let _ = app.emit(
-                "browser-failed",
+                events::BROWSER_FAILED,
                 BrowserFailed {
                     provider: &provider,
                     url: url.as_str(),
@@ -147,6 +151,7 @@ pub async fn revoke_account(account: String) -> Result<AccountSummary<'static>, 
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Disconnected {
     account: AccountSummary<'static>,
     revocation: RevocationOutcome,

@@ -40,7 +40,7 @@ fn deliver(app: &AppHandle, url: &str) {
         }
         Err(e) => {
             tracing::warn!(error = %e, "refused a keyport:// link");
-            let _ = app.emit("notice", UiError::from(e));
+            let _ = app.emit(crate::bindings::events::NOTICE, UiError::from(e));
         }
     }
 }

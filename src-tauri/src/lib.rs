@@ -4,10 +4,13 @@
 //! - [`deep_links`]: `keyport://` sign-in callbacks from the system.
 //! - [`watch`]: follows changes made elsewhere and notifies when an account needs reconnecting.
 //! - [`browser`]: the system browser for sign-in pages.
+//! - [`bindings`]: the names of commands and events the window uses, and (in tests) the
+//!   TypeScript types of what crosses to it, generated into `ui/src/generated/`.
 //!
-//! While the window is open the app also runs the token agent (`keyport_core::agent`), which serves
+//! While the window is open the app also runs the token agent (`keyport_core::Agent`), which serves
 //! `keyport token` from memory and refreshes tokens ahead of expiry.
 
+mod bindings;
 mod browser;
 mod commands;
 mod deep_links;
@@ -26,7 +29,7 @@ fn start_agent() {
         }
     };
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = keyport_core::agent::Agent::new(keyport).serve().await {
+        if let Err(e) = keyport_core::Agent::new(keyport).serve().await {
             tracing::warn!(error = %e, "the token agent stopped");
         }
     });
@@ -72,21 +75,7 @@ pub fn run() {
             watch::start(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::list_accounts,
-            commands::list_providers,
-            commands::recent_uses,
-            commands::set_up_provider,
-            commands::add_provider,
-            commands::open_registration_page,
-            commands::connect,
-            commands::cancel_connect,
-            commands::refresh_account,
-            commands::revoke_account,
-            commands::disconnect_account,
-            commands::rename_account,
-            commands::painted,
-        ])
+        .invoke_handler(bindings::handler())
         .run(tauri::generate_context!())
         .expect("the Keyport window could not start");
 }

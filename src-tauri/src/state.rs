@@ -1,7 +1,7 @@
 //! What the running app keeps between commands: sign-ins waiting for their deep link, and a way
 //! to cancel each waiting sign-in.
 
-use keyport_core::deep_link::PendingFlows;
+use keyport_core::PendingFlows;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::oneshot;

@@ -1,11 +1,11 @@
 //! Errors as the webview receives them: `{kind, message}`, so the UI can tell a cancelled sign-in
 //! from a provider refusal or a keychain problem, and show the core's sentence as it is.
 
-use keyport_core::error::describe;
-use keyport_core::ErrorKind;
+use keyport_core::{describe, ErrorKind};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UiError {
     pub kind: ErrorKind,
     pub message: String,

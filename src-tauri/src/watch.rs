@@ -6,9 +6,8 @@
 //! cheap, works the same on every platform and file system, and sees atomic replacements (a
 //! rename) without watching the directory.
 
-use keyport_core::accounts::AccountStore;
-use keyport_core::tokens::now;
-use keyport_core::{Home, Status};
+use crate::bindings::events;
+use keyport_core::{now, AccountStore, Home, Status};
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 use tauri::{AppHandle, Emitter};
@@ -60,7 +59,7 @@ pub fn start(app: AppHandle) {
                 }
                 last = current;
                 if changed {
-                    let _ = app.emit("accounts-changed", ());
+                    let _ = app.emit(events::ACCOUNTS_CHANGED, ());
                 }
                 let now_flagged = needing_reconnect(&store);
                 for (_, label) in now_flagged.difference(&flagged) {

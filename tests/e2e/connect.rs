@@ -265,3 +265,32 @@ fn a_pasted_redirect_address_completes_the_sign_in() {
     assert!(!stderr.contains(address.split("code=").nth(1).unwrap().split('&').next().unwrap()));
     assert_eq!(env.list().as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn an_account_keeps_working_when_its_provider_leaves_the_catalog() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let before = env.keychain_item(&id).unwrap();
+    // The account keeps the connection it was made with: endpoints, quirks and client id.
+    std::fs::write(env.home.path().join("config/providers.toml"), "").unwrap();
+    env.run(&["refresh", &id]).ok();
+    let after = env.keychain_item(&id).unwrap();
+    assert_ne!(before["access_token"], after["access_token"], "refreshed");
+    let access = after["access_token"].as_str().unwrap();
+    assert_eq!(env.server.userinfo_status(access), 200);
+    assert_eq!(env.list()[0]["status"], "ok");
+    // A new sign-in does need the catalog entry, and says how to find the known ones.
+    let refused = env
+        .run(&["connect", "demo"])
+        .fails(2, "unknown provider \"demo\"");
+    assert!(
+        refused.stderr.contains("`keyport providers` lists"),
+        "the CLI adds where to look: {}",
+        refused.stderr
+    );
+    env.run(&["disconnect", &id]).ok();
+    assert!(
+        !env.server.is_active(access),
+        "revoked through the stored connection"
+    );
+}

@@ -69,7 +69,8 @@ fn a_provider_without_a_device_endpoint_is_refused_before_anything_happens() {
     ));
     std::fs::write(&file, text).unwrap();
     let run = env.run(&["connect", "nodevice", "--device"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Exit 7: the provider cannot do that (a usage error, 2, before 0.2).
+    assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
         run.stderr.contains("does not offer sign-in with a code"),
         "{}",

@@ -205,7 +205,8 @@ fn linear_user_from_graphql_non_expiring_token_and_bearer_revocation() {
     let item = env.keychain_item("linear-1").unwrap();
     let access = item["access_token"].as_str().unwrap();
     assert_eq!(env.run(&["token", "linear-1"]).ok().stdout.trim(), access);
-    env.run(&["refresh", "linear-1"]).fails(2, "cannot be refreshed");
+    // Exit 7: the account cannot do that (a usage error, 2, before 0.2).
+    env.run(&["refresh", "linear-1"]).fails(7, "cannot be refreshed");
     env.run(&["disconnect", "linear-1"]).ok();
     assert_eq!(revoked(&quirks), vec![access.to_string()]);
 }

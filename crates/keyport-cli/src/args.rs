@@ -58,7 +58,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "paste")]
         device: bool,
         /// Give up after this many seconds without a callback.
-        #[arg(long, value_name = "SECS", default_value_t = keyport_core::keyport::DEFAULT_CONNECT_TIMEOUT_SECS)]
+        #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_CONNECT_TIMEOUT_SECS)]
         timeout: u64,
         /// Print the new account as JSON.
         #[arg(long)]
@@ -74,7 +74,7 @@ pub enum Command {
         account: String,
         /// Refresh first if the token expires within this many seconds (capped at half the
         /// token's lifetime).
-        #[arg(long, value_name = "SECS", default_value_t = keyport_core::keyport::DEFAULT_MIN_TTL_SECS)]
+        #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_MIN_TTL_SECS)]
         min_ttl: u64,
         /// Print {"access_token", "token_type", "expires_at", "account", "metadata"} as JSON
         /// (`metadata`: fields the provider sent with the tokens, e.g. Salesforce's `instance_url`).

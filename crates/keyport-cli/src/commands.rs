@@ -3,9 +3,9 @@
 use crate::args::{Args, Command, ProvidersAction};
 use crate::exit::Exit;
 use crate::output::{accounts_table, print_json, table};
-use keyport_core::tokens::now;
 use keyport_core::{
-    AccountSummary, ConnectOptions, Error, Home, Keyport, ProviderSummary, Result, RevocationOutcome, Secret,
+    now, relative, Answer, Catalog, ConnectOptions, Error, ErrorKind, Home, Keyport, NewProvider,
+    ProviderSummary, Result, RevocationOutcome, Secret, REGISTERED_REDIRECT_URI,
 };
 use std::io::Read;
 use std::time::Duration;
@@ -18,8 +18,7 @@ pub async fn run(args: Args) -> Result<()> {
             matrix: true,
             ..
         } => {
-            let builtin = keyport_core::catalog::Catalog::from_sources(None, "none")?;
-            print!("{}", keyport_core::view::support_matrix(&builtin));
+            print!("{}", keyport_core::support_matrix(&Catalog::builtin()?));
             Ok(())
         }
         Command::Providers {
@@ -40,7 +39,7 @@ pub async fn run(args: Args) -> Result<()> {
                 }),
             ..
         } => {
-            let choice = keyport_core::discovered::NewProvider {
+            let choice = NewProvider {
                 id,
                 display_name: name,
                 client_id,
@@ -56,13 +55,13 @@ pub async fn run(args: Args) -> Result<()> {
                 p.id,
                 p.display_name,
                 keyport.home().providers_file().display(),
-                yes_no(p.pkce),
-                yes_no(p.revocation_url.is_some()),
-                yes_no(p.device_authorization_url.is_some()),
+                yes_no(p.quirks.pkce),
+                yes_no(p.urls.revocation_url.is_some()),
+                yes_no(p.urls.device_authorization_url.is_some()),
             );
             if !p.is_set_up() {
                 println!(
-                    "Register Keyport there with the redirect URI http://127.0.0.1/callback, then set client_id \
+                    "Register Keyport there with the redirect URI {REGISTERED_REDIRECT_URI}, then set client_id \
                      under [providers.{}] in that file.",
                     p.id
                 );
@@ -102,7 +101,7 @@ pub async fn run(args: Args) -> Result<()> {
         } => token(&keyport, &account, min_ttl, json).await,
         Command::Refresh { account, json } => {
             let a = keyport.refresh(&account).await?;
-            let summary = AccountSummary::new(&a, keyport.catalog(), now());
+            let summary = keyport.summary(&a, now());
             if json {
                 print_json(&summary);
             } else {
@@ -110,7 +109,7 @@ pub async fn run(args: Args) -> Result<()> {
                     "Refreshed {} ({}); the token expires {}.",
                     a.id,
                     a.label(),
-                    keyport_core::view::relative(summary.expires_in)
+                    relative(summary.expires_in)
                 );
             }
             Ok(())
@@ -138,7 +137,7 @@ pub async fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Agent => {
-            let agent = keyport_core::agent::Agent::new(std::sync::Arc::new(keyport));
+            let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
             crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
             agent.serve().await
         }
@@ -168,7 +167,7 @@ fn providers(keyport: &Keyport, json: bool) -> Result<()> {
                     p.registration_url.as_deref().unwrap_or("see the provider's docs")
                 )
             };
-            let vars = keyport_core::view::variables_text(&p.variables, false);
+            let vars = keyport_core::variables_text(&p.variables, false);
             [p.id.clone(), p.display_name.clone(), vars, state]
         })
         .collect();
@@ -210,7 +209,7 @@ async fn connect(
         .connect_via(provider, opts, None, pasted, |url| {
             if no_browser || paste {
                 crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
-            } else if let Err(e) = keyport_core::browser::open(url) {
+            } else if let Err(e) = keyport_core::open_browser(url) {
                 crate::note!(
                     "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n"
                 );
@@ -250,14 +249,13 @@ async fn connect_device(
                     .verification_uri_complete
                     .as_ref()
                     .unwrap_or(&prompt.verification_uri);
-                if let Err(e) = keyport_core::browser::open(url) {
+                if let Err(e) = keyport_core::open_browser(url) {
                     crate::note!("(Could not open a browser here: {e}.)");
                 }
             }
             crate::note!(
                 "Waiting for the approval (the code is valid for {})…",
-                keyport_core::view::relative(Some(prompt.expires_in.as_secs() as i64))
-                    .trim_start_matches("in ")
+                relative(Some(prompt.expires_in.as_secs() as i64)).trim_start_matches("in ")
             );
         })
         .await?;
@@ -267,39 +265,24 @@ async fn connect_device(
 
 fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Account, json: bool) {
     if json {
-        print_json(&AccountSummary::new(account, keyport.catalog(), now()));
+        print_json(&keyport.summary(account, now()));
     } else {
         println!("Connected {} as {} (id {}).", name, account.nickname, account.id);
     }
 }
 
 fn list(keyport: &Keyport, json: bool) -> Result<()> {
-    let now = now();
-    let store = keyport.account_store();
-    let bytes = store.read_bytes()?;
-    let summaries: Vec<AccountSummary> = store
-        .listing(&bytes)?
-        .into_iter()
-        .map(|a| AccountSummary::listed(a, keyport.catalog(), now))
-        .collect();
-    if json {
-        print_json(&summaries);
-    } else {
-        println!("{}", accounts_table(&summaries));
-    }
-    Ok(())
+    keyport.with_summaries(now(), |summaries| {
+        if json {
+            print_json(&summaries);
+        } else {
+            println!("{}", accounts_table(&summaries));
+        }
+    })
 }
 
 async fn token(keyport: &Keyport, reference: &str, min_ttl: u64, json: bool) -> Result<()> {
     let (account, token) = keyport.token(reference, min_ttl).await?;
-    let caller = std::os::unix::process::parent_id();
-    keyport.audit().record(&keyport_core::audit::Use {
-        at: now(),
-        account: account.id.clone(),
-        program: keyport_core::audit::program_name(caller),
-        pid: Some(caller),
-        via: "keychain".into(),
-    });
     print_token(&token, &account.id, account.expires_at, &account.metadata, json);
     Ok(())
 }
@@ -326,7 +309,8 @@ fn print_token(
 }
 
 /// Answers `keyport token` through a running agent. `None`: not a token request, or no agent
-/// answered; go the keychain way.
+/// answered, or it refused in a way the keychain path explains better (with the typed error and
+/// its hint, at no risk: those refusals have no side effects); go the keychain way.
 pub fn token_from_agent(args: &Args) -> Option<Exit> {
     let Command::Token {
         account,
@@ -337,20 +321,24 @@ pub fn token_from_agent(args: &Args) -> Option<Exit> {
         return None;
     };
     let home = Home::from_env().ok()?;
-    let answer = keyport_core::agent::ask(&home.agent_socket(), account, *min_ttl)?;
-    match (answer.ok, answer.token, answer.account) {
-        (true, Some(token), Some(id)) => {
-            print_token(&token, &id, answer.expires_at, &answer.metadata, *json);
+    match keyport_core::ask_agent(&home.agent_socket(), account, *min_ttl)? {
+        Answer::Token {
+            token,
+            account,
+            expires_at,
+            metadata,
+        } => {
+            print_token(&token, &account, expires_at, &metadata, *json);
             Some(Exit::Ok)
         }
-        (false, _, _) => {
-            crate::note!(
-                "keyport: {}",
-                answer.message.unwrap_or_else(|| "the agent failed".into())
-            );
-            Some(answer.kind.map(Exit::from_kind).unwrap_or(Exit::Failure))
+        Answer::Error {
+            kind: ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage,
+            ..
+        } => None,
+        Answer::Error { kind, message } => {
+            crate::note!("keyport: {message}");
+            Some(Exit::from_kind(kind))
         }
-        _ => None,
     }
 }
 

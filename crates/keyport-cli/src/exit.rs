@@ -18,6 +18,10 @@ pub enum Exit {
     Keychain = 5,
     /// The provider is unreachable or answered with an error.
     Provider = 6,
+    /// The provider or account cannot do that: revoke without a revocation endpoint, refresh
+    /// without a refresh token, a device sign-in without a device endpoint, a `keyport://`
+    /// provider outside the app. (Until 0.2 these were usage errors, 2.)
+    Unsupported = 7,
 }
 
 impl From<&Error> for Exit {
@@ -34,6 +38,7 @@ impl Exit {
             ErrorKind::NeedsReconnect => Exit::NeedsReconnect,
             ErrorKind::Keychain => Exit::Keychain,
             ErrorKind::Provider => Exit::Provider,
+            ErrorKind::Unsupported => Exit::Unsupported,
             ErrorKind::Cancelled | ErrorKind::Other => Exit::Failure,
         }
     }
@@ -48,7 +53,7 @@ impl From<Exit> for std::process::ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyport_core::error::{KeychainError, KeychainProblem, ProviderError};
+    use keyport_core::{KeychainError, KeychainProblem, ProviderError};
 
     #[test]
     fn documented_codes_are_stable() {
@@ -79,6 +84,15 @@ mod tests {
                 5,
             ),
             (Error::Provider(ProviderError::new("p", "refresh", "r")), 6),
+            (Error::Unsupported("x".into()), 7),
+            (
+                Error::NoRevocation {
+                    account: "a".into(),
+                    provider: "p".into(),
+                },
+                7,
+            ),
+            (Error::ProviderNotSetUp("p".into()), 2),
             (Error::Timeout(1), 1),
             (Error::Internal("x".into()), 1),
         ];

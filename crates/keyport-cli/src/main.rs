@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod exit;
+mod hints;
 mod output;
 
 use clap::Parser;

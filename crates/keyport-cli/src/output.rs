@@ -1,7 +1,7 @@
 //! How the CLI speaks: logs and errors on stderr, results on stdout (tables for people, `--json`
 //! for programs). Only `keyport token` ever prints a secret, and only on stdout.
 
-use keyport_core::view::relative;
+use keyport_core::relative;
 
 /// A message for the person at the terminal, on stderr. Unlike `eprintln!` it never panics: a caller
 /// that read the sign-in URL and then closed our stderr must not abort the sign-in it started.
@@ -26,9 +26,12 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// One sentence, then the causes that add something.
+/// One sentence, then the causes that add something, then what to do about it.
 pub fn report(e: &keyport_core::Error) {
-    crate::note!("keyport: {}", keyport_core::error::describe(e));
+    crate::note!("keyport: {}", keyport_core::describe(e));
+    if let Some(hint) = crate::hints::hint(e) {
+        crate::note!("{hint}");
+    }
 }
 
 pub fn print_json(value: &impl serde::Serialize) {
@@ -48,15 +51,15 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
         .iter()
         .map(|a| {
             [
-                a.id.to_string(),
-                a.provider.to_string(),
-                a.nickname.to_string(),
+                a.account.id.to_string(),
+                a.account.provider.to_string(),
+                a.account.nickname.to_string(),
                 a.status.as_str().to_string(),
                 match a.status {
                     keyport_core::Status::NeedsReconnect => "-".to_string(),
                     _ => relative(a.expires_in),
                 },
-                a.scopes.join(" "),
+                a.account.scopes.join(" "),
             ]
         })
         .collect();

@@ -10,6 +10,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of failure this is, for the edges to pick an exit code or a UI treatment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request itself was wrong: a bad flag value, an unknown provider, a provider without a client id.
@@ -26,6 +27,9 @@ pub enum ErrorKind {
     Provider,
     /// The user cancelled, or the flow timed out waiting for them.
     Cancelled,
+    /// A well-formed request this provider or account cannot do: revoke where the provider offers
+    /// no revocation, refresh without a refresh token, a device sign-in without a device endpoint.
+    Unsupported,
     /// Anything else: local files, bad callbacks, internal faults.
     Other,
 }
@@ -35,19 +39,26 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("unknown provider \"{0}\"; `keyport providers` lists the known ones")]
+    #[error("unknown provider \"{0}\"")]
     UnknownProvider(String),
 
-    #[error(
-        "provider \"{0}\" is not set up: it has no client id. Register an OAuth app with the provider and \
-         set `client_id` for it in {1}"
-    )]
-    ProviderNotSetUp(String, PathBuf),
+    #[error("provider \"{0}\" is not set up: it has no client id")]
+    ProviderNotSetUp(String),
+
+    #[error("{provider} needs a value for {name} ({description})")]
+    MissingVariable {
+        provider: String,
+        name: String,
+        description: String,
+    },
+
+    #[error("there is already a provider \"{0}\"")]
+    ProviderExists(String),
 
     #[error("the provider catalog {path} is invalid: {message}")]
     Catalog { path: String, message: String },
 
-    #[error("no account matches \"{0}\"; `keyport list` shows the connected accounts")]
+    #[error("no account matches \"{0}\"")]
     NoSuchAccount(String),
 
     #[error("\"{reference}\" matches several accounts ({}); use one of these ids", candidates.join(", "))]
@@ -56,7 +67,7 @@ pub enum Error {
         candidates: Vec<String>,
     },
 
-    #[error("account {account} needs to be reconnected ({reason}); run `keyport connect {provider}`")]
+    #[error("account {account} needs to be reconnected ({reason})")]
     NeedsReconnect {
         account: String,
         provider: String,
@@ -68,6 +79,17 @@ pub enum Error {
 
     #[error("{0}")]
     Provider(#[from] ProviderError),
+
+    #[error("{0}")]
+    Unsupported(String),
+
+    #[error(
+        "{provider} offers no token revocation; revoke Keyport's access in your {provider} account settings"
+    )]
+    NoRevocation { account: String, provider: String },
+
+    #[error("another Keyport agent already serves {}", .0.display())]
+    AgentRunning(PathBuf),
 
     #[error("the sign-in was not completed: {0}")]
     Authorization(String),
@@ -95,17 +117,22 @@ impl Error {
         match self {
             Error::Usage(_)
             | Error::UnknownProvider(_)
-            | Error::ProviderNotSetUp(..)
+            | Error::ProviderNotSetUp(_)
+            | Error::MissingVariable { .. }
+            | Error::ProviderExists(_)
             | Error::Catalog { .. } => ErrorKind::Usage,
+            Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::NoSuchAccount(_) => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::Provider(_) => ErrorKind::Provider,
             Error::Timeout(_) => ErrorKind::Cancelled,
-            Error::Authorization(_) | Error::Io { .. } | Error::CorruptData { .. } | Error::Internal(_) => {
-                ErrorKind::Other
-            }
+            Error::Authorization(_)
+            | Error::AgentRunning(_)
+            | Error::Io { .. }
+            | Error::CorruptData { .. }
+            | Error::Internal(_) => ErrorKind::Other,
         }
     }
 
@@ -194,7 +221,7 @@ pub struct ProviderError {
     pub reason: String,
     /// The OAuth error code (`invalid_grant`, …) when the provider sent one.
     pub code: Option<String>,
-    /// Whether trying again later may work (see [`crate::http::HttpFailure::transient`]).
+    /// Whether trying again later may work (a connection failure, HTTP 5xx or 429).
     pub transient: bool,
 }
 

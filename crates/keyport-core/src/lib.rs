@@ -1,44 +1,53 @@
-//! Keyport's core: everything about connected accounts that is not a user interface.
+//! Keyport's core: everything about connected accounts that is not a user interface. Nothing here
+//! depends on Tauri; the desktop app and the CLI are thin adapters over the API below, and use
+//! nothing else.
 //!
-//! - [`catalog`]: which providers exist and how to talk to them (data, not code).
-//! - [`endpoints`]: a provider's endpoints, from the catalog or OpenID Connect discovery.
-//! - [`oauth`], [`loopback`], [`deep_link`], [`callback`], [`browser`], [`profile`]: the authorization
-//!   flow and its parts.
-//! - [`keychain`], [`accounts`], [`tokens`], [`lock`], [`paths`]: where things are kept.
-//! - [`keyport`]: the operations the CLI and the desktop app expose.
-//! - [`agent`], [`audit`]: tokens served from memory while the app runs; who used which token.
-//!
-//! Nothing here depends on Tauri; the app and the CLI are thin adapters.
+//! The folders follow the architecture:
+//! - `catalog/`: which providers exist and how to talk to them (data, not code): the schema, its
+//!   validation, `{variables}`, and edits of the user's `providers.toml`.
+//! - `provider/`: talking to a provider: the one HTTP client, discovery, the resolved
+//!   [`Connection`] of an account, and the protocol steps (authorize, device, refresh, revoke).
+//! - `redirect/`: how the provider's answer comes back (loopback listener, `keyport://` deep link).
+//! - `store/`: where things are kept (keychain, account file, audit log, locks, the home).
+//! - `ops/`: the operations the adapters offer, one file per operation ([`Keyport`]).
+//! - `agent/`: tokens served from memory while the app runs (server, client, protocol).
+//! - `view/`: what the interfaces show: account and provider summaries, the support matrix.
 
-pub mod accounts;
-#[cfg(unix)]
-pub mod agent;
-pub mod atomic_file;
-pub mod audit;
-pub mod browser;
-pub mod callback;
-pub mod catalog;
-pub mod deep_link;
-pub mod discovered;
-pub mod endpoints;
-pub mod error;
-pub mod http;
-pub mod json_path;
-pub mod keychain;
-pub mod keyport;
-pub mod lock;
-pub mod loopback;
-pub mod oauth;
-pub mod paths;
-pub mod profile;
-pub mod secret;
-pub mod token_response;
-pub mod tokens;
-pub mod view;
+mod agent;
+mod catalog;
+mod error;
+mod ops;
+mod provider;
+mod redirect;
+mod secret;
+mod store;
+mod view;
 
-pub use accounts::{Account, Lifecycle, Status};
-pub use error::{Error, ErrorKind, Result};
-pub use keyport::{ConnectOptions, DevicePrompt, Keyport, RevocationOutcome};
-pub use paths::Home;
+pub use agent::{ask_agent, Agent, Answer};
+pub use catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
+pub use catalog::{EndpointSet, Quirks};
+pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
+pub use ops::{
+    ConnectOptions, DevicePrompt, Keyport, NewProvider, RevocationOutcome, DEFAULT_CONNECT_TIMEOUT_SECS,
+    DEFAULT_MIN_TTL_SECS,
+};
+pub use provider::connection::Connection;
+pub use redirect::browser::open as open_browser;
+pub use redirect::deep_link::{PendingFlows, REDIRECT_URI as DEEP_LINK_REDIRECT_URI};
+pub use redirect::loopback::REGISTERED_REDIRECT_URI;
 pub use secret::Secret;
-pub use view::{AccountSummary, ProviderSummary};
+pub use store::account_file::{AccountStore, ListedAccount};
+pub use store::accounts::{Account, Lifecycle, Status};
+pub use store::audit::Use;
+pub use store::home::Home;
+pub use store::tokens::now;
+pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, reachable without
+/// widening the API above.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::provider::grant::parses_as_token_response;
+    pub use crate::provider::token_response::normalize;
+    pub use crate::redirect::loopback::judge_for_fuzzing;
+}

@@ -5,7 +5,7 @@
 //! following it could leak a code or secret to another origin), bodies are capped, and every request
 //! has a timeout. Plain `http` is refused for anything but loopback hosts; see [`check_endpoint`].
 
-use crate::token_response;
+use crate::provider::token_response;
 use oauth2::{HttpRequest, HttpResponse};
 use std::future::Future;
 use std::time::Duration;
@@ -112,14 +112,21 @@ pub struct TokenQuirks {
     pub token_path: Option<String>,
 }
 
+/// The HTTP function `oauth2` sends through (see [`oauth_client`]).
+pub trait OAuthTransport:
+    Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>>
+{
+}
+
+impl<F> OAuthTransport for F where
+    F: Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>>
+{
+}
+
 /// An `oauth2` HTTP client over `client` that also smooths the token-response deviations
 /// providers are known for (see [`token_response::normalize`]) before `oauth2` parses them, and
 /// reshapes requests as `quirks` says.
-pub fn oauth_client(
-    client: &reqwest::Client,
-    quirks: TokenQuirks,
-) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>> + '_
-{
+pub fn oauth_client(client: &reqwest::Client, quirks: TokenQuirks) -> impl OAuthTransport + '_ {
     move |request: HttpRequest| {
         let client = client.clone();
         let quirks = quirks.clone();

@@ -7,8 +7,9 @@
 //! `state` ends the wait; everything else gets a plain answer and the listener keeps going.
 
 use crate::error::{Error, Result};
+use crate::redirect::page::respond;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use url::Url;
@@ -18,8 +19,11 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// How long a connection may take to send its request.
 const READ_DEADLINE: Duration = Duration::from_secs(10);
 pub const CALLBACK_PATH: &str = "/callback";
+/// The redirect URI to register with a provider: the port is left out, because a loopback
+/// redirect's port is ignored when matching (RFC 8252 §7.3) and ours is ephemeral.
+pub const REGISTERED_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
-pub use crate::callback::Callback;
+pub use crate::redirect::callback::Callback;
 
 pub struct CallbackListener {
     listener: TcpListener,
@@ -56,6 +60,7 @@ impl CallbackListener {
     }
 
     /// Serves until the callback carrying `state` arrives or `timeout` passes.
+    #[cfg(test)]
     pub async fn wait(self, provider: &str, state: &str, timeout: Duration) -> Result<Callback> {
         self.wait_or_paste(provider, state, timeout, None).await
     }
@@ -134,14 +139,14 @@ fn judge_pasted(line: &str, state: &str, provider: &str) -> Event {
             "a pasted address that is not Keyport's callback (http://127.0.0.1:<port>{CALLBACK_PATH})"
         ));
     }
-    let params = match crate::callback::params(url.query().unwrap_or("")) {
+    let params = match crate::redirect::callback::params(url.query().unwrap_or("")) {
         Ok(p) => p,
         Err(why) => return Event::Rejected(why),
     };
-    if let Err(why) = crate::callback::check_state(&params, state) {
+    if let Err(why) = crate::redirect::callback::check_state(&params, state) {
         return Event::Rejected(format!("pasted: {why}"));
     }
-    Event::Done(crate::callback::outcome(&params, provider))
+    Event::Done(crate::redirect::callback::outcome(&params, provider))
 }
 
 struct Ctx {
@@ -220,14 +225,14 @@ impl Ctx {
                 format!("a request for {}", path.chars().take(100).collect::<String>()),
             );
         }
-        let params = match crate::callback::params(query) {
+        let params = match crate::redirect::callback::params(query) {
             Ok(p) => p,
             Err(why) => return reject(400, why),
         };
-        if let Err(why) = crate::callback::check_state(&params, &self.state) {
+        if let Err(why) = crate::redirect::callback::check_state(&params, &self.state) {
             return reject(400, why.into());
         }
-        let callback = match crate::callback::outcome(&params, &self.provider) {
+        let callback = match crate::redirect::callback::outcome(&params, &self.provider) {
             Ok(callback) => callback,
             Err(e) => {
                 let message = match &e {
@@ -289,258 +294,5 @@ async fn read_head(stream: &mut TcpStream) -> std::result::Result<String, String
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Bad Request",
-    };
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Keyport</title>\
-         <style>body{{font:16px system-ui,sans-serif;max-width:32em;margin:4em auto;padding:0 1em;color:#222}}\
-         @media(prefers-color-scheme:dark){{body{{background:#1e1e1e;color:#eee}}}}</style></head>\
-         <body><h1>{}</h1><p>{}</p></body></html>",
-        escape_html(title),
-        escape_html(message)
-    );
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nReferrer-Policy: no-referrer\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn send(port: u16, raw: impl AsRef<[u8]>) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let _ = s.write_all(raw.as_ref()).await;
-        let _ = s.shutdown().await;
-        let mut out = Vec::new();
-        // The answer may be lost to a reset when we close with unread bytes; that is fine here.
-        let _ = s.read_to_end(&mut out).await;
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn get(port: u16, target: &str) -> String {
-        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
-    }
-
-    /// Every hostile or broken request class gets its answer, and the listener still completes the
-    /// real callback afterwards.
-    #[tokio::test]
-    async fn bad_requests_are_answered_and_the_real_callback_still_wins() {
-        let listener = CallbackListener::bind().await.unwrap();
-        let port = listener.port();
-        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_secs(20)));
-        // Connections that say nothing, or trickle, must not hold up anyone else.
-        let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let mut trickle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        trickle.write_all(b"GET /callback?st").await.unwrap();
-
-        let host = format!("127.0.0.1:{port}");
-        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-            (
-                "wrong state",
-                get(port, "/callback?state=other&code=x").into(),
-                "400",
-            ),
-            ("missing state", get(port, "/callback?code=x").into(), "400"),
-            ("other path", get(port, "/favicon.ico").into(), "404"),
-            ("root path", get(port, "/").into(), "404"),
-            (
-                "POST",
-                format!("POST /callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
-                "405",
-            ),
-            (
-                "PUT",
-                format!("PUT /callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
-                "405",
-            ),
-            (
-                "rebound host",
-                format!("GET /callback?state=s1&code=x HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n").into(),
-                "400",
-            ),
-            (
-                "no host",
-                b"GET /callback?state=s1&code=x HTTP/1.1\r\n\r\n".to_vec(),
-                "400",
-            ),
-            (
-                "absolute-form target",
-                format!("GET http://evil.example/callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n")
-                    .into(),
-                "400",
-            ),
-            (
-                "scheme-relative target",
-                format!("GET //evil.example/callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n")
-                    .into(),
-                "404",
-            ),
-            (
-                "duplicate state",
-                get(port, "/callback?state=s1&state=s1&code=x").into(),
-                "400",
-            ),
-            (
-                "duplicate code",
-                get(port, "/callback?state=s1&code=x&code=y").into(),
-                "400",
-            ),
-            (
-                "malformed percent-encoding",
-                get(port, "/callback?state=%zz%E0%A4&code=%").into(),
-                "400",
-            ),
-            (
-                "oversized request line",
-                get(
-                    port,
-                    &format!("/callback?state=s1&code={}", "a".repeat(MAX_REQUEST_BYTES)),
-                )
-                .into(),
-                "",
-            ),
-            (
-                "oversized headers",
-                format!(
-                    "GET /callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\nX-Pad: {}\r\n\r\n",
-                    "p".repeat(MAX_REQUEST_BYTES)
-                )
-                .into(),
-                "",
-            ),
-            (
-                "not HTTP",
-                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n".to_vec(),
-                "400",
-            ),
-            (
-                "HTTP/2 preface",
-                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
-                "400",
-            ),
-            ("closed early", b"GET /callback?state=s1".to_vec(), "400"),
-            // Found by the fuzzer: the URL parser drops CR, LF and tab inside a target.
-            (
-                "control characters in the target",
-                format!("GET /callback?state=s\r\r1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
-                "400",
-            ),
-            // Found by the fuzzer: a URL parser reads "/\\0:x@evil/callback" as a path on a host.
-            (
-                "backslash authority",
-                format!("GET /\\0:x@evil/callback?state=s1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
-                "404",
-            ),
-            ("fragment", get(port, "/callback?state=s1&code=x#y").into(), "400"),
-            (
-                "tab in the target",
-                format!("GET /callback?state=s\t1&code=x HTTP/1.1\r\nHost: {host}\r\n\r\n").into(),
-                "400",
-            ),
-        ];
-        for (name, raw, status) in &cases {
-            let answer = send(port, raw).await;
-            // An empty expectation: the answer may be lost to a reset (unread bytes at close).
-            if !status.is_empty() {
-                assert!(
-                    answer.starts_with(&format!("HTTP/1.1 {status}")),
-                    "{name}: {answer}"
-                );
-            }
-        }
-        let ok = send(
-            port,
-            get(port, "/callback?state=s1&code=the-code&iss=http%3A%2F%2Fi"),
-        )
-        .await;
-        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-        let cb = wait.await.unwrap().unwrap();
-        assert_eq!(cb.code.expose(), "the-code");
-        assert_eq!(cb.iss.as_deref(), Some("http://i"));
-        // A second callback after success finds nobody listening.
-        assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
-    }
-
-    #[tokio::test]
-    async fn provider_error_is_escaped_and_ends_the_flow() {
-        let listener = CallbackListener::bind().await.unwrap();
-        let port = listener.port();
-        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_secs(10)));
-        let page = send(
-            port,
-            get(port, "/callback?state=s1&error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
-        )
-        .await;
-        assert!(
-            page.contains("&lt;script&gt;") && !page.contains("<script>"),
-            "{page}"
-        );
-        assert!(
-            page.contains("default-src 'none'"),
-            "the page forbids scripts anyway: {page}"
-        );
-        let err = wait.await.unwrap().unwrap_err();
-        assert!(err.to_string().contains("access_denied"), "{err}");
-        assert_eq!(err.kind(), crate::ErrorKind::Provider);
-    }
-
-    #[tokio::test]
-    async fn a_callback_without_code_ends_the_flow_with_a_clear_error() {
-        let listener = CallbackListener::bind().await.unwrap();
-        let port = listener.port();
-        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_secs(10)));
-        assert!(send(port, get(port, "/callback?state=s1"))
-            .await
-            .starts_with("HTTP/1.1 400"));
-        let err = wait.await.unwrap().unwrap_err();
-        assert!(err.to_string().contains("no authorization code"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn after_a_timeout_nobody_listens_and_rejections_are_reported() {
-        let listener = CallbackListener::bind().await.unwrap();
-        let port = listener.port();
-        let wait = tokio::spawn(listener.wait("Demo", "s1", Duration::from_millis(800)));
-        send(port, get(port, "/callback?state=forged&code=x")).await;
-        let err = wait.await.unwrap().unwrap_err();
-        assert!(err.to_string().contains("state does not match"), "{err}");
-        assert!(
-            TcpStream::connect(("127.0.0.1", port)).await.is_err(),
-            "a late callback finds nobody"
-        );
-
-        let listener = CallbackListener::bind().await.unwrap();
-        let err = listener
-            .wait("Demo", "s1", Duration::from_millis(200))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::Timeout(_)), "{err}");
-    }
-}
+mod tests;

@@ -1,13 +1,13 @@
 //! The OS keychain, through the `keyring` crate: the only place Keyport puts secrets.
 //!
 //! Each account has one item (its [`TokenSet`] as JSON) so that `keyport token` costs a single
-//! keychain read. Items carry the home's service name (see [`crate::paths::Home`]) and a user name
+//! keychain read. Items carry the home's service name (see [`crate::store::home::Home`]) and a user name
 //! of `account:<id>` or `client-secret:<provider>`, so `secret-tool lookup service <s> username <u>`
 //! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
 
 use crate::error::{Error, KeychainError, KeychainProblem, Result};
 use crate::secret::Secret;
-use crate::tokens::TokenSet;
+use crate::store::tokens::TokenSet;
 
 #[derive(Debug, Clone)]
 pub struct Keychain {
@@ -19,10 +19,6 @@ impl Keychain {
         Self {
             service: service.into(),
         }
-    }
-
-    pub fn service(&self) -> &str {
-        &self.service
     }
 
     pub fn account_user(account_id: &str) -> String {

@@ -6,7 +6,7 @@
 //! single lines; when the file outgrows its bound, the older half is dropped.
 
 use crate::error::Result;
-use crate::lock::FileLock;
+use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 const MAX_BYTES: u64 = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Use {
     /// Unix seconds.
     pub at: u64,
@@ -24,6 +25,39 @@ pub struct Use {
     pub pid: Option<u32>,
     /// `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
     pub via: String,
+}
+
+impl Use {
+    /// A use by the program that started this process: `keyport token` reading the keychain
+    /// itself, on behalf of the script or tool that ran it.
+    pub fn by_parent_of_this_process(account: &str) -> Use {
+        #[cfg(unix)]
+        let caller = Some(std::os::unix::process::parent_id());
+        #[cfg(not(unix))]
+        let caller: Option<u32> = None;
+        Use {
+            at: crate::store::tokens::now(),
+            account: account.to_string(),
+            program: caller.and_then(program_name),
+            pid: caller,
+            via: "keychain".into(),
+        }
+    }
+
+    /// A use by process `pid`, answered by the agent from memory.
+    pub fn by_agent_peer(account: &str, pid: Option<u32>) -> Use {
+        let (program, pid) = match pid.map(caller) {
+            Some((program, pid)) => (program, Some(pid)),
+            None => (None, None),
+        };
+        Use {
+            at: crate::store::tokens::now(),
+            account: account.to_string(),
+            program,
+            pid,
+            via: "agent".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +115,7 @@ impl AuditLog {
             .position(|b| *b == b'\n')
             .map(|i| keep_from + i + 1)
             .unwrap_or(bytes.len());
-        crate::atomic_file::replace(&self.path, &bytes[start..])
+        crate::store::atomic_file::replace(&self.path, &bytes[start..])
     }
 
     /// The most recent uses, newest first, at most `limit`.
@@ -96,7 +130,7 @@ impl AuditLog {
 }
 
 /// The executable name of process `pid` (Linux: `/proc/<pid>/exe`, else its `comm`).
-pub fn program_name(pid: u32) -> Option<String> {
+fn program_name(pid: u32) -> Option<String> {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     if let Ok(exe) = std::fs::read_link(proc_dir.join("exe")) {
         if let Some(name) = exe.file_name() {
@@ -111,7 +145,7 @@ pub fn program_name(pid: u32) -> Option<String> {
 
 /// The program a token request comes from. When that is a `keyport token` process talking to the
 /// agent, the interesting caller is its parent (the script or tool that ran `keyport`).
-pub fn caller(pid: u32) -> (Option<String>, u32) {
+fn caller(pid: u32) -> (Option<String>, u32) {
     let name = program_name(pid);
     if name.as_deref() == Some("keyport") {
         if let Some(parent) = parent_pid(pid) {
@@ -159,6 +193,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn names_this_process_and_its_parent() {
         let name = program_name(std::process::id()).unwrap();
         assert!(!name.is_empty());

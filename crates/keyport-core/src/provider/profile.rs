@@ -3,8 +3,10 @@
 //! names (a GET, or a GraphQL query POSTed to it), or, failing that, from the ID token's claims.
 
 use crate::error::ProviderError;
-use crate::http;
-use crate::json_path;
+use crate::provider::grant::Grant;
+use crate::provider::http;
+use crate::provider::json_path;
+use crate::provider::remote::Remote;
 use crate::secret::Secret;
 use base64::Engine;
 use serde_json::Value;
@@ -14,6 +16,42 @@ use url::Url;
 pub struct Profile {
     pub nickname: Option<String>,
     pub subject: Option<String>,
+}
+
+impl Remote<'_> {
+    /// Who signed in: from the userinfo endpoint, else the user object in the token response,
+    /// else the ID token. A failed lookup is logged, never fatal: the account id stands in.
+    pub async fn profile(&self, grant: &Grant) -> Profile {
+        let quirks = &self.connection.quirks;
+        let tokens = &grant.tokens;
+        let mut found = Profile::default();
+        if let Some(url) = &self.connection.endpoints.userinfo_url {
+            let query = quirks.userinfo_query.as_deref();
+            match fetch(self.http, self.name(), url, &tokens.access_token, query).await {
+                Ok(answer) => {
+                    let user = user_object(&answer, quirks.user_path.as_deref());
+                    found = from_claims(user, &quirks.nickname_fields);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look up the user; using the token response instead")
+                }
+            }
+        }
+        let fallbacks = grant
+            .user
+            .clone()
+            .into_iter()
+            .chain(tokens.id_token.as_ref().and_then(id_token_claims));
+        for claims in fallbacks {
+            if found.nickname.is_some() && found.subject.is_some() {
+                break;
+            }
+            let more = from_claims(&claims, &quirks.nickname_fields);
+            found.nickname = found.nickname.or(more.nickname);
+            found.subject = found.subject.or(more.subject);
+        }
+        found
+    }
 }
 
 /// The user as the endpoint describes them. With `graphql_query`, the query is POSTed as

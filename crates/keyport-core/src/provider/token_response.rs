@@ -21,7 +21,7 @@ pub fn normalize(status: u16, content_type: &str, body: Vec<u8>, token_path: Opt
         Err(_) => return (status, body),
     };
     if let Some(Value::Object(nested)) = token_path
-        .and_then(|p| crate::json_path::get_in(&object, p))
+        .and_then(|p| crate::provider::json_path::get_in(&object, p))
         .cloned()
     {
         object.extend(nested);

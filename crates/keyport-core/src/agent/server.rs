@@ -1,25 +1,15 @@
-//! The local token agent. While the desktop app runs (or `keyport agent`), it holds tokens in
-//! memory and answers `keyport token` over a Unix socket in the user's runtime directory, so a
-//! token costs one local round trip instead of a keychain read. It is also the one refresher of
-//! the accounts while it runs.
-//!
-//! Protocol: one JSON line each way. Request `{"account": "...", "min_ttl": 300}`; answer
-//! `{"ok": true, "token": "...", "account": "...", "expires_at": 123}` or
-//! `{"ok": false, "kind": "needs_reconnect", "message": "..."}`.
+//! The agent's server: the socket, the in-memory cache, and the background refresher.
 //!
 //! Only processes of the same user may ask: the socket is mode 0600 inside a 0700 directory, and
-//! the peer's uid is checked on every connection. The CLI falls back to the keychain path when no
-//! agent answers, with the same output and exit codes.
+//! the peer's uid is checked on every connection.
 
-use crate::accounts::{self, Account};
-use crate::audit::{self, Use};
-use crate::error::{describe, Error, ErrorKind, Result};
-use crate::keyport::{Keyport, DEFAULT_MIN_TTL_SECS};
-use crate::secret::Secret;
-use crate::tokens::{now, TokenSet};
-use serde::{Deserialize, Serialize};
+use super::protocol::{Answer, Request};
+use crate::error::{Error, Result};
+use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
+use crate::store::accounts::{self, Account, Lifecycle};
+use crate::store::audit::Use;
+use crate::store::tokens::{now, TokenSet};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -31,47 +21,6 @@ use tokio::net::{UnixListener, UnixStream};
 const MAX_REQUEST_BYTES: u64 = 4096;
 /// How often the agent looks for tokens to refresh ahead of their expiry.
 const REFRESH_SWEEP: Duration = Duration::from_secs(30);
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Request {
-    pub account: String,
-    pub min_ttl: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Answer {
-    pub ok: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<Secret>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default)]
-    pub expires_at: Option<u64>,
-    /// The account's kept token-response fields (`keep_fields`), for `token --json`.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub metadata: std::collections::BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<ErrorKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// Asks a running agent for a token. `None` when no agent answers (then use the keychain).
-pub fn ask(socket: &Path, account: &str, min_ttl: u64) -> Option<Answer> {
-    let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
-    // A refresh at the provider can take a while; the HTTP client gives up after 30 s.
-    stream.set_read_timeout(Some(Duration::from_secs(45))).ok()?;
-    let mut line = serde_json::to_vec(&Request {
-        account: account.to_string(),
-        min_ttl,
-    })
-    .ok()?;
-    line.push(b'\n');
-    (&stream).write_all(&line).ok()?;
-    let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer).ok()?;
-    serde_json::from_str(&answer).ok()
-}
 
 /// Tokens held in memory, each with the account's metadata as it was when cached: any change to
 /// the account (refresh, revoke, rename, reconnect by another process) invalidates it.
@@ -138,7 +87,7 @@ impl Agent {
         }
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(request) => self.answer(request, pid).await,
-            Err(_) => failure(&Error::Usage("the agent could not read the request".into())),
+            Err(_) => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
         out.push(b'\n');
@@ -148,28 +97,15 @@ impl Agent {
     async fn answer(&self, request: Request, pid: Option<u32>) -> Answer {
         match self.token(&request.account, request.min_ttl).await {
             Ok((account, tokens)) => {
-                let (program, pid) = match pid.map(audit::caller) {
-                    Some((program, pid)) => (program, Some(pid)),
-                    None => (None, None),
-                };
-                self.keyport.audit().record(&Use {
-                    at: now(),
-                    account: account.id.clone(),
-                    program,
-                    pid,
-                    via: "agent".into(),
-                });
-                Answer {
-                    ok: true,
-                    token: Some(tokens.access_token),
-                    account: Some(account.id),
+                self.keyport.audit().record(&Use::by_agent_peer(&account.id, pid));
+                Answer::Token {
+                    token: tokens.access_token,
+                    account: account.id,
                     expires_at: tokens.expires_at,
                     metadata: account.metadata,
-                    kind: None,
-                    message: None,
                 }
             }
-            Err(e) => failure(&e),
+            Err(e) => Answer::from(&e),
         }
     }
 
@@ -228,7 +164,7 @@ impl Agent {
             let ids: Vec<String> = match self.keyport.accounts() {
                 Ok(all) => all
                     .iter()
-                    .filter(|a| a.has_refresh_token && a.lifecycle == accounts::Lifecycle::Active)
+                    .filter(|a| a.has_refresh_token && a.lifecycle == Lifecycle::Active)
                     .map(|a| a.id.clone())
                     .collect(),
                 Err(_) => continue,
@@ -244,18 +180,6 @@ impl Agent {
     }
 }
 
-fn failure(e: &Error) -> Answer {
-    Answer {
-        ok: false,
-        token: None,
-        account: None,
-        expires_at: None,
-        metadata: Default::default(),
-        kind: Some(e.kind()),
-        message: Some(describe(e)),
-    }
-}
-
 /// Binds `path` with owner-only permissions, replacing a socket nobody answers on.
 fn bind(path: &Path) -> Result<UnixListener> {
     let dir = path.parent().expect("the socket lives in a directory");
@@ -264,10 +188,7 @@ fn bind(path: &Path) -> Result<UnixListener> {
         .map_err(|e| Error::io("restrict", dir, e))?;
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(Error::Usage(format!(
-                "another Keyport agent already serves {}",
-                path.display()
-            )));
+            return Err(Error::AgentRunning(path.to_path_buf()));
         }
         std::fs::remove_file(path).map_err(|e| Error::io("remove the stale socket", path, e))?;
     }
@@ -275,24 +196,4 @@ fn bind(path: &Path) -> Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("restrict", path, e))?;
     Ok(listener)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_never_debug_print_the_token() {
-        let a = Answer {
-            ok: true,
-            token: Some(Secret::new("AT-SECRET")),
-            account: Some("x-1".into()),
-            expires_at: None,
-            metadata: Default::default(),
-            kind: None,
-            message: None,
-        };
-        assert!(!format!("{a:?}").contains("AT-SECRET"));
-        assert!(serde_json::to_string(&a).unwrap().contains("AT-SECRET"));
-    }
 }

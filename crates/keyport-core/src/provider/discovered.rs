@@ -1,22 +1,11 @@
 //! A catalog entry made from an OpenID Connect discovery document, for
 //! `keyport providers add --issuer URL` and the app's "Add by issuer" form: the endpoints, whether
 //! PKCE with S256 is offered, revocation, the device endpoint, and sensible default scopes, written
-//! into the user's `providers.toml` where they can be read and edited.
+//! into the user's `providers.toml` (by [`crate::Catalog::add_to_user_file`]) where they can be
+//! read and edited.
 
-use crate::catalog::Catalog;
-use crate::endpoints::Discovery;
-use crate::error::{Error, Result};
-use std::path::Path;
+use crate::provider::discovery::{supports_s256, Discovery};
 use url::Url;
-
-/// What the user chose; the rest comes from the discovery document.
-#[derive(Debug, Clone, Default)]
-pub struct NewProvider {
-    /// The catalog id; derived from the issuer's host when not given.
-    pub id: Option<String>,
-    pub display_name: Option<String>,
-    pub client_id: Option<String>,
-}
 
 /// An id from the issuer's host: `sso.example.com/realms/x` gives `sso-example-com`.
 pub fn id_for(issuer: &Url) -> String {
@@ -37,17 +26,8 @@ pub fn entry(doc: &Discovery, display_name: &str, client_id: Option<&str>) -> to
     ));
     t.insert("display_name", toml_edit::value(display_name));
     t.insert("issuer", toml_edit::value(&doc.issuer));
-    t.insert(
-        "authorization_url",
-        toml_edit::value(doc.authorization_endpoint.as_str()),
-    );
-    t.insert("token_url", toml_edit::value(doc.token_endpoint.as_str()));
-    for (field, url) in [
-        ("revocation_url", &doc.revocation_endpoint),
-        ("userinfo_url", &doc.userinfo_endpoint),
-        ("device_authorization_url", &doc.device_authorization_endpoint),
-    ] {
-        if let Some(url) = url {
+    for (field, url) in doc.endpoints().iter() {
+        if let (Some(url), false) = (url, field == "issuer") {
             t.insert(field, toml_edit::value(url.as_str()));
         }
     }
@@ -76,32 +56,10 @@ pub fn entry(doc: &Discovery, display_name: &str, client_id: Option<&str>) -> to
     t
 }
 
-/// Whether the server offers PKCE with S256. A document that lists no methods says nothing;
-/// PKCE is then sent anyway (servers ignore parameters they do not know).
-pub fn supports_s256(doc: &Discovery) -> bool {
-    doc.code_challenge_methods_supported.is_empty()
-        || doc.code_challenge_methods_supported.iter().any(|m| m == "S256")
-}
-
-/// Adds `table` as `[providers.<id>]` to the user's file (see [`Catalog::edit_user_file`]). An id
-/// that is already taken (built-in or the user's) is refused. Returns the catalog with it.
-pub fn write(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<Catalog> {
-    let catalog = Catalog::edit_user_file(user_file, |catalog, providers| {
-        if catalog.get(id).is_ok() {
-            return Err(Error::Usage(format!(
-                "there is already a provider \"{id}\"; choose another id (--id)"
-            )));
-        }
-        providers.insert(id, toml_edit::Item::Table(table));
-        Ok(())
-    })?;
-    catalog.get(id)?;
-    Ok(catalog)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
 
     fn doc(extra: serde_json::Value) -> Discovery {
         let mut v = serde_json::json!({
@@ -146,13 +104,13 @@ mod tests {
         let file = dir.path().join("providers.toml");
         std::fs::write(&file, "# mine\n[providers.github]\nclient_id = \"x\"\n").unwrap();
         let d = doc(serde_json::json!({}));
-        write(&file, "sso", entry(&d, "SSO", None)).unwrap();
+        Catalog::add_to_user_file(&file, "sso", entry(&d, "SSO", None)).unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with("# mine\n[providers.github]"), "{text}");
         let catalog = Catalog::load(&file).unwrap();
         assert_eq!(catalog.get("sso").unwrap().display_name, "SSO");
         for taken in ["sso", "google"] {
-            let e = write(&file, taken, entry(&d, "Again", None)).unwrap_err();
+            let e = Catalog::add_to_user_file(&file, taken, entry(&d, "Again", None)).unwrap_err();
             assert!(e.to_string().contains("already a provider"), "{e}");
         }
         assert_eq!(std::fs::read_to_string(&file).unwrap(), text);

@@ -6,8 +6,8 @@
 //! Any program can open a `keyport://` URL, so a delivered URL proves nothing by itself: only one
 //! whose `state` names a sign-in in progress goes anywhere, and each state is used once.
 
-use crate::callback::{self, Callback};
 use crate::error::{Error, Result};
+use crate::redirect::callback::{self, Callback};
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

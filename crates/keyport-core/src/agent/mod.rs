@@ -1,0 +1,38 @@
+//! The local token agent. While the desktop app runs (or `keyport agent`), it holds tokens in
+//! memory and answers `keyport token` over a Unix socket in the user's runtime directory, so a
+//! token costs one local round trip instead of a keychain read. It is also the one refresher of
+//! the accounts while it runs.
+//!
+//! - `protocol`: one JSON line each way, a [`Request`] and an [`Answer`].
+//! - `client`: [`ask_agent`], what `keyport token` tries first.
+//! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
+
+mod client;
+mod protocol;
+#[cfg(unix)]
+mod server;
+#[cfg(not(unix))]
+mod server {
+    //! Without Unix sockets there is no agent: `keyport token` reads the keychain every time.
+    use crate::error::{Error, Result};
+    use crate::ops::Keyport;
+    use std::sync::Arc;
+
+    pub struct Agent;
+
+    impl Agent {
+        pub fn new(_keyport: Arc<Keyport>) -> Arc<Self> {
+            Arc::new(Agent)
+        }
+
+        pub async fn serve(self: Arc<Self>) -> Result<()> {
+            Err(Error::Unsupported(
+                "the token agent needs Unix sockets, which this system does not have".into(),
+            ))
+        }
+    }
+}
+
+pub use client::ask_agent;
+pub use protocol::Answer;
+pub use server::Agent;

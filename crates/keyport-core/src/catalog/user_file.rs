@@ -1,0 +1,114 @@
+//! Edits of the user's `providers.toml` (the app's setup form, `providers add --issuer`): the rest
+//! of the file is kept as it was, comments included, and an edit that would not load is refused
+//! before anything is written.
+
+use super::{catalog_error, Catalog};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+impl Catalog {
+    /// Edits the user's file: `change` gets the catalog as the file makes it now, and the file's
+    /// `[providers]` table. The edited text must load as a catalog before it replaces the file.
+    /// Returns that catalog.
+    pub fn edit_user_file(
+        user_file: &Path,
+        change: impl FnOnce(&Catalog, &mut toml_edit::Table) -> Result<()>,
+    ) -> Result<Catalog> {
+        let text = match std::fs::read_to_string(user_file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("read", user_file, e)),
+        };
+        let name = user_file.display().to_string();
+        let before = Self::from_sources(Some(&text), &name)?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| catalog_error(&name, e.message().to_string()))?;
+        let providers = doc
+            .entry("providers")
+            .or_insert_with(|| toml_edit::Item::Table(implicit_table()))
+            .as_table_mut()
+            .ok_or_else(|| catalog_error(&name, "`providers` must be a table".into()))?;
+        change(&before, providers)?;
+        let edited = doc.to_string();
+        let after = Self::from_sources(Some(&edited), &name)?;
+        crate::store::atomic_file::replace(user_file, edited.as_bytes())?;
+        Ok(after)
+    }
+
+    /// Sets `client_id` of provider `id` in the user's file.
+    pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
+        let client_id = client_id.trim();
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(Error::Usage(
+                "the client id is empty or has control characters".into(),
+            ));
+        }
+        let name = user_file.display().to_string();
+        Self::edit_user_file(user_file, |catalog, providers| {
+            catalog.get(id)?;
+            providers
+                .entry(id)
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?
+                .insert("client_id", toml_edit::value(client_id));
+            Ok(())
+        })
+    }
+
+    /// Adds `table` as `[providers.<id>]` to the user's file. An id that is already taken
+    /// (built-in or the user's) is refused. Returns the catalog with it.
+    pub fn add_to_user_file(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<Catalog> {
+        let catalog = Self::edit_user_file(user_file, |catalog, providers| {
+            if catalog.get(id).is_ok() {
+                return Err(Error::ProviderExists(id.to_string()));
+            }
+            providers.insert(id, toml_edit::Item::Table(table));
+            Ok(())
+        })?;
+        catalog.get(id)?;
+        Ok(catalog)
+    }
+}
+
+fn implicit_table() -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    // `[providers.github]` rather than an empty `[providers]` header above it.
+    t.set_implicit(true);
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_a_client_id_keeps_the_users_file_and_refuses_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("providers.toml");
+        let original = "# my providers\n[providers.work]\ndisplay_name = \"Work\" # ours\nissuer = \"https://sso.example.com\"\n";
+        std::fs::write(&file, original).unwrap();
+        Catalog::set_client_id(&file, "github", " Iv1.abc ").unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with(original), "{text}");
+        let catalog = Catalog::load(&file).unwrap();
+        assert_eq!(
+            catalog.get("github").unwrap().client_id.as_deref(),
+            Some("Iv1.abc")
+        );
+        assert!(catalog.get("work").is_ok());
+
+        for (id, client_id) in [("nope", "x"), ("github", "  "), ("github", "a\nb")] {
+            assert!(
+                Catalog::set_client_id(&file, id, client_id).is_err(),
+                "{id} {client_id:?}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "a refused edit changes nothing"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! From a catalog entry as written ([`ProviderSpec`]) to a checked [`Provider`]: ids, variables,
+//! endpoints (https, or http on loopback), and quirk fields that must make sense together.
+
+use super::endpoints::EndpointSet;
+use super::schema::{
+    Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat, Variable,
+};
+use super::variables::{endpoint_urls, valid_value};
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One provider as written in a catalog file, without its endpoint fields (read separately into
+/// an [`EndpointSet`]). Unknown fields are an error, so typos are caught.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProviderSpec {
+    display_name: Option<String>,
+    registration_url: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, Variable>,
+    nickname_fields: Option<Vec<String>>,
+    user_path: Option<String>,
+    userinfo_query: Option<String>,
+    #[serde(default)]
+    revocation: RevocationStyle,
+    #[serde(default)]
+    token_request_format: TokenRequestFormat,
+    token_path: Option<String>,
+    #[serde(default)]
+    keep_fields: Vec<String>,
+    scope_param: Option<String>,
+    refresh_tokens: Option<bool>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    scope_separator: Option<String>,
+    pkce: Option<bool>,
+    #[serde(default)]
+    token_request_auth_method: TokenAuthMethod,
+    #[serde(default)]
+    authorization_params: BTreeMap<String, String>,
+    #[serde(default)]
+    redirect: RedirectKind,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Token-response fields that hold secrets: never kept as metadata, which is not secret.
+const SECRET_FIELDS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
+
+pub(super) fn validate(
+    id: &str,
+    spec: ProviderSpec,
+    templates: EndpointSet<Option<String>>,
+    builtin: bool,
+) -> std::result::Result<Provider, String> {
+    let valid_id = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid_id {
+        return Err(format!(
+            "provider id \"{id}\" may hold only a-z, 0-9, '-' and '_'"
+        ));
+    }
+    if templates.issuer.is_none() && (templates.authorization_url.is_none() || templates.token_url.is_none())
+    {
+        return Err(format!(
+            "provider \"{id}\" needs either `issuer` (OpenID Connect discovery) or both `authorization_url` and `token_url`"
+        ));
+    }
+    for (name, var) in &spec.variables {
+        let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "provider \"{id}\": variable name \"{name}\" may hold only a-z and '_'"
+            ));
+        }
+        if let Some(d) = var.default.as_deref().filter(|d| !valid_value(d)) {
+            return Err(format!(
+                "provider \"{id}\": the default of {name} (\"{d}\") is not a valid value"
+            ));
+        }
+    }
+    // Checked with the defaults, and a sample value where there is none: a name, or a number for
+    // a variable that stands for a port. The real values are checked again at connect.
+    let with_sample = |sample: &str| -> BTreeMap<String, String> {
+        spec.variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.default.clone().unwrap_or_else(|| sample.into())))
+            .collect()
+    };
+    let urls = endpoint_urls(&templates, &with_sample("example"))
+        .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
+        .map_err(|m| format!("provider \"{id}\": {m}"))?;
+    check_quirks(&spec, &templates).map_err(|m| format!("provider \"{id}\": {m}"))?;
+    let defaults = Quirks::default();
+    let quirks = Quirks {
+        nickname_fields: spec.nickname_fields.unwrap_or(defaults.nickname_fields),
+        user_path: spec.user_path,
+        userinfo_query: spec.userinfo_query,
+        revocation: spec.revocation,
+        token_request_format: spec.token_request_format,
+        token_path: spec.token_path,
+        keep_fields: spec.keep_fields,
+        scope_separator: spec.scope_separator.unwrap_or(defaults.scope_separator),
+        scope_param: spec.scope_param.unwrap_or(defaults.scope_param),
+        pkce: spec.pkce.unwrap_or(defaults.pkce),
+        authorization_params: spec.authorization_params,
+    };
+    Ok(Provider {
+        id: id.to_string(),
+        display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
+        registration_url: spec.registration_url,
+        urls,
+        quirks,
+        scopes: spec.scopes,
+        refresh_tokens: spec.refresh_tokens.unwrap_or(true),
+        token_request_auth_method: spec.token_request_auth_method,
+        redirect: spec.redirect,
+        client_id: spec.client_id.filter(|c| !c.trim().is_empty()),
+        client_secret: spec.client_secret.filter(|c| !c.is_empty()).map(Secret::new),
+        builtin,
+        variables: spec.variables,
+        templates,
+    })
+}
+
+/// The quirk fields must make sense together, and must not turn a secret into metadata.
+fn check_quirks(spec: &ProviderSpec, urls: &EndpointSet<Option<String>>) -> std::result::Result<(), String> {
+    let valid_path = |p: &str| !p.is_empty() && p.split('.').all(|k| !k.is_empty());
+    match (spec.revocation, &urls.revocation_url) {
+        (RevocationStyle::None, Some(_)) => {
+            return Err("`revocation = \"none\"` contradicts its `revocation_url`".into())
+        }
+        (RevocationStyle::Bearer, None) if urls.issuer.is_none() => {
+            return Err("`revocation = \"bearer\"` needs a `revocation_url`".into())
+        }
+        _ => {}
+    }
+    for field in &spec.keep_fields {
+        if !valid_path(field) {
+            return Err(format!("`keep_fields` has an empty path: \"{field}\""));
+        }
+        if field.split('.').any(|k| SECRET_FIELDS.contains(&k)) {
+            return Err(format!(
+                "`keep_fields` may not keep \"{field}\": tokens stay in the keychain"
+            ));
+        }
+    }
+    for (name, path) in [("token_path", &spec.token_path), ("user_path", &spec.user_path)] {
+        if path.as_deref().is_some_and(|p| !valid_path(p)) {
+            return Err(format!("`{name}` is not a dot path"));
+        }
+    }
+    if spec.userinfo_query.is_some() && urls.userinfo_url.is_none() && urls.issuer.is_none() {
+        return Err("`userinfo_query` needs a `userinfo_url` (the GraphQL endpoint)".into());
+    }
+    if spec
+        .scope_param
+        .as_deref()
+        .is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err("`scope_param` must be a parameter name".into());
+    }
+    Ok(())
+}

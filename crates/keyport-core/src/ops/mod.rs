@@ -1,0 +1,160 @@
+//! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
+//! keychain and the provider. Adapters call these and only turn results into output. One file per
+//! operation: `setup` (providers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
+//! disconnect, rename).
+//!
+//! Ordering rules that keep the keychain and the account file consistent when a process dies at any
+//! point: secrets are written before the metadata that points at them, and an account is marked
+//! "needs reconnect" before its secret is deleted. Refresh, revoke and disconnect of one account are
+//! serialized across processes by a per-account lock, because providers rotate refresh tokens: two
+//! concurrent refreshes would spend the same refresh token twice, and many providers then revoke the
+//! whole grant.
+
+mod refresh;
+mod revoke;
+mod setup;
+mod sign_in;
+
+pub use refresh::DEFAULT_MIN_TTL_SECS;
+pub use revoke::RevocationOutcome;
+pub use setup::NewProvider;
+pub use sign_in::{ConnectOptions, DevicePrompt, DEFAULT_CONNECT_TIMEOUT_SECS};
+
+use crate::catalog::{Catalog, Quirks};
+use crate::error::Result;
+use crate::provider::connection::Connection;
+use crate::provider::remote::Remote;
+use crate::store::account_file::{AccountStore, LegacyEndpoints, ListedAccount};
+use crate::store::accounts::{self, Account};
+use crate::store::audit::AuditLog;
+use crate::store::home::Home;
+use crate::store::keychain::Keychain;
+use crate::view::AccountSummary;
+use std::path::PathBuf;
+
+pub struct Keyport {
+    home: Home,
+    catalog: Catalog,
+    accounts: AccountStore,
+    keychain: Keychain,
+    audit: AuditLog,
+    /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
+    /// provider, and building a TLS client loads the root certificates.
+    http: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl Keyport {
+    pub fn open(home: Home) -> Result<Self> {
+        let catalog = Catalog::load(&home.providers_file())?;
+        let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
+        accounts.upgrade(|provider, legacy| legacy_connection(&catalog, provider, legacy))?;
+        let keychain = Keychain::new(home.keychain_service());
+        let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
+        Ok(Self {
+            home,
+            catalog,
+            accounts,
+            keychain,
+            audit,
+            http: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(crate::provider::http::client)
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Who used which account's token, and when (newest last).
+    pub fn recent_uses(&self, limit: usize) -> Vec<crate::store::audit::Use> {
+        self.audit.recent(limit)
+    }
+
+    /// All accounts' metadata. Never touches the keychain, so it stays cheap with many accounts.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.accounts.load()
+    }
+
+    /// What the interfaces list, read straight from the account file's bytes (borrowed, so the
+    /// cost stays close to flat as accounts grow); `show` gets them all at once.
+    pub fn with_summaries<T>(&self, now: u64, show: impl FnOnce(Vec<AccountSummary<'_>>) -> T) -> Result<T> {
+        let bytes = self.accounts.read_bytes()?;
+        let listed: Vec<ListedAccount> = self.accounts.listing(&bytes)?;
+        Ok(show(
+            listed
+                .into_iter()
+                .map(|a| AccountSummary::listed(a, &self.catalog, now))
+                .collect(),
+        ))
+    }
+
+    /// What the interfaces show of one account.
+    pub fn summary<'a>(&'a self, account: &'a Account, now: u64) -> AccountSummary<'a> {
+        AccountSummary::new(account, &self.catalog, now)
+    }
+
+    pub fn find(&self, reference: &str) -> Result<Account> {
+        let all = self.accounts.load()?;
+        accounts::resolve(&all, reference).cloned()
+    }
+
+    fn account_lock(&self, account_id: &str) -> PathBuf {
+        self.home.locks_dir().join(format!("account-{account_id}.lock"))
+    }
+
+    /// The provider of `connection`, ready to talk to, with the client secret when the client
+    /// has one: the keychain's first, then the one written in the catalog file (if the provider
+    /// is still there with the same client id).
+    fn remote<'a>(&'a self, provider_id: &str, connection: &'a Connection) -> Result<Remote<'a>> {
+        let secret = if connection.wants_client_secret() {
+            self.keychain.client_secret(provider_id)?.or_else(|| {
+                self.catalog
+                    .get(provider_id)
+                    .ok()
+                    .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
+                    .and_then(|p| p.client_secret.clone())
+            })
+        } else {
+            None
+        };
+        Ok(Remote::new(self.http(), connection, secret))
+    }
+}
+
+/// A format-1 account's connection: its stored endpoints, and what today's catalog says of the
+/// rest (as format 1 read it on every use). A provider no longer in the catalog keeps the
+/// defaults: its grant still refreshes as plain OAuth 2.0.
+fn legacy_connection(catalog: &Catalog, provider: &str, legacy: LegacyEndpoints) -> Connection {
+    let entry = catalog.get(provider).ok();
+    Connection {
+        provider_name: entry.map_or_else(|| provider.to_string(), |p| p.display_name.clone()),
+        endpoints: legacy.endpoints,
+        callback_issuer: legacy.callback_issuer,
+        iss_parameter_supported: legacy.iss_parameter_supported,
+        quirks: entry.map_or_else(Quirks::default, |p| p.quirks.clone()),
+        client_id: entry.and_then(|p| p.client_id.clone()).unwrap_or_default(),
+        auth_method: entry.map(|p| p.token_request_auth_method).unwrap_or_default(),
+    }
+}
+
+/// A named point between two writes. Debug builds abort there when `KEYPORT_TEST_CRASH_AT` names
+/// it, so the crash tests can check the state each partial write sequence leaves behind.
+fn crash_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("KEYPORT_TEST_CRASH_AT").is_ok_and(|at| at == name) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}

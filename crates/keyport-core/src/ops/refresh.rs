@@ -1,0 +1,180 @@
+//! Handing out tokens and keeping them fresh: a valid access token for an account, refreshed
+//! first when it would expire soon, once across processes (a per-account lock), with retries of
+//! transient failures and a fall back to a still-valid token when the provider is unreachable.
+
+use super::{crash_point, Keyport};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::store::accounts::{Account, Lifecycle};
+use crate::store::audit::Use;
+use crate::store::lock::FileLock;
+use crate::store::tokens::{now, TokenSet};
+use std::time::Duration;
+
+/// The default `--min-ttl`: how long a token handed out should stay valid, at least.
+pub const DEFAULT_MIN_TTL_SECS: u64 = 300;
+/// A refresh that failed transiently (connection refused, 5xx, 429) is tried this many times in
+/// all, pausing `REFRESH_BACKOFF`, then three times that.
+const REFRESH_ATTEMPTS: u32 = 3;
+const REFRESH_BACKOFF: Duration = Duration::from_millis(300);
+
+enum RefreshMode<'a> {
+    /// For `token`: refresh unless another process already did; fall back to a still-valid token
+    /// when the provider is unreachable.
+    IfStale { seen: &'a Secret },
+    /// For `refresh`: always refresh, report every failure.
+    Force,
+}
+
+impl Keyport {
+    /// A valid access token for the account, refreshed first when it would expire within
+    /// `min_ttl` seconds (capped at half the token's lifetime, see [`TokenSet::needs_refresh`]).
+    /// Recorded in the audit log as used by this process's parent: the program that ran
+    /// `keyport token`.
+    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, Secret)> {
+        let (account, tokens) = self.token_set(reference, min_ttl).await?;
+        self.audit.record(&Use::by_parent_of_this_process(&account.id));
+        Ok((account, tokens.access_token))
+    }
+
+    /// Like [`Keyport::token`], with the whole token set and no audit record (the agent keeps
+    /// its own, naming the process at the other end of its socket).
+    pub async fn token_set(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
+        let account = self.find(reference)?;
+        ensure_active(&account)?;
+        let tokens = self.stored_tokens(&account)?;
+        if !tokens.needs_refresh(min_ttl, now()) {
+            return Ok((account, tokens));
+        }
+        let seen = tokens.access_token;
+        self.refresh_account(&account.id, RefreshMode::IfStale { seen: &seen })
+            .await
+    }
+
+    /// Refreshes now, whatever the expiry.
+    pub async fn refresh(&self, reference: &str) -> Result<Account> {
+        let account = self.find(reference)?;
+        ensure_active(&account)?;
+        Ok(self.refresh_account(&account.id, RefreshMode::Force).await?.0)
+    }
+
+    fn stored_tokens(&self, account: &Account) -> Result<TokenSet> {
+        self.keychain
+            .load_tokens(&account.id)?
+            .ok_or_else(|| Error::NeedsReconnect {
+                account: account.id.clone(),
+                provider: account.provider.clone(),
+                reason: "its tokens are missing from the keychain".into(),
+            })
+    }
+
+    async fn refresh_account(&self, id: &str, mode: RefreshMode<'_>) -> Result<(Account, TokenSet)> {
+        let _lock = FileLock::exclusive(&self.account_lock(id))?;
+        // Re-read everything under the lock: another process may have refreshed, revoked or
+        // removed the account while we waited.
+        let account = self.find(id)?;
+        ensure_active(&account)?;
+        let current = self.stored_tokens(&account)?;
+        let now = now();
+        if let RefreshMode::IfStale { seen } = mode {
+            if current.access_token != *seen && !current.is_expired(now) {
+                tracing::debug!(account = id, "another process refreshed meanwhile");
+                return Ok((account, current));
+            }
+        }
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            if current.is_expired(now) {
+                let reason = "the access token expired and the provider issued no refresh token";
+                return Err(self.mark_needs_reconnect(&account, reason)?);
+            }
+            return match mode {
+                RefreshMode::IfStale { .. } => Ok((account, current)),
+                RefreshMode::Force => Err(Error::Unsupported(format!(
+                    "account {} cannot be refreshed: the provider issued no refresh token",
+                    account.id
+                ))),
+            };
+        };
+        let remote = self.remote(&account.provider, &account.connection)?;
+        tracing::info!(account = id, "refreshing the access token");
+        let mut attempt = 0;
+        let result = loop {
+            match remote.refresh(&refresh_token).await {
+                Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
+                    let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
+                    tracing::info!(account = id, error = %p, ?pause, "transient refresh failure; trying again");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        match result {
+            Ok(grant) => {
+                // The new refresh token must reach the keychain before anything else can fail:
+                // the old one is spent.
+                self.keychain.store_tokens(id, &grant.tokens)?;
+                crash_point("refresh:secret-stored");
+                let tokens = grant.tokens;
+                let account = self.accounts.update(|all| {
+                    let a = all
+                        .iter_mut()
+                        .find(|a| a.id == id)
+                        .ok_or_else(|| Error::NoSuchAccount(id.into()))?;
+                    a.expires_at = tokens.expires_at;
+                    a.token_obtained_at = tokens.obtained_at;
+                    a.has_refresh_token = tokens.refresh_token.is_some();
+                    if let Some(scopes) = &grant.scopes {
+                        a.scopes = scopes.clone();
+                    }
+                    a.metadata.extend(grant.kept.clone());
+                    a.updated_at = now;
+                    Ok(a.clone())
+                })?;
+                Ok((account, tokens))
+            }
+            Err(Error::Provider(p))
+                if matches!(p.code.as_deref(), Some("invalid_grant" | "unauthorized_client")) =>
+            {
+                let reason = format!("the provider refused the refresh token: {}", p.reason);
+                Err(self.mark_needs_reconnect(&account, &reason)?)
+            }
+            Err(e) => match mode {
+                RefreshMode::IfStale { .. } if !current.is_expired(now) => {
+                    tracing::warn!(account = id, error = %e, "refresh failed; the current token is still valid");
+                    Ok((account, current))
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Records that only a reconnect can help, and returns the error that says so.
+    pub(super) fn mark_needs_reconnect(&self, account: &Account, reason: &str) -> Result<Error> {
+        self.accounts.update(|all| {
+            if let Some(a) = all.iter_mut().find(|a| a.id == account.id) {
+                a.lifecycle = Lifecycle::NeedsReconnect {
+                    reason: reason.into(),
+                };
+                a.updated_at = now();
+            }
+            Ok(())
+        })?;
+        Ok(Error::NeedsReconnect {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            reason: reason.into(),
+        })
+    }
+}
+
+fn ensure_active(account: &Account) -> Result<()> {
+    match account.lifecycle.reconnect_reason() {
+        None => Ok(()),
+        Some(reason) => Err(Error::NeedsReconnect {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            reason: reason.to_string(),
+        }),
+    }
+}

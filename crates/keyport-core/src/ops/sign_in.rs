@@ -1,0 +1,270 @@
+//! Signing in: through the browser (loopback or `keyport://` redirect, or an address pasted back),
+//! or with a device code (RFC 8628); then the user is looked up and the account stored.
+
+use super::{crash_point, Keyport};
+use crate::catalog::{Provider, RedirectKind};
+use crate::error::{Error, Result};
+use crate::provider::connection::Connection;
+use crate::provider::device::device_error;
+use crate::provider::grant::Grant;
+use crate::provider::remote::Remote;
+use crate::redirect::deep_link::{self, PendingFlows};
+use crate::redirect::loopback::CallbackListener;
+use crate::store::accounts::{self, Account, Lifecycle};
+use crate::store::tokens::now;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use url::Url;
+
+/// How long `connect` waits for the browser by default.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 120;
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Scopes to request instead of the provider's defaults.
+    pub scopes: Option<Vec<String>>,
+    pub nickname: Option<String>,
+    pub timeout: Duration,
+    /// Values for the provider's `{variables}` (tenant, shop, …).
+    pub variables: BTreeMap<String, String>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            scopes: None,
+            nickname: None,
+            timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+            variables: Default::default(),
+        }
+    }
+}
+
+/// What the user needs to approve a device sign-in: the code, and where to type it.
+#[derive(Debug, Clone)]
+pub struct DevicePrompt {
+    pub user_code: String,
+    pub verification_uri: Url,
+    /// Opens the approval page with the code already filled in.
+    pub verification_uri_complete: Option<Url>,
+    pub expires_in: Duration,
+}
+
+/// Where the provider's redirect comes back to.
+enum Redirect<'a> {
+    Loopback(CallbackListener),
+    DeepLink(&'a PendingFlows),
+}
+
+/// Everything a sign-in needs before the user is involved.
+struct Prepared<'a> {
+    provider: Provider,
+    connection: Connection,
+    scopes: Vec<String>,
+    keyport: &'a Keyport,
+}
+
+impl Prepared<'_> {
+    fn remote(&self) -> Result<Remote<'_>> {
+        self.keyport.remote(&self.provider.id, &self.connection)
+    }
+}
+
+impl Keyport {
+    /// Runs the authorization-code flow with a loopback redirect. `present` receives the URL to
+    /// open in the system browser (or to show the user). Connecting the same user again updates
+    /// their account instead of adding a second one.
+    pub async fn connect(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        present: impl FnOnce(&Url),
+    ) -> Result<Account> {
+        self.connect_via(provider_id, opts, None, None, present).await
+    }
+
+    /// Like [`Keyport::connect`]; providers with `redirect = "deep_link"` wait on `deep_links`,
+    /// which only the desktop app has (it receives `keyport://` URLs from the system). Loopback
+    /// sign-ins also accept the redirect address the user pastes into `pasted`.
+    pub async fn connect_via(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        deep_links: Option<&PendingFlows>,
+        pasted: Option<tokio::sync::mpsc::Receiver<String>>,
+        present: impl FnOnce(&Url),
+    ) -> Result<Account> {
+        let provider = self.catalog.get(provider_id)?;
+        if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
+            return Err(Error::Unsupported(format!(
+                "{} uses the keyport:// redirect, which only the desktop app receives",
+                provider.display_name
+            )));
+        }
+        let prepared = self.prepare_sign_in(provider, &opts).await?;
+        let name = &prepared.provider.display_name;
+        let remote = prepared.remote()?;
+        let redirect = match (prepared.provider.redirect, deep_links) {
+            (RedirectKind::DeepLink, Some(flows)) => Redirect::DeepLink(flows),
+            _ => Redirect::Loopback(CallbackListener::bind().await?),
+        };
+        let redirect_uri = match &redirect {
+            Redirect::Loopback(listener) => listener.redirect_uri(),
+            Redirect::DeepLink(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
+        };
+        let pending = remote.authorize(redirect_uri, &prepared.scopes);
+        let callback = match redirect {
+            Redirect::Loopback(listener) => {
+                tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
+                present(&pending.url);
+                listener
+                    .wait_or_paste(name, pending.state.expose(), opts.timeout, pasted)
+                    .await?
+            }
+            Redirect::DeepLink(flows) => {
+                let waiter = flows.register(&pending.state);
+                tracing::info!(provider = %provider_id, "waiting for the keyport:// callback");
+                present(&pending.url);
+                waiter.wait(name, opts.timeout).await?
+            }
+        };
+        prepared
+            .connection
+            .check_callback_issuer(callback.iss.as_deref())?;
+        let requested = pending.requested_scopes.clone();
+        let grant = remote.exchange(pending, callback.code).await?;
+        self.store_connection(&prepared, grant, requested, opts.nickname)
+            .await
+    }
+
+    /// Connects with the device authorization grant (RFC 8628): `present` shows the user code and
+    /// where to enter it, on this machine or any other; Keyport polls until the user approves.
+    pub async fn connect_device(
+        &self,
+        provider_id: &str,
+        opts: ConnectOptions,
+        present: impl FnOnce(&DevicePrompt),
+    ) -> Result<Account> {
+        let prepared = self
+            .prepare_sign_in(self.catalog.get(provider_id)?, &opts)
+            .await?;
+        let remote = prepared.remote()?;
+        let device = remote.start_device(&prepared.scopes).await?;
+        tracing::info!(provider = %provider_id, "waiting for the device sign-in");
+        present(&DevicePrompt {
+            user_code: device.user_code.clone(),
+            verification_uri: device.verification_uri.clone(),
+            verification_uri_complete: device.verification_uri_complete.clone(),
+            expires_in: device.expires_in,
+        });
+        let grant = remote
+            .finish_device(device, opts.timeout)
+            .await
+            .map_err(device_error)?;
+        let scopes = prepared.scopes.clone();
+        self.store_connection(&prepared, grant, scopes, opts.nickname)
+            .await
+    }
+
+    /// What every sign-in needs before the user is involved: the provider with the user's
+    /// variables, a keychain that can take the tokens, the resolved connection, and the scopes.
+    async fn prepare_sign_in(&self, provider: &Provider, opts: &ConnectOptions) -> Result<Prepared<'_>> {
+        let provider = provider.with_variables(&opts.variables)?;
+        if !provider.is_set_up() {
+            return Err(Error::ProviderNotSetUp(provider.id.clone()));
+        }
+        // Fail before the user signs in, not after, when the tokens would have nowhere to go.
+        self.keychain.check()?;
+        let connection = Connection::resolve(&provider, self.http()).await?;
+        let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
+        Ok(Prepared {
+            provider,
+            connection,
+            scopes,
+            keyport: self,
+        })
+    }
+
+    /// Looks the user up and stores a new or reconnected account with its tokens.
+    async fn store_connection(
+        &self,
+        prepared: &Prepared<'_>,
+        grant: Grant,
+        requested: Vec<String>,
+        nickname: Option<String>,
+    ) -> Result<Account> {
+        let provider = &prepared.provider;
+        let profile = prepared.remote()?.profile(&grant).await;
+        let scopes = grant.scopes.unwrap_or(requested);
+        let tokens = grant.tokens;
+        // A new account is written in three steps, so that a crash at any point leaves the
+        // keychain and the account file consistent: first a placeholder marked `Connecting` (an
+        // account without its secret is allowed only in that state, and reads as needing a
+        // reconnect), then the secret, then the account made active. A reconnect overwrites the
+        // secret of an existing account.
+        let account = self.accounts.update(|all| {
+            let now = now();
+            let existing = all.iter().position(|a| {
+                a.provider == provider.id
+                    && match (&a.subject, &profile.subject) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => Some(&a.nickname) == profile.nickname.as_ref(),
+                    }
+            });
+            let id = existing
+                .map(|i| all[i].id.clone())
+                .unwrap_or_else(|| accounts::next_id(all, &provider.id));
+            let nickname = nickname
+                .clone()
+                .or_else(|| existing.map(|i| all[i].nickname.clone()))
+                .or_else(|| profile.nickname.clone())
+                .unwrap_or_else(|| id.clone());
+            let account = Account {
+                id,
+                provider: provider.id.clone(),
+                nickname,
+                subject: profile.subject.clone(),
+                scopes,
+                expires_at: tokens.expires_at,
+                token_obtained_at: tokens.obtained_at,
+                has_refresh_token: tokens.refresh_token.is_some(),
+                lifecycle: Lifecycle::Active,
+                connection: prepared.connection.clone(),
+                metadata: grant.kept.clone(),
+                created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
+                updated_at: now,
+            };
+            if existing.is_none() {
+                all.push(Account {
+                    lifecycle: Lifecycle::Connecting,
+                    ..account.clone()
+                });
+            }
+            Ok(account)
+        })?;
+        crash_point("connect:placeholder-written");
+        if let Err(e) = self.keychain.store_tokens(&account.id, &tokens) {
+            self.accounts.update(|all| {
+                all.retain(|a| !(a.id == account.id && a.lifecycle == Lifecycle::Connecting));
+                Ok(())
+            })?;
+            // The provider issued a grant we cannot keep: end it rather than leave it behind.
+            if let Some(url) = &prepared.connection.endpoints.revocation_url {
+                if let Err(revoke) = prepared.remote()?.revoke(url, &tokens).await {
+                    tracing::warn!(error = %revoke, "could not revoke the grant that could not be stored");
+                }
+            }
+            return Err(e);
+        }
+        crash_point("connect:secret-stored");
+        let account = self.accounts.update(|all| {
+            match all.iter_mut().find(|a| a.id == account.id) {
+                Some(a) => *a = account.clone(),
+                None => all.push(account.clone()),
+            }
+            Ok(account)
+        })?;
+        tracing::info!(account = %account.id, "connected");
+        Ok(account)
+    }
+}

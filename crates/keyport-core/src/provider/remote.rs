@@ -1,0 +1,132 @@
+//! [`Remote`]: one account's provider, ready to talk to: its [`Connection`], the client secret
+//! when the client has one, and the HTTP client. The protocol steps after the browser are its
+//! methods (code exchange, refresh, device polling, revocation, user lookup), built on the `oauth2`
+//! crate; the catalog's quirk fields shape each request and response, so no provider needs code
+//! of its own.
+
+use crate::catalog::{TokenAuthMethod, TokenRequestFormat};
+use crate::error::{Error, ProviderError, Result};
+use crate::provider::connection::Connection;
+use crate::provider::grant::{Grant, TokenResp};
+use crate::provider::http::{self, HttpFailure, TokenQuirks};
+use crate::secret::Secret;
+use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
+use oauth2::{
+    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ErrorResponseType, RequestTokenError,
+    StandardErrorResponse, StandardRevocableToken, TokenUrl,
+};
+use url::Url;
+
+pub(crate) type OAuthClient<HasAuthUrl = EndpointNotSet, HasDeviceUrl = EndpointNotSet> = oauth2::Client<
+    BasicErrorResponse,
+    TokenResp,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    HasAuthUrl,
+    HasDeviceUrl,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+pub struct Remote<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) connection: &'a Connection,
+    /// Only for clients that authenticate with one (see [`Connection::wants_client_secret`]).
+    pub(crate) secret: Option<Secret>,
+}
+
+impl<'a> Remote<'a> {
+    pub fn new(http: &'a reqwest::Client, connection: &'a Connection, secret: Option<Secret>) -> Self {
+        Self {
+            http,
+            connection,
+            secret: secret.filter(|_| connection.wants_client_secret()),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.connection.provider_name
+    }
+
+    /// An `oauth2` client for `token_url`, authenticating as the connection says.
+    pub(crate) fn oauth(&self, token_url: &Url) -> OAuthClient {
+        let c = self.connection;
+        let mut client = oauth2::Client::new(ClientId::new(c.client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(token_url.clone()));
+        // A public client sends only its id; oauth2 puts it in the body when there is no secret.
+        if let Some(secret) = &self.secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
+        }
+        client.set_auth_type(match c.auth_method {
+            TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
+            _ => AuthType::RequestBody,
+        })
+    }
+
+    /// Our HTTP client, with the connection's token quirks, as `oauth2` wants it.
+    pub(crate) fn transport(&self) -> impl http::OAuthTransport + 'a {
+        let quirks = &self.connection.quirks;
+        http::oauth_client(
+            self.http,
+            TokenQuirks {
+                json_body: quirks.token_request_format == TokenRequestFormat::Json,
+                token_path: quirks.token_path.clone(),
+            },
+        )
+    }
+
+    /// Refreshes with `refresh_token`, at the provider's `refresh_url` if it has one. A response
+    /// without a new refresh token keeps the old one.
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Grant> {
+        let token = oauth2::RefreshToken::new(refresh_token.expose().to_string());
+        let response = self
+            .oauth(self.connection.refresh_url())
+            .exchange_refresh_token(&token)
+            .request_async(&self.transport())
+            .await
+            .map_err(|e| self.token_error("refresh", e))?;
+        Ok(Grant::new(response, &self.connection.quirks, Some(refresh_token)))
+    }
+
+    /// A token-endpoint failure as a [`ProviderError`], in words that never quote a token.
+    pub(crate) fn token_error<T: ErrorResponseType + std::fmt::Display>(
+        &self,
+        operation: &'static str,
+        e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
+    ) -> Error {
+        let (reason, code, transient) = match e {
+            RequestTokenError::ServerResponse(r) => {
+                let code = r.error().to_string();
+                let reason = match r.error_description() {
+                    Some(d) => format!("{code}: {d}"),
+                    None => code.clone(),
+                };
+                (reason, Some(code), false)
+            }
+            RequestTokenError::Request(failure) => (failure.message, None, failure.transient),
+            // Name only where parsing failed, or which field is missing: a parser's other messages
+            // may quote a value from the body, which could be a token.
+            RequestTokenError::Parse(e, _) => {
+                let inner = e.inner().to_string();
+                let detail = if inner.starts_with("missing field") {
+                    inner.split(" at line").next().unwrap_or(&inner).to_string()
+                } else {
+                    format!("problem at `{}`", e.path())
+                };
+                (
+                    format!("the answer is not a valid token response ({detail})"),
+                    None,
+                    false,
+                )
+            }
+            RequestTokenError::Other(m) => (m, None, false),
+        };
+        Error::Provider(ProviderError {
+            code,
+            transient,
+            ..ProviderError::new(self.name(), operation, reason)
+        })
+    }
+}

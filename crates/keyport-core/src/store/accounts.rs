@@ -1,0 +1,231 @@
+//! A connected account's non-secret metadata, its lifecycle and the status people see, and how a
+//! reference (`github-1`, `github:octocat`, `octocat`) finds it. Kept in the account file
+//! (`account_file`); its tokens are in the keychain.
+
+use crate::error::{Error, Result};
+use crate::provider::connection::Connection;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Seconds before expiry from which an account shows as "expiring".
+pub const EXPIRING_WINDOW_SECS: u64 = 300;
+
+/// What the stored grant can still do. Only a reconnect or disconnect leaves `NeedsReconnect`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// A new account whose tokens are being stored: the first of the three writes of a sign-in.
+    /// Seen afterwards only when that sign-in died half-way; it then needs a reconnect.
+    Connecting,
+    Active,
+    NeedsReconnect {
+        reason: String,
+    },
+}
+
+/// Why an account left in [`Lifecycle::Connecting`] needs a reconnect.
+pub const INTERRUPTED: &str = "the sign-in was interrupted before its tokens were stored";
+
+impl Lifecycle {
+    /// Why only a reconnect can help, when that is so.
+    pub fn reconnect_reason(&self) -> Option<&str> {
+        match self {
+            Lifecycle::Active => None,
+            Lifecycle::Connecting => Some(INTERRUPTED),
+            Lifecycle::NeedsReconnect { reason } => Some(reason),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Stable handle: `<provider>-<n>`.
+    pub id: String,
+    pub provider: String,
+    pub nickname: String,
+    /// The provider's stable user id (`sub`, `id`), to recognize a reconnect of the same user.
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<u64>,
+    /// When the current access token was issued, to judge "expiring" against its lifetime.
+    #[serde(default)]
+    pub token_obtained_at: u64,
+    pub has_refresh_token: bool,
+    pub lifecycle: Lifecycle,
+    /// The provider as resolved when the account was connected: how to refresh and revoke it.
+    pub connection: Connection,
+    /// Token-response fields the catalog keeps (`keep_fields`), such as an API base URL.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// What a user sees of an account's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Expiring,
+    Expired,
+    NeedsReconnect,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Expiring => "expiring",
+            Status::Expired => "expired",
+            Status::NeedsReconnect => "needs reconnect",
+        }
+    }
+}
+
+impl Account {
+    /// An account that can refresh is never "expiring" or "expired" for long: the next use
+    /// refreshes it. The status still says where the access token stands. "Expiring" starts
+    /// [`EXPIRING_WINDOW_SECS`] before expiry, or at half-life for tokens shorter than twice that.
+    pub fn status(&self, now: u64) -> Status {
+        status(
+            &self.lifecycle,
+            self.expires_at,
+            self.token_obtained_at,
+            self.has_refresh_token,
+            now,
+        )
+    }
+
+    /// `provider:nickname`, the reference a person would type.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.provider, self.nickname)
+    }
+}
+
+pub(crate) fn status(
+    lifecycle: &Lifecycle,
+    expires_at: Option<u64>,
+    token_obtained_at: u64,
+    has_refresh_token: bool,
+    now: u64,
+) -> Status {
+    if lifecycle.reconnect_reason().is_some() {
+        return Status::NeedsReconnect;
+    }
+    let Some(expires_at) = expires_at else {
+        return Status::Ok;
+    };
+    let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
+    match expires_at {
+        e if e <= now && !has_refresh_token => Status::NeedsReconnect,
+        e if e <= now => Status::Expired,
+        e if e - now <= window => Status::Expiring,
+        _ => Status::Ok,
+    }
+}
+
+/// Finds the one account `reference` names: an id, `provider:nickname`, a provider or a nickname.
+pub fn resolve<'a>(accounts: &'a [Account], reference: &str) -> Result<&'a Account> {
+    if let Some(a) = accounts.iter().find(|a| a.id == reference) {
+        return Ok(a);
+    }
+    let matches: Vec<&Account> = match reference.split_once(':') {
+        Some((provider, nickname)) => accounts
+            .iter()
+            .filter(|a| a.provider == provider && a.nickname == nickname)
+            .collect(),
+        None => accounts
+            .iter()
+            .filter(|a| a.provider == reference || a.nickname == reference)
+            .collect(),
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::NoSuchAccount(reference.to_string())),
+        many => Err(Error::AmbiguousAccount {
+            reference: reference.to_string(),
+            candidates: many.iter().map(|a| format!("{} ({})", a.id, a.label())).collect(),
+        }),
+    }
+}
+
+/// The next free `<provider>-<n>` id.
+pub fn next_id(accounts: &[Account], provider: &str) -> String {
+    (1..)
+        .map(|n| format!("{provider}-{n}"))
+        .find(|id| accounts.iter().all(|a| &a.id != id))
+        .expect("an unbounded range always has a free id")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn account(id: &str, provider: &str, nickname: &str) -> Account {
+        Account {
+            id: id.into(),
+            provider: provider.into(),
+            nickname: nickname.into(),
+            subject: None,
+            scopes: vec![],
+            expires_at: Some(10_000),
+            token_obtained_at: 0,
+            has_refresh_token: true,
+            lifecycle: Lifecycle::Active,
+            connection: crate::provider::connection::tests::connection(),
+            metadata: Default::default(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn references_resolve_or_explain() {
+        let accts = vec![
+            account("github-1", "github", "alice"),
+            account("github-2", "github", "bob"),
+            account("google-1", "google", "alice@example.com"),
+        ];
+        assert_eq!(resolve(&accts, "github-2").unwrap().id, "github-2");
+        assert_eq!(resolve(&accts, "github:alice").unwrap().id, "github-1");
+        assert_eq!(resolve(&accts, "google").unwrap().id, "google-1");
+        assert_eq!(resolve(&accts, "bob").unwrap().id, "github-2");
+        match resolve(&accts, "github") {
+            Err(Error::AmbiguousAccount { candidates, .. }) => assert_eq!(candidates.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(resolve(&accts, "gitlab"), Err(Error::NoSuchAccount(_))));
+    }
+
+    #[test]
+    fn ids_are_reused_only_when_free() {
+        let accts = vec![
+            account("github-1", "github", "a"),
+            account("github-3", "github", "b"),
+        ];
+        assert_eq!(next_id(&accts, "github"), "github-2");
+        assert_eq!(next_id(&accts, "gitlab"), "gitlab-1");
+    }
+
+    #[test]
+    fn status_follows_expiry_and_lifecycle() {
+        let mut a = account("x-1", "x", "n");
+        a.expires_at = Some(1000);
+        assert_eq!(a.status(0), Status::Ok);
+        assert_eq!(a.status(800), Status::Expiring);
+        a.token_obtained_at = 940; // a 60-second token is "expiring" only in its second half
+        assert_eq!(a.status(960), Status::Ok);
+        assert_eq!(a.status(975), Status::Expiring);
+        assert_eq!(a.status(1000), Status::Expired);
+        a.has_refresh_token = false;
+        assert_eq!(a.status(1000), Status::NeedsReconnect);
+        a.lifecycle = Lifecycle::NeedsReconnect {
+            reason: "revoked".into(),
+        };
+        assert_eq!(a.status(0), Status::NeedsReconnect);
+        a.lifecycle = Lifecycle::Connecting;
+        assert_eq!(a.status(0), Status::NeedsReconnect, "an interrupted sign-in");
+    }
+}

@@ -1,0 +1,11 @@
+//! Where Keyport keeps things: secrets in the OS keychain only; account metadata, the audit log and
+//! locks in the home's directories, written atomically.
+
+pub mod account_file;
+pub mod accounts;
+pub mod atomic_file;
+pub mod audit;
+pub mod home;
+pub mod keychain;
+pub mod lock;
+pub mod tokens;

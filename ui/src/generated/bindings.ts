@@ -1,0 +1,96 @@
+// Generated from the Rust types by `cargo test -p keyport-app bindings` (src-tauri/src/bindings.rs).
+// Do not edit: change the Rust side, then run that test with KEYPORT_BLESS=1.
+
+export type Account = { provider_name: string, status: Status, 
+/**
+ * Why the account needs reconnecting, when it does.
+ */
+status_reason: string | null, 
+/**
+ * Seconds until expiry (negative once expired).
+ */
+expires_in: number | null, can_refresh: boolean, can_revoke: boolean, id: string, provider: string, nickname: string, scopes: Array<string>, 
+/**
+ * Unix seconds; `null` for a token that does not expire.
+ */
+expires_at: number | null, 
+/**
+ * Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
+ */
+metadata: { [key in string]: string }, created_at: number, updated_at: number, };
+
+export type Provider = { id: string, display_name: string, set_up: boolean, builtin: boolean, redirect: RedirectKind, 
+/**
+ * The redirect URI to register with the provider.
+ */
+redirect_uri: string, registration_url: string | null, 
+/**
+ * Whether the provider wants a client secret even from a desktop app.
+ */
+wants_client_secret: boolean, 
+/**
+ * Per-connection values (tenant, shop, …) asked for when connecting.
+ */
+variables: { [key in string]: Variable }, };
+
+export type Variable = { 
+/**
+ * What to type, in a few words ("Your shop's subdomain").
+ */
+description: string, 
+/**
+ * Used when the user gives no value; without one, a value is required.
+ */
+default: string | null, };
+
+export type RedirectKind = "loopback" | "deep_link";
+
+export type Status = "ok" | "expiring" | "expired" | "needs_reconnect";
+
+export type ErrorKind = "usage" | "not_found" | "ambiguous" | "needs_reconnect" | "keychain" | "provider" | "cancelled" | "unsupported" | "other";
+
+export type UiError = { kind: ErrorKind, message: string, };
+
+export type Use = { 
+/**
+ * Unix seconds.
+ */
+at: number, account: string, 
+/**
+ * The calling program's executable name, when it could be found.
+ */
+program: string | null, pid: number | null, 
+/**
+ * `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
+ */
+via: string, };
+
+export type Disconnected = { account: Account, revocation: RevocationOutcome, };
+
+export type RevocationOutcome = "revoked" | "not_supported" | "skipped";
+
+export type BrowserFailed = { provider: string, url: string, };
+
+/** The commands the window may call. */
+export const Commands = {
+  list_accounts: 'list_accounts',
+  list_providers: 'list_providers',
+  recent_uses: 'recent_uses',
+  set_up_provider: 'set_up_provider',
+  add_provider: 'add_provider',
+  open_registration_page: 'open_registration_page',
+  connect: 'connect',
+  cancel_connect: 'cancel_connect',
+  refresh_account: 'refresh_account',
+  revoke_account: 'revoke_account',
+  disconnect_account: 'disconnect_account',
+  rename_account: 'rename_account',
+  painted: 'painted',
+} as const;
+
+/** The events the backend sends. */
+export const Events = {
+  accountsChanged: 'accounts-changed',
+  browserFailed: 'browser-failed',
+  notice: 'notice',
+} as const;
