@@ -109,8 +109,11 @@ pub async fn connect(
         variables: variables.unwrap_or_default(),
         ..ConnectOptions::default()
     };
-    let flow = keyport.connect_via(&provider, opts, Some(&flows), None, |url| {
-        if let Err(e) = crate::browser::open(&app, url.as_str()) {
+    let flow = keyport.connect_via(&provider, opts, Some(&flows), None, |address| {
+        // The browser gets the one-time local address (other users can read a browser's command
+        // line); the full one is only shown in this window.
+        let url = &address.full;
+        if let Err(e) = crate::browser::open(&app, address.local.as_str()) {
             // The person can still open it by hand, as with `keyport connect --no-browser`.
             tracing::warn!(error = %e.message, "could not open the browser");
             let _ = app.emit(

@@ -71,7 +71,16 @@ pub fn start(app: AppHandle) {
         .expect("a thread can be started");
 }
 
+/// Notification servers read the body as markup: `<`, `>` and `&` in a nickname are written as
+/// entities, so a provider's text cannot style or link anything.
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn notify(app: &AppHandle, label: &str) {
+    let label = &escape_markup(label);
     tracing::info!(account = label, "account needs reconnecting");
     if let Err(e) = app
         .notification()
@@ -83,5 +92,16 @@ fn notify(app: &AppHandle, label: &str) {
         .show()
     {
         tracing::warn!(error = %e, "could not show a notification");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notification_bodies_carry_no_markup() {
+        assert_eq!(
+            super::escape_markup("demo:<a href=\"x\">ada</a> & co"),
+            "demo:&lt;a href=\"x\"&gt;ada&lt;/a&gt; &amp; co"
+        );
     }
 }

@@ -163,3 +163,33 @@ fn a_damaged_provider_file_is_reported_and_accounts_survive() {
     std::fs::write(&file, good).unwrap();
     assert_untouched(&env, &id, &before);
 }
+
+#[test]
+fn a_locked_keychain_is_found_before_the_browser_opens() {
+    let env = Env::new(60);
+    // Lock the default collection; with no one to type the password, it stays locked.
+    let locked = std::process::Command::new("dbus-send")
+        .env("DBUS_SESSION_BUS_ADDRESS", &env.keychain.address)
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/aliases/default",
+        ])
+        .output()
+        .unwrap();
+    assert!(locked.status.success(), "{locked:?}");
+    let argv = env.home.path().join("browser-argv");
+    let run: Run = env
+        .command(&["connect", "demo", "--timeout", "20"])
+        .env("KEYPORT_TEST_BROWSER_ARGV", &argv)
+        .output()
+        .unwrap()
+        .into();
+    let run = run.fails(5, "keychain");
+    assert!(!argv.exists(), "the browser was opened: {run:?}");
+    assert_eq!(env.server.grants("authorization_code"), 0, "no grant was issued");
+    assert!(env.list().as_array().unwrap().is_empty());
+}

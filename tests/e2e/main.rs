@@ -15,6 +15,8 @@
 //! - `races`: hundreds of refreshes from racing processes; a disconnect racing refreshes.
 //! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
+//! - `local_user`: another user of the machine: the browser's command line, a fake agent, shared
+//!   or pre-created directories, umask 000, links planted at Keyport's files.
 //!
 //! Shared fixtures are in `support/`.
 
@@ -26,6 +28,7 @@ mod discovery;
 mod failures;
 mod faults;
 mod hygiene;
+mod local_user;
 mod quirks;
 mod races;
 mod revoke;

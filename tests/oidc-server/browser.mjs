@@ -10,7 +10,10 @@
 //   KEYPORT_TEST_LOGIN         the login to sign in with (default "alice")
 //   KEYPORT_TEST_BROWSER_MODE  login (default) | deny (press Cancel) | wrong-state | bad-code | ignore |
 //                              remote (a browser on another machine: it cannot load the loopback
-//                              callback, and writes the address it ends on to KEYPORT_TEST_BROWSER_OUT)
+//                              callback, and writes the address it ends on to KEYPORT_TEST_BROWSER_OUT) |
+//                              raced (another program requests the address first, as one that read
+//                              it from this browser's command line would; then the browser goes on)
+//   KEYPORT_TEST_BROWSER_ARGV  file to append the browser's command line to, one line per start
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
 //   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
 //   KEYPORT_TEST_SCHEME_OPENER command that receives a redirect to a non-web URL (keyport://…), as a
@@ -30,6 +33,13 @@ const log = (msg) => process.stderr.write(`[test-browser] ${msg}\n`);
 if (!start) {
   log('usage: browser.mjs <url>');
   process.exit(2);
+}
+if (process.env.KEYPORT_TEST_BROWSER_ARGV) {
+  fs.appendFileSync(process.env.KEYPORT_TEST_BROWSER_ARGV, `${process.argv.slice(2).join(' ')}\n`);
+}
+if (mode === 'raced') {
+  const first = await fetch(start, { redirect: 'manual' });
+  log(`the other program got ${first.status}`);
 }
 if (mode === 'ignore') {
   log('ignoring the sign-in request');

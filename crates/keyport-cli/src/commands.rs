@@ -206,10 +206,13 @@ async fn connect(
     let name = keyport.catalog().get(provider)?.display_name.clone();
     let pasted = paste.then(read_pasted_lines);
     let account = keyport
-        .connect_via(provider, opts, None, pasted, |url| {
+        .connect_via(provider, opts, None, pasted, |address| {
+            // The browser gets the one-time local address (other users can read a browser's
+            // command line); the full address is only ever printed here, for this person.
+            let url = &address.full;
             if no_browser || paste {
                 crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
-            } else if let Err(e) = keyport_core::open_browser(url) {
+            } else if let Err(e) = keyport_core::open_browser(&address.local) {
                 crate::note!(
                     "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n"
                 );
@@ -242,7 +245,7 @@ async fn connect_device(
             crate::note!(
                 "To sign in to {name}, open {} on any device and enter the code\n\n  {}\n",
                 prompt.verification_uri,
-                prompt.user_code
+                keyport_core::escape_controls(&prompt.user_code)
             );
             if !no_browser {
                 let url = prompt
@@ -267,7 +270,8 @@ fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Accoun
     if json {
         print_json(&keyport.summary(account, now()));
     } else {
-        println!("Connected {} as {} (id {}).", name, account.nickname, account.id);
+        let nickname = keyport_core::escape_controls(&account.nickname);
+        println!("Connected {} as {} (id {}).", name, nickname, account.id);
     }
 }
 
@@ -321,7 +325,14 @@ pub fn token_from_agent(args: &Args) -> Option<Exit> {
         return None;
     };
     let home = Home::from_env().ok()?;
-    match keyport_core::ask_agent(&home.agent_socket(), account, *min_ttl)? {
+    let answer = match keyport_core::ask_agent(&home.agent_socket(), account, *min_ttl) {
+        Ok(answer) => answer?,
+        Err(e) => {
+            crate::output::report(&e);
+            return Some(Exit::from(&e));
+        }
+    };
+    match answer {
         Answer::Token {
             token,
             account,

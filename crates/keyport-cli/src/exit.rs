@@ -22,6 +22,9 @@ pub enum Exit {
     /// without a refresh token, a device sign-in without a device endpoint, a `keyport://`
     /// provider outside the app. (Until 0.2 these were usage errors, 2.)
     Unsupported = 7,
+    /// Refused for safety: a Keyport directory, file or agent socket that another user owns or
+    /// could change.
+    Unsafe = 8,
 }
 
 impl From<&Error> for Exit {
@@ -39,6 +42,7 @@ impl Exit {
             ErrorKind::Keychain => Exit::Keychain,
             ErrorKind::Provider => Exit::Provider,
             ErrorKind::Unsupported => Exit::Unsupported,
+            ErrorKind::Unsafe => Exit::Unsafe,
             ErrorKind::Cancelled | ErrorKind::Other => Exit::Failure,
         }
     }
@@ -93,6 +97,13 @@ mod tests {
                 7,
             ),
             (Error::ProviderNotSetUp("p".into()), 2),
+            (
+                Error::UnsafePath {
+                    path: "/tmp/x".into(),
+                    reason: "r".into(),
+                },
+                8,
+            ),
             (Error::Timeout(1), 1),
             (Error::Internal("x".into()), 1),
         ];

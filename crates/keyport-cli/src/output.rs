@@ -26,9 +26,12 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// One sentence, then the causes that add something, then what to do about it.
+/// One sentence, then the causes that add something, then what to do about it. Each line is
+/// escaped: an error may quote a provider or a file.
 pub fn report(e: &keyport_core::Error) {
-    crate::note!("keyport: {}", keyport_core::describe(e));
+    let text = keyport_core::describe(e);
+    let lines: Vec<_> = text.split('\n').map(keyport_core::escape_controls).collect();
+    crate::note!("keyport: {}", lines.join("\n"));
     if let Some(hint) = crate::hints::hint(e) {
         crate::note!("{hint}");
     }
@@ -69,8 +72,18 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
     )
 }
 
-/// Left-aligned columns, two spaces apart; the last column is not padded.
+/// Left-aligned columns, two spaces apart; the last column is not padded. Cells are escaped:
+/// nicknames and scopes come from providers, and a line break or an escape sequence in one must
+/// not forge a row or reach the terminal.
 pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone()
+                .map(|cell| keyport_core::escape_controls(&cell).into_owned())
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -104,5 +117,7 @@ mod tests {
             &[["xxx".into(), "y".into()], ["z".into(), "".into()]],
         );
         assert_eq!(t, "A    BB\nxxx  y\nz");
+        let forged = table(["A"], &[["ada\nmallory  ok".into()], ["\u{1b}]0;x\u{7}".into()]]);
+        assert_eq!(forged, "A\nada\\nmallory  ok\n\\x1b]0;x\\x07");
     }
 }

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     /// A well-formed request this provider or account cannot do: revoke where the provider offers
     /// no revocation, refresh without a refresh token, a device sign-in without a device endpoint.
     Unsupported,
+    /// Refused for safety: a directory, file or socket that another user owns or could change.
+    Unsafe,
     /// Anything else: local files, bad callbacks, internal faults.
     Other,
 }
@@ -105,6 +107,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("refusing to use {}: {reason}", path.display())]
+    UnsafePath { path: PathBuf, reason: String },
+
     #[error("the account file {} is damaged ({message}); it was left untouched", path.display())]
     CorruptData { path: PathBuf, message: String },
 
@@ -122,6 +127,7 @@ impl Error {
             | Error::ProviderExists(_)
             | Error::Catalog { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
+            Error::UnsafePath { .. } => ErrorKind::Unsafe,
             Error::NoSuchAccount(_) => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,
@@ -226,12 +232,14 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
-    /// A failure without an OAuth error code that trying again will not mend.
+    /// A failure without an OAuth error code that trying again will not mend. The reason may
+    /// quote the provider, so its control characters are written out.
     pub fn new(provider: impl Into<String>, operation: &'static str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
         Self {
             provider: provider.into(),
             operation,
-            reason: reason.into(),
+            reason: crate::text::escape_controls(&reason).into_owned(),
             code: None,
             transient: false,
         }

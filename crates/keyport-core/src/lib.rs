@@ -20,7 +20,9 @@ mod ops;
 mod provider;
 mod redirect;
 mod secret;
+mod serving;
 mod store;
+mod text;
 mod view;
 
 pub use agent::{ask_agent, Agent, Answer};
@@ -34,13 +36,14 @@ pub use ops::{
 pub use provider::connection::Connection;
 pub use redirect::browser::open as open_browser;
 pub use redirect::deep_link::{PendingFlows, REDIRECT_URI as DEEP_LINK_REDIRECT_URI};
-pub use redirect::loopback::REGISTERED_REDIRECT_URI;
+pub use redirect::loopback::{SignInAddress, REGISTERED_REDIRECT_URI};
 pub use secret::Secret;
 pub use store::account_file::{AccountStore, ListedAccount};
 pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
 pub use store::home::Home;
 pub use store::tokens::now;
+pub use text::escape_controls;
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, reachable without

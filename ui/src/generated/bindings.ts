@@ -47,7 +47,7 @@ export type RedirectKind = "loopback" | "deep_link";
 
 export type Status = "ok" | "expiring" | "expired" | "needs_reconnect";
 
-export type ErrorKind = "usage" | "not_found" | "ambiguous" | "needs_reconnect" | "keychain" | "provider" | "cancelled" | "unsupported" | "other";
+export type ErrorKind = "usage" | "not_found" | "ambiguous" | "needs_reconnect" | "keychain" | "provider" | "cancelled" | "unsupported" | "unsafe" | "other";
 
 export type UiError = { kind: ErrorKind, message: string, };
 
@@ -59,7 +59,15 @@ at: number, account: string,
 /**
  * The calling program's executable name, when it could be found.
  */
-program: string | null, pid: number | null, 
+program: string | null, 
+/**
+ * The path of the calling program's executable.
+ */
+exe?: string | null, 
+/**
+ * The path of the executable of the program that started it (a shell, an editor, …).
+ */
+parent_exe?: string | null, pid: number | null, 
 /**
  * `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
  */

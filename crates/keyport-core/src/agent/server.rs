@@ -6,6 +6,7 @@
 use super::protocol::{Answer, Request};
 use crate::error::{Error, Result};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
+use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::audit::Use;
 use crate::store::tokens::{now, TokenSet};
@@ -19,6 +20,8 @@ use tokio::net::{UnixListener, UnixStream};
 
 /// The longest request line the agent reads.
 const MAX_REQUEST_BYTES: u64 = 4096;
+/// How long a client may take to send its request and read the answer (a refresh included).
+const READ_DEADLINE: Duration = Duration::from_secs(45);
 /// How often the agent looks for tokens to refresh ahead of their expiry.
 const REFRESH_SWEEP: Duration = Duration::from_secs(30);
 
@@ -60,16 +63,23 @@ impl Agent {
         let listener = bind(&path)?;
         tracing::info!(socket = %path.display(), "token agent listening");
         let sweeper = tokio::spawn(self.clone().sweep());
-        let result = loop {
+        // A client never stops the agent: accept errors pause the loop, and the number of
+        // connections served at once is capped.
+        let mut guard = AcceptGuard::default();
+        let _sweeper = AbortOnDrop(sweeper);
+        loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(self.clone().connection(stream));
+                    let Some(permit) = guard.admit() else { continue };
+                    let agent = self.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        let _ = tokio::time::timeout(READ_DEADLINE, agent.connection(stream)).await;
+                    });
                 }
-                Err(e) => break Err(Error::io("accept on", &path, e)),
+                Err(e) => guard.pause_after(&e).await,
             }
-        };
-        sweeper.abort();
-        result
+        }
     }
 
     async fn connection(self: Arc<Self>, stream: UnixStream) {
@@ -183,9 +193,7 @@ impl Agent {
 /// Binds `path` with owner-only permissions, replacing a socket nobody answers on.
 fn bind(path: &Path) -> Result<UnixListener> {
     let dir = path.parent().expect("the socket lives in a directory");
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::io("restrict", dir, e))?;
+    crate::store::private::create_dir(dir)?;
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(Error::AgentRunning(path.to_path_buf()));
@@ -196,4 +204,13 @@ fn bind(path: &Path) -> Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("restrict", path, e))?;
     Ok(listener)
+}
+
+/// Stops the background refresher when the agent stops serving.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

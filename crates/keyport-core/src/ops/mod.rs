@@ -45,6 +45,7 @@ pub struct Keyport {
 
 impl Keyport {
     pub fn open(home: Home) -> Result<Self> {
+        home.check()?;
         let catalog = Catalog::load(&home.providers_file())?;
         let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
         accounts.upgrade(|provider, legacy| legacy_connection(&catalog, provider, legacy))?;

@@ -9,7 +9,7 @@ use crate::provider::device::device_error;
 use crate::provider::grant::Grant;
 use crate::provider::remote::Remote;
 use crate::redirect::deep_link::{self, PendingFlows};
-use crate::redirect::loopback::CallbackListener;
+use crate::redirect::loopback::{CallbackListener, SignInAddress};
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::tokens::now;
 use std::collections::BTreeMap;
@@ -50,12 +50,6 @@ pub struct DevicePrompt {
     pub expires_in: Duration,
 }
 
-/// Where the provider's redirect comes back to.
-enum Redirect<'a> {
-    Loopback(CallbackListener),
-    DeepLink(&'a PendingFlows),
-}
-
 /// Everything a sign-in needs before the user is involved.
 struct Prepared<'a> {
     provider: Provider,
@@ -71,14 +65,15 @@ impl Prepared<'_> {
 }
 
 impl Keyport {
-    /// Runs the authorization-code flow with a loopback redirect. `present` receives the URL to
-    /// open in the system browser (or to show the user). Connecting the same user again updates
-    /// their account instead of adding a second one.
+    /// Runs the authorization-code flow with a loopback redirect. `present` receives the sign-in
+    /// address: the one-time local one to open in the system browser, and the full one to show
+    /// the person. Connecting the same user again updates their account instead of adding a
+    /// second one.
     pub async fn connect(
         &self,
         provider_id: &str,
         opts: ConnectOptions,
-        present: impl FnOnce(&Url),
+        present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
         self.connect_via(provider_id, opts, None, None, present).await
     }
@@ -92,7 +87,7 @@ impl Keyport {
         opts: ConnectOptions,
         deep_links: Option<&PendingFlows>,
         pasted: Option<tokio::sync::mpsc::Receiver<String>>,
-        present: impl FnOnce(&Url),
+        present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
         let provider = self.catalog.get(provider_id)?;
         if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
@@ -104,28 +99,41 @@ impl Keyport {
         let prepared = self.prepare_sign_in(provider, &opts).await?;
         let name = &prepared.provider.display_name;
         let remote = prepared.remote()?;
-        let redirect = match (prepared.provider.redirect, deep_links) {
-            (RedirectKind::DeepLink, Some(flows)) => Redirect::DeepLink(flows),
-            _ => Redirect::Loopback(CallbackListener::bind().await?),
+        // The browser is opened on the listener's one-time start page in both cases, so the
+        // authorization request never appears on a command line.
+        let mut listener = CallbackListener::bind().await?;
+        let deep_link = match (prepared.provider.redirect, deep_links) {
+            (RedirectKind::DeepLink, Some(flows)) => Some(flows),
+            _ => None,
         };
-        let redirect_uri = match &redirect {
-            Redirect::Loopback(listener) => listener.redirect_uri(),
-            Redirect::DeepLink(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
+        let redirect_uri = match deep_link {
+            None => listener.redirect_uri(),
+            Some(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
         let pending = remote.authorize(redirect_uri, &prepared.scopes);
-        let callback = match redirect {
-            Redirect::Loopback(listener) => {
+        let address = listener.start_page(&pending.url);
+        let callback = match deep_link {
+            None => {
                 tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
-                present(&pending.url);
+                present(&address);
                 listener
                     .wait_or_paste(name, pending.state.expose(), opts.timeout, pasted)
                     .await?
             }
-            Redirect::DeepLink(flows) => {
+            Some(flows) => {
                 let waiter = flows.register(&pending.state);
                 tracing::info!(provider = %provider_id, "waiting for the keyport:// callback");
-                present(&pending.url);
-                waiter.wait(name, opts.timeout).await?
+                present(&address);
+                // The listener only guards the start page here: no callback can match a state
+                // it does not know, and a second request for the page ends the sign-in.
+                let unknowable = oauth2::CsrfToken::new_random();
+                tokio::select! {
+                    callback = waiter.wait(name, opts.timeout) => callback?,
+                    ended = listener.wait_or_paste(name, unknowable.secret(), opts.timeout, None) => {
+                        ended?;
+                        return Err(Error::Internal("a callback matched an unknowable state".into()));
+                    }
+                }
             }
         };
         prepared

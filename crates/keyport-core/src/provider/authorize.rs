@@ -65,13 +65,21 @@ impl Remote<'_> {
             .oauth(self.connection.token_url())
             .set_redirect_uri(RedirectUrl::from_url(pending.redirect_uri.clone()));
         let mut request = client.exchange_code(AuthorizationCode::new(code.expose().to_string()));
+        let verifier = pending
+            .verifier
+            .as_ref()
+            .map(|v| Secret::new(v.secret().as_str()));
         if let Some(verifier) = pending.verifier {
             request = request.set_pkce_verifier(verifier);
         }
+        let sent: Vec<&str> = [Some(code.expose()), verifier.as_ref().map(Secret::expose)]
+            .into_iter()
+            .flatten()
+            .collect();
         let response = request
             .request_async(&self.transport())
             .await
-            .map_err(|e| self.token_error("the code exchange", e))?;
+            .map_err(|e| self.token_error("the code exchange", e, &sent))?;
         Ok(Grant::new(response, &self.connection.quirks, None))
     }
 }

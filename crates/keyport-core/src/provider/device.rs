@@ -38,7 +38,7 @@ impl Remote<'_> {
         let details: StandardDeviceAuthorizationResponse = request
             .request_async(&self.transport())
             .await
-            .map_err(|e| self.token_error("the device authorization", e))?;
+            .map_err(|e| self.token_error("the device authorization", e, &[]))?;
         let parse = |u: &str| {
             Url::parse(u)
                 .ok()
@@ -76,7 +76,9 @@ impl Remote<'_> {
                 Some(timeout.min(device.expires_in)),
             )
             .await
-            .map_err(|e| self.token_error("the device sign-in", e))?;
+            .map_err(|e| {
+                self.token_error("the device sign-in", e, &[device.details.device_code().secret()])
+            })?;
         Ok(Grant::new(response, &self.connection.quirks, None))
     }
 }

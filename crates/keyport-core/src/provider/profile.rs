@@ -101,9 +101,9 @@ pub fn from_claims(claims: &Value, fields: &[String]) -> Profile {
     let nickname = fields
         .iter()
         .filter_map(|f| json_path::get(claims, f))
-        .filter_map(|v| v.as_str().map(str::trim))
-        .find(|s| !s.is_empty())
-        .map(str::to_string);
+        .filter_map(|v| v.as_str().map(crate::text::strip_controls))
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty());
     let subject = ["sub", "id", "user_id"]
         .iter()
         .filter_map(|f| json_path::get(claims, f))

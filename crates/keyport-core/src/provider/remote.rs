@@ -86,15 +86,18 @@ impl<'a> Remote<'a> {
             .exchange_refresh_token(&token)
             .request_async(&self.transport())
             .await
-            .map_err(|e| self.token_error("refresh", e))?;
+            .map_err(|e| self.token_error("refresh", e, &[refresh_token.expose()]))?;
         Ok(Grant::new(response, &self.connection.quirks, Some(refresh_token)))
     }
 
-    /// A token-endpoint failure as a [`ProviderError`], in words that never quote a token.
+    /// A token-endpoint failure as a [`ProviderError`], in words that never quote a token. The
+    /// provider's own words may echo the request: `sent` (the code, verifier or refresh token it
+    /// carried) and the client secret are cut out of them.
     pub(crate) fn token_error<T: ErrorResponseType + std::fmt::Display>(
         &self,
         operation: &'static str,
         e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
+        sent: &[&str],
     ) -> Error {
         let (reason, code, transient) = match e {
             RequestTokenError::ServerResponse(r) => {
@@ -123,10 +126,47 @@ impl<'a> Remote<'a> {
             }
             RequestTokenError::Other(m) => (m, None, false),
         };
+        let mut secrets = sent.to_vec();
+        secrets.extend(self.secret.as_ref().map(Secret::expose));
+        let reason = crate::text::without_secrets(&reason, &secrets);
         Error::Provider(ProviderError {
             code,
             transient,
             ..ProviderError::new(self.name(), operation, reason)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth2::basic::BasicErrorResponseType;
+
+    #[test]
+    fn a_provider_echoing_the_request_does_not_print_its_secrets() {
+        let http = reqwest::Client::new();
+        let connection = Connection {
+            auth_method: TokenAuthMethod::ClientSecretPost,
+            ..crate::provider::connection::tests::connection()
+        };
+        let remote = Remote::new(&http, &connection, Some(Secret::new("client-secret-1")));
+        let echo =
+            "bad request: grant_type=authorization_code&code=CODE-123456&code_verifier=VERIFIER-abcdef\
+                    &client_secret=client-secret-1\u{1b}]0;owned\u{7}";
+        let e = RequestTokenError::<HttpFailure, _>::ServerResponse(StandardErrorResponse::new(
+            BasicErrorResponseType::InvalidGrant,
+            Some(echo.to_string()),
+            None,
+        ));
+        let text = remote
+            .token_error("the code exchange", e, &["CODE-123456", "VERIFIER-abcdef"])
+            .to_string();
+        for secret in ["CODE-123456", "VERIFIER-abcdef", "client-secret-1", "\u{1b}"] {
+            assert!(!text.contains(secret), "{secret:?} in {text}");
+        }
+        assert!(
+            text.contains("invalid_grant: bad request") && text.contains("\\x1b]0;owned"),
+            "{text}"
+        );
     }
 }

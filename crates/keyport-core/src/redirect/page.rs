@@ -4,14 +4,46 @@
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-pub(crate) async fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    title: &str,
-    message: &str,
-) -> std::io::Result<()> {
+/// What the listener answers one request with.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: String,
+    /// For a redirect (302): where to.
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn page(status: u16, title: &'static str, message: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            title,
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    pub fn redirect(to: &url::Url) -> Reply {
+        Reply {
+            status: 302,
+            title: "Redirecting to your provider",
+            message: "Continue to the sign-in page.".into(),
+            location: Some(to.to_string()),
+        }
+    }
+}
+
+pub(crate) async fn respond(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
+    let (status, title, message) = (reply.status, reply.title, reply.message.as_str());
+    let location = reply
+        .location
+        .as_deref()
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
     let reason = match status {
         200 => "OK",
+        302 => "Found",
+        410 => "Gone",
         404 => "Not Found",
         405 => "Method Not Allowed",
         _ => "Bad Request",
@@ -25,7 +57,7 @@ pub(crate) async fn respond(
         escape_html(message)
     );
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+        "HTTP/1.1 {status} {reason}\r\n{location}Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nReferrer-Policy: no-referrer\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n",
         body.len()

@@ -98,9 +98,14 @@ impl Account {
         )
     }
 
-    /// `provider:nickname`, the reference a person would type.
+    /// `provider:nickname`, the reference a person would type (control characters written out:
+    /// it is shown on terminals and in notifications).
     pub fn label(&self) -> String {
-        format!("{}:{}", self.provider, self.nickname)
+        format!(
+            "{}:{}",
+            self.provider,
+            crate::text::escape_controls(&self.nickname)
+        )
     }
 }
 

@@ -1,8 +1,11 @@
 //! Who used which account's token, and when: a bounded local log (`audit.jsonl` in the data
 //! directory) that the desktop app shows as "recently used by".
 //!
-//! Entries hold no secret: a time, an account id, and the calling program's name and pid (the
-//! agent's peer, or the parent of a `keyport token` that read the keychain itself). Writers append
+//! Entries hold no secret: a time, an account id, and the calling program (the agent's peer, or
+//! the parent of a `keyport token` that read the keychain itself): its name, the path of its
+//! executable and of its parent's, and its pid. A process may call itself anything, so the path is
+//! what tells a real `git` from a copy of python named `git`; and Keyport's own CLI, whose caller
+//! is the interesting one, is recognised by its executable file, not by its name. Writers append
 //! single lines; when the file outgrows its bound, the older half is dropped.
 
 use crate::error::Result;
@@ -22,6 +25,12 @@ pub struct Use {
     pub account: String,
     /// The calling program's executable name, when it could be found.
     pub program: Option<String>,
+    /// The path of the calling program's executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// The path of the executable of the program that started it (a shell, an editor, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_exe: Option<String>,
     pub pid: Option<u32>,
     /// `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
     pub via: String,
@@ -35,27 +44,31 @@ impl Use {
         let caller = Some(std::os::unix::process::parent_id());
         #[cfg(not(unix))]
         let caller: Option<u32> = None;
-        Use {
-            at: crate::store::tokens::now(),
-            account: account.to_string(),
-            program: caller.and_then(program_name),
-            pid: caller,
-            via: "keychain".into(),
-        }
+        Use::by(account, caller, "keychain")
     }
 
-    /// A use by process `pid`, answered by the agent from memory.
+    /// A use by process `pid`, answered by the agent from memory. When that is Keyport's own
+    /// CLI, the use is its caller's.
     pub fn by_agent_peer(account: &str, pid: Option<u32>) -> Use {
-        let (program, pid) = match pid.map(caller) {
-            Some((program, pid)) => (program, Some(pid)),
-            None => (None, None),
-        };
+        let caller = pid.map(|pid| match exe_path(pid) {
+            Some(exe) if is_keyport_cli(&exe) => parent_pid(pid).unwrap_or(pid),
+            _ => pid,
+        });
+        Use::by(account, caller, "agent")
+    }
+
+    fn by(account: &str, pid: Option<u32>, via: &str) -> Use {
+        let exe = pid.and_then(exe_path);
+        let parent_exe = pid.and_then(parent_pid).and_then(exe_path);
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
         Use {
             at: crate::store::tokens::now(),
             account: account.to_string(),
-            program,
+            program: pid.and_then(program_name),
+            exe: exe.as_ref().map(path),
+            parent_exe: parent_exe.as_ref().map(path),
             pid,
-            via: "agent".into(),
+            via: via.into(),
         }
     }
 }
@@ -81,21 +94,21 @@ impl AuditLog {
         }
     }
 
-    fn append(&self, entry: &Use) -> std::io::Result<()> {
+    fn append(&self, entry: &Use) -> Result<()> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::store::private::create_dir(dir)?;
         }
         let mut line = serde_json::to_vec(entry).expect("audit entries serialize");
         line.push(b'\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut file = crate::store::private::open_file(&self.path, true)?;
         // One write of a whole line: concurrent appenders never interleave within a line.
-        file.write_all(&line)?;
-        if file.metadata()?.len() > MAX_BYTES {
+        let written = file.write_all(&line).and_then(|_| file.metadata());
+        let size = written
+            .map_err(|e| crate::error::Error::io("append to", &self.path, e))?
+            .len();
+        if size > MAX_BYTES {
             drop(file);
-            self.compact().map_err(std::io::Error::other)?;
+            self.compact()?;
         }
         Ok(())
     }
@@ -129,30 +142,51 @@ impl AuditLog {
     }
 }
 
-/// The executable name of process `pid` (Linux: `/proc/<pid>/exe`, else its `comm`).
+/// The executable of process `pid` (Linux: `/proc/<pid>/exe`).
+fn exe_path(pid: u32) -> Option<PathBuf> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let text = exe.to_string_lossy();
+    Some(match text.strip_suffix(" (deleted)") {
+        Some(kept) => PathBuf::from(kept),
+        None => exe,
+    })
+}
+
+/// The executable name of process `pid`, else its `comm`.
 fn program_name(pid: u32) -> Option<String> {
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    if let Ok(exe) = std::fs::read_link(proc_dir.join("exe")) {
-        if let Some(name) = exe.file_name() {
-            return Some(name.to_string_lossy().trim_end_matches(" (deleted)").to_string());
-        }
+    if let Some(name) = exe_path(pid).and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned())) {
+        return Some(name);
     }
-    std::fs::read_to_string(proc_dir.join("comm"))
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
-/// The program a token request comes from. When that is a `keyport token` process talking to the
-/// agent, the interesting caller is its parent (the script or tool that ran `keyport`).
-fn caller(pid: u32) -> (Option<String>, u32) {
-    let name = program_name(pid);
-    if name.as_deref() == Some("keyport") {
-        if let Some(parent) = parent_pid(pid) {
-            return (program_name(parent), parent);
+/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or the `keyport`
+/// installed beside it (the desktop app's agent, next to the CLI in the same directory). Compared
+/// as files, so a copy of another program named `keyport` is not taken for it.
+fn is_keyport_cli(exe: &Path) -> bool {
+    let Ok(me) = std::env::current_exe() else {
+        return false;
+    };
+    let candidates = [Some(me.clone()), me.parent().map(|d| d.join("keyport"))];
+    candidates.into_iter().flatten().any(|c| same_file(&c, exe))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
         }
     }
-    (name, pid)
+    #[cfg(not(unix))]
+    {
+        a == b
+    }
 }
 
 fn parent_pid(pid: u32) -> Option<u32> {
@@ -171,6 +205,8 @@ mod tests {
             at: n,
             account: format!("demo-{}", n % 3),
             program: Some("gït-ø".into()),
+            exe: None,
+            parent_exe: None,
             pid: Some(1),
             via: "keychain".into(),
         }

@@ -44,7 +44,7 @@ impl Home {
 
     /// A self-contained home under `dir`, with its own keychain namespace.
     pub fn at(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        crate::store::private::create_dir(dir)?;
         let dir = dir.canonicalize().map_err(|e| Error::io("resolve", dir, e))?;
         let data_dir = dir.join("data");
         Ok(Self {
@@ -92,6 +92,17 @@ impl Home {
             None => app_id.to_string(),
             Some(h) => format!("{app_id}.h{h:016x}"),
         }
+    }
+
+    /// Refuses a config or data directory that another user owns or may write to (see
+    /// [`crate::store::private`]); tightens one that others may only read.
+    pub fn check(&self) -> Result<()> {
+        for dir in [&self.config_dir, &self.data_dir] {
+            if dir.exists() {
+                crate::store::private::check_dir(dir)?;
+            }
+        }
+        Ok(())
     }
 
     /// The keychain "service" attribute every item of this home carries.

@@ -86,9 +86,12 @@ impl Keychain {
         self.set(&Self::client_secret_user(provider), secret.expose())
     }
 
-    /// Fails with a clear [`KeychainError`] unless the keychain answers. Cheap: one lookup.
+    /// Fails with a clear [`KeychainError`] unless the keychain can store: it writes and deletes
+    /// a probe item. A lookup alone is not enough: a locked Secret Service answers lookups of
+    /// missing items, and refuses only the write that would have stored a new grant.
     pub fn check(&self) -> Result<()> {
-        self.get("keyport-probe").map(|_| ())
+        self.set("keyport-probe", "probe")?;
+        self.delete("keyport-probe")
     }
 }
 

@@ -3,7 +3,7 @@
 //! The OS drops a lock when its process dies, so a crashed `keyport` never wedges the others.
 
 use crate::error::{Error, Result};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Held until dropped.
@@ -17,14 +17,9 @@ impl FileLock {
     /// Blocks until this process holds the exclusive lock on `path` (created if missing).
     pub fn exclusive(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+            crate::store::private::create_dir(dir)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io("open the lock file", path, e))?;
+        let file = crate::store::private::open_file(path, false)?;
         file.lock().map_err(|e| Error::io("lock", path, e))?;
         tracing::trace!(path = %path.display(), "lock taken");
         Ok(Self {

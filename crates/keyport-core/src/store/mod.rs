@@ -8,4 +8,5 @@ pub mod audit;
 pub mod home;
 pub mod keychain;
 pub mod lock;
+pub mod private;
 pub mod tokens;

@@ -5,9 +5,19 @@
 //! handled on its own task with a read deadline and a size cap, so idle speculative connections (which
 //! browsers open) and junk never block the real callback. Only `GET /callback` with the expected
 //! `state` ends the wait; everything else gets a plain answer and the listener keeps going.
+//!
+//! It also serves the one-time start page the browser is opened on (`/start/<random>`, which
+//! redirects to the provider): a browser's command line is readable by every user of the machine,
+//! and the authorization URL's `state` and PKCE challenge must never appear there. The first request
+//! for the start page gets the redirect; any later one means someone else read the address, and
+//! ends the sign-in before it can be completed with their code.
 
 use crate::error::{Error, Result};
-use crate::redirect::page::respond;
+use crate::redirect::page::{respond, Reply};
+use crate::secret::Secret;
+use crate::serving::AcceptGuard;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -28,7 +38,31 @@ pub use crate::redirect::callback::Callback;
 pub struct CallbackListener {
     listener: TcpListener,
     port: u16,
+    start: Option<Arc<StartPage>>,
 }
+
+/// The one-time address the browser is opened on, and where it leads.
+struct StartPage {
+    /// `/start/<random>`.
+    path: Secret,
+    target: Url,
+    hits: AtomicU32,
+}
+
+/// What the sign-in page is, for the two ways it reaches a person.
+#[derive(Debug, Clone)]
+pub struct SignInAddress {
+    /// To open in a browser on this machine: a one-time local address that redirects to the
+    /// provider, so the authorization request never appears on a command line.
+    pub local: Url,
+    /// The provider's authorization URL itself: to show the person (in their own terminal or
+    /// window), or to open on another machine, where the local address does not reach.
+    pub full: Url,
+}
+
+/// Why a sign-in whose start page was requested twice is ended.
+const OPENED_TWICE: &str = "the sign-in address was opened more than once, so another program on this computer \
+     may have read it (a browser's command line is visible to other users). Nothing was connected; start again";
 
 /// What one connection amounted to.
 #[derive(Debug)]
@@ -48,7 +82,27 @@ impl CallbackListener {
             .local_addr()
             .map_err(|e| Error::io("listen on", "127.0.0.1", e))?
             .port();
-        Ok(Self { listener, port })
+        Ok(Self {
+            listener,
+            port,
+            start: None,
+        })
+    }
+
+    /// Serves `authorization_url` once, as a redirect from a fresh `/start/<random>` address.
+    pub fn start_page(&mut self, authorization_url: &Url) -> SignInAddress {
+        let random = oauth2::CsrfToken::new_random();
+        let path = format!("/start/{}", random.secret());
+        let local = Url::parse(&format!("http://127.0.0.1:{}{path}", self.port)).expect("a valid URL");
+        self.start = Some(Arc::new(StartPage {
+            path: Secret::new(path),
+            target: authorization_url.clone(),
+            hits: AtomicU32::new(0),
+        }));
+        SignInAddress {
+            local,
+            full: authorization_url.clone(),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -80,12 +134,29 @@ impl CallbackListener {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let mut rejected: Vec<String> = Vec::new();
+        let mut guard = AcceptGuard::default();
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let ctx = Ctx { tx: tx.clone(), state: state.to_string(), port: self.port, provider: provider.to_string() };
-                    tokio::spawn(async move { ctx.serve(stream).await });
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            guard.pause_after(&e).await;
+                            continue;
+                        }
+                    };
+                    let Some(permit) = guard.admit() else { continue };
+                    let ctx = Ctx {
+                        tx: tx.clone(),
+                        state: state.to_string(),
+                        port: self.port,
+                        provider: provider.to_string(),
+                        start: self.start.clone(),
+                    };
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        ctx.serve(stream).await
+                    });
                 }
                 line = next_paste(&mut pasted) => match line {
                     None => pasted = None,
@@ -120,6 +191,13 @@ impl CallbackListener {
     }
 }
 
+/// A request (or pasted line) that is not our callback. Its description quotes what was sent,
+/// which anyone on this machine may choose: control characters are written out before it reaches
+/// a log or the person's terminal.
+fn rejected(why: impl AsRef<str>) -> Event {
+    Event::Rejected(crate::text::escape_controls(why.as_ref()).into_owned())
+}
+
 /// The next pasted line, or never when there is nothing (left) to read.
 async fn next_paste(pasted: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
     match pasted {
@@ -132,19 +210,19 @@ async fn next_paste(pasted: &mut Option<mpsc::Receiver<String>>) -> Option<Strin
 fn judge_pasted(line: &str, state: &str, provider: &str) -> Event {
     let line = line.trim();
     let Ok(url) = Url::parse(line) else {
-        return Event::Rejected("a pasted line that is not an address".into());
+        return rejected("a pasted line that is not an address");
     };
     if url.scheme() != "http" || url.host_str() != Some("127.0.0.1") || url.path() != CALLBACK_PATH {
-        return Event::Rejected(format!(
+        return rejected(format!(
             "a pasted address that is not Keyport's callback (http://127.0.0.1:<port>{CALLBACK_PATH})"
         ));
     }
     let params = match crate::redirect::callback::params(url.query().unwrap_or("")) {
         Ok(p) => p,
-        Err(why) => return Event::Rejected(why),
+        Err(why) => return rejected(why),
     };
     if let Err(why) = crate::redirect::callback::check_state(&params, state) {
-        return Event::Rejected(format!("pasted: {why}"));
+        return rejected(format!("pasted: {why}"));
     }
     Event::Done(crate::redirect::callback::outcome(&params, provider))
 }
@@ -154,6 +232,7 @@ struct Ctx {
     state: String,
     port: u16,
     provider: String,
+    start: Option<Arc<StartPage>>,
 }
 
 impl Ctx {
@@ -161,25 +240,27 @@ impl Ctx {
         let head = match tokio::time::timeout(READ_DEADLINE, read_head(&mut stream)).await {
             Ok(Ok(head)) => head,
             Ok(Err(why)) => {
-                let _ = respond(&mut stream, 400, "Bad request", &why).await;
-                let _ = self.tx.send(Event::Rejected(why)).await;
+                let _ = respond(&mut stream, &Reply::page(400, "Bad request", why.clone())).await;
+                let _ = self.tx.send(rejected(why)).await;
                 return;
             }
             // Idle or trickling connection (e.g. a browser's speculative pre-connect): drop it.
             Err(_) => return,
         };
-        let (status, title, message, event) = self.judge(&head);
-        let _ = respond(&mut stream, status, title, &message).await;
-        let _ = self.tx.send(event).await;
+        let (reply, event) = self.judge(&head);
+        let _ = respond(&mut stream, &reply).await;
+        if let Some(event) = event {
+            let _ = self.tx.send(event).await;
+        }
     }
 
-    fn judge(&self, head: &str) -> (u16, &'static str, String, Event) {
+    /// The answer to a request head, and what it means for the sign-in (nothing, for the first
+    /// request of the start page).
+    fn judge(&self, head: &str) -> (Reply, Option<Event>) {
         let reject = |status, why: String| {
             (
-                status,
-                "Keyport could not use this request",
-                why.clone(),
-                Event::Rejected(why),
+                Reply::page(status, "Keyport could not use this request", why.clone()),
+                Some(rejected(why)),
             )
         };
         let mut lines = head.split("\r\n");
@@ -219,6 +300,17 @@ impl Ctx {
         // Split by hand rather than through a URL parser: URL parsing is lenient on purpose
         // (backslashes become slashes, "//" starts a host), and we want the exact path.
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        if let Some(start) = self.start.as_deref().filter(|s| s.path.expose() == path) {
+            if start.hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                return (Reply::redirect(&start.target), None);
+            }
+            tracing::warn!("the sign-in's start page was requested twice; ending the sign-in");
+            let message = "This sign-in address was already used. Keyport ended the sign-in to be safe; start it again.";
+            return (
+                Reply::page(410, "Sign-in ended", message),
+                Some(Event::Done(Err(Error::Authorization(OPENED_TWICE.into())))),
+            );
+        }
         if path != CALLBACK_PATH {
             return reject(
                 404,
@@ -239,17 +331,19 @@ impl Ctx {
                     Error::Provider(p) => format!("{} said: {}", self.provider, p.reason),
                     _ => "The provider sent no authorization code.".into(),
                 };
-                return (400, "Sign-in was not completed", message, Event::Done(Err(e)));
+                return (
+                    Reply::page(400, "Sign-in was not completed", message),
+                    Some(Event::Done(Err(e))),
+                );
             }
         };
+        let message = format!(
+            "Keyport is connected to {}. You can close this tab.",
+            self.provider
+        );
         (
-            200,
-            "You are signed in",
-            format!(
-                "Keyport is connected to {}. You can close this tab.",
-                self.provider
-            ),
-            Event::Done(Ok(callback)),
+            Reply::page(200, "You are signed in", message),
+            Some(Event::Done(Ok(callback))),
         )
     }
 }
@@ -264,8 +358,9 @@ pub fn judge_for_fuzzing(head: &str, port: u16, state: &str) -> u16 {
         state: state.to_string(),
         port,
         provider: "fuzz".to_string(),
+        start: None,
     };
-    ctx.judge(head).0
+    ctx.judge(head).0.status
 }
 
 /// Reads up to the blank line that ends the request head, within [`MAX_REQUEST_BYTES`].
