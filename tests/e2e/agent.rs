@@ -1,7 +1,7 @@
 //! The token agent (`keyport agent`, and the desktop app while it runs): tokens from memory, the
 //! same output and exit codes as the keychain path, one refresher, and an audit of who asked.
 
-use crate::support::{Env, Run};
+use keyport_test_support::{Env, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 

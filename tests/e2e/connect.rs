@@ -1,6 +1,6 @@
 //! Connecting accounts: the sign-in, what `list` shows, and what is stored where.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 
 #[test]
 fn connect_lists_the_account_and_keeps_secrets_only_in_the_keychain() {
@@ -150,10 +150,11 @@ fn no_browser_prints_the_url_for_the_user_to_open() {
         "{url}"
     );
     // The person opens it in a browser of their choosing.
-    let browsed = std::process::Command::new(crate::support::repo_root().join("tests/oidc-server/browser"))
-        .arg(&url)
-        .status()
-        .unwrap();
+    let browsed =
+        std::process::Command::new(keyport_test_support::repo_root().join("tests/oidc-server/browser"))
+            .arg(&url)
+            .status()
+            .unwrap();
     assert!(browsed.success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -239,12 +240,13 @@ fn a_pasted_redirect_address_completes_the_sign_in() {
     let (mut child, url, rest) = env.connect_printing_url(&["connect", "demo", "--paste", "--timeout", "30"]);
     // A browser elsewhere signs in and ends on the callback address, which it cannot load.
     let address_file = env.home.path().join("address-bar");
-    let browsed = std::process::Command::new(crate::support::repo_root().join("tests/oidc-server/browser"))
-        .arg(&url)
-        .env("KEYPORT_TEST_BROWSER_MODE", "remote")
-        .env("KEYPORT_TEST_BROWSER_OUT", &address_file)
-        .status()
-        .unwrap();
+    let browsed =
+        std::process::Command::new(keyport_test_support::repo_root().join("tests/oidc-server/browser"))
+            .arg(&url)
+            .env("KEYPORT_TEST_BROWSER_MODE", "remote")
+            .env("KEYPORT_TEST_BROWSER_OUT", &address_file)
+            .status()
+            .unwrap();
     assert!(browsed.success());
     let address = std::fs::read_to_string(&address_file).unwrap();
     assert!(

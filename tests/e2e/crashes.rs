@@ -2,7 +2,7 @@
 //! failure can be replayed). After each, the account file parses, the keychain and the file agree
 //! (no orphan secret; no active account without its secret), and no other account is lost.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -96,7 +96,7 @@ fn a_crash_between_any_two_writes_leaves_a_consistent_state() {
             _ => vec![op, &target],
         };
         let login = if op == "connect" { "carol" } else { "bob" };
-        let run: crate::support::Run = env
+        let run: keyport_test_support::Run = env
             .command(&args)
             .env("KEYPORT_TEST_CRASH_AT", point)
             .env("KEYPORT_TEST_LOGIN", login)

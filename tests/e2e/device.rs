@@ -2,7 +2,7 @@
 //! refused in the browser, and a code left to expire. The provider's `slow_down` answer is played
 //! by the quirks server (`quirks.rs`), since `oidc-provider` never sends it.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 
 #[test]
 fn a_device_sign_in_shows_a_code_and_connects_when_approved() {

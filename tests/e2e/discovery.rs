@@ -1,7 +1,7 @@
 //! `keyport providers add --issuer`: a provider made from `oidc-provider`'s discovery document,
 //! then used to connect, by browser and by code; bad issuers and taken ids change nothing.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 
 #[test]
 fn a_provider_added_by_issuer_connects_and_offers_device_sign_in() {

@@ -1,7 +1,7 @@
 //! Bad input and failures: each gets a clear sentence and its documented exit code, and nothing
 //! is stored or lost.
 
-use crate::support::{Env, Run};
+use keyport_test_support::{Env, Run};
 
 /// Connects with the scripted browser in `mode`, starting from a home that already holds alice.
 fn failed_connect(env: &Env, mode: &str, timeout: &str) -> Run {
@@ -105,7 +105,7 @@ fn unusable_keychain_is_explained_and_nothing_is_lost() {
         );
     }
     // A bus without a Secret Service provider.
-    let bare = crate::support::SessionKeychain::bus_only();
+    let bare = keyport_test_support::SessionKeychain::bus_only();
     let run: Run = env
         .command(&["token", &id])
         .env("DBUS_SESSION_BUS_ADDRESS", &bare.address)

@@ -2,8 +2,8 @@
 //! when the request surely had no effect, and never damages the stored tokens. A refused refresh
 //! token (`invalid_grant`) marks the account "needs reconnect" and keeps its data.
 
-use crate::support::faults::{Fault, FaultServer};
-use crate::support::{Env, Run};
+use keyport_test_support::faults::{Fault, FaultServer};
+use keyport_test_support::{Env, Run};
 
 /// Points the account's stored token endpoint at `url` (what a misbehaving provider would be).
 fn redirect_token_endpoint(env: &Env, url: &str) {

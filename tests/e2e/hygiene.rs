@@ -2,7 +2,7 @@
 //! token, refresh token, ID token or authorization code appears in anything Keyport writes besides
 //! `token`'s stdout and the keychain: stderr, error messages, the account file, the audit log.
 
-use crate::support::{Env, QuirksServer, Run};
+use keyport_test_support::{Env, QuirksServer, Run};
 
 /// Every secret is long enough to mean something, and none is in `written`.
 #[track_caller]

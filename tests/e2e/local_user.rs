@@ -4,7 +4,7 @@
 //! token, or redirect a refresh token. The attacker's side runs as uid 65534 where it needs a
 //! process of another user.
 
-use crate::support::{Env, Run};
+use keyport_test_support::{Env, Run};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -281,7 +281,7 @@ fn idle_connections_neither_spin_nor_stop_a_waiting_sign_in() {
     );
     // The person's browser still gets through once the idle connections are gone.
     let browser = env
-        .program(&crate::support::repo_root().join("tests/oidc-server/browser"))
+        .program(&keyport_test_support::repo_root().join("tests/oidc-server/browser"))
         .arg(&url)
         .status()
         .unwrap();

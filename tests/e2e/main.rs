@@ -18,7 +18,7 @@
 //! - `local_user`: another user of the machine: the browser's command line, a fake agent, shared
 //!   or pre-created directories, umask 000, links planted at Keyport's files.
 //!
-//! Shared fixtures are in `support/`.
+//! Shared fixtures are in the `keyport-test-support` crate (`crates/keyport-test-support`).
 
 mod agent;
 mod connect;
@@ -32,5 +32,4 @@ mod local_user;
 mod quirks;
 mod races;
 mod revoke;
-mod support;
 mod token;

@@ -2,7 +2,7 @@
 //! quirk fields, and the quirks server playing that provider (its endpoints swapped in by a
 //! user override, nothing else).
 
-use crate::support::{Env, QuirksServer};
+use keyport_test_support::{Env, QuirksServer};
 
 fn connect(env: &Env, provider: &str) -> serde_json::Value {
     env.run(&["connect", provider, "--json", "--timeout", "30"])

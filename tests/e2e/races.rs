@@ -1,7 +1,7 @@
 //! Races against a provider that rotates refresh tokens and revokes the whole grant when a spent
 //! one is reused (node oidc-provider): hundreds of refreshes from many processes must lose nothing.
 
-use crate::support::{Env, Run};
+use keyport_test_support::{Env, Run};
 use std::process::Stdio;
 
 #[test]

@@ -1,7 +1,7 @@
 //! Revoke and disconnect: the provider's introspection must say the tokens are dead, and the
 //! keychain must no longer hold them.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 
 #[test]
 fn revoke_kills_the_grant_and_keeps_the_account_as_needs_reconnect() {

@@ -1,6 +1,6 @@
 //! `keyport token`: valid tokens on stdout, refreshed when needed, once, whatever the concurrency.
 
-use crate::support::Env;
+use keyport_test_support::Env;
 use std::time::Duration;
 
 #[test]

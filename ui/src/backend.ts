@@ -2,10 +2,11 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import { Commands, Events, type BrowserFailed } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: (typeof Commands)[keyof typeof Commands], args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
@@ -14,30 +15,30 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const backend = {
-  accounts: () => call<Account[]>('list_accounts'),
-  providers: () => call<Provider[]>('list_providers'),
-  recentUses: () => call<Use[]>('recent_uses'),
+  accounts: () => call<Account[]>(Commands.list_accounts),
+  providers: () => call<Provider[]>(Commands.list_providers),
+  recentUses: () => call<Use[]>(Commands.recent_uses),
   connect: (provider: string, variables: Record<string, string> = {}) =>
-    call<Account>('connect', { provider, variables }),
-  cancelConnect: (provider: string) => call<void>('cancel_connect', { provider }),
+    call<Account>(Commands.connect, { provider, variables }),
+  cancelConnect: (provider: string) => call<void>(Commands.cancel_connect, { provider }),
   setUpProvider: (provider: string, clientId: string, clientSecret: string | null) =>
-    call<void>('set_up_provider', { provider, clientId, clientSecret }),
+    call<void>(Commands.set_up_provider, { provider, clientId, clientSecret }),
   /** Adds an OpenID Connect provider from its discovery document; the new catalog entry. */
   addProvider: (issuer: string, name: string | null, clientId: string | null) =>
-    call<Provider>('add_provider', { issuer, name, clientId }),
-  openRegistrationPage: (provider: string) => call<void>('open_registration_page', { provider }),
-  refresh: (account: string) => call<Account>('refresh_account', { account }),
-  revoke: (account: string) => call<Account>('revoke_account', { account }),
-  disconnect: (account: string) => call<Disconnected>('disconnect_account', { account }),
-  rename: (account: string, nickname: string) => call<Account>('rename_account', { account, nickname }),
-  painted: () => call<void>('painted'),
+    call<Provider>(Commands.add_provider, { issuer, name, clientId }),
+  openRegistrationPage: (provider: string) => call<void>(Commands.open_registration_page, { provider }),
+  refresh: (account: string) => call<Account>(Commands.refresh_account, { account }),
+  revoke: (account: string) => call<Account>(Commands.revoke_account, { account }),
+  disconnect: (account: string) => call<Disconnected>(Commands.disconnect_account, { account }),
+  rename: (account: string, nickname: string) => call<Account>(Commands.rename_account, { account, nickname }),
+  painted: () => call<void>(Commands.painted),
   /** Another process (the CLI, a second window) changed the accounts. */
-  onAccountsChanged: (handler: () => void) => listen('accounts-changed', () => handler()),
+  onAccountsChanged: (handler: () => void) => listen(Events.accountsChanged, () => handler()),
   /** The sign-in page could not be opened in a browser; the person can open `url` by hand. */
   onBrowserFailed: (handler: (provider: string, url: string) => void) =>
-    listen<{ provider: string; url: string }>('browser-failed', (event) =>
+    listen<BrowserFailed>(Events.browserFailed, (event) =>
       handler(event.payload.provider, event.payload.url),
     ),
   /** Something happened outside a user action: a deep link that matched no sign-in, say. */
-  onNotice: (handler: (e: UiError) => void) => listen<UiError>('notice', (event) => handler(event.payload)),
+  onNotice: (handler: (e: UiError) => void) => listen<UiError>(Events.notice, (event) => handler(event.payload)),
 };

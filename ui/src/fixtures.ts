@@ -1,5 +1,5 @@
 // Sample backend answers for the unit tests.
-import type { Account, Provider } from './model';
+import type { Account, Provider, Use } from './model';
 
 export const account = (over: Partial<Account> = {}): Account => ({
   id: 'demo-1',
@@ -13,6 +13,7 @@ export const account = (over: Partial<Account> = {}): Account => ({
   scopes: ['openid', 'email'],
   can_refresh: true,
   can_revoke: true,
+  metadata: {},
   created_at: 0,
   updated_at: 0,
   ...over,
@@ -29,4 +30,13 @@ export const provider = (over: Partial<Provider> = {}): Provider => ({
   wants_client_secret: true,
   variables: {},
   ...over,
+});
+
+/** A token use by `program` (null: it could not be found). */
+export const use = (at: number, account: string, program: string | null): Use => ({
+  at,
+  account,
+  program,
+  pid: null,
+  via: 'agent',
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Use } from './model';
-import { account, provider } from './fixtures';
+import { account, provider, use } from './fixtures';
 import {
   asUiError,
   disconnectedText,
@@ -27,11 +27,11 @@ describe('expiry', () => {
 describe('recent use', () => {
   it('names each program once, newest first, at most four', () => {
     const uses: Use[] = [
-      { at: 990, account: 'demo-1', program: 'git' },
-      { at: 999, account: 'demo-1', program: 'curl' },
-      { at: 995, account: 'demo-1', program: 'git' },
-      { at: 998, account: 'other', program: 'ssh' },
-      { at: 400, account: 'demo-1', program: null },
+      use(990, 'demo-1', 'git'),
+      use(999, 'demo-1', 'curl'),
+      use(995, 'demo-1', 'git'),
+      use(998, 'other', 'ssh'),
+      use(400, 'demo-1', null),
     ];
     expect(usedBy(uses, 'demo-1', 1000)).toBe('curl just now, git just now, an unknown program 10 min ago');
     expect(usedBy(uses, 'nobody', 1000)).toBe('');

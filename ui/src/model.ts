@@ -1,63 +1,10 @@
 // What the UI knows and how it words it: types for the backend's answers and pure functions over
 // them (no DOM, no Tauri), so they can be tested on their own.
 
-export type Status = 'ok' | 'expiring' | 'expired' | 'needs_reconnect';
-
-export interface Account {
-  id: string;
-  provider: string;
-  provider_name: string;
-  nickname: string;
-  status: Status;
-  status_reason: string | null;
-  expires_at: number | null;
-  expires_in: number | null;
-  scopes: string[];
-  can_refresh: boolean;
-  can_revoke: boolean;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface Provider {
-  id: string;
-  display_name: string;
-  set_up: boolean;
-  builtin: boolean;
-  redirect: 'loopback' | 'deep_link';
-  redirect_uri: string;
-  registration_url: string | null;
-  wants_client_secret: boolean;
-  /** Values asked for per connection (a tenant, a shop), by name. */
-  variables: Record<string, { description: string; default: string | null }>;
-}
-
-export interface Use {
-  at: number;
-  account: string;
-  program: string | null;
-}
-
-export interface Disconnected {
-  account: Account;
-  revocation: 'revoked' | 'not_supported' | 'skipped';
-}
-
-export type ErrorKind =
-  | 'usage'
-  | 'not_found'
-  | 'ambiguous'
-  | 'needs_reconnect'
-  | 'keychain'
-  | 'provider'
-  | 'cancelled'
-  | 'other';
-
-/** How errors cross from the backend: a kind to branch on and a sentence to show. */
-export interface UiError {
-  kind: ErrorKind;
-  message: string;
-}
+// The backend's types are generated from the Rust ones (src-tauri/src/bindings.rs), so they
+// cannot drift apart.
+import type { Account, Disconnected, ErrorKind, Provider, Status, UiError, Use } from './generated/bindings';
+export type { Account, Disconnected, ErrorKind, Provider, RedirectKind, Status, UiError, Use, Variable } from './generated/bindings';
 
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === 'object' && 'kind' in e && 'message' in e) {
@@ -146,6 +93,10 @@ export function errorTitle(e: UiError, action: string): string {
       return 'Keyport cannot use the system keychain';
     case 'not_found':
       return 'That account is gone';
+    case 'unsupported':
+      return `${action} is not offered here`;
+    case 'unsafe':
+      return 'Keyport stopped, to keep your accounts safe';
     default:
       return `Could not ${action.toLowerCase()}`;
   }

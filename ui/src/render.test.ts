@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { accountItem, providerItem } from './render';
-import { account, provider } from './fixtures';
+import { account, provider, use } from './fixtures';
 
 describe('an account row', () => {
   it('shows nickname, provider, status, expiry, scopes and recent use', () => {
-    const li = accountItem(account(), [{ at: 995, account: 'demo-1', program: 'git' }], 1000, false, () => {});
+    const li = accountItem(account(), [use(995, 'demo-1', 'git')], 1000, false, () => {});
     const text = li.textContent ?? '';
     expect(li.querySelector('.nickname')?.textContent).toBe('alice@example.test');
     expect(li.querySelector('.badge')?.textContent).toBe('OK');

@@ -1,5 +1,6 @@
-//! Fixtures for the end-to-end tests: each test gets its own keychain, provider and Keyport home,
-//! so tests run in parallel without seeing each other.
+//! Fixtures shared by the end-to-end tests (`tests/e2e`) and the benchmark suite (`benches/suite`):
+//! each test gets its own keychain, provider and Keyport home, so tests run in parallel without
+//! seeing each other, and every run is of the real `keyport` binary.
 
 pub mod faults;
 mod keychain;
@@ -19,6 +20,20 @@ pub fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
+}
+
+/// The `keyport` binary cargo built for the running test or benchmark: it sits in the target
+/// directory that holds the running executable's `deps/` folder (as `CARGO_BIN_EXE_keyport` says
+/// to the test crate itself, which this crate cannot see).
+pub fn keyport_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running executable has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests and benchmarks run from <target>/<profile>/deps");
+    let bin = profile_dir.join("keyport");
+    assert!(bin.exists(), "{} is not built", bin.display());
+    bin
 }
 
 /// Starts `node <script>` on port 0 with `vars`, and returns it with the JSON line it announces
@@ -124,7 +139,7 @@ impl Env {
 
     /// `keyport <args>` with this home, keychain and the scripted browser.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.program(Path::new(env!("CARGO_BIN_EXE_keyport")));
+        let mut cmd = self.program(&keyport_bin());
         cmd.args(args);
         cmd
     }

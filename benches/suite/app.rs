@@ -1,0 +1,196 @@
+//! Scenario 5: the desktop app beside a minimal Tauri app built the same way: cold start to first
+//! paint, idle memory of all its processes, binary sizes; and the X server it runs on.
+
+use crate::report::{median, ms, Report};
+use crate::Context;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An X server of our own, for the desktop app.
+pub struct Display {
+    child: Child,
+    pub name: String,
+}
+
+impl Display {
+    pub fn start() -> Self {
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is installed (scripts/setup installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Display {
+            child,
+            name: format!(":{}", line.trim()),
+        }
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running desktop app and the processes it started (WebKit's web and network processes).
+pub struct App {
+    child: Child,
+}
+
+impl App {
+    /// Starts `cmd` and waits for its "first-paint" line; returns the app and the time it took.
+    pub fn start(mut cmd: Command) -> (App, f64) {
+        cmd.env("KEYPORT_REPORT_PAINT", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let start = Instant::now();
+        let mut child = cmd.spawn().expect("the app starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.trim() == "first-paint" => break,
+                Some(_) => {}
+                // The app is single-instance: started right after the previous one was killed, it
+                // can still find that one's D-Bus name and hand over to it. Start it again.
+                None if child.wait().is_ok_and(|s| s.success())
+                    && start.elapsed() < Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                    return App::start(cmd);
+                }
+                None => panic!("the app exited before its first paint"),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no first paint within 2 minutes"
+            );
+        }
+        let took = start.elapsed().as_secs_f64() * 1000.0;
+        (App { child }, took)
+    }
+
+    fn tree(&self) -> Vec<u32> {
+        let mut parents: Vec<(u32, u32)> = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                continue;
+            };
+            if let Some(ppid) = rest.split(' ').nth(1).and_then(|p| p.parse().ok()) {
+                parents.push((pid, ppid));
+            }
+        }
+        let mut tree = vec![self.child.id()];
+        let mut i = 0;
+        while i < tree.len() {
+            let p = tree[i];
+            tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+            i += 1;
+        }
+        tree
+    }
+
+    /// Resident memory of the app and all its descendants, in KiB.
+    fn rss_kib(&self) -> u64 {
+        self.tree()
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter_map(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .sum()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let tree = self.tree();
+        for pid in tree.iter().rev() {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Cold start to first paint and idle memory, median of `runs` starts.
+pub fn measure_app(runs: usize, mut cmd: impl FnMut() -> Command) -> (f64, f64) {
+    let mut starts = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        let (app, took) = App::start(cmd());
+        std::thread::sleep(Duration::from_secs(3));
+        starts.push(took);
+        rss.push(app.rss_kib() as f64 / 1024.0);
+    }
+    (median(starts), median(rss))
+}
+
+pub fn run(cx: &Context, report: &mut Report) {
+    let app_runs = if cx.options.quick { 1 } else { 5 };
+    let (Some(app), Some(minimal)) = (&cx.options.app, &cx.options.minimal) else {
+        report
+            .notes
+            .push("Scenario 5 skipped: pass --app and --minimal.".into());
+        return;
+    };
+    let with_display = |p: &Path| {
+        let mut c = cx.env.program(p);
+        c.env("DISPLAY", &cx.display.name);
+        c
+    };
+    let (app_start, app_rss) = measure_app(app_runs, || with_display(app));
+    let (min_start, min_rss) = measure_app(app_runs, || with_display(minimal));
+    report.row(
+        format!("5. desktop app: cold start to first paint (median of {app_runs})"),
+        ms(app_start),
+        format!("minimal Tauri app: {}", ms(min_start)),
+        Some(app_start / min_start),
+    );
+    report.row(
+        "   desktop app: idle RSS, all its processes",
+        format!("{app_rss:.1} MiB"),
+        format!("minimal Tauri app: {min_rss:.1} MiB"),
+        Some(app_rss / min_rss),
+    );
+    let size = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() as f64 / 1_048_576.0)
+            .unwrap_or(0.0)
+    };
+    report.row(
+        "   binary size: desktop app",
+        format!("{:.1} MiB", size(app)),
+        format!("minimal Tauri app: {:.1} MiB", size(minimal)),
+        Some(size(app) / size(minimal)),
+    );
+    report.row(
+        "   binary size: `keyport`",
+        format!("{:.1} MiB", size(&cx.keyport)),
+        "",
+        None,
+    );
+}

@@ -1,0 +1,101 @@
+//! Keyport's benchmark suite: every figure measured side by side in one run, on this machine, and
+//! printed as a table with ratios. Not a test: nothing here passes or fails on time.
+//!
+//! `scripts/bench` runs it in full and writes docs/BENCHMARKS.md; `scripts/test` runs it with
+//! `--quick` (small N) so it cannot rot. Options (after `--`):
+//!   --quick            few runs, N up to 50
+//!   --app PATH         the Keyport desktop app binary (else scenario 2 uses `keyport agent`)
+//!   --minimal PATH     the minimal Tauri app to compare the desktop app with
+//!   --write FILE       also write the table as Markdown to FILE
+//!
+//! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5); `report`
+//! holds the table and the timing helpers.
+
+mod app;
+mod concurrent;
+mod list;
+mod report;
+mod token;
+
+use keyport_test_support::Env;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Options {
+    pub quick: bool,
+    pub app: Option<PathBuf>,
+    pub minimal: Option<PathBuf>,
+    write: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        quick: false,
+        app: None,
+        minimal: None,
+        write: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--app" => o.app = args.next().map(PathBuf::from),
+            "--minimal" => o.minimal = args.next().map(PathBuf::from),
+            "--write" => o.write = args.next().map(PathBuf::from),
+            _ => {} // cargo passes --bench
+        }
+    }
+    o
+}
+
+/// What the scenarios share: the options, a home with one connected account, a display.
+pub struct Context {
+    pub options: Options,
+    pub runs: usize,
+    pub env: Env,
+    pub account: String,
+    pub keyport: PathBuf,
+    pub display: app::Display,
+    pub tmp: tempfile::TempDir,
+}
+
+fn main() {
+    let options = options();
+    let runs = if options.quick { 20 } else { 200 };
+    let env = Env::new(3600);
+    let account = env.connect("alice");
+    let cx = Context {
+        options,
+        runs,
+        env,
+        account,
+        keyport: PathBuf::from(env!("CARGO_BIN_EXE_keyport")),
+        display: app::Display::start(),
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    let mut report = report::Report::default();
+    let warm_token_ms = token::run(&cx, &mut report);
+    concurrent::run(&cx, &mut report, warm_token_ms);
+    list::run(&cx, &mut report);
+    app::run(&cx, &mut report);
+    let ldd = Command::new("ldd").arg(&cx.keyport).output().unwrap();
+    let gui_libs = String::from_utf8_lossy(&ldd.stdout)
+        .lines()
+        .filter(|l| l.contains("webkit") || l.contains("gtk"))
+        .count();
+    report.row(
+        "   `ldd keyport` lines naming webkit or gtk",
+        gui_libs.to_string(),
+        "must be 0",
+        None,
+    );
+    if let Some(path) = &cx.options.write {
+        let command = if cx.options.quick {
+            "scripts/bench --quick"
+        } else {
+            "scripts/bench"
+        };
+        std::fs::write(path, format!("# Benchmarks\n\n{}", report.markdown(command))).unwrap();
+        println!("\nwritten to {}", path.display());
+    }
+}

@@ -1,0 +1,50 @@
+// The two lists the window shows (connected accounts, services to connect) and the data behind
+// them, reloaded from the backend.
+import { actOn } from './actions';
+import { backend } from './backend';
+import { connect } from './dialogs/signin';
+import { $ } from './dom';
+import { filterProviders, sortAccounts, type Account, type Provider, type Use } from './model';
+import { showError } from './notices';
+import { accountItem, providerItem } from './render';
+
+export const state = {
+  accounts: [] as Account[],
+  providers: [] as Provider[],
+  uses: [] as Use[],
+  /** Accounts with an action under way. */
+  busy: new Set<string>(),
+};
+
+export const now = () => Math.floor(Date.now() / 1000);
+
+export function renderAccounts() {
+  const list = $('accounts');
+  list.replaceChildren(
+    ...sortAccounts(state.accounts).map((a) => accountItem(a, state.uses, now(), state.busy.has(a.id), actOn)),
+  );
+  $('empty').hidden = state.accounts.length > 0;
+}
+
+export function renderProviders() {
+  const query = $<HTMLInputElement>('provider-search').value;
+  $('providers').replaceChildren(...filterProviders(state.providers, query).map((p) => providerItem(p, connect)));
+}
+
+export async function reload() {
+  try {
+    [state.accounts, state.uses] = await Promise.all([backend.accounts(), backend.recentUses()]);
+    renderAccounts();
+  } catch (e) {
+    showError(e, 'Load accounts');
+  }
+}
+
+export async function reloadProviders() {
+  try {
+    state.providers = await backend.providers();
+    renderProviders();
+  } catch (e) {
+    showError(e, 'Load services');
+  }
+}
