@@ -14,6 +14,8 @@
 //! - `quirks`: each provider deviation the catalog declares, against our quirks server.
 //! - `races`: hundreds of refreshes from racing processes; a disconnect racing refreshes.
 //! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
+//! - `integrations`: git's credential helper against a real git server, `exec`, header and SASL
+//!   formats, rules and defaults, completions and man pages.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //! - `local_user`: another user of the machine: the browser's command line, a fake agent, shared
 //!   or pre-created directories, umask 000, links planted at Keyport's files.
@@ -28,6 +30,7 @@ mod discovery;
 mod failures;
 mod faults;
 mod hygiene;
+mod integrations;
 mod local_user;
 mod quirks;
 mod races;

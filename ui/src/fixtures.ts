@@ -14,6 +14,7 @@ export const account = (over: Partial<Account> = {}): Account => ({
   can_refresh: true,
   can_revoke: true,
   metadata: {},
+  is_default: false,
   created_at: 0,
   updated_at: 0,
   ...over,

@@ -3,6 +3,13 @@ import { accountItem, providerItem } from './render';
 import { account, provider, use } from './fixtures';
 
 describe('an account row', () => {
+  it('marks the default account of its provider', () => {
+    const plain = accountItem(account(), [], 1000, false, () => {});
+    expect(plain.querySelector('.badge-default')).toBeNull();
+    const chosen = accountItem(account({ is_default: true }), [], 1000, false, () => {});
+    expect(chosen.querySelector('.badge-default')?.textContent).toBe('default');
+  });
+
   it('shows nickname, provider, status, expiry, scopes and recent use', () => {
     const li = accountItem(account(), [use(995, 'demo-1', 'git')], 1000, false, () => {});
     const text = li.textContent ?? '';

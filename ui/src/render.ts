@@ -44,6 +44,8 @@ export function accountItem(
     el('span', { class: 'nickname' }, a.nickname),
     el('span', { class: `badge badge-${a.status}` }, STATUS_LABELS[a.status] ?? a.status),
   );
+  // The account `keyport token <provider>` means when the provider has several.
+  if (a.is_default) title.append(el('span', { class: 'badge badge-default', title: `keyport token ${a.provider}` }, 'default'));
   const facts = [a.provider_name, needsReconnect ? null : expiryText(a)].filter(Boolean).join(' · ');
   item.append(title, el('div', { class: 'meta' }, facts));
   if (a.status_reason) item.append(el('div', { class: 'reason' }, sentence(a.status_reason)));

@@ -1,6 +1,7 @@
 //! The command line, as clap parses it. `keyport --help` is generated from these doc comments.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -8,11 +9,14 @@ use clap::{Parser, Subcommand};
     version,
     about = "Connect your online accounts once; hand fresh access tokens to every local program.",
     after_help = "ACCOUNT is an account id (github-1), provider:nickname (github:octocat), or just a provider or \
-                  nickname when only one account matches.\n\n\
+                  nickname when only one account matches (or the provider's default account). `token`, `exec` and \
+                  `git-credential` without an ACCOUNT use KEYPORT_ACCOUNT, else a rule of config.toml.\n\n\
                   Exit codes: 0 ok, 1 other failure, 2 usage, 3 no such or ambiguous account, 4 needs reconnect, \
-                  5 keychain unavailable or locked, 6 provider unreachable or provider error.\n\n\
+                  5 keychain unavailable or locked, 6 provider unreachable or provider error, 7 not offered by \
+                  the provider or account, 8 refused for safety (another user's directory or agent).\n\n\
                   Environment: KEYPORT_HOME moves all files (and namespaces keychain items) under a directory; \
-                  KEYPORT_LOG (or RUST_LOG) sets the log filter, e.g. KEYPORT_LOG=debug; BROWSER picks the browser."
+                  KEYPORT_ACCOUNT names the account for one command; KEYPORT_LOG (or RUST_LOG) sets the log \
+                  filter, e.g. KEYPORT_LOG=debug; BROWSER picks the browser."
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -35,6 +39,7 @@ pub enum Command {
     /// Sign in to a provider in the browser and add (or update) the account.
     Connect {
         /// The provider id, as `keyport providers` lists it.
+        #[arg(add = ArgValueCandidates::new(crate::complete::providers))]
         provider: String,
         /// Request this scope instead of the provider's defaults (repeatable).
         #[arg(long = "scope", value_name = "SCOPE")]
@@ -71,33 +76,101 @@ pub enum Command {
     },
     /// Print a valid access token (and nothing else) on stdout, refreshing it first if needed.
     Token {
-        account: String,
+        /// The account (default: KEYPORT_ACCOUNT, else a rule for this directory).
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: Option<String>,
         /// Refresh first if the token expires within this many seconds (capped at half the
         /// token's lifetime).
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_MIN_TTL_SECS)]
         min_ttl: u64,
         /// Print {"access_token", "token_type", "expires_at", "account", "metadata"} as JSON
         /// (`metadata`: fields the provider sent with the tokens, e.g. Salesforce's `instance_url`).
-        #[arg(long)]
+        /// The same as --format json.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// How to print it. `raw` ends without a line break unless stdout is a terminal.
+        #[arg(long, value_enum, default_value_t = Format::Raw)]
+        format: Format,
+        /// The user name of the SASL formats (default: the account's nickname, usually the mail
+        /// address).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Make an account the one its provider's id means (`keyport token github`) when the
+    /// provider has several.
+    Default {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: String,
+    },
+    /// Run a command with fresh tokens in its environment, never on its command line. Keyport
+    /// replaces itself with the command, so its exit code and signals are the command's own.
+    Exec {
+        /// The accounts whose tokens to pass (default: KEYPORT_ACCOUNT, else a rule for this
+        /// directory). Each goes into its provider's variable (GITHUB_TOKEN, …), else KEYPORT_TOKEN.
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        accounts: Vec<String>,
+        /// The variable to put the token in: NAME (for the one account), or NAME=ACCOUNT
+        /// (repeatable).
+        #[arg(long = "env", value_name = "NAME[=ACCOUNT]")]
+        env: Vec<String>,
+        /// Also put the whole header line `Authorization: Bearer <token>` in NAME.
+        #[arg(long, value_name = "NAME")]
+        header_env: Option<String>,
+        #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_MIN_TTL_SECS)]
+        min_ttl: u64,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// A git credential helper: `git config --global credential.https://github.com.helper
+    /// "keyport git-credential"`. `get` answers with a fresh token for the account that fits the
+    /// host; `store` and `erase` change nothing (Keyport keeps its accounts; the next `get`
+    /// hands out a token that is valid again).
+    GitCredential {
+        /// The account to use (default: a rule for the host or this directory, else the one or
+        /// default account whose provider serves git at the host).
+        #[arg(long, add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: Option<String>,
+        #[arg(value_enum)]
+        operation: GitOperation,
+    },
+    /// Print the shell completion script (accounts and providers complete from the account
+    /// file and the catalog; the keychain is never read). Bash: `source <(keyport completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write the manual pages (keyport.1 and one per command) into DIR.
+    Man {
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
     },
     /// Refresh the access token now.
     Refresh {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
         account: String,
         #[arg(long)]
         json: bool,
     },
     /// Revoke the account's tokens at the provider; the account stays, marked "needs reconnect".
-    Revoke { account: String },
+    Revoke {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: String,
+    },
     /// Revoke at the provider when possible, then remove the account from Keyport.
     Disconnect {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
         account: String,
         /// Do not contact the provider; only forget the account here.
         #[arg(long)]
         local_only: bool,
     },
     /// Give an account another nickname.
-    Rename { account: String, nickname: String },
+    Rename {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: String,
+        nickname: String,
+    },
     /// Serve tokens from memory to `keyport token` until stopped, and refresh them ahead of
     /// expiry (the desktop app does this while it runs; this is for machines without it).
     Agent,
@@ -126,6 +199,42 @@ pub enum ProvidersAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Raw,
+    Header,
+    Json,
+    Xoauth2,
+    Oauthbearer,
+}
+
+impl From<Format> for keyport_core::TokenFormat {
+    fn from(f: Format) -> Self {
+        use keyport_core::TokenFormat as T;
+        match f {
+            Format::Raw => T::Raw,
+            Format::Header => T::Header,
+            Format::Json => T::Json,
+            Format::Xoauth2 => T::Xoauth2,
+            Format::Oauthbearer => T::Oauthbearer,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GitOperation {
+    Get,
+    Store,
+    Erase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -2,17 +2,20 @@
 
 mod args;
 mod commands;
+mod complete;
 mod exit;
 mod hints;
+mod man;
 mod output;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    complete::answer_if_asked();
     let args = args::Args::parse();
     output::init_logging();
     // The hot path: a running agent answers `token` from memory, with no runtime to start.
-    if let Some(exit) = commands::token_from_agent(&args) {
+    if let Some(exit) = commands::token::from_agent(&args) {
         return exit.into();
     }
     let runtime = if matches!(args.command, args::Command::Agent) {

@@ -56,7 +56,11 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
             [
                 a.account.id.to_string(),
                 a.account.provider.to_string(),
-                a.account.nickname.to_string(),
+                if a.account.is_default {
+                    format!("{} (default)", a.account.nickname)
+                } else {
+                    a.account.nickname.to_string()
+                },
                 a.status.as_str().to_string(),
                 match a.status {
                     keyport_core::Status::NeedsReconnect => "-".to_string(),

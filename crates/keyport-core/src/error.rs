@@ -60,6 +60,12 @@ pub enum Error {
     #[error("the provider catalog {path} is invalid: {message}")]
     Catalog { path: String, message: String },
 
+    #[error("{} is invalid: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("no account was named, and no rule names one for this directory")]
+    NoAccountGiven,
+
     #[error("no account matches \"{0}\"")]
     NoSuchAccount(String),
 
@@ -125,10 +131,11 @@ impl Error {
             | Error::ProviderNotSetUp(_)
             | Error::MissingVariable { .. }
             | Error::ProviderExists(_)
-            | Error::Catalog { .. } => ErrorKind::Usage,
+            | Error::Catalog { .. }
+            | Error::Config { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
-            Error::NoSuchAccount(_) => ErrorKind::NotFound,
+            Error::NoSuchAccount(_) | Error::NoAccountGiven => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,
             Error::Keychain(_) => ErrorKind::Keychain,

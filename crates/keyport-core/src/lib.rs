@@ -27,11 +27,12 @@ mod view;
 
 pub use agent::{ask_agent, Agent, Answer};
 pub use catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
-pub use catalog::{EndpointSet, Quirks};
+pub use catalog::{EndpointSet, Integration, Quirks};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
+pub use ops::choose::choose_reference;
 pub use ops::{
-    ConnectOptions, DevicePrompt, Keyport, NewProvider, RevocationOutcome, DEFAULT_CONNECT_TIMEOUT_SECS,
-    DEFAULT_MIN_TTL_SECS,
+    ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider,
+    RevocationOutcome, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
 };
 pub use provider::connection::Connection;
 pub use redirect::browser::open as open_browser;
@@ -44,6 +45,7 @@ pub use store::audit::Use;
 pub use store::home::Home;
 pub use store::tokens::now;
 pub use text::escape_controls;
+pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, reachable without

@@ -3,10 +3,12 @@
 //! seeing each other, and every run is of the real `keyport` binary.
 
 pub mod faults;
+mod git;
 mod keychain;
 mod provider;
 mod quirks;
 
+pub use git::GitServer;
 pub use keychain::SessionKeychain;
 pub use provider::OidcServer;
 pub use quirks::QuirksServer;

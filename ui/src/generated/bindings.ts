@@ -17,7 +17,11 @@ expires_at: number | null,
 /**
  * Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
  */
-metadata: { [key in string]: string }, created_at: number, updated_at: number, };
+metadata: { [key in string]: string }, 
+/**
+ * Whether a bare provider id means this account (`keyport default`).
+ */
+is_default: boolean, created_at: number, updated_at: number, };
 
 export type Provider = { id: string, display_name: string, set_up: boolean, builtin: boolean, redirect: RedirectKind, 
 /**

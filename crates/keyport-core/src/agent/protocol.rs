@@ -20,6 +20,9 @@ pub enum Answer {
         token: Secret,
         /// The account's id.
         account: String,
+        /// Its nickname (the user of the SASL formats).
+        #[serde(default)]
+        nickname: String,
         expires_at: Option<u64>,
         /// The account's kept token-response fields (`keep_fields`), for `token --json`.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -49,6 +52,7 @@ mod tests {
         let a = Answer::Token {
             token: Secret::new("AT-SECRET"),
             account: "x-1".into(),
+            nickname: "ada".into(),
             expires_at: None,
             metadata: Default::default(),
         };

@@ -111,6 +111,7 @@ impl Agent {
                 Answer::Token {
                     token: tokens.access_token,
                     account: account.id,
+                    nickname: account.nickname,
                     expires_at: tokens.expires_at,
                     metadata: account.metadata,
                 }

@@ -15,7 +15,8 @@ mod variables;
 
 pub use endpoints::EndpointSet;
 pub use schema::{
-    Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat, Variable,
+    Integration, Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat,
+    Variable,
 };
 
 use crate::error::{Error, Result};

@@ -116,6 +116,18 @@ impl Default for Quirks {
     }
 }
 
+/// How other programs use the provider's tokens, as its catalog entry declares: the user name git
+/// expects beside a token (which also says that the provider serves git over HTTPS with them), and
+/// the environment variable programs read it from. Stored with each account, like the quirks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Integration {
+    /// `x-access-token` for GitHub, `oauth2` for GitLab, `x-token-auth` for Bitbucket.
+    pub git_username: Option<String>,
+    /// `GITHUB_TOKEN`, `GITLAB_TOKEN`, … for `keyport exec`.
+    pub env_var: Option<String>,
+}
+
 /// A provider, validated and ready to use.
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -126,6 +138,7 @@ pub struct Provider {
     /// defaults here, the user's values in [`Provider::with_variables`].
     pub urls: EndpointSet<Option<Url>>,
     pub quirks: Quirks,
+    pub integration: Integration,
     pub scopes: Vec<String>,
     /// Whether the provider issues refresh tokens at all. For the support matrix: Keyport copes
     /// with a grant without one either way (the account needs a reconnect once it expires).

@@ -3,7 +3,8 @@
 
 use super::endpoints::EndpointSet;
 use super::schema::{
-    Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat, Variable,
+    Integration, Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat,
+    Variable,
 };
 use super::variables::{endpoint_urls, valid_value};
 use crate::secret::Secret;
@@ -43,6 +44,8 @@ pub(super) struct ProviderSpec {
     redirect: RedirectKind,
     client_id: Option<String>,
     client_secret: Option<String>,
+    git_username: Option<String>,
+    env_var: Option<String>,
 }
 
 /// Token-response fields that hold secrets: never kept as metadata, which is not secret.
@@ -94,6 +97,7 @@ pub(super) fn validate(
         .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
         .map_err(|m| format!("provider \"{id}\": {m}"))?;
     check_quirks(&spec, &templates).map_err(|m| format!("provider \"{id}\": {m}"))?;
+    check_integration(&spec).map_err(|m| format!("provider \"{id}\": {m}"))?;
     let defaults = Quirks::default();
     let quirks = Quirks {
         nickname_fields: spec.nickname_fields.unwrap_or(defaults.nickname_fields),
@@ -114,6 +118,10 @@ pub(super) fn validate(
         registration_url: spec.registration_url,
         urls,
         quirks,
+        integration: Integration {
+            git_username: spec.git_username,
+            env_var: spec.env_var,
+        },
         scopes: spec.scopes,
         refresh_tokens: spec.refresh_tokens.unwrap_or(true),
         token_request_auth_method: spec.token_request_auth_method,
@@ -124,6 +132,31 @@ pub(super) fn validate(
         variables: spec.variables,
         templates,
     })
+}
+
+/// An environment variable name as shells and `env` accept it; a git user name git can send.
+fn check_integration(spec: &ProviderSpec) -> std::result::Result<(), String> {
+    if let Some(name) = &spec.env_var {
+        let mut chars = name.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase() || c == '_');
+        if !first_ok || !chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+            return Err(format!(
+                "`env_var` \"{name}\" is not an environment variable name (A-Z, 0-9, _)"
+            ));
+        }
+    }
+    if let Some(user) = &spec.git_username {
+        if user.is_empty()
+            || user
+                .chars()
+                .any(|c| c.is_control() || c == ':' || c == '@' || c == '/')
+        {
+            return Err(format!(
+                "`git_username` \"{user}\" is not a user name git can send"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The quirk fields must make sense together, and must not turn a secret into metadata.

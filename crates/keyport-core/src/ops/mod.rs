@@ -1,7 +1,8 @@
 //! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
 //! keychain and the provider. Adapters call these and only turn results into output. One file per
 //! operation: `setup` (providers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
-//! disconnect, rename).
+//! disconnect), `naming` (rename, default), `choose` (which account a command means), `git`
+//! (the credential helper protocol), `exec` (tokens for a command's environment).
 //!
 //! Ordering rules that keep the keychain and the account file consistent when a process dies at any
 //! point: secrets are written before the metadata that points at them, and an account is marked
@@ -10,11 +11,17 @@
 //! concurrent refreshes would spend the same refresh token twice, and many providers then revoke the
 //! whole grant.
 
+pub mod choose;
+mod exec;
+mod git;
+mod naming;
 mod refresh;
 mod revoke;
 mod setup;
 mod sign_in;
 
+pub use exec::EnvRequest;
+pub use git::{GitCredential, GitRequest};
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;
 pub use setup::NewProvider;
@@ -144,6 +151,7 @@ fn legacy_connection(catalog: &Catalog, provider: &str, legacy: LegacyEndpoints)
         callback_issuer: legacy.callback_issuer,
         iss_parameter_supported: legacy.iss_parameter_supported,
         quirks: entry.map_or_else(Quirks::default, |p| p.quirks.clone()),
+        integration: entry.map(|p| p.integration.clone()).unwrap_or_default(),
         client_id: entry.and_then(|p| p.client_id.clone()).unwrap_or_default(),
         auth_method: entry.map(|p| p.token_request_auth_method).unwrap_or_default(),
     }

@@ -1,5 +1,5 @@
-//! Ending and changing accounts: revoke at the provider (the account stays, needing a
-//! reconnect), disconnect (revoke when possible, then forget), and rename.
+//! Ending accounts: revoke at the provider (the account stays, needing a reconnect), and
+//! disconnect (revoke when possible, then forget).
 
 use super::{crash_point, Keyport};
 use crate::error::{Error, Result};
@@ -88,33 +88,5 @@ impl Keyport {
         })?;
         tracing::info!(account = %account.id, ?outcome, "disconnected");
         Ok((account, outcome))
-    }
-
-    pub fn rename(&self, reference: &str, nickname: &str) -> Result<Account> {
-        let nickname = nickname.trim();
-        if nickname.is_empty() || nickname.contains(':') || nickname.chars().any(char::is_control) {
-            return Err(Error::Usage(
-                "a nickname must be non-empty and must not contain ':' or control characters".into(),
-            ));
-        }
-        let account = self.find(reference)?;
-        self.accounts.update(|all| {
-            if all
-                .iter()
-                .any(|a| a.id != account.id && a.provider == account.provider && a.nickname == nickname)
-            {
-                return Err(Error::Usage(format!(
-                    "another {} account is already called \"{nickname}\"",
-                    account.provider
-                )));
-            }
-            let a = all
-                .iter_mut()
-                .find(|a| a.id == account.id)
-                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
-            a.nickname = nickname.to_string();
-            a.updated_at = now();
-            Ok(a.clone())
-        })
     }
 }

@@ -239,6 +239,7 @@ impl Keyport {
                 lifecycle: Lifecycle::Active,
                 connection: prepared.connection.clone(),
                 metadata: grant.kept.clone(),
+                is_default: existing.is_some_and(|i| all[i].is_default),
                 created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
                 updated_at: now,
             };

@@ -10,7 +10,7 @@
 //! refresh tokens are sent. So a stored connection is checked again whenever it is read, exactly as
 //! catalog URLs are checked (https, or http on loopback only).
 
-use crate::catalog::{EndpointSet, Provider, Quirks, RevocationStyle, TokenAuthMethod};
+use crate::catalog::{EndpointSet, Integration, Provider, Quirks, RevocationStyle, TokenAuthMethod};
 use crate::error::{Error, ProviderError, Result};
 use crate::provider::discovery;
 use crate::provider::http::check_endpoint;
@@ -29,6 +29,8 @@ pub struct Connection {
     pub callback_issuer: Option<String>,
     pub iss_parameter_supported: bool,
     pub quirks: Quirks,
+    /// How other programs use its tokens (git, environment variables).
+    pub integration: Integration,
     pub client_id: String,
     pub auth_method: TokenAuthMethod,
 }
@@ -44,6 +46,8 @@ struct Unchecked {
     iss_parameter_supported: bool,
     #[serde(default)]
     quirks: Quirks,
+    #[serde(default)]
+    integration: Integration,
     client_id: String,
     #[serde(default)]
     auth_method: TokenAuthMethod,
@@ -67,6 +71,7 @@ impl TryFrom<Unchecked> for Connection {
             callback_issuer: u.callback_issuer,
             iss_parameter_supported: u.iss_parameter_supported,
             quirks: u.quirks,
+            integration: u.integration,
             client_id: u.client_id,
             auth_method: u.auth_method,
         })
@@ -111,6 +116,7 @@ impl Connection {
                 .as_ref()
                 .is_some_and(|d| d.authorization_response_iss_parameter_supported),
             quirks: provider.quirks.clone(),
+            integration: provider.integration.clone(),
             client_id,
             auth_method: provider.token_request_auth_method,
         })
@@ -177,6 +183,7 @@ pub(crate) mod tests {
             callback_issuer: None,
             iss_parameter_supported: false,
             quirks: Quirks::default(),
+            integration: Integration::default(),
             client_id: "client".into(),
             auth_method: TokenAuthMethod::None,
         }

@@ -51,6 +51,9 @@ pub struct ListedAccount<'a> {
     /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Whether a bare provider id means this account (`keyport default`).
+    #[serde(default)]
+    pub is_default: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -95,6 +98,7 @@ impl ListedAccount<'_> {
             lifecycle: self.lifecycle,
             revocation: self.revocation,
             metadata: self.metadata,
+            is_default: self.is_default,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -123,6 +127,7 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
                 },
             },
             metadata: a.metadata.clone(),
+            is_default: a.is_default,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

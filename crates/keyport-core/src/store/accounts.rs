@@ -58,6 +58,9 @@ pub struct Account {
     /// Token-response fields the catalog keeps (`keep_fields`), such as an API base URL.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// The account a bare provider id means when the provider has several (`keyport default`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_default: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -146,6 +149,14 @@ pub fn resolve<'a>(accounts: &'a [Account], reference: &str) -> Result<&'a Accou
             .filter(|a| a.provider == reference || a.nickname == reference)
             .collect(),
     };
+    // Several accounts of the provider named: its default account, if one is set.
+    let defaults: Vec<&&Account> = matches
+        .iter()
+        .filter(|a| a.is_default && a.provider == reference)
+        .collect();
+    if let ([_, _, ..], [default]) = (matches.as_slice(), defaults.as_slice()) {
+        return Ok(default);
+    }
     match matches.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::NoSuchAccount(reference.to_string())),
@@ -181,6 +192,7 @@ pub(crate) mod tests {
             lifecycle: Lifecycle::Active,
             connection: crate::provider::connection::tests::connection(),
             metadata: Default::default(),
+            is_default: false,
             created_at: 0,
             updated_at: 0,
         }
@@ -202,6 +214,15 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(resolve(&accts, "gitlab"), Err(Error::NoSuchAccount(_))));
+        // A provider's default account answers for the provider, and only for it.
+        let mut with_default = accts.clone();
+        with_default[0].is_default = true;
+        with_default.push(account("gitlab-1", "gitlab", "alice"));
+        assert_eq!(resolve(&with_default, "github").unwrap().id, "github-1");
+        assert!(matches!(
+            resolve(&with_default, "alice"),
+            Err(Error::AmbiguousAccount { .. })
+        ));
     }
 
     #[test]

@@ -69,6 +69,11 @@ impl Home {
         self.config_dir.join("providers.toml")
     }
 
+    /// The user's settings beside the catalog: account rules (see [`crate::store::config`]).
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
     /// The non-secret account metadata.
     pub fn accounts_file(&self) -> PathBuf {
         self.data_dir.join("accounts.json")

@@ -5,6 +5,7 @@ pub mod account_file;
 pub mod accounts;
 pub mod atomic_file;
 pub mod audit;
+pub mod config;
 pub mod home;
 pub mod keychain;
 pub mod lock;

@@ -4,6 +4,7 @@
 //! TypeScript types are generated from them (feature `ts`).
 
 mod matrix;
+pub mod token_format;
 
 pub use matrix::{support_matrix, variables_text};
 

@@ -1,0 +1,101 @@
+//! `keyport connect`: a sign-in through the browser (opened here, or on another machine with the
+//! address pasted back), or with a device code.
+
+use crate::output::print_json;
+use keyport_core::{now, relative, ConnectOptions, Keyport, Result};
+
+pub async fn browser(
+    keyport: &Keyport,
+    provider: &str,
+    opts: ConnectOptions,
+    no_browser: bool,
+    paste: bool,
+    json: bool,
+) -> Result<()> {
+    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let pasted = paste.then(read_pasted_lines);
+    let account = keyport
+        .connect_via(provider, opts, None, pasted, |address| {
+            // The browser gets the one-time local address (other users can read a browser's
+            // command line); the full address is only ever printed here, for this person.
+            let url = &address.full;
+            if no_browser || paste {
+                crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
+            } else if let Err(e) = keyport_core::open_browser(&address.local) {
+                crate::note!(
+                    "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n"
+                );
+            } else {
+                crate::note!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");
+            }
+            if paste {
+                crate::note!(
+                    "If that browser cannot reach this computer, it ends on a page that does not load: \
+                     copy that page's address (http://127.0.0.1:…/callback?…), paste it here and press Enter."
+                );
+            }
+            crate::note!("Waiting for the sign-in to finish…");
+        })
+        .await?;
+    print_connected(keyport, &name, &account, json);
+    Ok(())
+}
+
+pub async fn device(
+    keyport: &Keyport,
+    provider: &str,
+    opts: ConnectOptions,
+    no_browser: bool,
+    json: bool,
+) -> Result<()> {
+    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let account = keyport
+        .connect_device(provider, opts, |prompt| {
+            crate::note!(
+                "To sign in to {name}, open {} on any device and enter the code\n\n  {}\n",
+                prompt.verification_uri,
+                keyport_core::escape_controls(&prompt.user_code)
+            );
+            if !no_browser {
+                let url = prompt
+                    .verification_uri_complete
+                    .as_ref()
+                    .unwrap_or(&prompt.verification_uri);
+                if let Err(e) = keyport_core::open_browser(url) {
+                    crate::note!("(Could not open a browser here: {e}.)");
+                }
+            }
+            crate::note!(
+                "Waiting for the approval (the code is valid for {})…",
+                relative(Some(prompt.expires_in.as_secs() as i64)).trim_start_matches("in ")
+            );
+        })
+        .await?;
+    print_connected(keyport, &name, &account, json);
+    Ok(())
+}
+
+fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Account, json: bool) {
+    if json {
+        print_json(&keyport.summary(account, now()));
+    } else {
+        let nickname = keyport_core::escape_controls(&account.nickname);
+        println!("Connected {} as {} (id {}).", name, nickname, account.id);
+    }
+}
+
+/// Lines typed or pasted on stdin, for `connect --paste`. A plain thread: reading a terminal blocks,
+/// and the sign-in keeps listening for the browser meanwhile.
+fn read_pasted_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if !line.trim().is_empty() && tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

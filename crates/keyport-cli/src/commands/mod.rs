@@ -1,0 +1,159 @@
+//! One function per subcommand: call the core, print the result. Grouped by what they act on:
+//! `providers`, `connect`, `accounts` (list, refresh, revoke, disconnect, rename), `token` (the
+//! hot path, through the agent or the keychain), `exec` and `git` (tokens for other programs).
+
+mod accounts;
+mod connect;
+mod exec;
+mod git;
+mod providers;
+pub mod token;
+
+use crate::args::{Args, Command, Format, ProvidersAction};
+use crate::output::print_json;
+use keyport_core::{
+    now, relative, Catalog, ConnectOptions, Home, Keyport, NewProvider, Result, RevocationOutcome,
+};
+use std::time::Duration;
+
+pub async fn run(args: Args) -> Result<()> {
+    let mut keyport = Keyport::open(Home::from_env()?)?;
+    match args.command {
+        Command::Providers {
+            action: None,
+            matrix: true,
+            ..
+        } => {
+            print!("{}", keyport_core::support_matrix(&Catalog::builtin()?));
+            Ok(())
+        }
+        Command::Providers {
+            action: None, json, ..
+        } => providers::list(&keyport, json),
+        Command::Providers {
+            action: Some(ProvidersAction::SetSecret { provider }),
+            ..
+        } => providers::set_secret(&keyport, &provider),
+        Command::Providers {
+            action:
+                Some(ProvidersAction::Add {
+                    issuer,
+                    id,
+                    name,
+                    client_id,
+                    json,
+                }),
+            ..
+        } => {
+            let choice = NewProvider {
+                id,
+                display_name: name,
+                client_id,
+            };
+            providers::add(&mut keyport, &issuer, choice, json).await
+        }
+        Command::Connect {
+            provider,
+            scopes,
+            nickname,
+            vars,
+            no_browser,
+            paste,
+            device,
+            timeout,
+            json,
+        } => {
+            let opts = ConnectOptions {
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                nickname,
+                timeout: Duration::from_secs(timeout),
+                variables: vars.into_iter().collect(),
+            };
+            if device {
+                connect::device(&keyport, &provider, opts, no_browser, json).await
+            } else {
+                connect::browser(&keyport, &provider, opts, no_browser, paste, json).await
+            }
+        }
+        Command::List { json } => accounts::list(&keyport, json),
+        Command::Token {
+            account,
+            min_ttl,
+            json,
+            format,
+            user,
+        } => {
+            let format = if json { Format::Json } else { format };
+            token::keychain_path(&keyport, account.as_deref(), min_ttl, format, user.as_deref()).await
+        }
+        Command::Default { account } => {
+            let a = keyport.set_default(&account)?;
+            println!(
+                "{} is now the default {} account: `keyport token {}` means it.",
+                a.label(),
+                a.provider,
+                a.provider
+            );
+            Ok(())
+        }
+        Command::Exec {
+            accounts,
+            env,
+            header_env,
+            min_ttl,
+            command,
+        } => exec::run(&keyport, accounts, env, header_env, min_ttl, command).await,
+        Command::GitCredential { account, operation } => {
+            git::run(&keyport, account.as_deref(), operation).await
+        }
+        Command::Completions { shell } => crate::complete::print_script(shell),
+        Command::Man { dir } => crate::man::write(&dir),
+        Command::Refresh { account, json } => {
+            let a = keyport.refresh(&account).await?;
+            let summary = keyport.summary(&a, now());
+            if json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "Refreshed {} ({}); the token expires {}.",
+                    a.id,
+                    a.label(),
+                    relative(summary.expires_in)
+                );
+            }
+            Ok(())
+        }
+        Command::Revoke { account } => {
+            let a = keyport.revoke(&account).await?;
+            println!(
+                "Revoked {} ({}) at the provider. It stays listed as needing a reconnect.",
+                a.id,
+                a.label()
+            );
+            Ok(())
+        }
+        Command::Disconnect { account, local_only } => {
+            let (a, outcome) = keyport.disconnect(&account, local_only).await?;
+            let how = match outcome {
+                RevocationOutcome::Revoked => "revoked its access at the provider and removed it",
+                RevocationOutcome::Skipped => "removed it from Keyport (the provider was not contacted)",
+                RevocationOutcome::NotSupported => {
+                    "removed it from Keyport. The provider offers no revocation: its access stays valid there \
+                     until it expires; revoke it in your account settings at the provider"
+                }
+            };
+            println!("Disconnected {} ({}): {how}.", a.id, a.label());
+            Ok(())
+        }
+        Command::Agent => {
+            let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
+            crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
+            agent.serve().await
+        }
+        Command::Rename { account, nickname } => {
+            let a = keyport.rename(&account, &nickname)?;
+            println!("{} is now {}.", a.id, a.label());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `keyport token`: the hot path. Which account (an argument, `KEYPORT_ACCOUNT`, a rule), then the
+//! running agent if there is one, else the keychain; the same output and exit codes either way.
+
+use crate::args::{Args, Command, Format};
+use crate::exit::Exit;
+use keyport_core::{Answer, ErrorKind, Home, IssuedToken, Keyport, Result};
+use std::io::{IsTerminal, Write};
+
+/// The reference a `token`, `exec` or `git-credential` means: `given`, else `KEYPORT_ACCOUNT`,
+/// adjusted by the rules for the current directory.
+pub fn reference(home: &Home, given: Option<&str>) -> Result<String> {
+    let from_env = std::env::var("KEYPORT_ACCOUNT").ok().filter(|v| !v.is_empty());
+    let cwd = std::env::current_dir().ok();
+    keyport_core::choose_reference(home, given.or(from_env.as_deref()), cwd.as_deref())
+}
+
+/// `token` through the keychain (and a refresh when needed).
+pub async fn keychain_path(
+    keyport: &Keyport,
+    account: Option<&str>,
+    min_ttl: u64,
+    format: Format,
+    user: Option<&str>,
+) -> Result<()> {
+    let reference = reference(keyport.home(), account)?;
+    let (account, token) = keyport.token(&reference, min_ttl).await?;
+    print_token(
+        format,
+        &IssuedToken {
+            token: &token,
+            account: &account.id,
+            expires_at: account.expires_at,
+            metadata: &account.metadata,
+            user: user.unwrap_or(&account.nickname),
+        },
+    );
+    Ok(())
+}
+
+/// `token`'s output, the same whether the agent or the keychain supplied it. A bare token ends
+/// with a line break only on a terminal, so `$(keyport token)` and files get the token alone.
+fn print_token(format: Format, issued: &IssuedToken<'_>) {
+    let mut text = keyport_core::render_token(format.into(), issued);
+    if format != Format::Raw || std::io::stdout().is_terminal() {
+        text.push('\n');
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Answers `keyport token` through a running agent. `None`: not a token request, or no agent
+/// answered, or it refused in a way the keychain path explains better (with the typed error and
+/// its hint, at no risk: those refusals have no side effects); go the keychain way.
+pub fn from_agent(args: &Args) -> Option<Exit> {
+    let Command::Token {
+        account,
+        min_ttl,
+        json,
+        format,
+        user,
+    } = &args.command
+    else {
+        return None;
+    };
+    let home = Home::from_env().ok()?;
+    let reference = reference(&home, account.as_deref()).ok()?;
+    let answer = match keyport_core::ask_agent(&home.agent_socket(), &reference, *min_ttl) {
+        Ok(answer) => answer?,
+        Err(e) => {
+            crate::output::report(&e);
+            return Some(Exit::from(&e));
+        }
+    };
+    match answer {
+        Answer::Token {
+            token,
+            account,
+            nickname,
+            expires_at,
+            metadata,
+        } => {
+            let format = if *json { Format::Json } else { *format };
+            print_token(
+                format,
+                &IssuedToken {
+                    token: &token,
+                    account: &account,
+                    expires_at,
+                    metadata: &metadata,
+                    user: user.as_deref().unwrap_or(&nickname),
+                },
+            );
+            Some(Exit::Ok)
+        }
+        Answer::Error {
+            kind: ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage,
+            ..
+        } => None,
+        Answer::Error { kind, message } => {
+            crate::note!("keyport: {message}");
+            Some(Exit::from_kind(kind))
+        }
+    }
+}

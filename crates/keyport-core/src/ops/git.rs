@@ -1,0 +1,159 @@
+//! git's credential helper protocol (`git credential`): git writes `key=value` lines describing
+//! the remote, Keyport answers with a user name and a fresh token for the account that fits. No
+//! answer means "not mine", and git asks its next helper.
+//!
+//! An account fits a remote when its provider serves git over HTTPS with its tokens (the catalog's
+//! `git_username`) and the account's sign-in host is the remote's host. Whatever chose it (an
+//! explicit account, a rule, the only or default account for the host), a token is only ever sent
+//! to its own host, and never over plain http except to a loopback host.
+
+use super::Keyport;
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::store::accounts::{self, Account};
+use crate::store::config::Rules;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What git asks about.
+#[derive(Debug, Default, Clone)]
+pub struct GitRequest {
+    pub protocol: String,
+    /// As git sends it, with a port when the remote has one.
+    pub host: String,
+}
+
+impl GitRequest {
+    /// Reads git's `key=value` lines (up to an empty line); unknown keys are ignored.
+    pub fn parse(text: &str) -> GitRequest {
+        let fields: BTreeMap<&str, &str> = text
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        GitRequest {
+            protocol: fields.get("protocol").unwrap_or(&"").to_string(),
+            host: fields.get("host").unwrap_or(&"").to_string(),
+        }
+    }
+
+    fn host_name(&self) -> &str {
+        host_name(&self.host)
+    }
+}
+
+fn host_name(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Keyport's answer to git's `get`.
+pub struct GitCredential {
+    pub username: String,
+    pub password: Secret,
+    pub expires_at: Option<u64>,
+}
+
+impl GitCredential {
+    /// The answer in git's format.
+    pub fn to_git(&self) -> String {
+        let mut out = format!(
+            "username={}\npassword={}\n",
+            self.username,
+            self.password.expose()
+        );
+        if let Some(at) = self.expires_at {
+            out.push_str(&format!("password_expiry_utc={at}\n"));
+        }
+        out
+    }
+}
+
+impl Keyport {
+    /// git's `get`: the account named by `account`, else by a rule for the host or for `cwd`,
+    /// else the one (or the default) account for the host; `Ok(None)` when none fits.
+    pub async fn git_credential(
+        &self,
+        request: &GitRequest,
+        account: Option<&str>,
+        cwd: Option<&Path>,
+        min_ttl: u64,
+    ) -> Result<Option<GitCredential>> {
+        let loopback = matches!(request.host_name(), "127.0.0.1" | "localhost" | "[::1]");
+        if request.protocol != "https" && !(request.protocol == "http" && loopback) {
+            tracing::info!(protocol = %request.protocol, "git credentials only go over https");
+            return Ok(None);
+        }
+        let all = self.accounts()?;
+        let rules = Rules::load(&self.home.config_file())?;
+        let named = account
+            .or_else(|| rules.for_host(request.host_name()))
+            .or_else(|| cwd.and_then(|cwd| rules.for_directory(cwd)));
+        let chosen = match named {
+            Some(reference) => Some(accounts::resolve(&all, reference)?.clone()),
+            None => {
+                let for_host: Vec<&Account> = all.iter().filter(|a| serves_git_at(a, request)).collect();
+                match for_host.as_slice() {
+                    [one] => Some((*one).clone()),
+                    many => many.iter().find(|a| a.is_default).map(|a| (*a).clone()),
+                }
+            }
+        };
+        let Some(account) = chosen else {
+            tracing::info!(host = %request.host, "no single account for this host; name one with --account or a rule");
+            return Ok(None);
+        };
+        if !serves_git_at(&account, request) {
+            tracing::info!(account = %account.id, host = %request.host, "the chosen account is not for this host");
+            return Ok(None);
+        }
+        let (account, token) = self.token(&account.id, min_ttl).await?;
+        let username = account
+            .connection
+            .integration
+            .git_username
+            .clone()
+            .unwrap_or_else(|| "oauth2".into());
+        Ok(Some(GitCredential {
+            username,
+            password: token,
+            expires_at: account.expires_at,
+        }))
+    }
+}
+
+/// Whether `account`'s provider serves git with its tokens at the request's host.
+fn serves_git_at(account: &Account, request: &GitRequest) -> bool {
+    let connection = &account.connection;
+    connection.integration.git_username.is_some()
+        && connection
+            .authorization_url()
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(request.host_name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_answers_use_gits_format() {
+        let r = GitRequest::parse("protocol=https\nhost=git.example.com:8443\npath=a/b.git\n\nignored=1\n");
+        assert_eq!(
+            (r.protocol.as_str(), r.host.as_str()),
+            ("https", "git.example.com:8443")
+        );
+        assert_eq!(r.host_name(), "git.example.com");
+        let answer = GitCredential {
+            username: "oauth2".into(),
+            password: Secret::new("T0KEN"),
+            expires_at: Some(1_700_000_000),
+        };
+        assert_eq!(
+            answer.to_git(),
+            "username=oauth2\npassword=T0KEN\npassword_expiry_utc=1700000000\n"
+        );
+    }
+}
