@@ -95,7 +95,19 @@ fn main() {
         } else {
             "scripts/bench"
         };
-        std::fs::write(path, format!("# Benchmarks\n\n{}", report.markdown(command))).unwrap();
+        write_report(path, &report.markdown(command));
         println!("\nwritten to {}", path.display());
     }
+}
+
+/// Writes the table into `path`: between its `<!-- bench:start -->` and `<!-- bench:end -->`
+/// markers when it has them (the notes around it are kept), else as the whole file.
+fn write_report(path: &std::path::Path, table: &str) {
+    let (start, end) = ("<!-- bench:start -->\n", "<!-- bench:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match (old.find(start), old.find(end)) {
+        (Some(s), Some(e)) if s < e => format!("{}{start}{table}{}", &old[..s], &old[e..]),
+        _ => format!("# Benchmarks\n\n{start}{table}{end}\n"),
+    };
+    std::fs::write(path, text).unwrap();
 }

@@ -46,6 +46,12 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
         std::thread::sleep(Duration::from_millis(20));
     }
     let via_agent = median_ms(runs, || env.command(&["token", id]));
+    let floor_client = socket_client(cx.tmp.path());
+    let floor = median_ms(runs, || {
+        let mut c = env.program(&floor_client);
+        c.arg(&socket).arg(id);
+        c
+    });
     let host = if agent_host.is_some() {
         "desktop app running"
     } else {
@@ -60,6 +66,12 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
     report.row(
         "",
         "",
+        format!("minimal socket client: {}", ms(floor)),
+        Some(via_agent / floor),
+    );
+    report.row(
+        "",
+        "",
         format!("keychain path: {}", ms(token)),
         Some(via_agent / token),
     );
@@ -70,9 +82,36 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
 
 /// A trivial Rust program, compiled here, for the cost of starting a process at all.
 fn noop_binary(dir: &Path) -> PathBuf {
-    let src = dir.join("noop.rs");
-    std::fs::write(&src, "fn main() {}\n").unwrap();
-    let bin = dir.join("noop");
+    compile(dir, "noop", "fn main() {}\n")
+}
+
+/// The least a client of the agent can do, compiled here as the floor of scenario 2 (a token
+/// daemon's client like pizauth's does this much): connect, write the request, read the answer,
+/// print the token.
+fn socket_client(dir: &Path) -> PathBuf {
+    compile(
+        dir,
+        "socket-client",
+        r#"use std::io::{Read, Write};
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (socket, account) = (args.next().unwrap(), args.next().unwrap());
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.write_all(format!("{{\"account\":\"{account}\",\"min_ttl\":300}}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let start = answer.find("\"token\":\"").expect("a token answer") + 9;
+    let end = start + answer[start..].find('"').unwrap();
+    print!("{}", &answer[start..end]);
+}
+"#,
+    )
+}
+
+fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.rs"));
+    std::fs::write(&src, source).unwrap();
+    let bin = dir.join(name);
     let ok = Command::new("rustc")
         .args(["-O", "-o"])
         .arg(&bin)
@@ -80,6 +119,6 @@ fn noop_binary(dir: &Path) -> PathBuf {
         .status()
         .expect("rustc is installed")
         .success();
-    assert!(ok, "could not compile the trivial program");
+    assert!(ok, "could not compile {name}");
     bin
 }

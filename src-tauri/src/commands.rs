@@ -17,8 +17,8 @@ pub fn keyport() -> Result<Keyport, UiError> {
     Ok(Keyport::open(Home::from_env()?)?)
 }
 
-fn summary(keyport: &Keyport, account: &keyport_core::Account) -> AccountSummary<'static> {
-    keyport.summary(account, now()).into_owned()
+fn summary(keyport: &Keyport, account: &keyport_core::Account) -> Result<AccountSummary<'static>, UiError> {
+    Ok(keyport.summary(account, now())?.into_owned())
 }
 
 #[tauri::command]
@@ -33,7 +33,7 @@ pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
 pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
     let keyport = keyport()?;
     Ok(keyport
-        .catalog()
+        .catalog()?
         .iter()
         .map(|p| serde_json::to_value(ProviderSummary::from(p)).expect("summaries serialize"))
         .collect())
@@ -78,7 +78,7 @@ pub async fn add_provider(
 pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), UiError> {
     let keyport = keyport()?;
     let url = keyport
-        .catalog()
+        .catalog()?
         .get(&provider)?
         .registration_url
         .clone()
@@ -126,7 +126,7 @@ pub async fn connect(
         }
     });
     let result = tokio::select! {
-        result = flow => result.map(|a| summary(&keyport, &a)).map_err(UiError::from),
+        result = flow => result.map_err(UiError::from).and_then(|a| summary(&keyport, &a)),
         _ = cancelled => Err(UiError::cancelled()),
     };
     state.end_connect(&provider);
@@ -143,14 +143,14 @@ pub fn cancel_connect(state: State<'_, AppState>, provider: String) {
 pub async fn refresh_account(account: String) -> Result<AccountSummary<'static>, UiError> {
     let keyport = keyport()?;
     let a = keyport.refresh(&account).await?;
-    Ok(summary(&keyport, &a))
+    summary(&keyport, &a)
 }
 
 #[tauri::command]
 pub async fn revoke_account(account: String) -> Result<AccountSummary<'static>, UiError> {
     let keyport = keyport()?;
     let a = keyport.revoke(&account).await?;
-    Ok(summary(&keyport, &a))
+    summary(&keyport, &a)
 }
 
 #[derive(Serialize)]
@@ -165,7 +165,7 @@ pub async fn disconnect_account(account: String) -> Result<Disconnected, UiError
     let keyport = keyport()?;
     let (a, revocation) = keyport.disconnect(&account, false).await?;
     Ok(Disconnected {
-        account: summary(&keyport, &a),
+        account: summary(&keyport, &a)?,
         revocation,
     })
 }
@@ -174,7 +174,7 @@ pub async fn disconnect_account(account: String) -> Result<Disconnected, UiError
 pub fn rename_account(account: String, nickname: String) -> Result<AccountSummary<'static>, UiError> {
     let keyport = keyport()?;
     let a = keyport.rename(&account, &nickname)?;
-    Ok(summary(&keyport, &a))
+    summary(&keyport, &a)
 }
 
 /// The UI calls this once its first frame with the accounts is on screen. With

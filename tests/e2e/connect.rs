@@ -296,3 +296,21 @@ fn an_account_keeps_working_when_its_provider_leaves_the_catalog() {
         "revoked through the stored connection"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    let env = Env::new(60);
+    env.connect("alice");
+    let script = format!(
+        "{} list --json | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_keyport")
+    );
+    let run: keyport_test_support::Run = env
+        .program(std::path::Path::new("bash"))
+        .args(["-c", &script])
+        .output()
+        .unwrap()
+        .into();
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.code, 0, "{run:?}");
+}

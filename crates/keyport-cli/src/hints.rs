@@ -35,7 +35,7 @@ fn set_up(id: &str) -> String {
         None => text.push_str("  1. Register an OAuth app with the provider\n"),
     }
     text.push_str(&format!(
-        "     with the redirect URI {REGISTERED_REDIRECT_URI}\n  2. Add its client id to {file}\n     (the file is created if it does not exist yet):\n\n       [providers.{id}]\n       client_id = \"…\"\n"
+        "     with the redirect URI {REGISTERED_REDIRECT_URI}\n  2. Add its client id to {file}\n     (create it if it does not exist yet):\n\n       [providers.{id}]\n       client_id = \"…\"\n"
     ));
     if provider.is_some_and(|p| p.wants_client_secret()) {
         text.push_str(&format!(

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod complete;
 mod exit;
+mod fast;
 mod hints;
 mod man;
 mod output;
@@ -11,10 +12,15 @@ mod output;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(exit) = fast::token(&argv) {
+        return exit.into();
+    }
     complete::answer_if_asked();
     let args = args::Args::parse();
     output::init_logging();
-    // The hot path: a running agent answers `token` from memory, with no runtime to start.
+    // A running agent answers `token` from memory, with no runtime to start (the forms the
+    // fast path above does not take, and runs with logging on).
     if let Some(exit) = commands::token::from_agent(&args) {
         return exit.into();
     }

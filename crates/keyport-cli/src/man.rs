@@ -23,6 +23,6 @@ pub fn write(dir: &Path) -> Result<()> {
         std::fs::write(&path, text)
             .map_err(|e| Error::Usage(format!("could not write {}: {e}", path.display())))?;
     }
-    println!("Wrote the manual pages to {}.", dir.display());
+    crate::out!("Wrote the manual pages to {}.", dir.display());
     Ok(())
 }

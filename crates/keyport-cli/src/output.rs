@@ -12,6 +12,15 @@ macro_rules! note {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
+/// A result line on stdout. Unlike `println!` it never panics: a reader that stopped early
+/// (`keyport list | head -1`) ends the output, not Keyport with a backtrace.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 use keyport_core::AccountSummary;
 
 /// Logs go to stderr, filtered by `KEYPORT_LOG` (or `RUST_LOG`), warnings only by default.
@@ -38,7 +47,7 @@ pub fn report(e: &keyport_core::Error) {
 }
 
 pub fn print_json(value: &impl serde::Serialize) {
-    println!(
+    crate::out!(
         "{}",
         serde_json::to_string_pretty(value).expect("views serialize")
     );

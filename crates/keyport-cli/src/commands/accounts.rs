@@ -8,7 +8,7 @@ pub fn list(keyport: &Keyport, json: bool) -> Result<()> {
         if json {
             print_json(&summaries);
         } else {
-            println!("{}", accounts_table(&summaries));
+            crate::out!("{}", accounts_table(&summaries));
         }
     })
 }

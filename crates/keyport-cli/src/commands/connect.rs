@@ -12,7 +12,7 @@ pub async fn browser(
     paste: bool,
     json: bool,
 ) -> Result<()> {
-    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let name = keyport.catalog()?.get(provider)?.display_name.clone();
     let pasted = paste.then(read_pasted_lines);
     let account = keyport
         .connect_via(provider, opts, None, pasted, |address| {
@@ -37,8 +37,7 @@ pub async fn browser(
             crate::note!("Waiting for the sign-in to finish…");
         })
         .await?;
-    print_connected(keyport, &name, &account, json);
-    Ok(())
+    print_connected(keyport, &name, &account, json)
 }
 
 pub async fn device(
@@ -48,7 +47,7 @@ pub async fn device(
     no_browser: bool,
     json: bool,
 ) -> Result<()> {
-    let name = keyport.catalog().get(provider)?.display_name.clone();
+    let name = keyport.catalog()?.get(provider)?.display_name.clone();
     let account = keyport
         .connect_device(provider, opts, |prompt| {
             crate::note!(
@@ -71,17 +70,17 @@ pub async fn device(
             );
         })
         .await?;
-    print_connected(keyport, &name, &account, json);
-    Ok(())
+    print_connected(keyport, &name, &account, json)
 }
 
-fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Account, json: bool) {
+fn print_connected(keyport: &Keyport, name: &str, account: &keyport_core::Account, json: bool) -> Result<()> {
     if json {
-        print_json(&keyport.summary(account, now()));
+        print_json(&keyport.summary(account, now())?);
     } else {
         let nickname = keyport_core::escape_controls(&account.nickname);
-        println!("Connected {} as {} (id {}).", name, nickname, account.id);
+        crate::out!("Connected {} as {} (id {}).", name, nickname, account.id);
     }
+    Ok(())
 }
 
 /// Lines typed or pasted on stdin, for `connect --paste`. A plain thread: reading a terminal blocks,

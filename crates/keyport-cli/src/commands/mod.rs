@@ -24,7 +24,10 @@ pub async fn run(args: Args) -> Result<()> {
             matrix: true,
             ..
         } => {
-            print!("{}", keyport_core::support_matrix(&Catalog::builtin()?));
+            crate::out!(
+                "{}",
+                keyport_core::support_matrix(&Catalog::builtin()?).trim_end()
+            );
             Ok(())
         }
         Command::Providers {
@@ -88,7 +91,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Default { account } => {
             let a = keyport.set_default(&account)?;
-            println!(
+            crate::out!(
                 "{} is now the default {} account: `keyport token {}` means it.",
                 a.label(),
                 a.provider,
@@ -110,11 +113,11 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Man { dir } => crate::man::write(&dir),
         Command::Refresh { account, json } => {
             let a = keyport.refresh(&account).await?;
-            let summary = keyport.summary(&a, now());
+            let summary = keyport.summary(&a, now())?;
             if json {
                 print_json(&summary);
             } else {
-                println!(
+                crate::out!(
                     "Refreshed {} ({}); the token expires {}.",
                     a.id,
                     a.label(),
@@ -125,7 +128,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Revoke { account } => {
             let a = keyport.revoke(&account).await?;
-            println!(
+            crate::out!(
                 "Revoked {} ({}) at the provider. It stays listed as needing a reconnect.",
                 a.id,
                 a.label()
@@ -142,7 +145,7 @@ pub async fn run(args: Args) -> Result<()> {
                      until it expires; revoke it in your account settings at the provider"
                 }
             };
-            println!("Disconnected {} ({}): {how}.", a.id, a.label());
+            crate::out!("Disconnected {} ({}): {how}.", a.id, a.label());
             Ok(())
         }
         Command::Agent => {
@@ -152,7 +155,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Rename { account, nickname } => {
             let a = keyport.rename(&account, &nickname)?;
-            println!("{} is now {}.", a.id, a.label());
+            crate::out!("{} is now {}.", a.id, a.label());
             Ok(())
         }
     }

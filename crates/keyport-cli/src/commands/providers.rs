@@ -6,13 +6,13 @@ use keyport_core::{Error, Keyport, NewProvider, ProviderSummary, Result, Secret,
 use std::io::Read;
 
 pub fn list(keyport: &Keyport, json: bool) -> Result<()> {
-    let list: Vec<ProviderSummary> = keyport.catalog().iter().map(ProviderSummary::from).collect();
+    let catalog = keyport.catalog()?;
+    let list: Vec<ProviderSummary> = catalog.iter().map(ProviderSummary::from).collect();
     if json {
         print_json(&list);
         return Ok(());
     }
-    let rows: Vec<[String; 4]> = keyport
-        .catalog()
+    let rows: Vec<[String; 4]> = catalog
         .iter()
         .map(|p| {
             let state = if p.is_set_up() {
@@ -27,8 +27,8 @@ pub fn list(keyport: &Keyport, json: bool) -> Result<()> {
             [p.id.clone(), p.display_name.clone(), vars, state]
         })
         .collect();
-    println!("{}", table(["ID", "NAME", "--var", "SET UP"], &rows));
-    println!(
+    crate::out!("{}", table(["ID", "NAME", "--var", "SET UP"], &rows));
+    crate::out!(
         "\nClient ids go in {}.",
         keyport.home().providers_file().display()
     );
@@ -47,7 +47,7 @@ pub fn set_secret(keyport: &Keyport, provider: &str) -> Result<()> {
         return Err(Error::Usage("no client secret on standard input".into()));
     }
     keyport.set_client_secret(provider, &Secret::new(secret))?;
-    println!("Stored the client secret of {provider} in the OS keychain.");
+    crate::out!("Stored the client secret of {provider} in the OS keychain.");
     Ok(())
 }
 
@@ -58,7 +58,7 @@ pub async fn add(keyport: &mut Keyport, issuer: &str, choice: NewProvider, json:
         return Ok(());
     }
     let yes_no = |b: bool| if b { "yes" } else { "no" };
-    println!(
+    crate::out!(
         "Added {} ({}) to {}.\n  PKCE: {}\n  revocation: {}\n  sign-in with a code (--device): {}",
         p.id,
         p.display_name,
@@ -68,13 +68,13 @@ pub async fn add(keyport: &mut Keyport, issuer: &str, choice: NewProvider, json:
         yes_no(p.urls.device_authorization_url.is_some()),
     );
     if !p.is_set_up() {
-        println!(
+        crate::out!(
             "Register Keyport there with the redirect URI {REGISTERED_REDIRECT_URI}, then set client_id \
              under [providers.{}] in that file.",
             p.id
         );
     } else {
-        println!("Connect with: keyport connect {}", p.id);
+        crate::out!("Connect with: keyport connect {}", p.id);
     }
     Ok(())
 }

@@ -61,9 +61,20 @@ pub fn from_agent(args: &Args) -> Option<Exit> {
     else {
         return None;
     };
+    let format = if *json { Format::Json } else { *format };
+    through_agent(account.as_deref(), *min_ttl, format, user.as_deref())
+}
+
+/// `token` through a running agent, if one answers for this home.
+pub fn through_agent(
+    account: Option<&str>,
+    min_ttl: u64,
+    format: Format,
+    user: Option<&str>,
+) -> Option<Exit> {
     let home = Home::from_env().ok()?;
-    let reference = reference(&home, account.as_deref()).ok()?;
-    let answer = match keyport_core::ask_agent(&home.agent_socket(), &reference, *min_ttl) {
+    let reference = reference(&home, account).ok()?;
+    let answer = match keyport_core::ask_agent(&home.agent_socket(), &reference, min_ttl) {
         Ok(answer) => answer?,
         Err(e) => {
             crate::output::report(&e);
@@ -78,7 +89,6 @@ pub fn from_agent(args: &Args) -> Option<Exit> {
             expires_at,
             metadata,
         } => {
-            let format = if *json { Format::Json } else { *format };
             print_token(
                 format,
                 &IssuedToken {
@@ -86,7 +96,7 @@ pub fn from_agent(args: &Args) -> Option<Exit> {
                     account: &account,
                     expires_at,
                     metadata: &metadata,
-                    user: user.as_deref().unwrap_or(&nickname),
+                    user: user.unwrap_or(&nickname),
                 },
             );
             Some(Exit::Ok)

@@ -41,7 +41,9 @@ use std::path::PathBuf;
 
 pub struct Keyport {
     home: Home,
-    catalog: Catalog,
+    /// Read on first use: handing out or refreshing a token needs only the account's stored
+    /// connection, and a damaged providers.toml must not stop that.
+    catalog: std::sync::OnceLock<Catalog>,
     accounts: AccountStore,
     keychain: Keychain,
     audit: AuditLog,
@@ -53,9 +55,13 @@ pub struct Keyport {
 impl Keyport {
     pub fn open(home: Home) -> Result<Self> {
         home.check()?;
-        let catalog = Catalog::load(&home.providers_file())?;
         let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
-        accounts.upgrade(|provider, legacy| legacy_connection(&catalog, provider, legacy))?;
+        let catalog = std::sync::OnceLock::new();
+        if accounts.needs_upgrade()? {
+            let current = Catalog::load(&home.providers_file())?;
+            accounts.upgrade(|provider, legacy| legacy_connection(&current, provider, legacy))?;
+            let _ = catalog.set(current);
+        }
         let keychain = Keychain::new(home.keychain_service());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
@@ -76,8 +82,13 @@ impl Keyport {
         &self.home
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog: the built-in presets and the user's providers.toml, read on first use.
+    pub fn catalog(&self) -> Result<&Catalog> {
+        if let Some(catalog) = self.catalog.get() {
+            return Ok(catalog);
+        }
+        let loaded = Catalog::load(&self.home.providers_file())?;
+        Ok(self.catalog.get_or_init(|| loaded))
     }
 
     pub(crate) fn audit(&self) -> &AuditLog {
@@ -97,19 +108,20 @@ impl Keyport {
     /// What the interfaces list, read straight from the account file's bytes (borrowed, so the
     /// cost stays close to flat as accounts grow); `show` gets them all at once.
     pub fn with_summaries<T>(&self, now: u64, show: impl FnOnce(Vec<AccountSummary<'_>>) -> T) -> Result<T> {
+        let catalog = self.catalog()?;
         let bytes = self.accounts.read_bytes()?;
         let listed: Vec<ListedAccount> = self.accounts.listing(&bytes)?;
         Ok(show(
             listed
                 .into_iter()
-                .map(|a| AccountSummary::listed(a, &self.catalog, now))
+                .map(|a| AccountSummary::listed(a, catalog, now))
                 .collect(),
         ))
     }
 
     /// What the interfaces show of one account.
-    pub fn summary<'a>(&'a self, account: &'a Account, now: u64) -> AccountSummary<'a> {
-        AccountSummary::new(account, &self.catalog, now)
+    pub fn summary<'a>(&'a self, account: &'a Account, now: u64) -> Result<AccountSummary<'a>> {
+        Ok(AccountSummary::new(account, self.catalog()?, now))
     }
 
     pub fn find(&self, reference: &str) -> Result<Account> {
@@ -127,7 +139,8 @@ impl Keyport {
     fn remote<'a>(&'a self, provider_id: &str, connection: &'a Connection) -> Result<Remote<'a>> {
         let secret = if connection.wants_client_secret() {
             self.keychain.client_secret(provider_id)?.or_else(|| {
-                self.catalog
+                self.catalog()
+                    .ok()?
                     .get(provider_id)
                     .ok()
                     .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))

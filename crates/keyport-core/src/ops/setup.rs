@@ -20,7 +20,7 @@ pub struct NewProvider {
 
 impl Keyport {
     pub fn set_client_secret(&self, provider_id: &str, secret: &Secret) -> Result<()> {
-        self.catalog.get(provider_id)?;
+        self.catalog()?.get(provider_id)?;
         self.keychain.set_client_secret(provider_id, secret)
     }
 
@@ -37,9 +37,11 @@ impl Keyport {
             .clone()
             .unwrap_or_else(|| url.host_str().unwrap_or(&id).to_string());
         let table = discovered::entry(&doc, &name, choice.client_id.as_deref());
-        self.catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;
+        let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;
         tracing::info!(provider = %id, issuer = %doc.issuer, "provider added from discovery");
-        Ok(self.catalog.get(&id)?.clone())
+        let added = catalog.get(&id)?.clone();
+        self.catalog = catalog.into();
+        Ok(added)
     }
 
     /// Gives a provider its client id (in the user's providers.toml) and, optionally, its client
@@ -51,12 +53,12 @@ impl Keyport {
         client_id: &str,
         secret: Option<&Secret>,
     ) -> Result<()> {
-        self.catalog.get(provider_id)?;
+        self.catalog()?.get(provider_id)?;
         if let Some(secret) = secret.filter(|s| !s.expose().trim().is_empty()) {
             self.keychain.check()?;
             self.keychain.set_client_secret(provider_id, secret)?;
         }
-        self.catalog = Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?;
+        self.catalog = Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?.into();
         Ok(())
     }
 }

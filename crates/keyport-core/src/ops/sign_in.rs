@@ -89,7 +89,7 @@ impl Keyport {
         pasted: Option<tokio::sync::mpsc::Receiver<String>>,
         present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
-        let provider = self.catalog.get(provider_id)?;
+        let provider = self.catalog()?.get(provider_id)?;
         if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
             return Err(Error::Unsupported(format!(
                 "{} uses the keyport:// redirect, which only the desktop app receives",
@@ -154,7 +154,7 @@ impl Keyport {
         present: impl FnOnce(&DevicePrompt),
     ) -> Result<Account> {
         let prepared = self
-            .prepare_sign_in(self.catalog.get(provider_id)?, &opts)
+            .prepare_sign_in(self.catalog()?.get(provider_id)?, &opts)
             .await?;
         let remote = prepared.remote()?;
         let device = remote.start_device(&prepared.scopes).await?;

@@ -265,6 +265,11 @@ impl AccountStore {
         self.write(&accounts)
     }
 
+    /// Whether the file is of format 1 and [`AccountStore::upgrade`] has work to do.
+    pub fn needs_upgrade(&self) -> Result<bool> {
+        self.has_version(1)
+    }
+
     fn has_version(&self, version: u32) -> Result<bool> {
         use std::io::Read;
         let mut head = [0u8; 16];

@@ -1,0 +1,117 @@
+//! The hot path: `keyport token …` answered by a running agent before the command-line parser
+//! and the logger are built. Programs call `keyport token` far more than anything else, and
+//! building clap's whole command tree and a log filter costs more than asking the agent. Only the
+//! plain forms are taken here (an account, `--min-ttl`, `--json`, `--format`, `--user`); anything
+//! else (help, `--`, an unknown flag, logging asked for, no agent) goes the ordinary way, which
+//! parses everything and gives the same answers.
+
+use crate::args::Format;
+use crate::exit::Exit;
+use std::ffi::OsString;
+
+/// A `token` request in one of the plain forms.
+#[derive(Debug, PartialEq)]
+struct Request<'a> {
+    account: Option<&'a str>,
+    min_ttl: u64,
+    format: Format,
+    user: Option<&'a str>,
+}
+
+pub fn token(args: &[OsString]) -> Option<Exit> {
+    if ["KEYPORT_LOG", "RUST_LOG", "COMPLETE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return None;
+    }
+    let r = parse(args)?;
+    crate::commands::token::through_agent(r.account, r.min_ttl, r.format, r.user)
+}
+
+fn parse(args: &[OsString]) -> Option<Request<'_>> {
+    let mut args = args.iter().skip(1).map(|a| a.to_str());
+    if args.next()?? != "token" {
+        return None;
+    }
+    let mut r = Request {
+        account: None,
+        min_ttl: keyport_core::DEFAULT_MIN_TTL_SECS,
+        format: Format::Raw,
+        user: None,
+    };
+    let mut json = false;
+    while let Some(arg) = args.next() {
+        let arg = arg?;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+            _ => (arg, None),
+        };
+        let mut value = || inline.map(Some).unwrap_or_else(|| args.next().flatten());
+        match flag {
+            "--min-ttl" => r.min_ttl = value()?.parse().ok()?,
+            "--format" => r.format = clap::ValueEnum::from_str(value()?, false).ok()?,
+            "--user" => r.user = Some(value()?),
+            "--json" if inline.is_none() => json = true,
+            _ if !arg.starts_with('-') && r.account.is_none() => r.account = Some(arg),
+            _ => return None,
+        }
+    }
+    if json {
+        if r.format != Format::Raw {
+            return None; // clap reports the conflict
+        }
+        r.format = Format::Json;
+    }
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Option<(Option<String>, u64, Format, Option<String>)> {
+        let args: Vec<OsString> = std::iter::once("keyport")
+            .chain(args.iter().copied())
+            .map(Into::into)
+            .collect();
+        parse(&args).map(|r| {
+            (
+                r.account.map(Into::into),
+                r.min_ttl,
+                r.format,
+                r.user.map(Into::into),
+            )
+        })
+    }
+
+    #[test]
+    fn only_plain_token_requests_take_the_fast_path() {
+        let gh = Some("github".to_string());
+        assert_eq!(
+            parsed(&["token", "github"]),
+            Some((gh.clone(), 300, Format::Raw, None))
+        );
+        assert_eq!(parsed(&["token"]), Some((None, 300, Format::Raw, None)));
+        assert_eq!(
+            parsed(&["token", "github", "--min-ttl", "60", "--format=header"]),
+            Some((gh.clone(), 60, Format::Header, None))
+        );
+        assert_eq!(
+            parsed(&["token", "--json", "github", "--user", "a@b"]),
+            Some((gh, 300, Format::Json, Some("a@b".into())))
+        );
+        for no in [
+            &["list"][..],
+            &["token", "--help"],
+            &["token", "a", "b"],
+            &["token", "--", "a"],
+            &["token", "--format", "xml"],
+            &["token", "--min-ttl"],
+            &["token", "--json=1"],
+            &["token", "--json", "--format", "header"],
+        ] {
+            assert_eq!(parsed(no), None, "{no:?}");
+        }
+    }
+}
