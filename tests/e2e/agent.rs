@@ -1,7 +1,7 @@
 //! The token agent (`keyport agent`, and the desktop app while it runs): tokens from memory, the
 //! same output and exit codes as the keychain path, one refresher, and an audit of who asked.
 
-use keyport_test_support::{Env, Run};
+use keyport_test_support::Env;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
@@ -18,13 +18,7 @@ fn agent_answers_from_memory_with_the_same_output_and_exit_codes() {
     let via_agent = env.run(&["token", &id, "--json"]).ok().json();
     assert_eq!(via_agent, direct, "same JSON either way");
 
-    // With the keychain out of reach, only the agent can be answering.
-    let run: Run = env
-        .command(&["token", &id])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap()
-        .into();
+    let run = env.run_without_keychain(&["token", &id]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout.trim(), direct["access_token"].as_str().unwrap());
 

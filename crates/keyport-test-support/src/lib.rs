@@ -164,6 +164,15 @@ impl Env {
         self.command(args).output().unwrap().into()
     }
 
+    /// `keyport <args>` with the keychain out of reach: only a running agent can answer a token.
+    pub fn run_without_keychain(&self, args: &[&str]) -> Run {
+        self.command(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap()
+            .into()
+    }
+
     /// `keyport <args>` with the scripted browser in `mode` (see tests/oidc-server/browser.mjs).
     pub fn run_with_browser(&self, mode: &str, args: &[&str]) -> Run {
         self.command(args)
