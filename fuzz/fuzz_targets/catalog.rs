@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(catalog) = keyport_core::Catalog::from_sources(Some(text), "fuzz") {
         for p in catalog.iter() {
-            assert!(p.issuer.is_some() || (p.authorization_url.is_some() && p.token_url.is_some()));
+            assert!(
+                p.urls.issuer.is_some() || (p.urls.authorization_url.is_some() && p.urls.token_url.is_some())
+            );
         }
     }
 });
