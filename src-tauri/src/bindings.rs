@@ -40,6 +40,8 @@ commands!(
     disconnect_account,
     rename_account,
     painted,
+    background,
+    set_login_start,
 );
 
 #[cfg(test)]
@@ -72,6 +74,7 @@ mod tests {
             Disconnected::decl(&cfg),
             keyport_core::RevocationOutcome::decl(&cfg),
             BrowserFailed::decl(&cfg),
+            crate::background::Background::decl(&cfg),
         ];
         for decl in decls {
             out.push_str(&format!("export {decl}\n\n"));

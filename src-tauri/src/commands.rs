@@ -1,6 +1,7 @@
 //! The commands the window may call. Each returns metadata ([`AccountSummary`],
 //! [`ProviderSummary`]) or a [`UiError`]; none returns a token or a client secret.
 
+use crate::background::Background;
 use crate::bindings::events;
 use crate::state::AppState;
 use crate::ui_error::UiError;
@@ -184,4 +185,16 @@ pub fn painted() {
     if std::env::var_os("KEYPORT_REPORT_PAINT").is_some() {
         println!("first-paint");
     }
+}
+
+/// Whether closing the window keeps Keyport running (a tray exists), and the login switch.
+#[tauri::command]
+pub fn background(app: AppHandle) -> Background {
+    crate::background::status(&app)
+}
+
+/// The "Open at login" switch: starts Keyport hidden, in the tray, when the user logs in.
+#[tauri::command]
+pub fn set_login_start(app: AppHandle, on: bool) -> Result<Background, UiError> {
+    crate::background::set_login_start(&app, on)
 }

@@ -8,11 +8,14 @@ use tauri::{App, AppHandle, Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 pub fn setup(app: &mut App) {
-    // Installed builds register the scheme at install time; registering at startup also covers
-    // a binary run from anywhere (Linux: a .desktop file and `xdg-mime default`).
+    // Installed builds register the scheme at install time (the package's desktop entry);
+    // registering at startup covers a binary run from anywhere else (Linux: a .desktop file of
+    // the user's and `xdg-mime default`), and would shadow the package's entry if done there too.
     #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
-    if let Err(e) = app.deep_link().register_all() {
-        tracing::warn!(error = %e, "could not register the keyport:// scheme");
+    if !installed_by_a_package() {
+        if let Err(e) = app.deep_link().register_all() {
+            tracing::warn!(error = %e, "could not register the keyport:// scheme");
+        }
     }
     let handle = app.handle().clone();
     app.deep_link().on_open_url(move |event| {
@@ -27,6 +30,13 @@ pub fn setup(app: &mut App) {
             deliver(app.handle(), url.as_str());
         }
     }
+}
+
+/// Packages put the app under `/usr` (the .deb's `/usr/bin/keyport-app`) and register the scheme
+/// there; an AppImage or a build tree does not.
+fn installed_by_a_package() -> bool {
+    std::env::current_exe()
+        .is_ok_and(|exe| exe.starts_with("/usr/") && std::env::var_os("APPIMAGE").is_none())
 }
 
 fn deliver(app: &AppHandle, url: &str) {

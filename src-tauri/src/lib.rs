@@ -4,12 +4,14 @@
 //! - [`deep_links`]: `keyport://` sign-in callbacks from the system.
 //! - [`watch`]: follows changes made elsewhere and notifies when an account needs reconnecting.
 //! - [`browser`]: the system browser for sign-in pages.
+//! - [`background`]: the tray, closing to it, and the "Open at login" switch.
 //! - [`bindings`]: the names of commands and events the window uses, and (in tests) the
 //!   TypeScript types of what crosses to it, generated into `ui/src/generated/`.
 //!
-//! While the window is open the app also runs the token agent (`keyport_core::Agent`), which serves
+//! While the app runs (window open or in the tray) it also runs the token agent (`keyport_core::Agent`), which serves
 //! `keyport token` from memory and refreshes tokens ahead of expiry.
 
+mod background;
 mod bindings;
 mod browser;
 mod commands;
@@ -17,8 +19,6 @@ mod deep_links;
 mod state;
 mod ui_error;
 mod watch;
-
-use tauri::Manager;
 
 fn start_agent() {
     let keyport = match commands::keyport() {
@@ -57,24 +57,26 @@ pub fn run() {
         .plugin(
             tauri_plugin_single_instance::Builder::new()
                 .dbus_id(instance_name())
-                .callback(|app, _argv, _cwd| {
-                    if let Some(window) = app.get_webview_window("main") {
-                        let _ = window.unminimize();
-                        let _ = window.set_focus();
-                    }
-                })
+                .callback(|app, _argv, _cwd| background::show(app))
                 .build(),
         )
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .arg(background::HIDDEN_ARG)
+                .build(),
+        )
         .manage(state::AppState::default())
         .setup(|app| {
+            background::setup(app)?;
             deep_links::setup(app);
             start_agent();
             watch::start(app.handle().clone());
             Ok(())
         })
+        .on_window_event(background::on_window_event)
         .invoke_handler(bindings::handler())
         .run(tauri::generate_context!())
         .expect("the Keyport window could not start");

@@ -47,6 +47,7 @@ pub fn start(app: AppHandle) {
             let store = AccountStore::new(file.clone(), &home.locks_dir());
             let mut last = stamp(&file);
             let mut flagged = needing_reconnect(&store);
+            crate::background::set_attention(&app, flagged.len());
             let mut ticks = 0u32;
             loop {
                 std::thread::sleep(POLL);
@@ -64,6 +65,9 @@ pub fn start(app: AppHandle) {
                 let now_flagged = needing_reconnect(&store);
                 for (_, label) in now_flagged.difference(&flagged) {
                     notify(&app, label);
+                }
+                if now_flagged.len() != flagged.len() {
+                    crate::background::set_attention(&app, now_flagged.len());
                 }
                 flagged = now_flagged;
             }

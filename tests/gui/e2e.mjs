@@ -365,6 +365,24 @@ test('a second start hands over to the running window and exits', async () => {
   assert.ok(await (await row('Renamed in a terminal')).isExisting(), 'the first window still works');
 });
 
+test('"Open at login" writes an autostart entry that starts Keyport hidden, and removes it', async () => {
+  const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'autostart');
+  const entries = () => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.desktop')) : []);
+  // This session has no tray host: the window says what closing it does.
+  await waitForText('#background-note', 'closing this window quits Keyport');
+  const toggle = browser.$('#login-start');
+  assert.equal(await toggle.isSelected(), false, 'off by default');
+  assert.deepEqual(entries(), []);
+  await toggle.click();
+  await browser.waitUntil(async () => entries().length === 1, { timeoutMsg: 'no autostart entry was written' });
+  const entry = fs.readFileSync(path.join(dir, entries()[0]), 'utf8');
+  assert.match(entry, /^Exec=.*keyport-app.* --hidden$/m);
+  await shot('login-start');
+  await toggle.click();
+  await browser.waitUntil(async () => entries().length === 0, { timeoutMsg: 'the autostart entry stayed' });
+  assert.equal(await toggle.isSelected(), false);
+});
+
 test('disconnect asks first, revokes at the provider and forgets the account', async () => {
   const nickname = 'Renamed in a terminal';
   const a = accounts().find((x) => x.nickname === nickname);

@@ -2,7 +2,7 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type BrowserFailed } from './generated/bindings';
+import { Commands, Events, type Background, type BrowserFailed } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
@@ -32,6 +32,9 @@ export const backend = {
   disconnect: (account: string) => call<Disconnected>(Commands.disconnect_account, { account }),
   rename: (account: string, nickname: string) => call<Account>(Commands.rename_account, { account, nickname }),
   painted: () => call<void>(Commands.painted),
+  /** Whether closing the window keeps Keyport in the tray, and whether it opens at login. */
+  background: () => call<Background>(Commands.background),
+  setLoginStart: (on: boolean) => call<Background>(Commands.set_login_start, { on }),
   /** Another process (the CLI, a second window) changed the accounts. */
   onAccountsChanged: (handler: () => void) => listen(Events.accountsChanged, () => handler()),
   /** The sign-in page could not be opened in a browser; the person can open `url` by hand. */

@@ -4,6 +4,7 @@
 // the backend.
 import './style.css';
 import { backend } from './backend';
+import { showBackground } from './background';
 import { addProvider } from './dialogs/add-provider';
 import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
@@ -14,7 +15,7 @@ import { notice } from './notices';
 async function start() {
   $('provider-search').addEventListener('input', renderProviders);
   $('add-provider').addEventListener('click', addProvider);
-  await Promise.all([reload(), reloadProviders()]);
+  await Promise.all([reload(), reloadProviders(), showBackground()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());
   await backend.onBrowserFailed((_provider, url) => showSignInAddress(url));

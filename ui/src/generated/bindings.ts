@@ -83,6 +83,16 @@ export type RevocationOutcome = "revoked" | "not_supported" | "skipped";
 
 export type BrowserFailed = { provider: string, url: string, };
 
+export type Background = { 
+/**
+ * A tray icon is shown: closing the window keeps Keyport running.
+ */
+tray: boolean, 
+/**
+ * Keyport starts (hidden) when the user logs in.
+ */
+login_start: boolean, };
+
 /** The commands the window may call. */
 export const Commands = {
   list_accounts: 'list_accounts',
@@ -98,6 +108,8 @@ export const Commands = {
   disconnect_account: 'disconnect_account',
   rename_account: 'rename_account',
   painted: 'painted',
+  background: 'background',
+  set_login_start: 'set_login_start',
 } as const;
 
 /** The events the backend sends. */
