@@ -11,37 +11,46 @@ pub mod events {
     pub const BROWSER_FAILED: &str = "browser-failed";
     /// Something happened outside a user action, such as a stale deep link: a `UiError`.
     pub const NOTICE: &str = "notice";
+    /// A program asks for an account's token: a `keyport_core::Question` for the user.
+    pub const CONSENT_ASKED: &str = "consent-asked";
+    /// A question was answered or its program stopped waiting: the question's id.
+    pub const CONSENT_ENDED: &str = "consent-ended";
 }
 
 macro_rules! commands {
-    ($($name:ident),* $(,)?) => {
+    ($($module:ident :: $name:ident),* $(,)?) => {
         /// The commands the window may call, by the names it invokes them with.
         #[cfg_attr(not(test), allow(dead_code))]
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
 
         /// The handler Tauri dispatches those names to.
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$(crate::commands::$name),*]
+            tauri::generate_handler![$(crate::$module::$name),*]
         }
     };
 }
 
 commands!(
-    list_accounts,
-    list_providers,
-    recent_uses,
-    set_up_provider,
-    add_provider,
-    open_registration_page,
-    connect,
-    cancel_connect,
-    refresh_account,
-    revoke_account,
-    disconnect_account,
-    rename_account,
-    painted,
-    background,
-    set_login_start,
+    commands::list_accounts,
+    commands::list_providers,
+    commands::recent_uses,
+    commands::set_up_provider,
+    commands::add_provider,
+    commands::open_registration_page,
+    commands::connect,
+    commands::cancel_connect,
+    commands::retry_browser,
+    commands::refresh_account,
+    commands::revoke_account,
+    commands::disconnect_account,
+    commands::rename_account,
+    commands::painted,
+    commands::background,
+    commands::set_login_start,
+    consent::answer_consent,
+    consent::consent_settings,
+    consent::forget_consent,
+    consent::set_consent_asking,
 );
 
 #[cfg(test)]
@@ -75,6 +84,11 @@ mod tests {
             keyport_core::RevocationOutcome::decl(&cfg),
             BrowserFailed::decl(&cfg),
             crate::background::Background::decl(&cfg),
+            keyport_core::Question::decl(&cfg),
+            keyport_core::Reply::decl(&cfg),
+            keyport_core::Decision::decl(&cfg),
+            crate::consent::DecisionView::decl(&cfg),
+            crate::consent::ConsentSettings::decl(&cfg),
         ];
         for decl in decls {
             out.push_str(&format!("export {decl}\n\n"));
@@ -88,6 +102,8 @@ mod tests {
             ("accountsChanged", events::ACCOUNTS_CHANGED),
             ("browserFailed", events::BROWSER_FAILED),
             ("notice", events::NOTICE),
+            ("consentAsked", events::CONSENT_ASKED),
+            ("consentEnded", events::CONSENT_ENDED),
         ] {
             out.push_str(&format!("  {key}: '{name}',\n"));
         }

@@ -113,18 +113,13 @@ pub async fn connect(
     let flow = keyport.connect_via(&provider, opts, Some(&flows), None, |address| {
         // The browser gets the one-time local address (other users can read a browser's command
         // line); the full one is only shown in this window.
-        let url = &address.full;
-        if let Err(e) = crate::browser::open(&app, address.local.as_str()) {
-            // The person can still open it by hand, as with `keyport connect --no-browser`.
-            tracing::warn!(error = %e.message, "could not open the browser");
-            let _ = app.emit(
-                events::BROWSER_FAILED,
-                BrowserFailed {
-                    provider: &provider,
-                    url: url.as_str(),
-                },
-            );
-        }
+        open_sign_in_page(
+            &app,
+            &state,
+            &provider,
+            address.local.as_str(),
+            address.full.as_str(),
+        );
     });
     let result = tokio::select! {
         result = flow => result.map_err(UiError::from).and_then(|a| summary(&keyport, &a)),
@@ -132,6 +127,26 @@ pub async fn connect(
     };
     state.end_connect(&provider);
     result
+}
+
+/// Opens a sign-in page in the browser; when that fails, the window shows the address with Copy
+/// and "Try the browser again", as `keyport connect --no-browser` prints it.
+fn open_sign_in_page(app: &AppHandle, state: &AppState, provider: &str, local: &str, full: &str) {
+    if let Err(e) = crate::browser::open(app, local) {
+        tracing::warn!(error = %e.message, "could not open the browser");
+        state.remember_unopened(provider, local, full);
+        let _ = app.emit(events::BROWSER_FAILED, BrowserFailed { provider, url: full });
+    }
+}
+
+/// "Try the browser again" in the waiting dialog.
+#[tauri::command]
+pub fn retry_browser(app: AppHandle, state: State<'_, AppState>, provider: String) -> Result<(), UiError> {
+    let (local, full) = state
+        .take_unopened(&provider)
+        .ok_or_else(|| UiError::other("That sign-in is no longer waiting."))?;
+    open_sign_in_page(&app, &state, &provider, &local, &full);
+    Ok(())
 }
 
 /// Stops a waiting sign-in: its listener closes and a late callback is refused.

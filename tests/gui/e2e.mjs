@@ -6,7 +6,7 @@
 // Run through tests/gui/run (it provides the private session this needs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,12 +15,18 @@ import { remote } from 'webdriverio';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const target = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
-const app = path.join(target, 'debug/keyport-app');
-const cli = path.join(target, 'debug/keyport');
+// The build tree's binaries, or installed ones (scripts/test-install runs the deep-link test
+// against the .deb's /usr/bin/keyport-app this way).
+const app = process.env.KEYPORT_GUI_APP ?? path.join(target, 'debug/keyport-app');
+const cli = process.env.KEYPORT_GUI_CLI ?? path.join(target, 'debug/keyport');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-home-'));
 const shots = process.env.KEYPORT_SCREENSHOTS;
 const spy = path.join(home, 'codes-seen-by-the-browser');
 const children = [];
+const browserLink = path.join(home, 'browser');
+const placeBrowser = () =>
+  fs.writeFileSync(browserLink, `#!/bin/sh\nexec '${path.join(root, 'tests/oidc-server/browser')}' "$@"\n`, { mode: 0o755 });
+placeBrowser();
 // Every token the test saw in the keychain, and everything the app logged (at trace level).
 const secretsSeen = new Set();
 let appLog = '';
@@ -32,12 +38,15 @@ const env = {
   KEYPORT_HOME: home,
   KEYPORT_LOG: 'trace',
   KEYPORT_TEST_BROWSER_SPY: spy,
-  BROWSER: path.join(root, 'tests/oidc-server/browser'),
+  // Starts the scripted browser; a test removes it to play "no browser could be opened".
+  BROWSER: path.join(home, 'browser'),
   // Long enough to see (and cancel) the waiting state.
   KEYPORT_TEST_BROWSER_DELAY: '1500',
   // What a real browser does with a keyport:// redirect: ask the system, which starts a second
   // instance of the app with the URL (registered by the app at start-up).
   KEYPORT_TEST_SCHEME_OPENER: 'gio open',
+  // How long a program waits for an answer to "Allow … to use …?" (a minute by default).
+  KEYPORT_CONSENT_TIMEOUT: '4',
   TAURI_WEBVIEW_AUTOMATION: 'true',
 };
 
@@ -69,7 +78,15 @@ async function listening(port) {
   throw new Error(`nothing listens on port ${port}`);
 }
 
-const keyport = (...args) => execFileSync(cli, args, { env, encoding: 'utf8' });
+// Runs a program of ours to completion. Its log (trace level) joins the app's, which the leak test
+// reads and tests/gui/run keeps in a file instead of the test output.
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 20000 });
+  appLog += r.stderr ?? '';
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr?.slice(-2000)}`);
+  return r.stdout;
+}
+const keyport = (...args) => run(cli, args);
 const accounts = () => JSON.parse(keyport('list', '--json'));
 const keychainItem = (id) => {
   try {
@@ -154,6 +171,7 @@ before(async () => {
 
 after(async () => {
   await browser?.deleteSession().catch(() => {});
+  if (process.env.KEYPORT_GUI_LOG) fs.writeFileSync(process.env.KEYPORT_GUI_LOG, appLog);
   for (const c of children) c.kill();
   fs.rmSync(home, { recursive: true, force: true });
 });
@@ -178,6 +196,54 @@ test('the empty window explains Keyport and offers every service', async () => {
   await shot('empty');
 });
 
+test('the service tiles are tidy at 640, 880 and 1200 px: even, unclipped, the ready one standing out', async () => {
+  const { width, height } = await browser.getWindowSize();
+  try {
+    for (const w of [640, 880, 1200]) {
+      await browser.setWindowSize(w, 720);
+      await browser.waitUntil(async () => Math.abs((await browser.execute(() => window.innerWidth)) - w) <= 24, {
+        timeoutMsg: `the window did not become ${w} px wide`,
+      });
+      await browser.pause(300); // the layout follows the resize
+      const layout = await browser.execute(() => {
+        const tiles = [...document.querySelectorAll('.providers button.provider')].map((b) => {
+          const r = b.getBoundingClientRect();
+          const state = b.querySelector('.provider-state');
+          const s = state.getBoundingClientRect();
+          return {
+            id: b.dataset.connect,
+            height: Math.round(r.height),
+            ready: b.classList.contains('ready'),
+            border: getComputedStyle(b).borderColor,
+            stateInside: s.right <= r.right + 0.5 && state.scrollWidth <= state.clientWidth + 0.5,
+            stateText: state.textContent,
+          };
+        });
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((n) => n.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .map((n) => `${n.tagName.toLowerCase()}#${n.id}.${n.className} ${Math.round(n.getBoundingClientRect().right)}`);
+        return {
+          tiles,
+          sideways: document.documentElement.scrollWidth > window.innerWidth,
+          wide: `${window.innerWidth} px wide; beyond: ${wide.slice(0, 5).join(', ')}`,
+        };
+      });
+      assert.equal(layout.sideways, false, `${w} px: the page scrolls sideways (${layout.wide})`);
+      const heights = new Set(layout.tiles.map((t) => t.height));
+      assert.equal(heights.size, 1, `${w} px: tiles of different heights ${[...heights]}`);
+      for (const t of layout.tiles) assert.ok(t.stateInside, `${w} px: "${t.stateText}" of ${t.id} is clipped`);
+      const ready = layout.tiles.filter((t) => t.ready).map((t) => t.id);
+      assert.ok(ready.includes('demo') && !ready.includes('demo-setup'), `${w} px: ready tiles ${ready}`);
+      const setUp = layout.tiles.find((t) => t.id === 'demo-setup');
+      assert.notEqual(layout.tiles.find((t) => t.id === 'demo').border, setUp.border, 'ready looks different');
+      await browser.$('#providers').scrollIntoView();
+      await shot(`services-${w}`);
+    }
+  } finally {
+    await browser.setWindowSize(width, height);
+  }
+});
+
 test('connect waits for the browser, then lists the account by nickname', async () => {
   await browser.$("button[data-connect='demo']").click();
   await browser.$('#waiting').waitForDisplayed({ timeout: 5000 });
@@ -189,6 +255,34 @@ test('connect waits for the browser, then lists the account by nickname', async 
   const [a] = accounts();
   assert.equal(a.nickname, 'alice@example.test');
   assert.ok(keychainItem(a.id)?.access_token, 'the tokens are in the keychain');
+});
+
+test('with no browser to open, the dialog says so once and offers the address, Copy and a retry', async () => {
+  fs.unlinkSync(browserLink);
+  try {
+    await browser.$("button[data-connect='demo']").click();
+    await browser.$('#waiting-manual').waitForDisplayed({ timeout: 5000 });
+    const text = await browser.$('#waiting').getText();
+    assert.match(text, /could not open a browser/);
+    assert.doesNotMatch(text, /opened Demo's sign-in page/, 'the dialog says one thing');
+    const url = await browser.$('#waiting-url').getText();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/.*code_challenge=/s, 'the whole address is shown');
+    const box = await browser.$('#waiting-url').getSize();
+    const dialog = await browser.$('#waiting').getSize();
+    assert.ok(box.width <= dialog.width, 'the address wraps inside the dialog');
+    await browser.$('#waiting-copy').click();
+    await waitForText('#waiting-copy', 'Copied');
+    const copied = execFileSync('xclip', ['-o', '-selection', 'clipboard'], { env, encoding: 'utf8', timeout: 5000 });
+    assert.equal(copied.replace(/\s+/g, ''), url.replace(/\s+/g, ''));
+    await shot('no-browser');
+  } finally {
+    placeBrowser();
+  }
+  const before = accounts().length;
+  await browser.$('#waiting-retry').click();
+  await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 30000 });
+  await waitForText('#notices', 'Connected alice@example.test');
+  assert.equal(accounts().length, before, 'the same account, reconnected');
 });
 
 test('cancel stops a sign-in and stores nothing', async () => {
@@ -256,7 +350,10 @@ test('a service added by its issuer URL appears in the list and connects', async
   await browser.$('#add-save').click();
   await browser.$('#add').waitForDisplayed({ reverse: true, timeout: 15000 });
   const button = browser.$("button[data-connect='127-0-0-1']");
-  assert.match(await button.getText(), /Corp SSO/);
+  assert.equal(await button.getAttribute('aria-label'), 'Connect Corp SSO');
+  // (WebKitWebDriver's visible-text rule skips text in a box with overflow: hidden, which the
+  // two-line name clamp uses; the name is on screen, as the screenshots show.)
+  assert.equal(await button.$('.provider-name').getProperty('textContent'), 'Corp SSO');
   await button.click();
   await browser.waitUntil(() => accounts().some((a) => a.provider === '127-0-0-1'), { timeout: 30000 });
   await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
@@ -296,7 +393,7 @@ test('a keyport:// redirect reaches the running window through a second instance
 
 test('a keyport:// link that belongs to no sign-in is explained and stores nothing', async () => {
   const count = accounts().length;
-  execFileSync(app, ['keyport://oauth/callback?code=forged&state=forged'], { env, timeout: 20000 });
+  run(app, ['keyport://oauth/callback?code=forged&state=forged']);
   await waitForText('#notices', 'no sign-in in progress');
   assert.equal(accounts().length, count);
 });
@@ -381,6 +478,101 @@ test('"Open at login" writes an autostart entry that starts Keyport hidden, and 
   await toggle.click();
   await browser.waitUntil(async () => entries().length === 0, { timeoutMsg: 'the autostart entry stayed' });
   assert.equal(await toggle.isSelected(), false);
+});
+
+// `keyport token` run by this test process: to Keyport, a program called node asking.
+function tokenRequest(id, extraEnv = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cli, ['token', id], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => {
+      appLog += stderr;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('a program Keyport has not seen waits for Allow once, Deny, no answer, and Always; answers are kept and forgotten', async () => {
+  const account = accounts().find((a) => a.nickname === 'Renamed in a terminal');
+  const token = () => keychainItem(account.id).access_token;
+  const node = fs.realpathSync(process.execPath);
+  const question = async () => {
+    await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+    const text = await browser.$('#consent').getText();
+    assert.match(text, /Allow node to use demo:Renamed in a terminal\?/);
+    assert.ok(text.includes(node), `the dialog names the executable ${node}: ${text}`);
+  };
+
+  let asked = tokenRequest(account.id);
+  await question();
+  await shot('consent');
+  await browser.$('#consent-once').click();
+  let r = await asked;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), token());
+
+  asked = tokenRequest(account.id);
+  await question();
+  await browser.$('#consent-deny').click();
+  r = await asked;
+  assert.equal(r.code, 9, r.stderr);
+  assert.match(r.stderr, /node may not use demo:Renamed in a terminal: you denied it/);
+  assert.equal(r.stdout, '');
+  // Remembered: refused again without a question.
+  r = await tokenRequest(account.id);
+  assert.equal(r.code, 9);
+  assert.equal(await browser.$('#consent').isDisplayed(), false);
+  const answers = async () => (await row('Renamed in a terminal')).$('.consents');
+  await browser.waitUntil(async () => (await (await answers()).getText()).includes('node denied'), {
+    timeoutMsg: 'the denial is not shown under the account',
+  });
+  await shot('consent-remembered');
+  await (await (await answers()).$(`button[data-forget='${node}']`)).click();
+  await browser.waitUntil(async () => !(await (await answers()).isExisting()), { timeoutMsg: 'Forget left the answer' });
+
+  // Nobody answers: the program gives up with exit code 9 and the question leaves the window.
+  asked = tokenRequest(account.id);
+  await question();
+  r = await asked;
+  assert.equal(r.code, 9, r.stderr);
+  assert.match(r.stderr, /nobody answered/);
+  await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
+
+  asked = tokenRequest(account.id);
+  await question();
+  await browser.$('#consent-always').click();
+  assert.equal((await asked).code, 0);
+  r = await tokenRequest(account.id);
+  assert.equal(r.code, 0, 'Always is remembered');
+  assert.equal(await browser.$('#consent').isDisplayed(), false);
+  await browser.waitUntil(async () => (await (await answers()).getText()).includes('node always allowed'));
+
+  // The user's own command in a terminal (a shell with a controlling terminal) is never asked.
+  const typed = spawnSync('script', ['-qec', `'${cli}' token '${account.id}'; true`, '/dev/null'], {
+    env: { ...env, SHELL: '/bin/bash' },
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  assert.equal(typed.status, 0, typed.stderr);
+  assert.ok(typed.stdout.includes(token()), `a terminal's keyport token printed the token: ${typed.stdout}`);
+
+  // Asking turned off: an unknown program gets its token without a question.
+  await browser.$('#consent-ask').click();
+  await browser.waitUntil(async () => !(await browser.$('#consent-ask').isSelected()));
+  r = await tokenRequest(account.id);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await browser.$('#consent').isDisplayed(), false);
+  const viaPython = spawnSync('python3', ['-c', `import subprocess; print(subprocess.run(['${cli}', 'token', '${account.id}'], capture_output=True, text=True).returncode)`], {
+    env,
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  assert.equal(viaPython.stdout.trim(), '0', viaPython.stderr);
+  await browser.$('#consent-ask').click();
+  await browser.waitUntil(async () => browser.$('#consent-ask').isSelected());
 });
 
 test('disconnect asks first, revokes at the provider and forgets the account', async () => {

@@ -2,7 +2,7 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type Background, type BrowserFailed } from './generated/bindings';
+import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type Question, type Reply } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
@@ -21,6 +21,8 @@ export const backend = {
   connect: (provider: string, variables: Record<string, string> = {}) =>
     call<Account>(Commands.connect, { provider, variables }),
   cancelConnect: (provider: string) => call<void>(Commands.cancel_connect, { provider }),
+  /** Opens the waiting sign-in's page again, after the browser could not be opened. */
+  retryBrowser: (provider: string) => call<void>(Commands.retry_browser, { provider }),
   setUpProvider: (provider: string, clientId: string, clientSecret: string | null) =>
     call<void>(Commands.set_up_provider, { provider, clientId, clientSecret }),
   /** Adds an OpenID Connect provider from its discovery document; the new catalog entry. */
@@ -35,6 +37,15 @@ export const backend = {
   /** Whether closing the window keeps Keyport in the tray, and whether it opens at login. */
   background: () => call<Background>(Commands.background),
   setLoginStart: (on: boolean) => call<Background>(Commands.set_login_start, { on }),
+  /** Whether programs are asked about, and the answers kept per program and account. */
+  consentSettings: () => call<ConsentSettings>(Commands.consent_settings),
+  setConsentAsking: (ask: boolean) => call<ConsentSettings>(Commands.set_consent_asking, { ask }),
+  forgetConsent: (exe: string, account: string) => call<ConsentSettings>(Commands.forget_consent, { exe, account }),
+  answerConsent: (id: number, reply: Reply) => call<void>(Commands.answer_consent, { id, reply }),
+  /** A program asks for an account's token; the window asks the person. */
+  onConsentAsked: (handler: (q: Question) => void) => listen<Question>(Events.consentAsked, (e) => handler(e.payload)),
+  /** A question was answered, or its program stopped waiting. */
+  onConsentEnded: (handler: (id: number) => void) => listen<number>(Events.consentEnded, (e) => handler(e.payload)),
   /** Another process (the CLI, a second window) changed the accounts. */
   onAccountsChanged: (handler: () => void) => listen(Events.accountsChanged, () => handler()),
   /** The sign-in page could not be opened in a browser; the person can open `url` by hand. */

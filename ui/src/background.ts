@@ -1,5 +1,6 @@
-// Running without the window: the "Open at login" switch, and a line saying what closing the
-// window does (hide to the tray, or quit where this desktop shows no tray icons).
+// The header's switches: "Open at login" with a line saying what closing the window does (hide to
+// the tray, or quit where this desktop shows no tray icons), and "Ask before programs use an
+// account" (consent).
 import { backend } from './backend';
 import { $ } from './dom';
 import type { Background } from './generated/bindings';
@@ -16,7 +17,26 @@ function render(b: Background) {
   $('background-note').textContent = backgroundNote(b);
 }
 
+async function showConsentSwitch() {
+  const input = $('consent-ask') as HTMLInputElement;
+  input.addEventListener('change', async () => {
+    try {
+      input.checked = (await backend.setConsentAsking(input.checked)).ask;
+    } catch (e) {
+      input.checked = !input.checked;
+      showError(e, 'Ask before programs use an account');
+    }
+  });
+  try {
+    input.checked = (await backend.consentSettings()).ask;
+  } catch (e) {
+    input.disabled = true;
+    showError(e, 'Ask before programs use an account');
+  }
+}
+
 export async function showBackground() {
+  await showConsentSwitch();
   const input = $('login-start') as HTMLInputElement;
   input.addEventListener('change', async () => {
     try {

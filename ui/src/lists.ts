@@ -4,7 +4,7 @@ import { actOn } from './actions';
 import { backend } from './backend';
 import { connect } from './dialogs/signin';
 import { $ } from './dom';
-import { filterProviders, sortAccounts, type Account, type Provider, type Use } from './model';
+import { filterProviders, sortAccounts, type Account, type ConsentSettings, type Provider, type Use } from './model';
 import { showError } from './notices';
 import { accountItem, providerItem } from './render';
 
@@ -12,6 +12,7 @@ export const state = {
   accounts: [] as Account[],
   providers: [] as Provider[],
   uses: [] as Use[],
+  consent: { ask: false, decisions: [] } as ConsentSettings,
   /** Accounts with an action under way. */
   busy: new Set<string>(),
 };
@@ -21,7 +22,9 @@ export const now = () => Math.floor(Date.now() / 1000);
 export function renderAccounts() {
   const list = $('accounts');
   list.replaceChildren(
-    ...sortAccounts(state.accounts).map((a) => accountItem(a, state.uses, now(), state.busy.has(a.id), actOn)),
+    ...sortAccounts(state.accounts).map((a) =>
+      accountItem(a, state.uses, now(), state.busy.has(a.id), actOn, state.consent.decisions, forget),
+    ),
   );
   $('empty').hidden = state.accounts.length > 0;
 }
@@ -31,9 +34,23 @@ export function renderProviders() {
   $('providers').replaceChildren(...filterProviders(state.providers, query).map((p) => providerItem(p, connect)));
 }
 
+/** Forgets a remembered answer: the program is asked again next time. */
+async function forget(exe: string, account: string) {
+  try {
+    state.consent = await backend.forgetConsent(exe, account);
+    renderAccounts();
+  } catch (e) {
+    showError(e, 'Forget');
+  }
+}
+
 export async function reload() {
   try {
-    [state.accounts, state.uses] = await Promise.all([backend.accounts(), backend.recentUses()]);
+    [state.accounts, state.uses, state.consent] = await Promise.all([
+      backend.accounts(),
+      backend.recentUses(),
+      backend.consentSettings(),
+    ]);
     renderAccounts();
   } catch (e) {
     showError(e, 'Load accounts');

@@ -6,6 +6,7 @@ import './style.css';
 import { backend } from './backend';
 import { showBackground } from './background';
 import { addProvider } from './dialogs/add-provider';
+import { listenForConsent } from './dialogs/consent';
 import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
 import { reload, reloadProviders, renderProviders } from './lists';
@@ -18,7 +19,8 @@ async function start() {
   await Promise.all([reload(), reloadProviders(), showBackground()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());
-  await backend.onBrowserFailed((_provider, url) => showSignInAddress(url));
+  await backend.onBrowserFailed((provider, url) => showSignInAddress(provider, url));
+  await listenForConsent();
   await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', sentence(e.message)));
   // Expiry texts and the "expiring" state move with the clock.
   setInterval(() => void reload(), 30_000);

@@ -6,6 +6,8 @@ import {
   disconnectedText,
   errorTitle,
   expiryText,
+  consentText,
+  decisionsFor,
   filterProviders,
   sentence,
   sortAccounts,
@@ -99,5 +101,22 @@ describe('variables', () => {
   it('accept what fits in a host name, nothing that could reshape the URL', () => {
     for (const ok of ['common', 'contoso.onmicrosoft.com', 'acme-shop', 'dev_1', '8443']) expect(validVariable(ok)).toBe(true);
     for (const bad of ['', 'evil.com/x', 'a@b', 'a:1', 'a b', 'x?y', 'é']) expect(validVariable(bad)).toBe(false);
+  });
+});
+
+describe('consent', () => {
+  it('asks in a sentence and lists an account’s answers, newest first', () => {
+    const q = { id: 1, program: 'python3', exe: '/usr/bin/python3', account: 'demo-1', account_label: 'demo:ada' };
+    expect(consentText(q)).toBe('python3 asks for a token of demo:ada. Allow it?');
+    const d = (exe: string, account: string, at: number, allow = true) => ({
+      exe,
+      account,
+      at,
+      allow,
+      program: exe.split('/').pop()!,
+    });
+    const all = [d('/usr/bin/curl', 'demo-1', 5, false), d('/usr/bin/python3', 'demo-1', 9), d('/usr/bin/git', 'gh-1', 7)];
+    expect(decisionsFor(all, 'demo-1').map((x) => x.program)).toEqual(['python3', 'curl']);
+    expect(decisionsFor(all, 'none')).toEqual([]);
   });
 });

@@ -3,8 +3,22 @@
 
 // The backend's types are generated from the Rust ones (src-tauri/src/bindings.rs), so they
 // cannot drift apart.
-import type { Account, Disconnected, ErrorKind, Provider, Status, UiError, Use } from './generated/bindings';
-export type { Account, Disconnected, ErrorKind, Provider, RedirectKind, Status, UiError, Use, Variable } from './generated/bindings';
+import type { Account, DecisionView, Disconnected, ErrorKind, Provider, Question, Status, UiError, Use } from './generated/bindings';
+export type {
+  Account,
+  ConsentSettings,
+  DecisionView,
+  Disconnected,
+  ErrorKind,
+  Provider,
+  Question,
+  RedirectKind,
+  Reply,
+  Status,
+  UiError,
+  Use,
+  Variable,
+} from './generated/bindings';
 
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === 'object' && 'kind' in e && 'message' in e) {
@@ -127,4 +141,14 @@ export function providerHue(id: string): number {
   let h = 0;
   for (const c of id) h = (h * 31 + c.charCodeAt(0)) % 360;
   return h;
+}
+
+/** The consent question, as a sentence. */
+export function consentText(q: Question): string {
+  return `${q.program} asks for a token of ${q.account_label}. Allow it?`;
+}
+
+/** The remembered answers for one account: "python3 (always allowed)", newest first. */
+export function decisionsFor(decisions: DecisionView[], accountId: string): DecisionView[] {
+  return decisions.filter((d) => d.account === accountId).sort((a, b) => b.at - a.at);
 }

@@ -61,16 +61,37 @@ describe('an account row', () => {
   });
 });
 
+describe('the programs answered for an account', () => {
+  it('lists them beside recent use, each with Forget', () => {
+    const onForget = vi.fn();
+    const decisions = [
+      { exe: '/usr/bin/python3', account: 'demo-1', allow: true, at: 9, program: 'python3' },
+      { exe: '/usr/bin/curl', account: 'demo-1', allow: false, at: 5, program: 'curl' },
+      { exe: '/usr/bin/git', account: 'other', allow: true, at: 7, program: 'git' },
+    ];
+    const li = accountItem(account(), [], 1000, false, () => {}, decisions, onForget);
+    const items = [...li.querySelectorAll('.consents li')].map((x) => x.textContent);
+    expect(items).toEqual(['python3 always allowed Forget', 'curl denied Forget']);
+    li.querySelector<HTMLButtonElement>("[data-forget='/usr/bin/curl']")!.click();
+    expect(onForget).toHaveBeenCalledWith('/usr/bin/curl', 'demo-1');
+    expect(accountItem(account(), [], 1000, false, () => {}).querySelector('.consents')).toBeNull();
+  });
+});
+
 describe('a provider button', () => {
-  it('says Set up until the provider has a client id', () => {
+  it('says Set up until the provider has a client id, and stands out once ready', () => {
     const onConnect = vi.fn();
     const p = provider();
     const li = providerItem(p, onConnect);
     const b = li.querySelector('button')!;
-    expect(b.getAttribute('aria-label')).toBe('Connect GitHub');
+    expect(b.getAttribute('aria-label')).toBe('Set up GitHub');
     expect(b.textContent).toContain('Set up');
+    expect(b.classList.contains('ready')).toBe(false);
     b.click();
     expect(onConnect).toHaveBeenCalledWith(p);
-    expect(providerItem(provider({ set_up: true }), onConnect).textContent).toContain('Connect');
+    const ready = providerItem(provider({ set_up: true }), onConnect).querySelector('button')!;
+    expect(ready.textContent).toContain('Connect');
+    expect(ready.getAttribute('aria-label')).toBe('Connect GitHub');
+    expect(ready.classList.contains('ready')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // Builds the DOM for accounts and providers from data. No Tauri and no global state: actions are
 // reported through the `on` callbacks, so tests can render and click without a backend.
-import type { Account, Provider, Use } from './model';
-import { STATUS_LABELS, expiryText, providerHue, sentence, usedBy } from './model';
+import type { Account, DecisionView, Provider, Use } from './model';
+import { STATUS_LABELS, decisionsFor, expiryText, providerHue, sentence, usedBy } from './model';
 
 export type AccountAction = 'refresh' | 'revoke' | 'reconnect' | 'disconnect' | 'rename';
 
@@ -34,6 +34,8 @@ export function accountItem(
   now: number,
   busy: boolean,
   on: (action: AccountAction, account: Account) => void,
+  decisions: DecisionView[] = [],
+  onForget: (exe: string, account: string) => void = () => {},
 ): HTMLLIElement {
   const needsReconnect = a.status === 'needs_reconnect';
   const item = el('li', { class: `account status-${a.status}`, 'data-account': a.id });
@@ -51,6 +53,26 @@ export function accountItem(
   if (a.status_reason) item.append(el('div', { class: 'reason' }, sentence(a.status_reason)));
   const used = usedBy(uses, a.id, now);
   if (used) item.append(el('div', { class: 'used' }, `Recently used by ${used}`));
+  // Beside who used it: which programs may (or may not) without asking, each revocable.
+  const answers = decisionsFor(decisions, a.id);
+  if (answers.length) {
+    item.append(
+      el(
+        'ul',
+        { class: 'consents', 'aria-label': `Programs answered for ${a.nickname}` },
+        ...answers.map((d) =>
+          el(
+            'li',
+            { title: d.exe },
+            `${d.program} ${d.allow ? 'always allowed' : 'denied'} `,
+            button('Forget', { 'data-forget': d.exe, 'aria-label': `Forget the answer for ${d.program}` }, () =>
+              onForget(d.exe, a.id),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
   if (a.scopes.length) {
     item.append(
       el(
@@ -79,8 +101,15 @@ export function accountItem(
 }
 
 export function providerItem(p: Provider, onConnect: (p: Provider) => void): HTMLLIElement {
-  const b = button('', { class: 'provider', 'data-connect': p.id, 'aria-label': `Connect ${p.display_name}` }, () =>
-    onConnect(p),
+  const b = button(
+    '',
+    {
+      class: p.set_up ? 'provider ready' : 'provider',
+      'data-connect': p.id,
+      'aria-label': p.set_up ? `Connect ${p.display_name}` : `Set up ${p.display_name}`,
+      title: p.display_name,
+    },
+    () => onConnect(p),
   );
   b.append(
     icon(p.id, p.display_name),

@@ -25,6 +25,9 @@ pub enum Exit {
     /// Refused for safety: a Keyport directory, file or agent socket that another user owns or
     /// could change.
     Unsafe = 8,
+    /// The desktop app asked whether the calling program may use the account, and the user
+    /// denied it or did not answer in time.
+    Refused = 9,
 }
 
 impl From<&Error> for Exit {
@@ -43,6 +46,7 @@ impl Exit {
             ErrorKind::Provider => Exit::Provider,
             ErrorKind::Unsupported => Exit::Unsupported,
             ErrorKind::Unsafe => Exit::Unsafe,
+            ErrorKind::Refused => Exit::Refused,
             ErrorKind::Cancelled | ErrorKind::Other => Exit::Failure,
         }
     }
@@ -103,6 +107,14 @@ mod tests {
                     reason: "r".into(),
                 },
                 8,
+            ),
+            (
+                Error::Refused {
+                    program: "python3".into(),
+                    account: "a".into(),
+                    timed_out: true,
+                },
+                9,
             ),
             (Error::Timeout(1), 1),
             (Error::Internal("x".into()), 1),

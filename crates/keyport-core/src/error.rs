@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Refused for safety: a directory, file or socket that another user owns or could change.
     Unsafe,
+    /// The user denied a program the account in Keyport's window, or did not answer in time.
+    Refused,
     /// Anything else: local files, bad callbacks, internal faults.
     Other,
 }
@@ -113,10 +115,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{program} may not use {account}: {}", if *.timed_out { "nobody answered Keyport's question in time" } else { "you denied it in Keyport's window" })]
+    Refused {
+        program: String,
+        account: String,
+        timed_out: bool,
+    },
+
     #[error("refusing to use {}: {reason}", path.display())]
     UnsafePath { path: PathBuf, reason: String },
 
-    #[error("the account file {} is damaged ({message}); it was left untouched", path.display())]
+    #[error("{} is damaged ({message}); it was left untouched", path.display())]
     CorruptData { path: PathBuf, message: String },
 
     #[error("{0}")]
@@ -135,6 +144,7 @@ impl Error {
             | Error::Config { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
+            Error::Refused { .. } => ErrorKind::Refused,
             Error::NoSuchAccount(_) | Error::NoAccountGiven => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,

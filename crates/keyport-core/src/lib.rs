@@ -25,7 +25,7 @@ mod store;
 mod text;
 mod view;
 
-pub use agent::{ask_agent, Agent, Answer};
+pub use agent::{ask_agent, Agent, Answer, Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
 pub use catalog::{EndpointSet, Integration, Quirks};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
@@ -42,6 +42,7 @@ pub use secret::Secret;
 pub use store::account_file::{AccountStore, ListedAccount};
 pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
+pub use store::consent::{ConsentBook, Decision};
 pub use store::home::Home;
 pub use store::tokens::now;
 pub use text::escape_controls;

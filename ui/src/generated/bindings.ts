@@ -51,7 +51,7 @@ export type RedirectKind = "loopback" | "deep_link";
 
 export type Status = "ok" | "expiring" | "expired" | "needs_reconnect";
 
-export type ErrorKind = "usage" | "not_found" | "ambiguous" | "needs_reconnect" | "keychain" | "provider" | "cancelled" | "unsupported" | "unsafe" | "other";
+export type ErrorKind = "usage" | "not_found" | "ambiguous" | "needs_reconnect" | "keychain" | "provider" | "cancelled" | "unsupported" | "unsafe" | "refused" | "other";
 
 export type UiError = { kind: ErrorKind, message: string, };
 
@@ -93,6 +93,68 @@ tray: boolean,
  */
 login_start: boolean, };
 
+export type Question = { id: number, 
+/**
+ * The program's name (its executable's file name when it has one).
+ */
+program: string, 
+/**
+ * The path of its executable: what the answer is remembered for.
+ */
+exe: string, account: string, 
+/**
+ * The account as the window shows it (`provider:nickname`).
+ */
+account_label: string, };
+
+export type Reply = "once" | "always" | "deny";
+
+export type Decision = { 
+/**
+ * The program's executable, as the kernel reports it (`/proc/<pid>/exe`).
+ */
+exe: string, 
+/**
+ * The account's id.
+ */
+account: string, 
+/**
+ * `true` for "Always allow", `false` for "Deny".
+ */
+allow: boolean, 
+/**
+ * Unix seconds.
+ */
+at: number, };
+
+export type DecisionView = { 
+/**
+ * The executable's file name.
+ */
+program: string, 
+/**
+ * The program's executable, as the kernel reports it (`/proc/<pid>/exe`).
+ */
+exe: string, 
+/**
+ * The account's id.
+ */
+account: string, 
+/**
+ * `true` for "Always allow", `false` for "Deny".
+ */
+allow: boolean, 
+/**
+ * Unix seconds.
+ */
+at: number, };
+
+export type ConsentSettings = { 
+/**
+ * Whether programs the user has not answered for are asked about.
+ */
+ask: boolean, decisions: Array<DecisionView>, };
+
 /** The commands the window may call. */
 export const Commands = {
   list_accounts: 'list_accounts',
@@ -103,6 +165,7 @@ export const Commands = {
   open_registration_page: 'open_registration_page',
   connect: 'connect',
   cancel_connect: 'cancel_connect',
+  retry_browser: 'retry_browser',
   refresh_account: 'refresh_account',
   revoke_account: 'revoke_account',
   disconnect_account: 'disconnect_account',
@@ -110,6 +173,10 @@ export const Commands = {
   painted: 'painted',
   background: 'background',
   set_login_start: 'set_login_start',
+  answer_consent: 'answer_consent',
+  consent_settings: 'consent_settings',
+  forget_consent: 'forget_consent',
+  set_consent_asking: 'set_consent_asking',
 } as const;
 
 /** The events the backend sends. */
@@ -117,4 +184,6 @@ export const Events = {
   accountsChanged: 'accounts-changed',
   browserFailed: 'browser-failed',
   notice: 'notice',
+  consentAsked: 'consent-asked',
+  consentEnded: 'consent-ended',
 } as const;

@@ -28,9 +28,11 @@ pub fn ask_agent(socket: &Path, account: &str, min_ttl: u64) -> Result<Option<An
             reason: format!("the agent there runs as user {server}, not as you ({me})"),
         });
     }
-    // A refresh at the provider can take a while; the HTTP client gives up after 30 s.
+    // A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
+    // app may be asking the user whether this program may have the token.
     let talk = || -> std::io::Result<Option<Answer>> {
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(45)))?;
+        let wait = 45 + super::consent::DEFAULT_CONSENT_TIMEOUT.as_secs();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(wait)))?;
         let mut line = serde_json::to_vec(&Request {
             account: account.to_string(),
             min_ttl,

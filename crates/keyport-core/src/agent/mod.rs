@@ -6,8 +6,10 @@
 //! - `protocol`: one JSON line each way, a [`Request`] and an [`Answer`].
 //! - `client`: [`ask_agent`], what `keyport token` tries first.
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
+//! - `consent`: asking the user before a program it has not seen gets a token (the app's agent).
 
 mod client;
+pub(crate) mod consent;
 mod protocol;
 #[cfg(unix)]
 mod server;
@@ -25,6 +27,10 @@ mod server {
             Arc::new(Agent)
         }
 
+        pub fn with_consent(_keyport: Arc<Keyport>, _consent: super::consent::Consent) -> Arc<Self> {
+            Arc::new(Agent)
+        }
+
         pub async fn serve(self: Arc<Self>) -> Result<()> {
             Err(Error::Unsupported(
                 "the token agent needs Unix sockets, which this system does not have".into(),
@@ -34,5 +40,6 @@ mod server {
 }
 
 pub use client::ask_agent;
+pub use consent::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use protocol::Answer;
 pub use server::Agent;

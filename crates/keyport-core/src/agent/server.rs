@@ -3,6 +3,7 @@
 //! Only processes of the same user may ask: the socket is mode 0600 inside a 0700 directory, and
 //! the peer's uid is checked on every connection.
 
+use super::consent::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::protocol::{Answer, Request};
 use crate::error::{Error, Result};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
@@ -20,8 +21,9 @@ use tokio::net::{UnixListener, UnixStream};
 
 /// The longest request line the agent reads.
 const MAX_REQUEST_BYTES: u64 = 4096;
-/// How long a client may take to send its request and read the answer (a refresh included).
-const READ_DEADLINE: Duration = Duration::from_secs(45);
+/// How long a client may take to send its request and read the answer: a refresh, and the user's
+/// answer to a consent question, included.
+const READ_DEADLINE: Duration = Duration::from_secs(45 + DEFAULT_CONSENT_TIMEOUT.as_secs());
 /// How often the agent looks for tokens to refresh ahead of their expiry.
 const REFRESH_SWEEP: Duration = Duration::from_secs(30);
 
@@ -43,16 +45,28 @@ pub struct Agent {
     /// blocks a thread, which must not happen to every runtime worker at once.
     slow_path: tokio::sync::Mutex<()>,
     uid: u32,
+    /// Asks the user before a program it has not seen gets a token (the app's agent only).
+    consent: Option<Consent>,
 }
 
 impl Agent {
     pub fn new(keyport: Arc<Keyport>) -> Arc<Self> {
+        Self::build(keyport, None)
+    }
+
+    /// An agent that asks the user, through `consent`, before serving a program it has not seen.
+    pub fn with_consent(keyport: Arc<Keyport>, consent: Consent) -> Arc<Self> {
+        Self::build(keyport, Some(consent))
+    }
+
+    fn build(keyport: Arc<Keyport>, consent: Option<Consent>) -> Arc<Self> {
         Arc::new(Self {
             keyport,
             cache: Mutex::default(),
             slow_path: tokio::sync::Mutex::new(()),
             // SAFETY: geteuid has no preconditions and cannot fail.
             uid: unsafe { libc::geteuid() },
+            consent,
         })
     }
 
@@ -105,9 +119,9 @@ impl Agent {
     }
 
     async fn answer(&self, request: Request, pid: Option<u32>) -> Answer {
-        match self.token(&request.account, request.min_ttl).await {
-            Ok((account, tokens)) => {
-                self.keyport.audit().record(&Use::by_agent_peer(&account.id, pid));
+        match self.consented_token(&request, pid).await {
+            Ok((account, tokens, usage)) => {
+                self.keyport.audit().record(&usage);
                 Answer::Token {
                     token: tokens.access_token,
                     account: account.id,
@@ -118,6 +132,22 @@ impl Agent {
             }
             Err(e) => Answer::from(&e),
         }
+    }
+
+    /// The token, once the calling program may have it (see [`Consent`]).
+    async fn consented_token(&self, request: &Request, pid: Option<u32>) -> Result<(Account, TokenSet, Use)> {
+        let usage = match &self.consent {
+            Some(consent) => {
+                let account = self.find(&request.account)?;
+                let usage = Use::by_agent_peer(&account.id, pid);
+                consent.check(&usage, &account).await?;
+                Some(usage)
+            }
+            None => None,
+        };
+        let (account, tokens) = self.token(&request.account, request.min_ttl).await?;
+        let usage = usage.unwrap_or_else(|| Use::by_agent_peer(&account.id, pid));
+        Ok((account, tokens, usage))
     }
 
     /// From memory when the cached token is still good enough, else through the core (keychain,

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod atomic_file;
 pub mod audit;
 pub mod config;
+pub mod consent;
 pub mod home;
 pub mod keychain;
 pub mod lock;

@@ -1,0 +1,236 @@
+//! Consent: while the desktop app runs, the first time a program asks the agent for an account's
+//! token, the user is asked "Allow <program> to use <account>?" (Allow once, Always, Deny) and the
+//! program waits, for a bounded time. Answers are kept per executable and account
+//! ([`ConsentBook`]); the user's own `keyport` calls from a terminal are the user's and pass.
+//!
+//! This guards against surprises, not against a hostile program of the same user, which could
+//! read the keychain or edit the book directly (docs/SECURITY.md says so).
+
+use crate::error::{Error, Result};
+use crate::store::accounts::Account;
+use crate::store::audit::Use;
+use crate::store::consent::ConsentBook;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long a program waits for the user's answer by default.
+pub const DEFAULT_CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the window asks.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Question {
+    pub id: u64,
+    /// The program's name (its executable's file name when it has one).
+    pub program: String,
+    /// The path of its executable: what the answer is remembered for.
+    pub exe: String,
+    pub account: String,
+    /// The account as the window shows it (`provider:nickname`).
+    pub account_label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Once,
+    Always,
+    Deny,
+}
+
+/// Puts a question to the user (the app's window) and sends the reply when there is one.
+pub trait Asker: Send + Sync {
+    fn ask(&self, question: Question, reply: oneshot::Sender<Reply>);
+}
+
+/// Programs that ask together for the same account wait on one question.
+type Waiters = HashMap<(String, String), Vec<oneshot::Sender<bool>>>;
+
+pub struct Consent {
+    book: Arc<ConsentBook>,
+    asker: Arc<dyn Asker>,
+    timeout: Duration,
+    next_id: AtomicU64,
+    waiting: Mutex<Waiters>,
+}
+
+impl Consent {
+    pub fn new(book: Arc<ConsentBook>, asker: Arc<dyn Asker>, timeout: Duration) -> Self {
+        Self {
+            book,
+            asker,
+            timeout,
+            next_id: AtomicU64::new(1),
+            waiting: Mutex::default(),
+        }
+    }
+
+    /// `Ok` when `usage`'s program may have `account`'s token, asking the user if needed.
+    pub(crate) async fn check(&self, usage: &Use, account: &Account) -> Result<()> {
+        if !self.book.asks() || from_the_users_terminal(usage) {
+            return Ok(());
+        }
+        // A program whose executable cannot be read is asked about every time, under its name.
+        let program = usage
+            .program
+            .clone()
+            .unwrap_or_else(|| "An unknown program".into());
+        let Some(exe) = usage.exe.clone() else {
+            return self.ask(&program, "", account).await;
+        };
+        match self.book.lookup(&exe, &account.id) {
+            Some(true) => Ok(()),
+            Some(false) => Err(refused(&program, account, false)),
+            None => self.ask(&program, &exe, account).await,
+        }
+    }
+
+    async fn ask(&self, program: &str, exe: &str, account: &Account) -> Result<()> {
+        let key = (exe.to_string(), account.id.clone());
+        let (tx, rx) = oneshot::channel();
+        let first = {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let waiters = waiting.entry(key.clone()).or_default();
+            waiters.push(tx);
+            waiters.len() == 1 || exe.is_empty()
+        };
+        if first {
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let question = Question {
+                id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                program: program.to_string(),
+                exe: exe.to_string(),
+                account: account.id.clone(),
+                account_label: account.label(),
+            };
+            tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
+            self.asker.ask(question, reply_tx);
+            let reply = tokio::time::timeout(self.timeout, reply_rx).await;
+            let allowed = match reply {
+                Ok(Ok(Reply::Once)) => Some(true),
+                Ok(Ok(Reply::Always)) => {
+                    self.remember(exe, account, true);
+                    Some(true)
+                }
+                Ok(Ok(Reply::Deny)) => {
+                    self.remember(exe, account, false);
+                    Some(false)
+                }
+                // No answer in time, or the window went away: nobody said yes.
+                _ => None,
+            };
+            let waiters = {
+                let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                waiting.remove(&key).unwrap_or_default()
+            };
+            for w in waiters {
+                // A dropped sender below reads as "timed out".
+                if let Some(allowed) = allowed {
+                    let _ = w.send(allowed);
+                }
+            }
+        }
+        match tokio::time::timeout(self.timeout + Duration::from_secs(1), rx).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(refused(program, account, false)),
+            _ => Err(refused(program, account, true)),
+        }
+    }
+
+    fn remember(&self, exe: &str, account: &Account, allow: bool) {
+        if exe.is_empty() {
+            return;
+        }
+        if let Err(e) = self.book.remember(exe, &account.id, allow) {
+            tracing::warn!(error = %e, "could not remember the answer");
+        }
+    }
+}
+
+fn refused(program: &str, account: &Account, timed_out: bool) -> Error {
+    Error::Refused {
+        program: crate::text::escape_controls(program).into_owned(),
+        account: account.label(),
+        timed_out,
+    }
+}
+
+/// Shells whose commands, typed in a terminal, are the user's own.
+const SHELLS: &[&str] = &[
+    "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "elvish", "xonsh",
+];
+
+/// `keyport token` typed at a shell prompt: the caller is a shell and has a controlling terminal.
+fn from_the_users_terminal(usage: &Use) -> bool {
+    let shell = usage
+        .exe
+        .as_deref()
+        .and_then(|e| std::path::Path::new(e).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| SHELLS.contains(&n));
+    shell && usage.pid.is_some_and(has_terminal)
+}
+
+/// Whether process `pid` has a controlling terminal (`tty_nr`, the 7th field of its stat line).
+#[cfg(target_os = "linux")]
+fn has_terminal(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    rest.split_whitespace()
+        .nth(4)
+        .and_then(|tty| tty.parse::<i64>().ok())
+        .is_some_and(|tty| tty != 0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn has_terminal(_pid: u32) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(exe: Option<&str>, pid: Option<u32>) -> Use {
+        Use {
+            at: 0,
+            account: "a".into(),
+            program: exe.map(|e| e.rsplit('/').next().unwrap().to_string()),
+            exe: exe.map(str::to_string),
+            parent_exe: None,
+            pid,
+            via: "agent".into(),
+        }
+    }
+
+    #[test]
+    fn only_a_shell_with_a_terminal_counts_as_the_user() {
+        // This test's own process has no terminal under CI; a shell path without a pid never passes.
+        assert!(!from_the_users_terminal(&usage(
+            Some("/usr/bin/python3"),
+            Some(std::process::id())
+        )));
+        assert!(!from_the_users_terminal(&usage(Some("/usr/bin/bash"), None)));
+        assert_eq!(
+            from_the_users_terminal(&usage(Some("/usr/bin/bash"), Some(std::process::id()))),
+            has_terminal(std::process::id())
+        );
+    }
+
+    #[test]
+    fn the_terminal_field_is_read_past_a_name_with_parentheses() {
+        // pid 1 exists everywhere and has no controlling terminal.
+        assert!(!has_terminal(1));
+        assert!(!has_terminal(u32::MAX));
+    }
+}
