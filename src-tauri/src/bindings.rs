@@ -15,6 +15,8 @@ pub mod events {
     pub const CONSENT_ASKED: &str = "consent-asked";
     /// A question was answered or its program stopped waiting: the question's id.
     pub const CONSENT_ENDED: &str = "consent-ended";
+    /// `keyport connect --device` shows a code to enter: a `keyport_core::DeviceCode`.
+    pub const DEVICE_CODE: &str = "device-code";
 }
 
 macro_rules! commands {
@@ -86,6 +88,7 @@ mod tests {
             crate::background::Background::decl(&cfg),
             keyport_core::Question::decl(&cfg),
             keyport_core::Reply::decl(&cfg),
+            keyport_core::DeviceCode::decl(&cfg),
             keyport_core::Decision::decl(&cfg),
             crate::consent::DecisionView::decl(&cfg),
             crate::consent::ConsentSettings::decl(&cfg),
@@ -104,6 +107,7 @@ mod tests {
             ("notice", events::NOTICE),
             ("consentAsked", events::CONSENT_ASKED),
             ("consentEnded", events::CONSENT_ENDED),
+            ("deviceCode", events::DEVICE_CODE),
         ] {
             out.push_str(&format!("  {key}: '{name}',\n"));
         }

@@ -1,10 +1,11 @@
 //! The window's side of consent (`keyport_core::Consent`): the question "Allow <program> to use
 //! <account>?" shown in the window (brought to the front from the tray), the answer sent back to
-//! the waiting program, and the remembered answers listed and forgotten from the window.
+//! the waiting program, and the remembered answers listed and forgotten from the window. Device
+//! sign-in codes that `keyport connect --device` sends are shown here too.
 
 use crate::bindings::events;
 use crate::ui_error::UiError;
-use keyport_core::{Asker, ConsentBook, Decision, Question, Reply};
+use keyport_core::{Asker, ConsentBook, Decision, DeviceCode, Question, Reply};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -92,6 +93,19 @@ impl Asker for WindowAsker {
                 let _ = app.emit(events::CONSENT_ENDED, id);
             }
         });
+    }
+
+    fn show_device_code(&self, code: DeviceCode) {
+        crate::background::show(&self.app);
+        crate::watch::notify(
+            &self.app,
+            &format!("Keyport: sign in to {}", code.provider_name),
+            &format!(
+                "Open {} and enter the code {}",
+                code.verification_uri, code.user_code
+            ),
+        );
+        let _ = self.app.emit(events::DEVICE_CODE, &code);
     }
 }
 

@@ -64,7 +64,7 @@ pub fn start(app: AppHandle) {
                 }
                 let now_flagged = needing_reconnect(&store);
                 for (_, label) in now_flagged.difference(&flagged) {
-                    notify(&app, label);
+                    notify_reconnect(&app, label);
                 }
                 if now_flagged.len() != flagged.len() {
                     crate::background::set_attention(&app, now_flagged.len());
@@ -83,18 +83,20 @@ fn escape_markup(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn notify(app: &AppHandle, label: &str) {
-    let label = &escape_markup(label);
-    tracing::info!(account = label, "account needs reconnecting");
-    if let Err(e) = app
-        .notification()
-        .builder()
-        .title("Keyport: reconnect needed")
-        .body(format!(
-            "{label} needs to be reconnected. Open Keyport and press Reconnect."
-        ))
-        .show()
-    {
+fn notify_reconnect(app: &AppHandle, label: &str) {
+    tracing::info!(account = %keyport_core::escape_controls(label), "account needs reconnecting");
+    notify(
+        app,
+        "Keyport: reconnect needed",
+        &format!("{label} needs to be reconnected. Open Keyport and press Reconnect."),
+    );
+}
+
+/// A desktop notification. The body is escaped: it may quote a provider (a nickname, a code).
+pub fn notify(app: &AppHandle, title: &str, body: &str) {
+    let body = escape_markup(&keyport_core::escape_controls(body));
+    let title = keyport_core::escape_controls(title);
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, "could not show a notification");
     }
 }

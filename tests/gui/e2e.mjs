@@ -575,6 +575,30 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   await browser.waitUntil(async () => browser.$('#consent-ask').isSelected());
 });
 
+test('a device sign-in started in a terminal shows its code in the window too', async () => {
+  const child = spawn(cli, ['connect', 'demo', '--device', '--no-browser'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  try {
+    await browser.waitUntil(async () => /enter the code\s+(\S+)/.test(stderr), { timeout: 15000, timeoutMsg: stderr });
+    const code = stderr.match(/enter the code\s+(\S+)/)[1];
+    const card = browser.$('.device-code');
+    await card.waitForDisplayed({ timeout: 10000 });
+    assert.equal(await card.$('.code').getText(), code);
+    // Named by the program that ran `keyport connect` (this test's node), as the kernel reports it.
+    const started = `A sign-in to Demo (started by ${fs.realpathSync(process.execPath)}): open `;
+    assert.ok((await card.getText()).startsWith(started), await card.getText());
+    assert.match(await card.getText(), /open http:\/\/127\.0\.0\.1:\d+\/device on any device/);
+    assert.match(stderr, /also shown in Keyport's window/);
+    await shot('device-code');
+    await card.$('button=Dismiss').click();
+    await card.waitForExist({ reverse: true, timeout: 5000 });
+  } finally {
+    child.kill();
+    appLog += stderr;
+  }
+});
+
 test('disconnect asks first, revokes at the provider and forgets the account', async () => {
   const nickname = 'Renamed in a terminal';
   const a = accounts().find((x) => x.nickname === nickname);

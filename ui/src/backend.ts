@@ -2,7 +2,7 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type Question, type Reply } from './generated/bindings';
+import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type Question, type Reply } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
@@ -44,6 +44,8 @@ export const backend = {
   answerConsent: (id: number, reply: Reply) => call<void>(Commands.answer_consent, { id, reply }),
   /** A program asks for an account's token; the window asks the person. */
   onConsentAsked: (handler: (q: Question) => void) => listen<Question>(Events.consentAsked, (e) => handler(e.payload)),
+  /** `keyport connect --device` shows a code to enter at the provider. */
+  onDeviceCode: (handler: (c: DeviceCode) => void) => listen<DeviceCode>(Events.deviceCode, (e) => handler(e.payload)),
   /** A question was answered, or its program stopped waiting. */
   onConsentEnded: (handler: (id: number) => void) => listen<number>(Events.consentEnded, (e) => handler(e.payload)),
   /** Another process (the CLI, a second window) changed the accounts. */

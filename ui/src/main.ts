@@ -7,6 +7,7 @@ import { backend } from './backend';
 import { showBackground } from './background';
 import { addProvider } from './dialogs/add-provider';
 import { listenForConsent } from './dialogs/consent';
+import { showDeviceCode } from './device';
 import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
 import { reload, reloadProviders, renderProviders } from './lists';
@@ -21,6 +22,7 @@ async function start() {
   await backend.onAccountsChanged(() => void reload());
   await backend.onBrowserFailed((provider, url) => showSignInAddress(provider, url));
   await listenForConsent();
+  await backend.onDeviceCode(showDeviceCode);
   await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', sentence(e.message)));
   // Expiry texts and the "expiring" state move with the clock.
   setInterval(() => void reload(), 30_000);

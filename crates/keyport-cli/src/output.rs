@@ -24,14 +24,25 @@ macro_rules! out {
 use keyport_core::AccountSummary;
 
 /// Logs go to stderr, filtered by `KEYPORT_LOG` (or `RUST_LOG`), warnings only by default.
+///
+/// The filter takes levels and `target=level` pairs (`debug`, `keyport_core=trace,warn`). It is
+/// `Targets` rather than `EnvFilter`, whose span-field patterns pull a regex engine into a binary
+/// other programs start on every token request.
 pub fn init_logging() {
-    let filter = std::env::var("KEYPORT_LOG")
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter: tracing_subscriber::filter::Targets = std::env::var("KEYPORT_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
+        .ok()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::WARN));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
+        .with(filter)
         .try_init();
 }
 

@@ -25,7 +25,8 @@ mod store;
 mod text;
 mod view;
 
-pub use agent::{ask_agent, Agent, Answer, Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
+pub use agent::DEFAULT_CONSENT_TIMEOUT;
+pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
 pub use catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
 pub use catalog::{EndpointSet, Integration, Quirks};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};

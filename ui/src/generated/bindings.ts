@@ -109,6 +109,16 @@ account_label: string, };
 
 export type Reply = "once" | "always" | "deny";
 
+export type DeviceCode = { provider: string, provider_name: string, user_code: string, verification_uri: string, 
+/**
+ * Seconds the code stays valid.
+ */
+expires_in: number, 
+/**
+ * The program that started the sign-in (filled in by the agent, from the kernel's word).
+ */
+program: string | null, };
+
 export type Decision = { 
 /**
  * The program's executable, as the kernel reports it (`/proc/<pid>/exe`).
@@ -186,4 +196,5 @@ export const Events = {
   notice: 'notice',
   consentAsked: 'consent-asked',
   consentEnded: 'consent-ended',
+  deviceCode: 'device-code',
 } as const;

@@ -64,6 +64,20 @@ pub async fn device(
                     crate::note!("(Could not open a browser here: {e}.)");
                 }
             }
+            // Callers often hide stderr: a running app shows the code in its window too.
+            let code = keyport_core::DeviceCode {
+                provider: provider.to_string(),
+                provider_name: name.clone(),
+                user_code: prompt.user_code.clone(),
+                verification_uri: prompt.verification_uri.to_string(),
+                expires_in: prompt.expires_in.as_secs(),
+                program: None,
+            };
+            match keyport_core::show_device_code(&keyport.home().agent_socket(), &code) {
+                Ok(true) => crate::note!("(The code is also shown in Keyport's window.)"),
+                Ok(false) => {}
+                Err(e) => tracing::debug!(error = %e, "the app was not told the code"),
+            }
             crate::note!(
                 "Waiting for the approval (the code is valid for {})…",
                 relative(Some(prompt.expires_in.as_secs() as i64)).trim_start_matches("in ")

@@ -104,7 +104,8 @@ pub fn through_agent(
         Answer::Error {
             kind: ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage,
             ..
-        } => None,
+        }
+        | Answer::Shown => None,
         Answer::Error { kind, message } => {
             crate::note!("keyport: {message}");
             Some(Exit::from_kind(kind))

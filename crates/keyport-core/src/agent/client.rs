@@ -4,7 +4,7 @@
 //! hand back a token of their choosing. So before sending anything the client checks that the
 //! socket's directory is this user's alone, and that the process answering runs as this user.
 
-use super::protocol::{Answer, Request};
+use super::protocol::{Answer, DeviceCode, Request};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -12,6 +12,34 @@ use std::path::Path;
 /// keychain); an error when the socket or the process behind it is not this user's.
 #[cfg(unix)]
 pub fn ask_agent(socket: &Path, account: &str, min_ttl: u64) -> Result<Option<Answer>> {
+    let request = Request {
+        account: account.to_string(),
+        min_ttl,
+    };
+    // A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
+    // app may be asking the user whether this program may have the token.
+    let wait = 45 + super::consent::DEFAULT_CONSENT_TIMEOUT.as_secs();
+    exchange(socket, &request, wait)
+}
+
+/// Tells a running app the code of a device sign-in, for its window. `Ok(true)` when a window
+/// showed it; `Ok(false)` when no agent, or one without a window, answers.
+#[cfg(unix)]
+pub fn show_device_code(socket: &Path, code: &DeviceCode) -> Result<bool> {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        device_code: &'a DeviceCode,
+    }
+    Ok(matches!(
+        exchange(socket, &Message { device_code: code }, 5)?,
+        Some(Answer::Shown)
+    ))
+}
+
+/// One line out, one line back, once the socket's directory and the process answering are known
+/// to be this user's.
+#[cfg(unix)]
+fn exchange(socket: &Path, message: &impl serde::Serialize, timeout_secs: u64) -> Result<Option<Answer>> {
     use std::io::{BufRead, BufReader, Write};
     if std::fs::symlink_metadata(socket).is_err() {
         return Ok(None);
@@ -28,15 +56,9 @@ pub fn ask_agent(socket: &Path, account: &str, min_ttl: u64) -> Result<Option<An
             reason: format!("the agent there runs as user {server}, not as you ({me})"),
         });
     }
-    // A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
-    // app may be asking the user whether this program may have the token.
     let talk = || -> std::io::Result<Option<Answer>> {
-        let wait = 45 + super::consent::DEFAULT_CONSENT_TIMEOUT.as_secs();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(wait)))?;
-        let mut line = serde_json::to_vec(&Request {
-            account: account.to_string(),
-            min_ttl,
-        })?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout_secs)))?;
+        let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
         (&stream).write_all(&line)?;
         let mut answer = String::new();
@@ -87,4 +109,9 @@ fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
 #[cfg(not(unix))]
 pub fn ask_agent(_socket: &Path, _account: &str, _min_ttl: u64) -> Result<Option<Answer>> {
     Ok(None)
+}
+
+#[cfg(not(unix))]
+pub fn show_device_code(_socket: &Path, _code: &DeviceCode) -> Result<bool> {
+    Ok(false)
 }

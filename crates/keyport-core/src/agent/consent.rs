@@ -43,9 +43,11 @@ pub enum Reply {
     Deny,
 }
 
-/// Puts a question to the user (the app's window) and sends the reply when there is one.
+/// The user's side of the agent (the app's window): puts a question to the user and sends the
+/// reply when there is one; shows device sign-in codes that `keyport connect --device` sends.
 pub trait Asker: Send + Sync {
     fn ask(&self, question: Question, reply: oneshot::Sender<Reply>);
+    fn show_device_code(&self, code: super::protocol::DeviceCode);
 }
 
 /// Programs that ask together for the same account wait on one question.
@@ -68,6 +70,10 @@ impl Consent {
             next_id: AtomicU64::new(1),
             waiting: Mutex::default(),
         }
+    }
+
+    pub(crate) fn asker(&self) -> &dyn Asker {
+        self.asker.as_ref()
     }
 
     /// `Ok` when `usage`'s program may have `account`'s token, asking the user if needed.

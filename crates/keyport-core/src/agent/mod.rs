@@ -39,7 +39,7 @@ mod server {
     }
 }
 
-pub use client::ask_agent;
+pub use client::{ask_agent, show_device_code};
 pub use consent::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
-pub use protocol::Answer;
+pub use protocol::{Answer, DeviceCode};
 pub use server::Agent;

@@ -1,6 +1,10 @@
 //! The agent's protocol: one JSON line each way. Request `{"account": "...", "min_ttl": 300}`;
 //! answer `{"answer": "token", "token": "...", "account": "...", "expires_at": 123, "metadata": {}}`
 //! or `{"answer": "error", "kind": "needs_reconnect", "message": "..."}`.
+//!
+//! A `keyport connect --device` also tells a running app its code, so that the window can show it
+//! when the terminal's stderr is hidden: `{"device_code": {...}}`, answered `{"answer": "shown"}`
+//! (or an error where no window listens).
 
 use crate::error::{describe, Error, ErrorKind};
 use crate::secret::Secret;
@@ -13,9 +17,35 @@ pub struct Request {
     pub min_ttl: u64,
 }
 
+/// A device sign-in's code, for the app's window: all of it came from the provider, so the window
+/// shows it as text only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DeviceCode {
+    pub provider: String,
+    pub provider_name: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+    /// The program that started the sign-in (filled in by the agent, from the kernel's word).
+    #[serde(default)]
+    pub program: Option<String>,
+}
+
+/// Any line a client sends.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Incoming {
+    Token(Request),
+    DeviceCode { device_code: DeviceCode },
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
+    /// A device code was put in front of the user.
+    Shown,
     Token {
         token: Secret,
         /// The account's id.

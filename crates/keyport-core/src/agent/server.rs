@@ -4,7 +4,7 @@
 //! the peer's uid is checked on every connection.
 
 use super::consent::{Consent, DEFAULT_CONSENT_TIMEOUT};
-use super::protocol::{Answer, Request};
+use super::protocol::{Answer, DeviceCode, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::serving::AcceptGuard;
@@ -109,8 +109,9 @@ impl Agent {
         if reader.read_line(&mut line).await.is_err() {
             return;
         }
-        let answer = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => self.answer(request, pid).await,
+        let answer = match serde_json::from_str::<Incoming>(&line) {
+            Ok(Incoming::Token(request)) => self.answer(request, pid).await,
+            Ok(Incoming::DeviceCode { device_code }) => self.show_device_code(device_code, pid),
             Err(_) => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
@@ -132,6 +133,18 @@ impl Agent {
             }
             Err(e) => Answer::from(&e),
         }
+    }
+
+    /// Puts a device sign-in's code in front of the user, naming the program that started it by
+    /// its executable (not by anything it claims).
+    fn show_device_code(&self, mut code: DeviceCode, pid: Option<u32>) -> Answer {
+        let Some(consent) = &self.consent else {
+            return Answer::from(&Error::Unsupported("this agent has no window".into()));
+        };
+        let from = Use::by_agent_peer("", pid);
+        code.program = from.exe.or(from.program);
+        consent.asker().show_device_code(code);
+        Answer::Shown
     }
 
     /// The token, once the calling program may have it (see [`Consent`]).
