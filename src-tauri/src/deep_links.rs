@@ -11,11 +11,16 @@ pub fn setup(app: &mut App) {
     // Installed builds register the scheme at install time (the package's desktop entry);
     // registering at startup covers a binary run from anywhere else (Linux: a .desktop file of
     // the user's and `xdg-mime default`), and would shadow the package's entry if done there too.
+    // Off the start-up path: on Linux it writes a desktop file and runs `xdg-mime`, which the
+    // first paint need not wait for.
     #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
     if !installed_by_a_package() {
-        if let Err(e) = app.deep_link().register_all() {
-            tracing::warn!(error = %e, "could not register the keyport:// scheme");
-        }
+        let handle = app.handle().clone();
+        std::thread::spawn(move || {
+            if let Err(e) = handle.deep_link().register_all() {
+                tracing::warn!(error = %e, "could not register the keyport:// scheme");
+            }
+        });
     }
     let handle = app.handle().clone();
     app.deep_link().on_open_url(move |event| {
