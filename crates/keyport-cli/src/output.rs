@@ -57,11 +57,15 @@ pub fn report(e: &keyport_core::Error) {
     }
 }
 
+/// Pretty JSON on stdout, written as it is serialized (a thousand accounts need no copy of the
+/// whole text in memory). A reader that went away is not an error, as with [`out!`].
 pub fn print_json(value: &impl serde::Serialize) {
-    crate::out!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("views serialize")
-    );
+    use std::io::Write as _;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = serde_json::to_writer_pretty(&mut stdout, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
 }
 
 pub fn accounts_table(accounts: &[AccountSummary]) -> String {
