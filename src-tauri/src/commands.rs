@@ -1,5 +1,8 @@
 //! The commands the window may call. Each returns metadata ([`AccountSummary`],
 //! [`ProviderSummary`]) or a [`UiError`]; none returns a token or a client secret.
+//!
+//! The ones the window calls to draw itself are `command(async)`: Tauri runs plain commands on the
+//! main thread, where each file read and catalog parse would hold up the first paint.
 
 use crate::background::Background;
 use crate::bindings::events;
@@ -22,7 +25,7 @@ fn summary(keyport: &Keyport, account: &keyport_core::Account) -> Result<Account
     Ok(keyport.summary(account, now())?.into_owned())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
     let keyport = keyport()?;
     Ok(keyport.with_summaries(now(), |all| {
@@ -30,7 +33,7 @@ pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
     })?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
     let keyport = keyport()?;
     Ok(keyport
@@ -41,7 +44,7 @@ pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
 }
 
 /// Recent token uses, newest first: which program used which account.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn recent_uses() -> Result<Vec<Use>, UiError> {
     Ok(keyport()?.recent_uses(200))
 }
@@ -203,7 +206,7 @@ pub fn painted() {
 }
 
 /// Whether closing the window keeps Keyport running (a tray exists), and the login switch.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn background(app: AppHandle) -> Background {
     crate::background::status(&app)
 }

@@ -142,7 +142,7 @@ pub fn answer_consent(app: AppHandle, id: u64, reply: Reply) -> Result<(), UiErr
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn consent_settings(app: AppHandle) -> Result<ConsentSettings, UiError> {
     let state = app.state::<ConsentState>();
     let book = state.book()?;
