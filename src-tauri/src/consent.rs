@@ -33,7 +33,15 @@ pub fn timeout() -> Duration {
 }
 
 impl ConsentState {
-    pub fn open(data_dir: &Path, has_accounts: bool) -> Self {
+    /// No book: Keyport's home could not be opened, and the agent does not run.
+    pub fn unavailable() -> Self {
+        Self {
+            book: None,
+            pending: Pending::default(),
+        }
+    }
+
+    pub fn open(data_dir: &Path, has_accounts: impl FnOnce() -> bool) -> Self {
         let book = match ConsentBook::open(data_dir, has_accounts) {
             Ok(book) => Some(Arc::new(book)),
             Err(e) => {

@@ -30,12 +30,12 @@ fn start_agent(app: &tauri::App) {
     let keyport = match commands::keyport() {
         Ok(k) => std::sync::Arc::new(k),
         Err(e) => {
-            app.manage(consent::ConsentState::open(std::path::Path::new(""), true));
+            app.manage(consent::ConsentState::unavailable());
             tracing::warn!(error = %e.message, "the token agent is off");
             return;
         }
     };
-    let has_accounts = keyport.accounts().map(|a| !a.is_empty()).unwrap_or(true);
+    let has_accounts = || keyport.accounts().map(|a| !a.is_empty()).unwrap_or(true);
     let state = consent::ConsentState::open(keyport.home().data_dir(), has_accounts);
     let agent = state.book.clone().map(|book| {
         let asker = state.asker(app.handle().clone());

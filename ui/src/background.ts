@@ -17,7 +17,8 @@ function render(b: Background) {
   $('background-note').textContent = backgroundNote(b);
 }
 
-async function showConsentSwitch() {
+/** The consent switch's changes; its state comes with the accounts (`reload` in lists.ts). */
+function wireConsentSwitch() {
   const input = $('consent-ask') as HTMLInputElement;
   input.addEventListener('change', async () => {
     try {
@@ -27,16 +28,10 @@ async function showConsentSwitch() {
       showError(e, 'Ask before programs use an account');
     }
   });
-  try {
-    input.checked = (await backend.consentSettings()).ask;
-  } catch (e) {
-    input.disabled = true;
-    showError(e, 'Ask before programs use an account');
-  }
 }
 
 export async function showBackground() {
-  await showConsentSwitch();
+  wireConsentSwitch();
   const input = $('login-start') as HTMLInputElement;
   input.addEventListener('change', async () => {
     try {

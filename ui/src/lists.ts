@@ -4,7 +4,7 @@ import { actOn } from './actions';
 import { backend } from './backend';
 import { connect } from './dialogs/signin';
 import { $ } from './dom';
-import { filterProviders, sortAccounts, type Account, type ConsentSettings, type Provider, type Use } from './model';
+import { asUiError, filterProviders, sortAccounts, type Account, type ConsentSettings, type Provider, type Use } from './model';
 import { showError } from './notices';
 import { accountItem, providerItem } from './render';
 
@@ -46,11 +46,20 @@ async function forget(exe: string, account: string) {
 
 export async function reload() {
   try {
+    let consentProblem = '';
     [state.accounts, state.uses, state.consent] = await Promise.all([
       backend.accounts(),
       backend.recentUses(),
-      backend.consentSettings(),
+      // Without its consent file the window still lists the accounts; the switch says why it is off.
+      backend.consentSettings().catch((e) => {
+        consentProblem = asUiError(e).message;
+        return { ask: false, decisions: [] };
+      }),
     ]);
+    const ask = $<HTMLInputElement>('consent-ask');
+    ask.checked = state.consent.ask;
+    ask.disabled = consentProblem !== '';
+    ask.title = consentProblem;
     renderAccounts();
   } catch (e) {
     showError(e, 'Load accounts');

@@ -34,11 +34,26 @@ pub struct DeviceCode {
 }
 
 /// Any line a client sends.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(crate) enum Incoming {
     Token(Request),
-    DeviceCode { device_code: DeviceCode },
+    DeviceCode(DeviceCode),
+}
+
+impl Incoming {
+    /// A token request is tried first and read directly: `#[serde(untagged)]` would buffer every
+    /// line of the hot path into an intermediate tree before trying each form.
+    pub(crate) fn parse(line: &str) -> Option<Incoming> {
+        #[derive(Deserialize)]
+        struct DeviceCodeLine {
+            device_code: DeviceCode,
+        }
+        if let Ok(request) = serde_json::from_str::<Request>(line) {
+            return Some(Incoming::Token(request));
+        }
+        let device = serde_json::from_str::<DeviceCodeLine>(line).ok()?;
+        Some(Incoming::DeviceCode(device.device_code))
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,6 +91,22 @@ impl From<&Error> for Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_token_requests_or_device_codes() {
+        let token = Incoming::parse(r#"{"account":"github","min_ttl":300}"#);
+        assert!(
+            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300 })) if account == "github")
+        );
+        let code = Incoming::parse(
+            r#"{"device_code":{"provider":"p","provider_name":"P","user_code":"AB-CD","verification_uri":"https://x/device","expires_in":600}}"#,
+        );
+        assert!(
+            matches!(code, Some(Incoming::DeviceCode(DeviceCode { ref user_code, .. })) if user_code == "AB-CD")
+        );
+        assert!(Incoming::parse(r#"{"account":"github"}"#).is_none());
+        assert!(Incoming::parse("not json").is_none());
+    }
 
     #[test]
     fn answers_never_debug_print_the_token() {

@@ -109,10 +109,10 @@ impl Agent {
         if reader.read_line(&mut line).await.is_err() {
             return;
         }
-        let answer = match serde_json::from_str::<Incoming>(&line) {
-            Ok(Incoming::Token(request)) => self.answer(request, pid).await,
-            Ok(Incoming::DeviceCode { device_code }) => self.show_device_code(device_code, pid),
-            Err(_) => Answer::from(&Error::Usage("the agent could not read the request".into())),
+        let answer = match Incoming::parse(&line) {
+            Some(Incoming::Token(request)) => self.answer(request, pid).await,
+            Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
+            None => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
         out.push(b'\n');

@@ -42,8 +42,9 @@ pub struct ConsentBook {
 
 impl ConsentBook {
     /// Opens the book in `data_dir`. A first start writes it, asking by default only where no
-    /// account existed yet: an install that already served programs does not start prompting.
-    pub fn open(data_dir: &Path, has_accounts: bool) -> Result<Self> {
+    /// account existed yet (`has_accounts`, asked only then): an install that already served
+    /// programs does not start prompting.
+    pub fn open(data_dir: &Path, has_accounts: impl FnOnce() -> bool) -> Result<Self> {
         let path = data_dir.join("consent.json");
         let file = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::CorruptData {
@@ -53,7 +54,7 @@ impl ConsentBook {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let file = File {
                     version: 1,
-                    ask: !has_accounts,
+                    ask: !has_accounts(),
                     decisions: Vec::new(),
                 };
                 crate::store::private::create_dir(data_dir)?;
@@ -134,12 +135,12 @@ mod tests {
     #[test]
     fn answers_are_kept_per_program_and_account_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let book = ConsentBook::open(dir.path(), false).unwrap();
+        let book = ConsentBook::open(dir.path(), || false).unwrap();
         assert!(book.asks(), "a new install asks");
         book.remember("/usr/bin/python3", "demo-1", true).unwrap();
         book.remember("/usr/bin/curl", "demo-1", false).unwrap();
         book.remember("/usr/bin/python3", "demo-1", false).unwrap();
-        let again = ConsentBook::open(dir.path(), true).unwrap();
+        let again = ConsentBook::open(dir.path(), || true).unwrap();
         assert_eq!(again.lookup("/usr/bin/python3", "demo-1"), Some(false));
         assert_eq!(again.lookup("/usr/bin/curl", "demo-1"), Some(false));
         assert_eq!(again.lookup("/usr/bin/python3", "demo-2"), None);
@@ -151,17 +152,17 @@ mod tests {
     #[test]
     fn an_install_with_accounts_does_not_start_asking() {
         let dir = tempfile::tempdir().unwrap();
-        let book = ConsentBook::open(dir.path(), true).unwrap();
+        let book = ConsentBook::open(dir.path(), || true).unwrap();
         assert!(!book.asks());
         book.set_asking(true).unwrap();
-        assert!(ConsentBook::open(dir.path(), true).unwrap().asks());
+        assert!(ConsentBook::open(dir.path(), || true).unwrap().asks());
     }
 
     #[test]
     fn a_damaged_file_is_an_error_and_stays() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("consent.json"), "{not json").unwrap();
-        let e = ConsentBook::open(dir.path(), false).unwrap_err();
+        let e = ConsentBook::open(dir.path(), || false).unwrap_err();
         assert!(matches!(e, Error::CorruptData { .. }), "{e}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("consent.json")).unwrap(),
