@@ -187,10 +187,11 @@ pub fn run(cx: &Context, report: &mut Report) {
         format!("minimal Tauri app: {:.1} MiB", size(minimal)),
         Some(size(app) / size(minimal)),
     );
+    let full = cx.keyport.with_file_name("keyport-full");
     report.row(
-        "   binary size: `keyport`",
+        format!("   binary size: `keyport` ({})", crate::linkage(&cx.keyport)),
         format!("{:.1} MiB", size(&cx.keyport)),
-        "",
+        format!("`keyport-full`: {:.1} MiB", size(&full)),
         None,
     );
 }

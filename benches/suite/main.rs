@@ -78,13 +78,17 @@ fn main() {
     concurrent::run(&cx, &mut report, warm_token_ms);
     list::run(&cx, &mut report);
     app::run(&cx, &mut report);
-    let ldd = Command::new("ldd").arg(&cx.keyport).output().unwrap();
+    let ldd = Command::new("ldd")
+        .arg(&cx.keyport)
+        .arg(cx.keyport.with_file_name("keyport-full"))
+        .output()
+        .unwrap();
     let gui_libs = String::from_utf8_lossy(&ldd.stdout)
         .lines()
         .filter(|l| l.contains("webkit") || l.contains("gtk"))
         .count();
     report.row(
-        "   `ldd keyport` lines naming webkit or gtk",
+        "   `ldd keyport keyport-full` lines naming webkit or gtk",
         gui_libs.to_string(),
         "must be 0",
         None,
@@ -97,6 +101,20 @@ fn main() {
         };
         write_report(path, &report.markdown(command));
         println!("\nwritten to {}", path.display());
+    }
+}
+
+/// How `exe` is linked, as `file` says: scripts/bench links `keyport` statically (scripts/build-cli).
+pub fn linkage(exe: &std::path::Path) -> &'static str {
+    let out = Command::new("file")
+        .arg(exe)
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    if String::from_utf8_lossy(&out).contains("static") {
+        "statically linked"
+    } else {
+        "dynamically linked"
     }
 }
 

@@ -20,8 +20,10 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
         c.args(["lookup", "service", &service, "username", &user]);
         c
     });
-    let noop = noop_binary(cx.tmp.path());
+    let noop = noop_binary(cx.tmp.path(), false);
     let bare = median_ms(runs, || env.program(&noop));
+    let noop_static = noop_binary(cx.tmp.path(), true);
+    let bare_static = median_ms(runs, || env.program(&noop_static));
     report.row(
         format!("1. `keyport token`, keychain path (median of {runs})"),
         ms(token),
@@ -66,6 +68,12 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
     report.row(
         "",
         "",
+        format!("bare Rust process, statically linked: {}", ms(bare_static)),
+        Some(via_agent / bare_static),
+    );
+    report.row(
+        "",
+        "",
         format!("minimal socket client: {}", ms(floor)),
         Some(via_agent / floor),
     );
@@ -80,9 +88,14 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
     token
 }
 
-/// A trivial Rust program, compiled here, for the cost of starting a process at all.
-fn noop_binary(dir: &Path) -> PathBuf {
-    compile(dir, "noop", "fn main() {}\n")
+/// A trivial Rust program, compiled here, for the cost of starting a process at all: linked as
+/// rustc does by default, or statically (as scripts/build-cli links `keyport`).
+fn noop_binary(dir: &Path, statically: bool) -> PathBuf {
+    let (name, flags): (_, &[&str]) = match statically {
+        false => ("noop", &[]),
+        true => ("noop-static", &["-C", "target-feature=+crt-static"]),
+    };
+    compile(dir, name, "fn main() {}\n", flags)
 }
 
 /// The least a client of the agent can do, compiled here as the floor of scenario 2 (a token
@@ -105,14 +118,16 @@ fn main() {
     print!("{}", &answer[start..end]);
 }
 "#,
+        &[],
     )
 }
 
-fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
+fn compile(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.rs"));
     std::fs::write(&src, source).unwrap();
     let bin = dir.join(name);
     let ok = Command::new("rustc")
+        .args(flags)
         .args(["-O", "-o"])
         .arg(&bin)
         .arg(&src)

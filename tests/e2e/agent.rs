@@ -1,7 +1,7 @@
 //! The token agent (`keyport agent`, and the desktop app while it runs): tokens from memory, the
 //! same output and exit codes as the keychain path, one refresher, and an audit of who asked.
 
-use keyport_test_support::Env;
+use keyport_test_support::{Env, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
@@ -95,4 +95,43 @@ fn every_token_use_is_audited_with_the_calling_program() {
         );
     }
     assert!(!log.contains(env.keychain_item(&id).unwrap()["access_token"].as_str().unwrap()));
+}
+
+#[test]
+fn keyport_answers_from_the_agent_alone_and_hands_the_rest_to_keyport_full() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let bin = keyport_test_support::keyport_bin();
+    let full = bin.with_file_name("keyport-full");
+    let run = |program: &std::path::Path, args: &[&str]| -> Run {
+        env.program(program).args(args).output().unwrap().into()
+    };
+    // keyport-full is the whole command: the same answers when run directly.
+    let direct = env.run(&["token", &id, "--json"]).ok().json();
+    assert_eq!(run(&full, &["token", &id, "--json"]).ok().json(), direct);
+    // Usage lines name the command as typed, not the executable that parsed it.
+    let help = env.run(&["token", "--help"]).ok();
+    assert!(help.stdout.contains("Usage: keyport token"), "{}", help.stdout);
+
+    // `keyport` copied alone: with the agent running it still hands out tokens (nothing else
+    // is loaded for them); anything else says what is missing.
+    let alone = tempfile::tempdir().unwrap();
+    let lone = alone.path().join("keyport");
+    std::fs::copy(&bin, &lone).unwrap();
+    let agent = env.agent();
+    let token = run(&lone, &["token", &id]).ok();
+    assert_eq!(token.stdout.trim(), direct["access_token"].as_str().unwrap());
+    run(&lone, &["list"]).fails(1, "keyport-full is missing");
+    // Logging asked for: the full command's form, so it needs keyport-full too.
+    let logged: Run = env
+        .program(&lone)
+        .args(["token", &id])
+        .env("KEYPORT_LOG", "warn")
+        .output()
+        .unwrap()
+        .into();
+    logged.fails(1, "keyport-full is missing");
+    drop(agent);
+    // No agent: the keychain path is keyport-full's.
+    run(&lone, &["token", &id]).fails(1, "keyport-full is missing");
 }

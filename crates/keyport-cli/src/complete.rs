@@ -20,9 +20,14 @@ pub fn print_script(shell: Shell) -> Result<()> {
         Shell::Zsh => "zsh",
         Shell::Fish => "fish",
     };
-    let bin = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    // The name it was run by (`keyport`, which hands this to `keyport-full` under that name).
+    let bin = std::env::args_os()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "keyport".into());
     // SAFETY-free: a single-threaded moment at the start of a command that only prints.
     std::env::set_var("COMPLETE", name);

@@ -1,9 +1,9 @@
-//! The hot path: `keyport token …` answered by a running agent before the command-line parser
-//! and the logger are built. Programs call `keyport token` far more than anything else, and
-//! building clap's whole command tree and a log filter costs more than asking the agent. Only the
-//! plain forms are taken here (an account, `--min-ttl`, `--json`, `--format`, `--user`); anything
-//! else (help, `--`, an unknown flag, logging asked for, no agent) goes the ordinary way, which
-//! parses everything and gives the same answers.
+//! The hot path: `keyport token …` answered by a running agent, in the small `keyport`
+//! executable. Programs call `keyport token` far more than anything else, and loading the full
+//! command (clap's whole command tree, a log filter, a runtime) costs more than asking the agent.
+//! Only the plain forms are taken here (an account, `--min-ttl`, `--json`, `--format`, `--user`);
+//! anything else (help, `--`, an unknown flag, logging asked for, no agent) goes to
+//! `keyport-full`, which parses everything and gives the same answers.
 
 use crate::args::Format;
 use crate::exit::Exit;
@@ -25,6 +25,9 @@ pub fn token(args: &[OsString]) -> Option<Exit> {
     {
         return None;
     }
+    // Without either, finding the default home asks the system's user database (NSS), which a
+    // statically linked `keyport` must not load (docs/BENCHMARKS.md): the full command does it.
+    std::env::var_os("KEYPORT_HOME").or_else(|| std::env::var_os("HOME"))?;
     let r = parse(args)?;
     crate::commands::token::through_agent(r.account, r.min_ttl, r.format, r.user)
 }

@@ -50,24 +50,44 @@ impl Use {
     /// A use by process `pid`, answered by the agent from memory. When that is Keyport's own
     /// CLI, the use is its caller's.
     pub fn by_agent_peer(account: &str, pid: Option<u32>) -> Use {
-        let caller = pid.map(|pid| match exe_path(pid) {
-            Some(exe) if is_keyport_cli(&exe) => parent_pid(pid).unwrap_or(pid),
-            _ => pid,
-        });
-        Use::by(account, caller, "agent")
+        let Some(pid) = pid else {
+            return Use::by(account, None, "agent");
+        };
+        match exe_path(pid) {
+            Some(exe) if is_keyport_cli(&exe) => Use::by(account, parent_pid(pid).or(Some(pid)), "agent"),
+            exe => Use::of(account, pid, exe, "agent"),
+        }
     }
 
     fn by(account: &str, pid: Option<u32>, via: &str) -> Use {
-        let exe = pid.and_then(exe_path);
-        let parent_exe = pid.and_then(parent_pid).and_then(exe_path);
+        match pid {
+            Some(pid) => Use::of(account, pid, exe_path(pid), via),
+            None => Use {
+                at: crate::store::tokens::now(),
+                account: account.to_string(),
+                program: None,
+                exe: None,
+                parent_exe: None,
+                pid: None,
+                via: via.into(),
+            },
+        }
+    }
+
+    /// Process `pid`, whose executable is `exe`.
+    fn of(account: &str, pid: u32, exe: Option<PathBuf>, via: &str) -> Use {
         let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        let program = match exe.as_ref().and_then(|e| e.file_name()) {
+            Some(name) => Some(name.to_string_lossy().into_owned()),
+            None => comm(pid),
+        };
         Use {
             at: crate::store::tokens::now(),
             account: account.to_string(),
-            program: pid.and_then(program_name),
+            program,
             exe: exe.as_ref().map(path),
-            parent_exe: parent_exe.as_ref().map(path),
-            pid,
+            parent_exe: parent_pid(pid).and_then(exe_path).as_ref().map(path),
+            pid: Some(pid),
             via: via.into(),
         }
     }
@@ -152,41 +172,50 @@ fn exe_path(pid: u32) -> Option<PathBuf> {
     })
 }
 
-/// The executable name of process `pid`, else its `comm`.
-fn program_name(pid: u32) -> Option<String> {
-    if let Some(name) = exe_path(pid).and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned())) {
-        return Some(name);
-    }
+/// The command name of process `pid`, for one whose executable cannot be read.
+fn comm(pid: u32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
-/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or the `keyport`
-/// installed beside it (the desktop app's agent, next to the CLI in the same directory). Compared
-/// as files, so a copy of another program named `keyport` is not taken for it.
+/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or one of the
+/// CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs for
+/// the forms it does not answer itself; the desktop app sits in the same directory). Compared as
+/// files, so a copy of another program named `keyport` is not taken for it.
 fn is_keyport_cli(exe: &Path) -> bool {
-    let Ok(me) = std::env::current_exe() else {
-        return false;
-    };
-    let candidates = [Some(me.clone()), me.parent().map(|d| d.join("keyport"))];
-    candidates.into_iter().flatten().any(|c| same_file(&c, exe))
+    // Looked up once per process: the agent asks for every request, and the files only change
+    // when Keyport is reinstalled, which stops it.
+    static CLI: std::sync::OnceLock<Vec<FileId>> = std::sync::OnceLock::new();
+    let cli = CLI.get_or_init(|| {
+        let Ok(me) = std::env::current_exe() else {
+            return Vec::new();
+        };
+        let beside = |name: &str| me.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        [me.clone(), beside("keyport"), beside("keyport-full")]
+            .iter()
+            .filter_map(|p| file_id(p))
+            .collect()
+    });
+    file_id(exe).is_some_and(|id| cli.contains(&id))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        a == b
-    }
+/// What tells two paths of the same file apart from two files: device and inode on Unix.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    Some(path.to_path_buf())
 }
 
 fn parent_pid(pid: u32) -> Option<u32> {
@@ -231,8 +260,15 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn names_this_process_and_its_parent() {
-        let name = program_name(std::process::id()).unwrap();
-        assert!(!name.is_empty());
+        let me = Use::by("a", Some(std::process::id()), "agent");
+        let exe = std::env::current_exe().unwrap();
+        // Asking the agent, this very executable is taken for Keyport's CLI: its caller is named.
+        let by_parent = Use::by_agent_peer("a", Some(std::process::id()));
+        assert_eq!(by_parent.pid, Some(std::os::unix::process::parent_id()));
+        assert_eq!(me.program.as_deref(), exe.file_name().and_then(|n| n.to_str()));
+        assert_eq!(me.exe.as_deref(), exe.to_str());
+        assert!(me.parent_exe.is_some());
+        assert!(comm(std::process::id()).is_some_and(|c| !c.is_empty()));
         assert_eq!(
             parent_pid(std::process::id()),
             Some(std::os::unix::process::parent_id())

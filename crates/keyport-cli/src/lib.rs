@@ -1,0 +1,55 @@
+//! The `keyport` command line, shared by its two executables.
+//!
+//! `keyport` (src/main.rs) is what programs run, often many times a minute: it answers the plain
+//! `token` forms from a running agent and hands anything else to `keyport-full` (src/full.rs),
+//! installed beside it, which parses the whole command line. Keeping the first small is what
+//! makes a token from the agent cost little more than starting a process (docs/BENCHMARKS.md):
+//! the full command's parser, logger, runtime and HTTP and keychain clients are never loaded for
+//! it.
+
+mod args;
+mod commands;
+mod complete;
+mod exit;
+mod fast;
+mod handoff;
+mod hints;
+mod man;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// What `keyport` runs: a plain `token` request answered by the agent, else the full command.
+pub fn run_front() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match fast::token(&argv) {
+        Some(exit) => exit.into(),
+        None => handoff::run_full(&argv),
+    }
+}
+
+/// The whole command line: what `keyport-full` runs.
+pub fn run() -> ExitCode {
+    complete::answer_if_asked();
+    let args = args::Args::parse();
+    output::init_logging();
+    // A running agent answers `token` from memory, with no runtime to start (the forms `keyport`
+    // does not answer itself, and runs with logging on).
+    if let Some(exit) = commands::token::from_agent(&args) {
+        return exit.into();
+    }
+    let runtime = if matches!(args.command, args::Command::Agent) {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    }
+    .expect("the async runtime starts");
+    match runtime.block_on(commands::run(args)) {
+        Ok(()) => exit::Exit::Ok.into(),
+        Err(e) => {
+            output::report(&e);
+            exit::Exit::from(&e).into()
+        }
+    }
+}
