@@ -58,7 +58,9 @@ pub fn started_hidden() -> bool {
     std::env::args().skip(1).any(|a| a == HIDDEN_ARG)
 }
 
-pub fn setup(app: &tauri::App) -> tauri::Result<()> {
+/// Sets up the tray where a tray host exists; returns whether to show the window (not when
+/// started at login with a tray to open it from).
+pub fn setup(app: &tauri::App) -> tauri::Result<bool> {
     let present = tray_host_present();
     let mut status = None;
     if present {
@@ -83,12 +85,11 @@ pub fn setup(app: &tauri::App) -> tauri::Result<()> {
         tracing::info!("no system tray on this desktop: closing the window quits Keyport");
     }
     app.manage(Tray { present, status });
-    if started_hidden() && present {
+    let hidden = started_hidden() && present;
+    if hidden {
         tracing::info!("started at login: the window stays hidden until opened from the tray");
-    } else if let Some(window) = app.get_webview_window("main") {
-        window.show()?;
     }
-    Ok(())
+    Ok(!hidden)
 }
 
 /// Shows and focuses the window (tray "Open", a second start of the app).

@@ -92,6 +92,7 @@ mod tests {
             keyport_core::Decision::decl(&cfg),
             crate::consent::DecisionView::decl(&cfg),
             crate::consent::ConsentSettings::decl(&cfg),
+            crate::first_view::FirstView::decl(&cfg),
         ];
         for decl in decls {
             out.push_str(&format!("export {decl}\n\n"));

@@ -18,6 +18,7 @@ mod browser;
 mod commands;
 mod consent;
 mod deep_links;
+mod first_view;
 mod state;
 mod ui_error;
 mod watch;
@@ -63,6 +64,20 @@ fn instance_name() -> String {
     }
 }
 
+/// The window, as tauri.conf.json describes it (`"create": false`: made here, where its first
+/// view can be handed to it, see [`first_view`]), shown unless the app started hidden at login.
+fn create_window(app: &tauri::App, first_view: Option<String>, show: bool) -> tauri::Result<()> {
+    let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") else {
+        return Ok(());
+    };
+    let mut window = tauri::WebviewWindowBuilder::from_config(app, config)?.visible(show);
+    if let Some(script) = first_view {
+        window = window.initialization_script(&script);
+    }
+    window.build()?;
+    Ok(())
+}
+
 pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -70,6 +85,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    let first_view = first_view::start_reading();
     tauri::Builder::default()
         // First, so that a second instance exits before doing anything else. With the
         // `deep-link` feature it forwards the second instance's keyport:// URL to this one.
@@ -89,9 +105,10 @@ pub fn run() {
         )
         .manage(state::AppState::default())
         .setup(|app| {
-            background::setup(app)?;
+            let show = background::setup(app)?;
             deep_links::setup(app);
             start_agent(app);
+            create_window(app, first_view.script(app.handle()), show)?;
             watch::start(app.handle().clone());
             Ok(())
         })

@@ -307,27 +307,18 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("token"), "{out:?}");
-    // The real CLI, run by a shell: recorded as the shell, Keyport's own process skipped.
-    let script = format!("{} token {id} >/dev/null", env!("CARGO_BIN_EXE_keyport"));
-    let run: Run = env
-        .program(Path::new("/bin/sh"))
-        .args(["-c", &script])
-        .output()
-        .unwrap()
-        .into();
-    run.ok();
-    // A form `keyport` hands to `keyport-full` (logging on): the shell again, not keyport-full.
-    let script = format!(
-        "KEYPORT_LOG=warn {} token {id} >/dev/null",
-        env!("CARGO_BIN_EXE_keyport")
-    );
-    let run: Run = env
-        .program(Path::new("/bin/sh"))
-        .args(["-c", &script])
-        .output()
-        .unwrap()
-        .into();
-    run.ok();
+    // The real CLI, run by a shell: recorded as the shell, Keyport's own process skipped; also
+    // in a form `keyport` hands to `keyport-full` (logging on): the shell again, not keyport-full.
+    for vars in ["", "KEYPORT_LOG=warn "] {
+        let script = format!("{vars}{} token {id} >/dev/null", env!("CARGO_BIN_EXE_keyport"));
+        let run: Run = env
+            .program(Path::new("/bin/sh"))
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+            .into();
+        run.ok();
+    }
     drop(agent);
     let log = std::fs::read_to_string(env.home.path().join("data/audit.jsonl")).unwrap();
     let uses: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -2,7 +2,7 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type Question, type Reply } from './generated/bindings';
+import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type FirstView, type Question, type Reply } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
@@ -14,10 +14,27 @@ async function call<T>(cmd: (typeof Commands)[keyof typeof Commands], args?: Rec
   }
 }
 
+// What the backend handed the page before it loaded (src-tauri/src/first_view.rs): the window
+// draws its first frame from it instead of five round trips. Each part answers once; later calls
+// ask the backend.
+const first: Partial<FirstView> = (() => {
+  const w = window as { __KEYPORT_FIRST_VIEW__?: FirstView };
+  const view = w.__KEYPORT_FIRST_VIEW__ ?? {};
+  delete w.__KEYPORT_FIRST_VIEW__;
+  return view;
+})();
+
+function firstOr<K extends Exclude<keyof FirstView, 'background'>, T>(part: K, ask: () => Promise<T>): Promise<T> {
+  const answer = first[part];
+  if (answer === undefined) return ask();
+  delete first[part];
+  return 'Ok' in answer ? Promise.resolve(answer.Ok as T) : Promise.reject(asUiError(answer.Err));
+}
+
 export const backend = {
-  accounts: () => call<Account[]>(Commands.list_accounts),
-  providers: () => call<Provider[]>(Commands.list_providers),
-  recentUses: () => call<Use[]>(Commands.recent_uses),
+  accounts: () => firstOr('accounts', () => call<Account[]>(Commands.list_accounts)),
+  providers: () => firstOr('providers', () => call<Provider[]>(Commands.list_providers)),
+  recentUses: () => firstOr('uses', () => call<Use[]>(Commands.recent_uses)),
   connect: (provider: string, variables: Record<string, string> = {}) =>
     call<Account>(Commands.connect, { provider, variables }),
   cancelConnect: (provider: string) => call<void>(Commands.cancel_connect, { provider }),
@@ -35,10 +52,14 @@ export const backend = {
   rename: (account: string, nickname: string) => call<Account>(Commands.rename_account, { account, nickname }),
   painted: () => call<void>(Commands.painted),
   /** Whether closing the window keeps Keyport in the tray, and whether it opens at login. */
-  background: () => call<Background>(Commands.background),
+  background: (): Promise<Background> => {
+    const answer = first.background;
+    delete first.background;
+    return answer ? Promise.resolve(answer) : call<Background>(Commands.background);
+  },
   setLoginStart: (on: boolean) => call<Background>(Commands.set_login_start, { on }),
   /** Whether programs are asked about, and the answers kept per program and account. */
-  consentSettings: () => call<ConsentSettings>(Commands.consent_settings),
+  consentSettings: () => firstOr('consent', () => call<ConsentSettings>(Commands.consent_settings)),
   setConsentAsking: (ask: boolean) => call<ConsentSettings>(Commands.set_consent_asking, { ask }),
   forgetConsent: (exe: string, account: string) => call<ConsentSettings>(Commands.forget_consent, { exe, account }),
   answerConsent: (id: number, reply: Reply) => call<void>(Commands.answer_consent, { id, reply }),

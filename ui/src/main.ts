@@ -24,6 +24,9 @@ async function start() {
   await listenForConsent();
   await backend.onDeviceCode(showDeviceCode);
   await backend.onNotice((e) => notice(errorTitle(e, 'Sign in'), 'error', sentence(e.message)));
+  // The first frame came from what the backend read as the app started; now that changes are
+  // listened to, catch up with any made since.
+  await Promise.all([reload(), reloadProviders()]);
   // Expiry texts and the "expiring" state move with the clock.
   setInterval(() => void reload(), 30_000);
 }

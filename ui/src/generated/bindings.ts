@@ -165,6 +165,8 @@ export type ConsentSettings = {
  */
 ask: boolean, decisions: Array<DecisionView>, };
 
+export type FirstView = { accounts: { Ok : Array<Account> } | { Err : UiError }, uses: { Ok : Array<Use> } | { Err : UiError }, consent: { Ok : ConsentSettings } | { Err : UiError }, providers: { Ok : Array<Provider> } | { Err : UiError }, background: Background, };
+
 /** The commands the window may call. */
 export const Commands = {
   list_accounts: 'list_accounts',
