@@ -28,6 +28,9 @@ pub struct FirstView {
     #[cfg_attr(test, ts(as = "Result<Vec<keyport_core::ProviderSummary<'static>>, UiError>"))]
     pub providers: Result<Vec<serde_json::Value>, UiError>,
     pub background: Background,
+    /// The desktop's interface font family, where the toolkit says (GTK on Linux). The page
+    /// names it instead of `system-ui`, whose lookup cost WebKitGTK's first frame 150 ms here.
+    pub font_family: Option<String>,
 }
 
 type Files = (
@@ -61,9 +64,25 @@ impl Reading {
             consent: crate::consent::consent_settings(app.clone()),
             providers,
             background: crate::background::status(app),
+            font_family: interface_font(),
         };
         Some(script(&view))
     }
+}
+
+/// The family of GTK's `gtk-font-name` ("Cantarell 11" → "Cantarell"). On the main thread, as
+/// GTK wants (Tauri's setup runs there).
+#[cfg(target_os = "linux")]
+fn interface_font() -> Option<String> {
+    use gtk::prelude::GtkSettingsExt;
+    let name = gtk::Settings::default()?.gtk_font_name()?;
+    let family = gtk::pango::FontDescription::from_string(&name).family()?;
+    Some(family.to_string()).filter(|f| !f.is_empty())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn interface_font() -> Option<String> {
+    None
 }
 
 /// JSON inside a JavaScript string literal: no text from a provider or a file can end the
@@ -89,6 +108,7 @@ mod tests {
                 tray: false,
                 login_start: false,
             },
+            font_family: Some("Sans\"; } body { color: red".into()),
         };
         let s = script(&view);
         let literal = s

@@ -24,7 +24,7 @@ const first: Partial<FirstView> = (() => {
   return view;
 })();
 
-function firstOr<K extends Exclude<keyof FirstView, 'background'>, T>(part: K, ask: () => Promise<T>): Promise<T> {
+function firstOr<K extends Exclude<keyof FirstView, 'background' | 'font_family'>, T>(part: K, ask: () => Promise<T>): Promise<T> {
   const answer = first[part];
   if (answer === undefined) return ask();
   delete first[part];
@@ -32,6 +32,8 @@ function firstOr<K extends Exclude<keyof FirstView, 'background'>, T>(part: K, a
 }
 
 export const backend = {
+  /** The desktop's interface font family, when the backend knows it (GTK). */
+  interfaceFont: (): string | null => first.font_family ?? null,
   accounts: () => firstOr('accounts', () => call<Account[]>(Commands.list_accounts)),
   providers: () => firstOr('providers', () => call<Provider[]>(Commands.list_providers)),
   recentUses: () => firstOr('uses', () => call<Use[]>(Commands.recent_uses)),

@@ -11,8 +11,13 @@ import { showDeviceCode } from './device';
 import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
 import { reload, reloadProviders, renderProviders } from './lists';
-import { errorTitle, sentence } from './model';
+import { cssString, errorTitle, sentence } from './model';
 import { notice } from './notices';
+
+// The desktop's font, named for the stylesheet (`--ui-font`) before anything is drawn, so that
+// WebKitGTK need not resolve `system-ui` for the first frame (150 ms where we measure).
+const font = backend.interfaceFont();
+if (font) document.documentElement.style.setProperty('--ui-font', cssString(font));
 
 async function start() {
   $('provider-search').addEventListener('input', renderProviders);

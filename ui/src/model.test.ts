@@ -3,6 +3,7 @@ import type { Use } from './model';
 import { account, provider, use } from './fixtures';
 import {
   asUiError,
+  cssString,
   disconnectedText,
   errorTitle,
   expiryText,
@@ -118,5 +119,16 @@ describe('consent', () => {
     const all = [d('/usr/bin/curl', 'demo-1', 5, false), d('/usr/bin/python3', 'demo-1', 9), d('/usr/bin/git', 'gh-1', 7)];
     expect(decisionsFor(all, 'demo-1').map((x) => x.program)).toEqual(['python3', 'curl']);
     expect(decisionsFor(all, 'none')).toEqual([]);
+  });
+});
+
+describe('cssString', () => {
+  it('keeps a hostile font name inside one CSS string', () => {
+    expect(cssString('Cantarell')).toBe('"Cantarell"');
+    expect(cssString('a"; } body { color: red } x { a:"\\')).toBe('"a\\"; } body { color: red } x { a:\\"\\\\"');
+    expect(cssString('a\nb')).toBe('"a b"');
+    const root = document.createElement('div');
+    root.style.setProperty('--ui-font', cssString('Evil"; color: red'));
+    expect(root.style.getPropertyValue('color')).toBe('');
   });
 });

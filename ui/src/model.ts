@@ -20,6 +20,11 @@ export type {
   Variable,
 } from './generated/bindings';
 
+/** A CSS string holding `text`: a quote, a backslash or a line break in it cannot end it. */
+export function cssString(text: string): string {
+  return `"${text.replace(/[\\"]/g, '\\$&').replace(/[\n\r\f]/g, ' ')}"`;
+}
+
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === 'object' && 'kind' in e && 'message' in e) {
     return { kind: String((e as UiError).kind) as ErrorKind, message: String((e as UiError).message) };
