@@ -5,9 +5,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-/// The full command's file name, beside `keyport` (in a build's target directory as installed).
-pub const FULL_NAME: &str = "keyport-full";
-
 /// Runs `keyport-full` with these arguments in this process's place (on Unix, `exec`: same pid,
 /// same streams, its exit status is ours).
 pub fn run_full(argv: &[OsString]) -> ExitCode {
@@ -43,7 +40,7 @@ pub fn run_full(argv: &[OsString]) -> ExitCode {
 
 fn full_path() -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find its own executable: {e}"))?;
-    let full = me.with_file_name(format!("{FULL_NAME}{}", std::env::consts::EXE_SUFFIX));
+    let full = keyport_core::executable_beside(&me, keyport_core::FULL_CLI);
     if full.is_file() {
         Ok(full)
     } else {

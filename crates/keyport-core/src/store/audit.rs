@@ -192,8 +192,8 @@ fn is_keyport_cli(exe: &Path) -> bool {
         let Ok(me) = std::env::current_exe() else {
             return Vec::new();
         };
-        let beside = |name: &str| me.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        [me.clone(), beside("keyport"), beside("keyport-full")]
+        let beside = |name| crate::store::home::executable_beside(&me, name);
+        [me.clone(), beside(crate::CLI), beside(crate::FULL_CLI)]
             .iter()
             .filter_map(|p| file_id(p))
             .collect()

@@ -10,6 +10,17 @@ use std::path::{Path, PathBuf};
 /// The keychain service name of the default home.
 pub const DEFAULT_KEYCHAIN_SERVICE: &str = "keyport";
 
+/// The executable programs run for a token; it answers from the agent or runs [`FULL_CLI`].
+pub const CLI: &str = "keyport";
+/// The executable with the whole command line, installed beside [`CLI`].
+pub const FULL_CLI: &str = "keyport-full";
+
+/// Keyport's executable `name` as installed beside `exe`: in the same directory (a build's
+/// target directory, `/usr/bin`).
+pub fn executable_beside(exe: &Path, name: &str) -> PathBuf {
+    exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
 #[derive(Debug, Clone)]
 pub struct Home {
     config_dir: PathBuf,
