@@ -9,7 +9,8 @@ use keyport_test_support::{Env, Run};
 fn redirect_token_endpoint(env: &Env, url: &str) {
     let path = env.home.path().join("data/accounts.json");
     let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    doc["accounts"][0]["connection"]["endpoints"]["token_url"] = url.into();
+    let entry = doc["accounts"][0]["connection"].as_str().unwrap().to_string();
+    doc["connections"][entry]["endpoints"]["token_url"] = url.into();
     std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
 }
 

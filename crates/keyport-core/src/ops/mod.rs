@@ -58,9 +58,17 @@ impl Keyport {
         let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
         let catalog = std::sync::OnceLock::new();
         if accounts.needs_upgrade()? {
-            let current = Catalog::load(&home.providers_file())?;
-            accounts.upgrade(|provider, legacy| legacy_connection(&current, provider, legacy))?;
-            let _ = catalog.set(current);
+            // Only a format-1 file needs the catalog (and so a readable providers.toml).
+            accounts.upgrade(|provider, legacy| {
+                let current = match catalog.get() {
+                    Some(current) => current,
+                    None => {
+                        let loaded = Catalog::load(&home.providers_file())?;
+                        catalog.get_or_init(|| loaded)
+                    }
+                };
+                Ok(legacy_connection(current, provider, legacy))
+            })?;
         }
         let keychain = Keychain::new(home.keychain_service());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());

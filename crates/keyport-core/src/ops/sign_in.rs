@@ -13,6 +13,7 @@ use crate::redirect::loopback::{CallbackListener, SignInAddress};
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::tokens::now;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -53,7 +54,7 @@ pub struct DevicePrompt {
 /// Everything a sign-in needs before the user is involved.
 struct Prepared<'a> {
     provider: Provider,
-    connection: Connection,
+    connection: Arc<Connection>,
     scopes: Vec<String>,
     keyport: &'a Keyport,
 }
@@ -187,7 +188,7 @@ impl Keyport {
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         Ok(Prepared {
             provider,
-            connection,
+            connection: Arc::new(connection),
             scopes,
             keyport: self,
         })

@@ -4,6 +4,19 @@
 //! the same directory and renamed over the old one, so readers see the old or the new file, never a
 //! torn one, and concurrent writers never lose each other's updates. A damaged file is reported and
 //! left untouched: nothing is ever silently reset.
+//!
+//! Format 3, as written:
+//!
+//! ```json
+//! {"version":3,
+//!  "connections":{"github":{"provider_name":"GitHub","endpoints":{…},"client_id":"…",…}},
+//!  "accounts":[{"id":"github-1","provider":"github","nickname":"octocat","connection":"github",…}]}
+//! ```
+//!
+//! Each distinct connection is stored once and named by its accounts: a provider's accounts
+//! nearly always share one, and stored with every account it was most of the file, which every
+//! `keyport list` had to read past. An account made with a different connection of the same
+//! provider (a changed client id or endpoint) gets an entry of its own, `github~2`.
 
 use crate::catalog::EndpointSet;
 use crate::error::{Error, Result};
@@ -12,13 +25,15 @@ use crate::store::accounts::{status, Account, Lifecycle, Status};
 use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use url::Url;
 
-/// Format 2 stores each account's whole [`Connection`]; format 1 stored only its endpoints, and is
-/// upgraded in place by [`AccountStore::upgrade`].
-const FILE_VERSION: u32 = 2;
+/// Format 3 stores each distinct [`Connection`] once, in a table; format 2 stored each account's
+/// whole connection with it, format 1 only its endpoints. Both are upgraded in place by
+/// [`AccountStore::upgrade`].
+const FILE_VERSION: u32 = 3;
 
 /// An account as listings need it: borrowed from the file's bytes where it can be, and without
 /// the connection (only whether it can revoke). `keyport list` reads these, so that its cost stays
@@ -33,7 +48,9 @@ pub struct ListedAccount<'a> {
     pub provider: Cow<'a, str>,
     #[serde(borrow)]
     pub nickname: Cow<'a, str>,
-    pub scopes: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
+    pub scopes: Vec<Text<'a>>,
     /// Unix seconds; `null` for a token that does not expire.
     pub expires_at: Option<u64>,
     #[serde(default, skip_serializing)]
@@ -45,9 +62,15 @@ pub struct ListedAccount<'a> {
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub lifecycle: Lifecycle,
-    #[serde(rename = "connection", skip_serializing)]
+    /// The name of the account's entry in the file's connection table; empty for an account
+    /// listed from memory.
+    #[serde(borrow, skip_serializing)]
     #[cfg_attr(feature = "ts", ts(skip))]
-    revocation: RevocationPresence,
+    connection: Cow<'a, str>,
+    /// Whether that connection has a revocation endpoint.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    can_revoke: bool,
     /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
@@ -58,7 +81,20 @@ pub struct ListedAccount<'a> {
     pub updated_at: u64,
 }
 
-/// Whether the stored connection has a revocation endpoint, without reading the rest of it.
+/// A string of the file, borrowed unless JSON escapes had to be undone. serde borrows a `Cow`
+/// field itself but makes every `Cow` inside a `Vec` an owned copy: four allocations per account
+/// for its scopes, a sixth of `keyport list` with a thousand accounts.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a stored connection has a revocation endpoint, without reading the rest of it.
 #[derive(Debug, Default, Deserialize)]
 struct RevocationPresence {
     endpoints: RevocationUrl,
@@ -82,7 +118,7 @@ impl ListedAccount<'_> {
     }
 
     pub fn can_revoke(&self) -> bool {
-        self.revocation.endpoints.revocation_url.is_some()
+        self.can_revoke
     }
 
     pub fn into_owned(self) -> ListedAccount<'static> {
@@ -91,12 +127,13 @@ impl ListedAccount<'_> {
             id: own(self.id),
             provider: own(self.provider),
             nickname: own(self.nickname),
-            scopes: self.scopes.into_iter().map(own).collect(),
+            scopes: self.scopes.into_iter().map(|s| Text(own(s.0))).collect(),
             expires_at: self.expires_at,
             token_obtained_at: self.token_obtained_at,
             has_refresh_token: self.has_refresh_token,
             lifecycle: self.lifecycle,
-            revocation: self.revocation,
+            connection: own(self.connection),
+            can_revoke: self.can_revoke,
             metadata: self.metadata,
             is_default: self.is_default,
             created_at: self.created_at,
@@ -111,21 +148,13 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
             id: Cow::Borrowed(&a.id),
             provider: Cow::Borrowed(&a.provider),
             nickname: Cow::Borrowed(&a.nickname),
-            scopes: a.scopes.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
+            scopes: a.scopes.iter().map(|s| Text(Cow::Borrowed(s))).collect(),
             expires_at: a.expires_at,
             token_obtained_at: a.token_obtained_at,
             has_refresh_token: a.has_refresh_token,
             lifecycle: a.lifecycle.clone(),
-            revocation: RevocationPresence {
-                endpoints: RevocationUrl {
-                    revocation_url: a
-                        .connection
-                        .endpoints
-                        .revocation_url
-                        .as_ref()
-                        .map(|_| serde::de::IgnoredAny),
-                },
-            },
+            connection: Cow::Borrowed(""),
+            can_revoke: a.connection.endpoints.revocation_url.is_some(),
             metadata: a.metadata.clone(),
             is_default: a.is_default,
             created_at: a.created_at,
@@ -134,17 +163,38 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
     }
 }
 
-/// The account file's envelope, read as whole accounts or as listings.
+/// The account file, read as whole accounts (`C` a [`Connection`]) or as listings (`C` only
+/// whether it can revoke); its accounts name their connections.
 #[derive(Debug, Deserialize)]
-struct VersionedFile<T> {
+struct StoredFile<C, A> {
     version: u32,
-    accounts: T,
+    connections: BTreeMap<String, C>,
+    accounts: Vec<A>,
+}
+
+/// The same, as listings read it: borrowed from the file's bytes.
+#[derive(Debug, Deserialize)]
+struct ListedFile<'a> {
+    version: u32,
+    #[serde(borrow)]
+    connections: BTreeMap<Cow<'a, str>, RevocationPresence>,
+    #[serde(borrow)]
+    accounts: Vec<ListedAccount<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-struct AccountsFile<'a> {
+struct WrittenFile<'a> {
     version: u32,
-    accounts: &'a [Account],
+    connections: BTreeMap<&'a str, &'a Connection>,
+    accounts: Vec<Account<&'a str>>,
+}
+
+/// Any version's envelope, to say which version a file is when it does not read as the current one.
+#[derive(Debug, Deserialize)]
+struct Versioned<T> {
+    version: u32,
+    #[serde(default)]
+    accounts: T,
 }
 
 /// What a format-1 account stored instead of its connection: its endpoints, with the issuer
@@ -176,7 +226,22 @@ impl AccountStore {
     /// All accounts, as last written. Needs no lock: the file is replaced atomically.
     pub fn load(&self) -> Result<Vec<Account>> {
         let bytes = self.read_bytes()?;
-        self.parse(&bytes)
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let file: StoredFile<Connection, Account<String>> = self.parse(&bytes)?;
+        let table: BTreeMap<String, Arc<Connection>> = file
+            .connections
+            .into_iter()
+            .map(|(name, c)| (name, Arc::new(c)))
+            .collect();
+        file.accounts
+            .into_iter()
+            .map(|a| {
+                let connection = self.named(&table, &a.id, &a.connection)?.clone();
+                Ok(a.map_connection(|_| connection))
+            })
+            .collect()
     }
 
     /// The account file's bytes (empty when there is none yet), for [`AccountStore::listing`].
@@ -190,7 +255,30 @@ impl AccountStore {
 
     /// The accounts in `bytes` (from [`AccountStore::read_bytes`]) as listings need them.
     pub fn listing<'a>(&self, bytes: &'a [u8]) -> Result<Vec<ListedAccount<'a>>> {
-        self.parse(bytes)
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let file: ListedFile<'a> = self.parse(bytes)?;
+        let mut accounts = file.accounts;
+        for a in &mut accounts {
+            let connection = self.named(&file.connections, &a.id, &a.connection)?;
+            a.can_revoke = connection.endpoints.revocation_url.is_some();
+        }
+        Ok(accounts)
+    }
+
+    /// The table entry `name` that account `id` refers to.
+    fn named<'t, K: Ord + std::borrow::Borrow<str>, C>(
+        &self,
+        table: &'t BTreeMap<K, C>,
+        id: &str,
+        name: &str,
+    ) -> Result<&'t C> {
+        table.get(name).ok_or_else(|| {
+            self.corrupt(format!(
+                "account {id:?} names connection {name:?}, which the file does not have"
+            ))
+        })
     }
 
     fn corrupt(&self, message: String) -> Error {
@@ -200,21 +288,25 @@ impl AccountStore {
         }
     }
 
-    fn parse<'a, T: Deserialize<'a> + Default>(&self, bytes: &'a [u8]) -> Result<T> {
-        if bytes.is_empty() {
-            return Ok(T::default());
-        }
+    /// The file in `bytes`, of the current version (`version` read whatever its place).
+    fn parse<'a, F: Deserialize<'a> + HasVersion>(&self, bytes: &'a [u8]) -> Result<F> {
         // Validated as UTF-8 once, as a whole: `from_slice` would check every string it borrows
         // again, which was an eighth of `list --json` with a thousand accounts.
         let text = std::str::from_utf8(bytes).map_err(|e| self.corrupt(e.to_string()))?;
-        let file: VersionedFile<T> = serde_json::from_str(text).map_err(|e| self.corrupt(e.to_string()))?;
-        if file.version != FILE_VERSION {
-            return Err(self.corrupt(format!(
-                "version {} is not {FILE_VERSION}; was it written by a newer Keyport?",
-                file.version
-            )));
+        let version = |v| {
+            self.corrupt(format!(
+                "version {v} is not {FILE_VERSION}; was it written by a newer Keyport?"
+            ))
+        };
+        match serde_json::from_str::<F>(text) {
+            Ok(file) if file.version() == FILE_VERSION => Ok(file),
+            Ok(file) => Err(version(file.version())),
+            // Another version's shape fails to read as this one: say so rather than where.
+            Err(e) => match serde_json::from_str::<Versioned<serde::de::IgnoredAny>>(text) {
+                Ok(v) if v.version != FILE_VERSION => Err(version(v.version)),
+                _ => Err(self.corrupt(e.to_string())),
+            },
         }
-        Ok(file.accounts)
     }
 
     /// Applies `change` to the accounts under the file lock and writes the result atomically.
@@ -228,9 +320,15 @@ impl AccountStore {
     }
 
     fn write(&self, accounts: &[Account]) -> Result<()> {
-        let file = AccountsFile {
+        let (table, names) = name_connections(accounts);
+        let file = WrittenFile {
             version: FILE_VERSION,
-            accounts,
+            connections: table.iter().map(|(name, c)| (name.as_str(), *c)).collect(),
+            accounts: accounts
+                .iter()
+                .zip(names)
+                .map(|(a, i)| a.clone().map_connection(|_| table[i].0.as_str()))
+                .collect(),
         };
         crate::store::atomic_file::replace(
             &self.path,
@@ -238,50 +336,123 @@ impl AccountStore {
         )
     }
 
-    /// Rewrites a format-1 file as format 2, once: `connect` gives each account (by provider id)
-    /// the connection its stored endpoints and today's catalog make. Costs one small read when
-    /// the file is already current (the version is the first field written).
-    pub fn upgrade(&self, connect: impl Fn(&str, LegacyEndpoints) -> Connection) -> Result<()> {
-        if !self.has_version(1)? {
+    /// Rewrites a file of format 1 or 2 as the current format, once. `connect` gives a format-1
+    /// account (by provider id) the connection its stored endpoints and today's catalog make.
+    /// Costs one small read when the file is already current (the version is the first field
+    /// written).
+    pub fn upgrade(&self, connect: impl Fn(&str, LegacyEndpoints) -> Result<Connection>) -> Result<()> {
+        if !self.needs_upgrade()? {
             return Ok(());
         }
         let _lock = FileLock::exclusive(&self.lock_path)?;
         let bytes = self.read_bytes()?;
-        let file: VersionedFile<Vec<serde_json::Value>> =
+        let file: Versioned<Vec<serde_json::Value>> =
             serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e.to_string()))?;
-        if file.version != 1 {
+        if !matches!(file.version, 1 | 2) {
             return Ok(()); // another process upgraded it meanwhile
         }
         let mut accounts = Vec::with_capacity(file.accounts.len());
         for mut value in file.accounts {
-            let legacy = value
-                .as_object_mut()
-                .and_then(|a| a.remove("endpoints"))
-                .ok_or_else(|| self.corrupt("an account of format 1 has no endpoints".into()))?;
-            let legacy = legacy_endpoints(legacy).map_err(|m| self.corrupt(m))?;
-            let provider = value["provider"].as_str().unwrap_or_default().to_string();
-            value["connection"] = serde_json::to_value(connect(&provider, legacy)).expect("serializes");
-            accounts.push(serde_json::from_value(value).map_err(|e| self.corrupt(e.to_string()))?);
+            if file.version == 1 {
+                let legacy = value
+                    .as_object_mut()
+                    .and_then(|a| a.remove("endpoints"))
+                    .ok_or_else(|| self.corrupt("an account of format 1 has no endpoints".into()))?;
+                let legacy = legacy_endpoints(legacy).map_err(|m| self.corrupt(m))?;
+                let provider = value["provider"].as_str().unwrap_or_default().to_string();
+                value["connection"] = serde_json::to_value(connect(&provider, legacy)?).expect("serializes");
+            }
+            let account: Account<Connection> =
+                serde_json::from_value(value).map_err(|e| self.corrupt(e.to_string()))?;
+            accounts.push(account.map_connection(Arc::new));
         }
-        tracing::info!(path = %self.path.display(), "upgraded the account file to format {FILE_VERSION}");
+        tracing::info!(
+            path = %self.path.display(),
+            "upgraded the account file from format {} to {FILE_VERSION}",
+            file.version
+        );
         self.write(&accounts)
     }
 
-    /// Whether the file is of format 1 and [`AccountStore::upgrade`] has work to do.
+    /// Whether the file is of an older format that [`AccountStore::upgrade`] rewrites.
     pub fn needs_upgrade(&self) -> Result<bool> {
-        self.has_version(1)
-    }
-
-    fn has_version(&self, version: u32) -> Result<bool> {
         use std::io::Read;
-        let mut head = [0u8; 16];
+        let mut head = [0u8; 32];
         let n = match std::fs::File::open(&self.path) {
             Ok(mut f) => f.read(&mut head).map_err(|e| Error::io("read", &self.path, e))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(Error::io("read", &self.path, e)),
         };
-        Ok(head[..n].starts_with(format!("{{\"version\":{version},").as_bytes()))
+        Ok(matches!(leading_version(&head[..n]), Some(1 | 2)))
     }
+}
+
+/// The version a file starting with `head` declares first, as Keyport writes it (or a person
+/// reformatting it would: spaces and line breaks allowed).
+fn leading_version(head: &[u8]) -> Option<u32> {
+    let head = String::from_utf8_lossy(head);
+    let rest = head
+        .trim_start()
+        .strip_prefix('{')?
+        .trim_start()
+        .strip_prefix("\"version\"")?
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
+/// What [`AccountStore::parse`] checks of any shape of the file.
+trait HasVersion {
+    fn version(&self) -> u32;
+}
+
+impl<C, A> HasVersion for StoredFile<C, A> {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl HasVersion for ListedFile<'_> {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// The table of `accounts`' distinct connections, each named after the provider of the first
+/// account that has it (`github`, then `github~2`, … for other connections of that provider),
+/// and the index of each account's entry. Accounts read from the file share their entry's
+/// allocation, so most are matched by address; the rest are compared whole.
+fn name_connections(accounts: &[Account]) -> (Vec<(String, &Connection)>, Vec<usize>) {
+    let mut table: Vec<(String, &Connection)> = Vec::new();
+    let mut by_address: HashMap<*const Connection, usize> = HashMap::new();
+    let names = accounts
+        .iter()
+        .map(|a| {
+            let address = Arc::as_ptr(&a.connection);
+            if let Some(&i) = by_address.get(&address) {
+                return i;
+            }
+            let i = table
+                .iter()
+                .position(|(_, c)| **c == *a.connection)
+                .unwrap_or_else(|| {
+                    let name = (1..)
+                        .map(|n| match n {
+                            1 => a.provider.clone(),
+                            n => format!("{}~{n}", a.provider),
+                        })
+                        .find(|name| table.iter().all(|(taken, _)| taken != name))
+                        .expect("an unbounded range always has a free name");
+                    table.push((name, &a.connection));
+                    table.len() - 1
+                });
+            by_address.insert(address, i);
+            i
+        })
+        .collect();
+    (table, names)
 }
 
 fn legacy_endpoints(mut value: serde_json::Value) -> std::result::Result<LegacyEndpoints, String> {
@@ -315,7 +486,10 @@ mod tests {
         assert!(store.load().unwrap().is_empty());
         store
             .update(|a| {
-                a.push(account("x-1", "x", "n"));
+                a.push(Account {
+                    scopes: vec!["read".into(), "say \"hi\"".into()],
+                    ..account("x-1", "x", "n")
+                });
                 Ok(())
             })
             .unwrap();
@@ -333,6 +507,16 @@ mod tests {
         assert!(
             matches!(listed[0].id, Cow::Borrowed(_)),
             "listing borrows from the file"
+        );
+        let scopes: Vec<_> = listed[0]
+            .scopes
+            .iter()
+            .map(|s| (&*s.0, matches!(s.0, Cow::Borrowed(_))))
+            .collect();
+        assert_eq!(
+            scopes,
+            [("read", true), ("say \"hi\"", false)],
+            "scopes too, unless escaped"
         );
         assert_eq!(listed[0].status(0), store.load().unwrap()[0].status(0));
         std::fs::write(store.path(), b"{not json").unwrap();
@@ -361,16 +545,19 @@ mod tests {
             format!("{{\"version\":1,\"accounts\":[{account}]}}"),
         )
         .unwrap();
-        assert!(store.load().is_err(), "format 1 is not read as format 2");
+        assert!(
+            store.load().is_err(),
+            "format 1 is not read as the current format"
+        );
         let upgrade = || {
             store.upgrade(|provider, legacy| {
                 assert_eq!(provider, "demo");
-                Connection {
+                Ok(Connection {
                     endpoints: legacy.endpoints,
                     callback_issuer: legacy.callback_issuer,
                     iss_parameter_supported: legacy.iss_parameter_supported,
                     ..crate::provider::connection::tests::connection()
-                }
+                })
             })
         };
         upgrade().unwrap();
@@ -388,5 +575,140 @@ mod tests {
             after,
             "a current file is left alone"
         );
+    }
+
+    fn store_in(dir: &Path) -> AccountStore {
+        AccountStore::new(dir.join("accounts.json"), &dir.join("locks"))
+    }
+
+    fn with_client(id: &str, client_id: &str) -> Account {
+        let mut a = account(id, "x", id);
+        let c = Arc::make_mut(&mut a.connection);
+        c.client_id = client_id.into();
+        c.endpoints.revocation_url = Some(Url::parse("https://x.example/revoke").unwrap());
+        a
+    }
+
+    #[test]
+    fn accounts_share_their_connection_in_the_file_and_keep_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let mut no_revocation = with_client("x-3", "other");
+        Arc::make_mut(&mut no_revocation.connection)
+            .endpoints
+            .revocation_url = None;
+        store
+            .update(|all| {
+                // Equal connections in separate allocations, as sign-ins make them.
+                all.extend([
+                    with_client("x-1", "app"),
+                    with_client("x-2", "app"),
+                    no_revocation,
+                ]);
+                Ok(())
+            })
+            .unwrap();
+        let file: serde_json::Value = serde_json::from_slice(&store.read_bytes().unwrap()).unwrap();
+        let table = file["connections"].as_object().unwrap();
+        assert_eq!(table.len(), 2, "{file}");
+        let names: Vec<&str> = file["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["connection"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["x", "x", "x~2"]);
+        assert_eq!(table["x~2"]["client_id"], "other");
+
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded[0].connection.client_id, "app");
+        assert!(
+            Arc::ptr_eq(&loaded[0].connection, &loaded[1].connection),
+            "read once, shared"
+        );
+        assert_eq!(loaded[2].connection.client_id, "other");
+        let bytes = store.read_bytes().unwrap();
+        let listed = store.listing(&bytes).unwrap();
+        let revoke: Vec<bool> = listed.iter().map(ListedAccount::can_revoke).collect();
+        assert_eq!(revoke, [true, true, false]);
+
+        // Rewritten unchanged, the file is the same; an entry no account names is dropped.
+        store.update(|_| Ok(())).unwrap();
+        assert_eq!(store.read_bytes().unwrap(), bytes);
+        store
+            .update(|all| {
+                all.truncate(2);
+                Ok(())
+            })
+            .unwrap();
+        let file: serde_json::Value = serde_json::from_slice(&store.read_bytes().unwrap()).unwrap();
+        assert_eq!(file["connections"].as_object().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_missing_connection_or_another_version_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        store
+            .update(|all| {
+                all.push(account("x-1", "x", "n"));
+                Ok(())
+            })
+            .unwrap();
+        let mut file: serde_json::Value = serde_json::from_slice(&store.read_bytes().unwrap()).unwrap();
+        file["accounts"][0]["connection"] = "gone".into();
+        let damaged = serde_json::to_vec(&file).unwrap();
+        std::fs::write(store.path(), &damaged).unwrap();
+        let message = |e: Error| match e {
+            Error::CorruptData { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
+        let missing = message(store.load().unwrap_err());
+        assert!(missing.contains(r#"connection "gone""#), "{missing}");
+        assert!(message(store.listing(&damaged).unwrap_err()).contains("gone"));
+        assert!(store.update(|_| Ok(())).is_err());
+        assert_eq!(std::fs::read(store.path()).unwrap(), damaged);
+
+        // A newer Keyport's file, whatever its shape: the version is what is wrong.
+        let newer = br#"{"version":4,"accounts":{"x-1":{}},"servers":[]}"#;
+        std::fs::write(store.path(), newer).unwrap();
+        assert!(message(store.load().unwrap_err()).contains("version 4"));
+        assert!(message(store.listing(newer).unwrap_err()).contains("version 4"));
+        assert_eq!(std::fs::read(store.path()).unwrap(), newer);
+    }
+
+    #[test]
+    fn the_leading_version_is_read_as_written_or_reformatted() {
+        assert_eq!(leading_version(br#"{"version":2,"accounts":[{"id":"#), Some(2));
+        assert_eq!(leading_version(b"{\n  \"version\" : 1,\n  \"acc"), Some(1));
+        assert_eq!(leading_version(br#"{"version":3}"#), Some(3));
+        assert_eq!(leading_version(br#"{"version":2"#), None, "cut short");
+        assert_eq!(leading_version(br#"{"accounts":[],"version":2}"#), None);
+        assert_eq!(leading_version(b""), None);
+    }
+
+    #[test]
+    fn a_format_2_file_is_upgraded_to_one_shared_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let accounts = [account("x-1", "x", "a"), account("x-2", "x", "b")];
+        let inline: Vec<Account<Connection>> = accounts
+            .iter()
+            .map(|a| a.clone().map_connection(|c| (*c).clone()))
+            .collect();
+        // As Keyport wrote format 2: `version` first, each account with its whole connection.
+        let v2 = serde_json::to_string(&serde_json::json!({"version": 2, "accounts": inline}))
+            .unwrap()
+            .replacen(r#"{"accounts":"#, r#"{"version":2,"accounts":"#, 1);
+        std::fs::write(store.path(), v2.replacen(r#","version":2}"#, "}", 1)).unwrap();
+        assert!(store.needs_upgrade().unwrap());
+        store
+            .upgrade(|_, _| unreachable!("format 2 needs no catalog"))
+            .unwrap();
+        assert!(!store.needs_upgrade().unwrap());
+        assert_eq!(store.load().unwrap(), accounts);
+        let file: serde_json::Value = serde_json::from_slice(&store.read_bytes().unwrap()).unwrap();
+        assert_eq!(file["version"], 3);
+        assert_eq!(file["connections"].as_object().unwrap().len(), 1);
     }
 }

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::provider::connection::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Seconds before expiry from which an account shows as "expiring".
 pub const EXPIRING_WINDOW_SECS: u64 = 300;
@@ -37,8 +38,11 @@ impl Lifecycle {
     }
 }
 
+/// An account as Keyport uses it holds its connection (shared: accounts made by the same provider
+/// and client usually have equal ones); as the account file stores it, `C` is the name of an entry
+/// in the file's connection table (see `account_file`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Account {
+pub struct Account<C = Arc<Connection>> {
     /// Stable handle: `<provider>-<n>`.
     pub id: String,
     pub provider: String,
@@ -54,7 +58,7 @@ pub struct Account {
     pub has_refresh_token: bool,
     pub lifecycle: Lifecycle,
     /// The provider as resolved when the account was connected: how to refresh and revoke it.
-    pub connection: Connection,
+    pub connection: C,
     /// Token-response fields the catalog keeps (`keep_fields`), such as an API base URL.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
@@ -83,6 +87,29 @@ impl Status {
             Status::Expiring => "expiring",
             Status::Expired => "expired",
             Status::NeedsReconnect => "needs reconnect",
+        }
+    }
+}
+
+impl<C> Account<C> {
+    /// The same account with its connection replaced by `f` of it (how the account file turns
+    /// names of table entries into connections and back).
+    pub(crate) fn map_connection<D>(self, f: impl FnOnce(C) -> D) -> Account<D> {
+        Account {
+            id: self.id,
+            provider: self.provider,
+            nickname: self.nickname,
+            subject: self.subject,
+            scopes: self.scopes,
+            expires_at: self.expires_at,
+            token_obtained_at: self.token_obtained_at,
+            has_refresh_token: self.has_refresh_token,
+            lifecycle: self.lifecycle,
+            connection: f(self.connection),
+            metadata: self.metadata,
+            is_default: self.is_default,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -190,7 +217,7 @@ pub(crate) mod tests {
             token_obtained_at: 0,
             has_refresh_token: true,
             lifecycle: Lifecycle::Active,
-            connection: crate::provider::connection::tests::connection(),
+            connection: Arc::new(crate::provider::connection::tests::connection()),
             metadata: Default::default(),
             is_default: false,
             created_at: 0,
