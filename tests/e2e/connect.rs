@@ -314,3 +314,52 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn an_account_file_of_format_2_is_upgraded_in_place_and_keeps_working() {
+    let env = Env::new(3600);
+    let first = env.connect("alice");
+    let second = env.connect("bob");
+    let path = env.home.path().join("data/accounts.json");
+    let current: serde_json::Value = serde_json::from_str(&env.accounts_file()).unwrap();
+    assert_eq!(current["version"], 3);
+    assert_eq!(
+        current["connections"].as_object().unwrap().len(),
+        1,
+        "two accounts of one provider share one entry: {current}"
+    );
+    // As the previous Keyport wrote it: `version` first, each account with its whole connection.
+    let mut accounts = current["accounts"].clone();
+    for a in accounts.as_array_mut().unwrap() {
+        let name = a["connection"].as_str().unwrap().to_string();
+        a["connection"] = current["connections"][name].clone();
+    }
+    let format_2 = format!(
+        r#"{{"version":2,"accounts":{}}}"#,
+        serde_json::to_string(&accounts).unwrap()
+    );
+    std::fs::write(&path, &format_2).unwrap();
+
+    let list = env.list();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert_eq!(list[0]["can_revoke"], true, "the connection came through");
+    let upgraded: serde_json::Value = serde_json::from_str(&env.accounts_file()).unwrap();
+    assert_eq!(upgraded, current, "the same file as Keyport writes it today");
+
+    // The upgraded accounts refresh and revoke through their stored connection.
+    let (before, _) = env.stored_tokens(&first);
+    env.run(&["refresh", &first]).ok();
+    let (after, _) = env.stored_tokens(&first);
+    assert_ne!(before, after);
+    assert_eq!(env.server.userinfo_status(&after), 200);
+    let (_, refresh) = env.stored_tokens(&second);
+    env.run(&["revoke", &second]).ok();
+    assert!(!env.server.is_active(&refresh), "revoked at the provider");
+    assert_eq!(env.list()[1]["status"], "needs_reconnect");
+}
