@@ -57,19 +57,10 @@ impl Keyport {
         home.check()?;
         let accounts = AccountStore::new(home.accounts_file(), &home.locks_dir());
         let catalog = std::sync::OnceLock::new();
-        if accounts.needs_upgrade()? {
-            // Only a format-1 file needs the catalog (and so a readable providers.toml).
-            accounts.upgrade(|provider, legacy| {
-                let current = match catalog.get() {
-                    Some(current) => current,
-                    None => {
-                        let loaded = Catalog::load(&home.providers_file())?;
-                        catalog.get_or_init(|| loaded)
-                    }
-                };
-                Ok(legacy_connection(current, provider, legacy))
-            })?;
-        }
+        // Only a format-1 file needs the catalog (and so a readable providers.toml).
+        accounts.upgrade(|provider, legacy| {
+            Ok(legacy_connection(catalog_in(&catalog, &home)?, provider, legacy))
+        })?;
         let keychain = Keychain::new(home.keychain_service());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
@@ -92,11 +83,7 @@ impl Keyport {
 
     /// The catalog: the built-in presets and the user's providers.toml, read on first use.
     pub fn catalog(&self) -> Result<&Catalog> {
-        if let Some(catalog) = self.catalog.get() {
-            return Ok(catalog);
-        }
-        let loaded = Catalog::load(&self.home.providers_file())?;
-        Ok(self.catalog.get_or_init(|| loaded))
+        catalog_in(&self.catalog, &self.home)
     }
 
     pub(crate) fn audit(&self) -> &AuditLog {
@@ -159,6 +146,15 @@ impl Keyport {
         };
         Ok(Remote::new(self.http(), connection, secret))
     }
+}
+
+/// The catalog kept in `cell`, read from `home`'s providers.toml the first time it is asked for.
+fn catalog_in<'c>(cell: &'c std::sync::OnceLock<Catalog>, home: &Home) -> Result<&'c Catalog> {
+    if let Some(catalog) = cell.get() {
+        return Ok(catalog);
+    }
+    let loaded = Catalog::load(&home.providers_file())?;
+    Ok(cell.get_or_init(|| loaded))
 }
 
 /// A format-1 account's connection: its stored endpoints, and what today's catalog says of the

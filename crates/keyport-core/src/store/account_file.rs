@@ -163,23 +163,13 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
     }
 }
 
-/// The account file, read as whole accounts (`C` a [`Connection`]) or as listings (`C` only
-/// whether it can revoke); its accounts name their connections.
+/// The account file, read as whole accounts (`C` a [`Connection`], `A` an account naming its
+/// entry) or as listings (`C` only whether it can revoke, `A` a [`ListedAccount`]).
 #[derive(Debug, Deserialize)]
 struct StoredFile<C, A> {
     version: u32,
     connections: BTreeMap<String, C>,
     accounts: Vec<A>,
-}
-
-/// The same, as listings read it: borrowed from the file's bytes.
-#[derive(Debug, Deserialize)]
-struct ListedFile<'a> {
-    version: u32,
-    #[serde(borrow)]
-    connections: BTreeMap<Cow<'a, str>, RevocationPresence>,
-    #[serde(borrow)]
-    accounts: Vec<ListedAccount<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -258,7 +248,7 @@ impl AccountStore {
         if bytes.is_empty() {
             return Ok(Vec::new());
         }
-        let file: ListedFile<'a> = self.parse(bytes)?;
+        let file: StoredFile<RevocationPresence, ListedAccount<'a>> = self.parse(bytes)?;
         let mut accounts = file.accounts;
         for a in &mut accounts {
             let connection = self.named(&file.connections, &a.id, &a.connection)?;
@@ -268,12 +258,7 @@ impl AccountStore {
     }
 
     /// The table entry `name` that account `id` refers to.
-    fn named<'t, K: Ord + std::borrow::Borrow<str>, C>(
-        &self,
-        table: &'t BTreeMap<K, C>,
-        id: &str,
-        name: &str,
-    ) -> Result<&'t C> {
+    fn named<'t, C>(&self, table: &'t BTreeMap<String, C>, id: &str, name: &str) -> Result<&'t C> {
         table.get(name).ok_or_else(|| {
             self.corrupt(format!(
                 "account {id:?} names connection {name:?}, which the file does not have"
@@ -289,7 +274,10 @@ impl AccountStore {
     }
 
     /// The file in `bytes`, of the current version (`version` read whatever its place).
-    fn parse<'a, F: Deserialize<'a> + HasVersion>(&self, bytes: &'a [u8]) -> Result<F> {
+    fn parse<'a, C, A>(&self, bytes: &'a [u8]) -> Result<StoredFile<C, A>>
+    where
+        StoredFile<C, A>: Deserialize<'a>,
+    {
         // Validated as UTF-8 once, as a whole: `from_slice` would check every string it borrows
         // again, which was an eighth of `list --json` with a thousand accounts.
         let text = std::str::from_utf8(bytes).map_err(|e| self.corrupt(e.to_string()))?;
@@ -298,9 +286,9 @@ impl AccountStore {
                 "version {v} is not {FILE_VERSION}; was it written by a newer Keyport?"
             ))
         };
-        match serde_json::from_str::<F>(text) {
-            Ok(file) if file.version() == FILE_VERSION => Ok(file),
-            Ok(file) => Err(version(file.version())),
+        match serde_json::from_str::<StoredFile<C, A>>(text) {
+            Ok(file) if file.version == FILE_VERSION => Ok(file),
+            Ok(file) => Err(version(file.version)),
             // Another version's shape fails to read as this one: say so rather than where.
             Err(e) => match serde_json::from_str::<Versioned<serde::de::IgnoredAny>>(text) {
                 Ok(v) if v.version != FILE_VERSION => Err(version(v.version)),
@@ -375,7 +363,7 @@ impl AccountStore {
     }
 
     /// Whether the file is of an older format that [`AccountStore::upgrade`] rewrites.
-    pub fn needs_upgrade(&self) -> Result<bool> {
+    fn needs_upgrade(&self) -> Result<bool> {
         use std::io::Read;
         let mut head = [0u8; 32];
         let n = match std::fs::File::open(&self.path) {
@@ -401,23 +389,6 @@ fn leading_version(head: &[u8]) -> Option<u32> {
         .trim_start();
     let end = rest.find(|c: char| !c.is_ascii_digit())?;
     rest[..end].parse().ok()
-}
-
-/// What [`AccountStore::parse`] checks of any shape of the file.
-trait HasVersion {
-    fn version(&self) -> u32;
-}
-
-impl<C, A> HasVersion for StoredFile<C, A> {
-    fn version(&self) -> u32 {
-        self.version
-    }
-}
-
-impl HasVersion for ListedFile<'_> {
-    fn version(&self) -> u32 {
-        self.version
-    }
 }
 
 /// The table of `accounts`' distinct connections, each named after the provider of the first
