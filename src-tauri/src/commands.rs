@@ -9,8 +9,8 @@ use crate::bindings::events;
 use crate::state::AppState;
 use crate::ui_error::UiError;
 use keyport_core::{
-    now, AccountSummary, ConnectOptions, Home, Keyport, NewProvider, ProviderSummary, RevocationOutcome,
-    Secret, Use,
+    now, AccountSummary, ConnectOptions, Home, Keyport, NewProvider, ProviderSummary, RedirectMode,
+    RevocationOutcome, Secret, Use,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
@@ -113,7 +113,7 @@ pub async fn connect(
         variables: variables.unwrap_or_default(),
         ..ConnectOptions::default()
     };
-    let flow = keyport.connect_via(&provider, opts, Some(&flows), None, |address| {
+    let flow = keyport.connect_via(&provider, opts, RedirectMode::DeepLink(&flows), |address| {
         // The browser gets the one-time local address (other users can read a browser's command
         // line); the full one is only shown in this window.
         open_sign_in_page(

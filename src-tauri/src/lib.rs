@@ -79,6 +79,8 @@ fn create_window(app: &tauri::App, first_view: Option<String>, show: bool) -> ta
 }
 
 pub fn run() {
+    // The app keeps tokens in memory (its agent) for as long as it runs.
+    keyport_core::forbid_memory_reads();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYPORT_LOG").unwrap_or_else(|_| "warn".into()),

@@ -13,14 +13,22 @@ const KEYPORT: &str = env!("CARGO_BIN_EXE_keyport");
 /// The demo provider, declared a git host (its tokens are accepted as git passwords here).
 fn git_env(ttl: u64) -> Env {
     let env = Env::new(ttl);
+    declare_git(&env, None);
+    env
+}
+
+/// Declares the demo provider a git host: at its sign-in's origin, or at `git_url`.
+fn declare_git(env: &Env, git_url: Option<&str>) {
     let file = env.home.path().join("config/providers.toml");
     let text = std::fs::read_to_string(&file).unwrap();
+    let git_url = git_url
+        .map(|u| format!("git_url = \"{u}\"\n"))
+        .unwrap_or_default();
     let text = text.replace(
         "[providers.demo]\n",
-        "[providers.demo]\ngit_username = \"oauth2\"\nenv_var = \"DEMO_TOKEN\"\n",
+        &format!("[providers.demo]\ngit_username = \"oauth2\"\n{git_url}env_var = \"DEMO_TOKEN\"\n"),
     );
     std::fs::write(&file, text).unwrap();
-    env
 }
 
 /// `git <args>` in `dir`, with Keyport as the only credential helper and no prompts.
@@ -55,9 +63,11 @@ fn credential(env: &Env, dir: &Path, args: &[&str], request: &str) -> Run {
 
 #[test]
 fn git_clones_and_pushes_with_keyport_and_a_token_refreshed_between_pushes() {
-    let env = git_env(8);
-    let id = env.connect("alice");
+    let env = Env::new(8);
     let server = GitServer::start(&env.server.issuer);
+    // The git server listens on its own port: declared, it is where the tokens go.
+    declare_git(&env, Some(&server.url));
+    let id = env.connect("alice");
     let url = server.create("project.git");
     let work = env.home.path().join("work");
     std::fs::create_dir(&work).unwrap();
@@ -112,6 +122,36 @@ fn git_clones_and_pushes_with_keyport_and_a_token_refreshed_between_pushes() {
         let text = std::fs::read_to_string(env.home.path().join(file)).unwrap();
         assert!(!text.contains(&second), "{file}");
     }
+}
+
+#[test]
+fn a_git_server_on_another_port_of_the_same_host_gets_no_token() {
+    // The provider's tokens are for its own origin (127.0.0.1:<issuer port>); a server another
+    // user runs on another port of the same host must not receive them from a real git.
+    let env = git_env(3600);
+    let id = env.connect("alice");
+    let other = GitServer::start(&env.server.issuer);
+    let url = other.create("theirs.git");
+    let dir = env.home.path();
+    let run = git(&env, dir, &["ls-remote", &url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let token = env.stored_tokens(&id).0;
+    assert!(!run.stdout.contains(&token) && !run.stderr.contains(&token));
+    assert_eq!(
+        other.seen(),
+        Vec::<(String, String)>::new(),
+        "the other server saw a token"
+    );
+    // The same request at the provider's own origin is answered: the check is the port.
+    let port = env.server.issuer.rsplit(':').next().unwrap().to_string();
+    let here = credential(
+        &env,
+        dir,
+        &["get"],
+        &format!("protocol=http\nhost=127.0.0.1:{port}\n\n"),
+    )
+    .ok();
+    assert!(here.stdout.contains(&token), "{}", here.stdout);
 }
 
 #[test]

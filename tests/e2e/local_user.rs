@@ -339,3 +339,49 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
         assert!(by_shell["parent_exe"].is_string(), "{by_shell}");
     }
 }
+
+/// Without capabilities: how a process of an ordinary user runs. As root, the kernel lets a
+/// process with fewer capabilities read none of another's memory whatever it asks, which would
+/// hide the answer; so both sides drop theirs.
+const NO_CAPABILITIES: &[&str] = &["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+
+/// Whether a process of the test's own user, without capabilities, can open `/proc/<pid>/environ`:
+/// read from the process's memory under the kernel's ptrace check, as `/proc/<pid>/mem` is (which
+/// cannot be read at offset 0 even when opening it is allowed).
+fn memory_readable(pid: u32) -> bool {
+    let path = format!("/proc/{pid}/environ");
+    let wrapper: &[&str] = if running_as_root() { NO_CAPABILITIES } else { &[] };
+    let mut command = std::process::Command::new(wrapper.first().copied().unwrap_or("head"));
+    if !wrapper.is_empty() {
+        command.args(&wrapper[1..]).arg("head");
+    }
+    command
+        .args(["-c", "1", &path])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn the_agents_memory_is_not_readable_by_other_processes_of_the_user() {
+    let env = Env::new(60);
+    env.connect("alice");
+    let wrapper: &[&str] = if running_as_root() { NO_CAPABILITIES } else { &[] };
+    // A process of the same user that did not protect itself: readable, so the check is real.
+    let mut control = std::process::Command::new(wrapper.first().copied().unwrap_or("sleep"));
+    if !wrapper.is_empty() {
+        control.args(&wrapper[1..]).arg("sleep");
+    }
+    let mut control = control.arg("30").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200)); // past setpriv's exec
+    assert!(memory_readable(control.id()), "the check itself is broken");
+    let _ = control.kill();
+    let _ = control.wait();
+    let agent = env.agent_via(wrapper);
+    assert!(
+        !memory_readable(agent.pid()),
+        "another process of the user could read the agent's memory"
+    );
+}

@@ -16,7 +16,10 @@
 mod agent;
 mod catalog;
 mod error;
+mod files;
+mod model;
 mod ops;
+mod process_guard;
 mod provider;
 mod redirect;
 mod secret;
@@ -27,15 +30,16 @@ mod view;
 
 pub use agent::DEFAULT_CONSENT_TIMEOUT;
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
-pub use catalog::{Catalog, Provider, RedirectKind, RevocationStyle, TokenAuthMethod, Variable};
-pub use catalog::{EndpointSet, Integration, Quirks};
+pub use catalog::{Catalog, Provider, RedirectKind, Variable};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
+pub use model::now;
+pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};
 pub use ops::choose::choose_reference;
 pub use ops::{
-    ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider,
+    ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider, RedirectMode,
     RevocationOutcome, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
 };
-pub use provider::connection::Connection;
+pub use process_guard::forbid_memory_reads;
 pub use redirect::browser::open as open_browser;
 pub use redirect::deep_link::{PendingFlows, REDIRECT_URI as DEEP_LINK_REDIRECT_URI};
 pub use redirect::loopback::{SignInAddress, REGISTERED_REDIRECT_URI};
@@ -45,7 +49,6 @@ pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
 pub use store::consent::{ConsentBook, Decision};
 pub use store::home::{executable_beside, Home, CLI, FULL_CLI};
-pub use store::tokens::now;
 pub use text::escape_controls;
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};

@@ -245,9 +245,24 @@ impl Env {
 
     /// Starts `keyport agent` for this home and waits until it listens.
     pub fn agent(&self) -> AgentProcess {
+        self.agent_via(&[])
+    }
+
+    /// Starts `keyport agent` through `wrapper` (a program and its arguments, which then runs
+    /// the rest of its command line: `setpriv …`), and waits until it listens.
+    pub fn agent_via(&self, wrapper: &[&str]) -> AgentProcess {
         let socket = self.home.path().canonicalize().unwrap().join("data/agent.sock");
-        let child = self
-            .command(&["agent"])
+        let bin = keyport_bin();
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = self.program(Path::new(program));
+                c.args(rest).arg(&bin);
+                c
+            }
+            None => self.program(&bin),
+        };
+        let child = command
+            .arg("agent")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -307,6 +322,12 @@ impl Env {
 pub struct AgentProcess {
     child: std::process::Child,
     pub socket: PathBuf,
+}
+
+impl AgentProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for AgentProcess {

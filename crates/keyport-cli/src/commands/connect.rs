@@ -2,7 +2,7 @@
 //! address pasted back), or with a device code.
 
 use crate::output::print_json;
-use keyport_core::{now, relative, ConnectOptions, Keyport, Result};
+use keyport_core::{now, relative, ConnectOptions, Keyport, RedirectMode, Result};
 
 pub async fn browser(
     keyport: &Keyport,
@@ -13,9 +13,12 @@ pub async fn browser(
     json: bool,
 ) -> Result<()> {
     let name = keyport.catalog()?.get(provider)?.display_name.clone();
-    let pasted = paste.then(read_pasted_lines);
+    let mode = match paste {
+        true => RedirectMode::LoopbackOrPasted(read_pasted_lines()),
+        false => RedirectMode::Loopback,
+    };
     let account = keyport
-        .connect_via(provider, opts, None, pasted, |address| {
+        .connect_via(provider, opts, mode, |address| {
             // The browser gets the one-time local address (other users can read a browser's
             // command line); the full address is only ever printed here, for this person.
             let url = &address.full;

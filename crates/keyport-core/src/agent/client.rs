@@ -44,12 +44,12 @@ fn exchange(socket: &Path, message: &impl serde::Serialize, timeout_secs: u64) -
     if std::fs::symlink_metadata(socket).is_err() {
         return Ok(None);
     }
-    crate::store::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
+    crate::files::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
     let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) else {
         return Ok(None);
     };
     let server = peer_uid(&stream).map_err(|e| Error::io("identify the agent at", socket, e))?;
-    let me = crate::store::private::euid();
+    let me = crate::files::private::euid();
     if server != me {
         return Err(Error::UnsafePath {
             path: socket.to_path_buf(),

@@ -6,11 +6,11 @@
 use super::consent::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::protocol::{Answer, DeviceCode, Incoming, Request};
 use crate::error::{Error, Result};
+use crate::model::tokens::{now, TokenSet};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::audit::Use;
-use crate::store::tokens::{now, TokenSet};
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -73,6 +73,8 @@ impl Agent {
     /// Binds the socket (replacing a stale one) and serves until the task is dropped. Fails if
     /// another agent already answers there.
     pub async fn serve(self: Arc<Self>) -> Result<()> {
+        // Tokens are about to be kept in this process's memory, for as long as it runs.
+        crate::process_guard::forbid_memory_reads();
         let path = self.keyport.home().agent_socket();
         let listener = bind(&path)?;
         tracing::info!(socket = %path.display(), "token agent listening");
@@ -237,7 +239,7 @@ impl Agent {
 /// Binds `path` with owner-only permissions, replacing a socket nobody answers on.
 fn bind(path: &Path) -> Result<UnixListener> {
     let dir = path.parent().expect("the socket lives in a directory");
-    crate::store::private::create_dir(dir)?;
+    crate::files::private::create_dir(dir)?;
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(Error::AgentRunning(path.to_path_buf()));

@@ -3,23 +3,19 @@
 //! user's `providers.toml` adds providers or overrides single fields of built-in ones (typically just
 //! `client_id`). The format is documented in `docs/providers.md`.
 //!
-//! - `schema`: a validated [`Provider`] and its [`Quirks`]; `endpoints`: the endpoint fields, once.
+//! - `schema`: a validated [`Provider`] (its quirks and endpoint fields are plain data in `model/`).
 //! - `validate`: from the file's text to a [`Provider`]; `variables`: `{variables}` in URLs.
 //! - `user_file`: edits of the user's file that keep its comments.
 
-mod endpoints;
 mod schema;
 mod user_file;
 mod validate;
 mod variables;
 
-pub use endpoints::EndpointSet;
-pub use schema::{
-    Integration, Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat,
-    Variable,
-};
+pub use schema::{Provider, RedirectKind, Variable};
 
 use crate::error::{Error, Result};
+use crate::model::EndpointSet;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -127,6 +123,7 @@ fn providers_table(text: &str, name: &str) -> Result<toml::Table> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{RevocationStyle, TokenRequestFormat};
 
     #[test]
     fn every_builtin_entry_is_valid_and_https() {

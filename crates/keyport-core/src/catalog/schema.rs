@@ -1,23 +1,12 @@
-//! What a catalog entry holds once validated: a [`Provider`], its declared [`Quirks`], and the
-//! small enums the catalog file spells in snake_case. The file format is documented in
+//! What a catalog entry holds once validated: a [`Provider`], with the [`Quirks`] it declares
+//! (plain data in `model/`), and how it redirects and asks for `{variables}`. The file format is documented in
 //! `docs/providers.md`.
 
-use super::endpoints::EndpointSet;
+use crate::model::{EndpointSet, Integration, Quirks, TokenAuthMethod};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use url::Url;
-
-/// How the client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenAuthMethod {
-    /// A public client: only `client_id` in the body (the usual case for a desktop app with PKCE).
-    #[default]
-    None,
-    ClientSecretPost,
-    ClientSecretBasic,
-}
 
 /// Where the provider sends the browser back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -31,31 +20,6 @@ pub enum RedirectKind {
     DeepLink,
 }
 
-/// How the token endpoint wants its request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenRequestFormat {
-    /// `application/x-www-form-urlencoded`, as RFC 6749 says.
-    #[default]
-    Form,
-    /// The same parameters as a JSON object (Notion, some Atlassian endpoints).
-    Json,
-}
-
-/// How a grant is revoked at the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum RevocationStyle {
-    /// RFC 7009: the token in a form, with the client's credentials.
-    #[default]
-    Rfc7009,
-    /// A POST to `revocation_url` authorized with the access token itself and no body (Slack
-    /// `auth.revoke`, Dropbox, Linear): it ends the grant that token belongs to.
-    Bearer,
-    /// The provider offers none (even if discovery names an endpoint): disconnect is local only.
-    None,
-}
-
 /// A per-connection value written `{name}` in a provider's URLs: a tenant, a shop, a self-hosted
 /// server. Asked for when connecting (`--var name=value`, or the app's Connect form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,66 +30,6 @@ pub struct Variable {
     pub description: String,
     /// Used when the user gives no value; without one, a value is required.
     pub default: Option<String>,
-}
-
-/// Nickname fields tried when a provider declares none: the OpenID Connect standard claims.
-const DEFAULT_NICKNAME_FIELDS: &[&str] = &["email", "preferred_username", "login", "username", "name"];
-
-/// How a provider deviates from plain OAuth 2.0 / OpenID Connect, as its catalog entry declares.
-/// Stored with each account (in its [`crate::Connection`]), so a later catalog edit never changes
-/// how an existing grant is refreshed or revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Quirks {
-    /// Where the nickname is read in the user object, first match wins.
-    pub nickname_fields: Vec<String>,
-    /// Where the user object sits in the userinfo answer (`data.viewer`); nickname and subject
-    /// fields are read below it.
-    pub user_path: Option<String>,
-    /// A GraphQL query: the user is looked up with a POST of `{"query": …}` (Linear).
-    pub userinfo_query: Option<String>,
-    pub revocation: RevocationStyle,
-    pub token_request_format: TokenRequestFormat,
-    /// A dot path to the object holding the tokens when they are not at the top of the token
-    /// response (Slack's `authed_user`).
-    pub token_path: Option<String>,
-    /// Token-response fields kept with the account as metadata (Salesforce `instance_url`).
-    pub keep_fields: Vec<String>,
-    pub scope_separator: String,
-    /// The authorization request parameter that carries the scopes (Slack's `user_scope`).
-    pub scope_param: String,
-    pub pkce: bool,
-    pub authorization_params: BTreeMap<String, String>,
-}
-
-impl Default for Quirks {
-    fn default() -> Self {
-        Self {
-            nickname_fields: DEFAULT_NICKNAME_FIELDS.iter().map(|s| s.to_string()).collect(),
-            user_path: None,
-            userinfo_query: None,
-            revocation: RevocationStyle::default(),
-            token_request_format: TokenRequestFormat::default(),
-            token_path: None,
-            keep_fields: Vec::new(),
-            scope_separator: " ".into(),
-            scope_param: "scope".into(),
-            pkce: true,
-            authorization_params: BTreeMap::new(),
-        }
-    }
-}
-
-/// How other programs use the provider's tokens, as its catalog entry declares: the user name git
-/// expects beside a token (which also says that the provider serves git over HTTPS with them), and
-/// the environment variable programs read it from. Stored with each account, like the quirks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Integration {
-    /// `x-access-token` for GitHub, `oauth2` for GitLab, `x-token-auth` for Bitbucket.
-    pub git_username: Option<String>,
-    /// `GITHUB_TOKEN`, `GITLAB_TOKEN`, … for `keyport exec`.
-    pub env_var: Option<String>,
 }
 
 /// A provider, validated and ready to use.

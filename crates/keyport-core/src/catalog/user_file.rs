@@ -32,7 +32,7 @@ impl Catalog {
         change(&before, providers)?;
         let edited = doc.to_string();
         let after = Self::from_sources(Some(&edited), &name)?;
-        crate::store::atomic_file::replace(user_file, edited.as_bytes())?;
+        crate::files::atomic::replace(user_file, edited.as_bytes())?;
         Ok(after)
     }
 

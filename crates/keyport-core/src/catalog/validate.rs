@@ -1,12 +1,10 @@
 //! From a catalog entry as written ([`ProviderSpec`]) to a checked [`Provider`]: ids, variables,
 //! endpoints (https, or http on loopback), and quirk fields that must make sense together.
 
-use super::endpoints::EndpointSet;
-use super::schema::{
-    Integration, Provider, Quirks, RedirectKind, RevocationStyle, TokenAuthMethod, TokenRequestFormat,
-    Variable,
-};
+use super::schema::{Provider, RedirectKind, Variable};
 use super::variables::{endpoint_urls, valid_value};
+use crate::model::EndpointSet;
+use crate::model::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -45,6 +43,7 @@ pub(super) struct ProviderSpec {
     client_id: Option<String>,
     client_secret: Option<String>,
     git_username: Option<String>,
+    git_url: Option<String>,
     env_var: Option<String>,
 }
 
@@ -119,6 +118,7 @@ pub(super) fn validate(
         urls,
         quirks,
         integration: Integration {
+            git_url: spec.git_url.as_deref().map(git_origin).transpose()?,
             git_username: spec.git_username,
             env_var: spec.env_var,
         },
@@ -132,6 +132,18 @@ pub(super) fn validate(
         variables: spec.variables,
         templates,
     })
+}
+
+/// `git_url` as the origin git is served at: https (or http on loopback), nothing but the origin.
+fn git_origin(text: &str) -> std::result::Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`git_url` \"{text}\": {e}"))?;
+    crate::model::check_endpoint(&url).map_err(|m| format!("`git_url`: {m}"))?;
+    if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "`git_url` \"{text}\" must be an origin only (scheme, host and port), such as https://git.example.com"
+        ));
+    }
+    Ok(url)
 }
 
 /// An environment variable name as shells and `env` accept it; a git user name git can send.

@@ -1,10 +1,10 @@
 //! `{variables}` in a provider's endpoint URLs: a tenant, a shop, a self-hosted server. Values are
 //! filled in per connection and may never change the structure of the URL they land in.
 
-use super::endpoints::EndpointSet;
 use super::schema::Provider;
 use crate::error::{Error, Result};
-use crate::provider::http::check_endpoint;
+use crate::model::check_endpoint;
+use crate::model::EndpointSet;
 use std::collections::BTreeMap;
 use url::Url;
 

@@ -14,6 +14,7 @@ use crate::store::accounts::{self, Account};
 use crate::store::config::Rules;
 use std::collections::BTreeMap;
 use std::path::Path;
+use url::Url;
 
 /// What git asks about.
 #[derive(Debug, Default, Clone)]
@@ -39,6 +40,16 @@ impl GitRequest {
 
     fn host_name(&self) -> &str {
         host_name(&self.host)
+    }
+
+    /// The remote's scheme, host and port, as a URL; `None` for what is not one.
+    fn origin(&self) -> Option<Url> {
+        if self.host.contains(['/', '@', '?', '#', '\\']) {
+            return None;
+        }
+        Url::parse(&format!("{}://{}/", self.protocol, self.host))
+            .ok()
+            .filter(|u| u.host().is_some())
     }
 }
 
@@ -124,14 +135,22 @@ impl Keyport {
     }
 }
 
-/// Whether `account`'s provider serves git with its tokens at the request's host.
+/// Whether `account`'s provider serves git with its tokens at the request's origin: the same
+/// scheme, host and port (443 for https when none is given) as its declared `git_url`, else as
+/// its sign-in. Another port of the same host may be another user's server.
 fn serves_git_at(account: &Account, request: &GitRequest) -> bool {
     let connection = &account.connection;
+    let git = connection
+        .integration
+        .git_url
+        .as_ref()
+        .unwrap_or_else(|| connection.authorization_url());
     connection.integration.git_username.is_some()
-        && connection
-            .authorization_url()
-            .host_str()
-            .is_some_and(|h| h.eq_ignore_ascii_case(request.host_name()))
+        && request.origin().is_some_and(|asked| same_origin(&asked, git))
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
 #[cfg(test)]
@@ -146,6 +165,7 @@ mod tests {
             ("https", "git.example.com:8443")
         );
         assert_eq!(r.host_name(), "git.example.com");
+        assert_eq!(r.origin().unwrap().as_str(), "https://git.example.com:8443/");
         let answer = GitCredential {
             username: "oauth2".into(),
             password: Secret::new("T0KEN"),
@@ -155,5 +175,37 @@ mod tests {
             answer.to_git(),
             "username=oauth2\npassword=T0KEN\npassword_expiry_utc=1700000000\n"
         );
+    }
+
+    #[test]
+    fn a_token_goes_to_its_own_origin_only() {
+        use crate::store::accounts::tests::account;
+        use std::sync::Arc;
+        let request = |protocol: &str, host: &str| GitRequest {
+            protocol: protocol.into(),
+            host: host.into(),
+        };
+        let mut a = account("x-1", "x", "n"); // signs in at https://a.example/auth
+        Arc::make_mut(&mut a.connection).integration.git_username = Some("oauth2".into());
+        assert!(serves_git_at(&a, &request("https", "a.example")));
+        assert!(serves_git_at(&a, &request("https", "A.EXAMPLE:443")));
+        for (protocol, host) in [
+            ("https", "a.example:8443"),
+            ("http", "a.example"),
+            ("https", "b.example"),
+            ("https", "a.example.evil"),
+            ("https", "a.example/x@b.example"),
+        ] {
+            assert!(
+                !serves_git_at(&a, &request(protocol, host)),
+                "{protocol}://{host}"
+            );
+        }
+        // A declared git origin replaces the sign-in's, port included.
+        Arc::make_mut(&mut a.connection).integration.git_url =
+            Some(Url::parse("http://127.0.0.1:9000").unwrap());
+        assert!(serves_git_at(&a, &request("http", "127.0.0.1:9000")));
+        assert!(!serves_git_at(&a, &request("http", "127.0.0.1:9001")));
+        assert!(!serves_git_at(&a, &request("https", "a.example")));
     }
 }

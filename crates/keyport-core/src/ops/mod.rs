@@ -25,11 +25,12 @@ pub use git::{GitCredential, GitRequest};
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;
 pub use setup::NewProvider;
-pub use sign_in::{ConnectOptions, DevicePrompt, DEFAULT_CONNECT_TIMEOUT_SECS};
+pub use sign_in::{ConnectOptions, DevicePrompt, RedirectMode, DEFAULT_CONNECT_TIMEOUT_SECS};
 
-use crate::catalog::{Catalog, Quirks};
+use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::provider::connection::Connection;
+use crate::model::Connection;
+use crate::model::Quirks;
 use crate::provider::remote::Remote;
 use crate::store::account_file::{AccountStore, LegacyEndpoints, ListedAccount};
 use crate::store::accounts::{self, Account};

@@ -2,8 +2,8 @@
 
 use super::Keyport;
 use crate::error::{Error, Result};
+use crate::model::tokens::now;
 use crate::store::accounts::Account;
-use crate::store::tokens::now;
 
 impl Keyport {
     pub fn rename(&self, reference: &str, nickname: &str) -> Result<Account> {

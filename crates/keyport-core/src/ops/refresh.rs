@@ -4,11 +4,11 @@
 
 use super::{crash_point, Keyport};
 use crate::error::{Error, Result};
+use crate::model::tokens::{now, TokenSet};
 use crate::secret::Secret;
 use crate::store::accounts::{Account, Lifecycle};
 use crate::store::audit::Use;
 use crate::store::lock::FileLock;
-use crate::store::tokens::{now, TokenSet};
 use std::time::Duration;
 
 /// The default `--min-ttl`: how long a token handed out should stay valid, at least.

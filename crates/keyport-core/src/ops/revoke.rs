@@ -3,9 +3,9 @@
 
 use super::{crash_point, Keyport};
 use crate::error::{Error, Result};
+use crate::model::tokens::now;
 use crate::store::accounts::{Account, Lifecycle};
 use crate::store::lock::FileLock;
-use crate::store::tokens::now;
 
 /// What happened at the provider when an account was disconnected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

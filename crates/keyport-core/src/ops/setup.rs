@@ -29,7 +29,7 @@ impl Keyport {
     pub async fn add_provider_from_issuer(&mut self, issuer: &str, choice: NewProvider) -> Result<Provider> {
         let url = Url::parse(issuer.trim())
             .map_err(|e| Error::Usage(format!("\"{issuer}\" is not a URL ({e})")))?;
-        crate::provider::http::check_endpoint(&url).map_err(Error::Usage)?;
+        crate::model::check_endpoint(&url).map_err(Error::Usage)?;
         let id = choice.id.clone().unwrap_or_else(|| discovered::id_for(&url));
         let doc = discovery::discover(url.host_str().unwrap_or("the issuer"), &url, self.http()).await?;
         let name = choice

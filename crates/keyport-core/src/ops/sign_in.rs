@@ -4,14 +4,14 @@
 use super::{crash_point, Keyport};
 use crate::catalog::{Provider, RedirectKind};
 use crate::error::{Error, Result};
-use crate::provider::connection::Connection;
+use crate::model::tokens::now;
+use crate::model::Connection;
 use crate::provider::device::device_error;
 use crate::provider::grant::Grant;
 use crate::provider::remote::Remote;
 use crate::redirect::deep_link::{self, PendingFlows};
-use crate::redirect::loopback::{CallbackListener, SignInAddress};
+use crate::redirect::loopback::{CallbackListener, Serving, SignInAddress};
 use crate::store::accounts::{self, Account, Lifecycle};
-use crate::store::tokens::now;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,19 @@ impl Default for ConnectOptions {
             variables: Default::default(),
         }
     }
+}
+
+/// How the provider's answer can reach this sign-in, besides what the provider's catalog entry
+/// says: each adapter offers what it can receive.
+pub enum RedirectMode<'a> {
+    /// The loopback listener only.
+    Loopback,
+    /// The loopback listener, or the address the browser ended on, pasted by the user (lines from
+    /// the receiver): for a browser on another machine.
+    LoopbackOrPasted(tokio::sync::mpsc::Receiver<String>),
+    /// `keyport://` links, which only the desktop app receives (from the system), for providers
+    /// whose entry asks for them; the others still come back through the loopback listener.
+    DeepLink(&'a PendingFlows),
 }
 
 /// What the user needs to approve a device sign-in: the code, and where to type it.
@@ -76,63 +89,61 @@ impl Keyport {
         opts: ConnectOptions,
         present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
-        self.connect_via(provider_id, opts, None, None, present).await
+        self.connect_via(provider_id, opts, RedirectMode::Loopback, present)
+            .await
     }
 
-    /// Like [`Keyport::connect`]; providers with `redirect = "deep_link"` wait on `deep_links`,
-    /// which only the desktop app has (it receives `keyport://` URLs from the system). Loopback
-    /// sign-ins also accept the redirect address the user pastes into `pasted`.
+    /// Like [`Keyport::connect`], with the answer coming back as `mode` allows.
     pub async fn connect_via(
         &self,
         provider_id: &str,
         opts: ConnectOptions,
-        deep_links: Option<&PendingFlows>,
-        pasted: Option<tokio::sync::mpsc::Receiver<String>>,
+        mode: RedirectMode<'_>,
         present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
         let provider = self.catalog()?.get(provider_id)?;
-        if provider.redirect == RedirectKind::DeepLink && deep_links.is_none() {
-            return Err(Error::Unsupported(format!(
-                "{} uses the keyport:// redirect, which only the desktop app receives",
-                provider.display_name
-            )));
-        }
+        let (deep_links, pasted) = match (provider.redirect, mode) {
+            (RedirectKind::DeepLink, RedirectMode::DeepLink(flows)) => (Some(flows), None),
+            (RedirectKind::DeepLink, _) => {
+                return Err(Error::Unsupported(format!(
+                    "{} uses the keyport:// redirect, which only the desktop app receives",
+                    provider.display_name
+                )))
+            }
+            (RedirectKind::Loopback, RedirectMode::LoopbackOrPasted(lines)) => (None, Some(lines)),
+            (RedirectKind::Loopback, _) => (None, None),
+        };
         let prepared = self.prepare_sign_in(provider, &opts).await?;
         let name = &prepared.provider.display_name;
         let remote = prepared.remote()?;
         // The browser is opened on the listener's one-time start page in both cases, so the
         // authorization request never appears on a command line.
         let mut listener = CallbackListener::bind().await?;
-        let deep_link = match (prepared.provider.redirect, deep_links) {
-            (RedirectKind::DeepLink, Some(flows)) => Some(flows),
-            _ => None,
-        };
-        let redirect_uri = match deep_link {
+        let redirect_uri = match deep_links {
             None => listener.redirect_uri(),
             Some(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
         let pending = remote.authorize(redirect_uri, &prepared.scopes);
         let address = listener.start_page(&pending.url);
-        let callback = match deep_link {
+        let callback = match deep_links {
             None => {
                 tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
                 present(&address);
-                listener
-                    .wait_or_paste(name, pending.state.expose(), opts.timeout, pasted)
-                    .await?
+                let serving = Serving::Callback {
+                    state: pending.state.expose(),
+                    pasted,
+                };
+                listener.serve(name, serving, opts.timeout).await?
             }
             Some(flows) => {
                 let waiter = flows.register(&pending.state);
                 tracing::info!(provider = %provider_id, "waiting for the keyport:// callback");
                 present(&address);
-                // The listener only guards the start page here: no callback can match a state
-                // it does not know, and a second request for the page ends the sign-in.
-                let unknowable = oauth2::CsrfToken::new_random();
                 tokio::select! {
                     callback = waiter.wait(name, opts.timeout) => callback?,
-                    ended = listener.wait_or_paste(name, unknowable.secret(), opts.timeout, None) => {
+                    ended = listener.serve(name, Serving::StartPageOnly, opts.timeout) => {
                         ended?;
-                        return Err(Error::Internal("a callback matched an unknowable state".into()));
+                        return Err(Error::Internal("the start page's listener completed a sign-in".into()));
                     }
                 }
             }
@@ -184,7 +195,7 @@ impl Keyport {
         }
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
         self.keychain.check()?;
-        let connection = Connection::resolve(&provider, self.http()).await?;
+        let connection = crate::provider::resolve::resolve(&provider, self.http()).await?;
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         Ok(Prepared {
             provider,

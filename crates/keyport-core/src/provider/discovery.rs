@@ -2,9 +2,10 @@
 //! when a connection is resolved, and turned into a catalog entry by `providers add --issuer` and
 //! the app's "Add by issuer URL" form.
 
-use crate::catalog::EndpointSet;
 use crate::error::ProviderError;
-use crate::provider::http::{self, check_endpoint};
+use crate::model::check_endpoint;
+use crate::model::EndpointSet;
+use crate::provider::http;
 use serde::Deserialize;
 use url::Url;
 

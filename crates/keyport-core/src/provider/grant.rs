@@ -1,9 +1,9 @@
 //! What a token endpoint grants: the tokens, the scopes it says it granted, the response fields
 //! the catalog keeps as metadata, and the user object some providers put in the token response.
 
-use crate::catalog::Quirks;
+use crate::model::tokens::{now, TokenSet};
+use crate::model::Quirks;
 use crate::secret::Secret;
-use crate::store::tokens::{now, TokenSet};
 use oauth2::basic::BasicTokenType;
 use oauth2::{StandardTokenResponse, TokenResponse};
 use serde::{Deserialize, Serialize};

@@ -1,10 +1,9 @@
 //! Talking to a provider: the one HTTP client, OpenID Connect discovery, the resolved
-//! [`connection::Connection`] of an account, and the protocol steps as methods of
+//! [`crate::model::Connection`] of an account (`resolve`), and the protocol steps as methods of
 //! [`remote::Remote`] (authorize, exchange, device, refresh, revoke, profile), with the smoothing
 //! of deviating token responses.
 
 pub mod authorize;
-pub mod connection;
 pub mod device;
 pub mod discovered;
 pub mod discovery;
@@ -13,5 +12,6 @@ pub mod http;
 pub mod json_path;
 pub mod profile;
 pub mod remote;
+pub mod resolve;
 pub mod revoke;
 pub mod token_response;

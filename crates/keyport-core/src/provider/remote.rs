@@ -4,9 +4,9 @@
 //! crate; the catalog's quirk fields shape each request and response, so no provider needs code
 //! of its own.
 
-use crate::catalog::{TokenAuthMethod, TokenRequestFormat};
 use crate::error::{Error, ProviderError, Result};
-use crate::provider::connection::Connection;
+use crate::model::Connection;
+use crate::model::{TokenAuthMethod, TokenRequestFormat};
 use crate::provider::grant::{Grant, TokenResp};
 use crate::provider::http::{self, HttpFailure, TokenQuirks};
 use crate::secret::Secret;
@@ -147,7 +147,7 @@ mod tests {
         let http = reqwest::Client::new();
         let connection = Connection {
             auth_method: TokenAuthMethod::ClientSecretPost,
-            ..crate::provider::connection::tests::connection()
+            ..crate::model::connection::tests::connection()
         };
         let remote = Remote::new(&http, &connection, Some(Secret::new("client-secret-1")));
         let echo =

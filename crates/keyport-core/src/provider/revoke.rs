@@ -2,12 +2,12 @@
 //! provider's bearer-authorized variant. Sent ourselves rather than through `oauth2`, which refuses
 //! `http` revocation URLs even on loopback.
 
-use crate::catalog::{RevocationStyle, TokenAuthMethod};
 use crate::error::{Error, ProviderError, Result};
+use crate::model::tokens::TokenSet;
+use crate::model::{RevocationStyle, TokenAuthMethod};
 use crate::provider::http;
 use crate::provider::remote::Remote;
 use crate::secret::Secret;
-use crate::store::tokens::TokenSet;
 use serde_json::Value;
 use url::Url;
 

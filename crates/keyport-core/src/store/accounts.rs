@@ -3,7 +3,7 @@
 //! (`account_file`); its tokens are in the keychain.
 
 use crate::error::{Error, Result};
-use crate::provider::connection::Connection;
+use crate::model::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -217,7 +217,7 @@ pub(crate) mod tests {
             token_obtained_at: 0,
             has_refresh_token: true,
             lifecycle: Lifecycle::Active,
-            connection: Arc::new(crate::provider::connection::tests::connection()),
+            connection: Arc::new(crate::model::connection::tests::connection()),
             metadata: Default::default(),
             is_default: false,
             created_at: 0,

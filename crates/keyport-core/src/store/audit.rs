@@ -63,7 +63,7 @@ impl Use {
         match pid {
             Some(pid) => Use::of(account, pid, exe_path(pid), via),
             None => Use {
-                at: crate::store::tokens::now(),
+                at: crate::model::tokens::now(),
                 account: account.to_string(),
                 program: None,
                 exe: None,
@@ -82,7 +82,7 @@ impl Use {
             None => comm(pid),
         };
         Use {
-            at: crate::store::tokens::now(),
+            at: crate::model::tokens::now(),
             account: account.to_string(),
             program,
             exe: exe.as_ref().map(path),
@@ -116,11 +116,11 @@ impl AuditLog {
 
     fn append(&self, entry: &Use) -> Result<()> {
         if let Some(dir) = self.path.parent() {
-            crate::store::private::create_dir(dir)?;
+            crate::files::private::create_dir(dir)?;
         }
         let mut line = serde_json::to_vec(entry).expect("audit entries serialize");
         line.push(b'\n');
-        let mut file = crate::store::private::open_file(&self.path, true)?;
+        let mut file = crate::files::private::open_file(&self.path, true)?;
         // One write of a whole line: concurrent appenders never interleave within a line.
         let written = file.write_all(&line).and_then(|_| file.metadata());
         let size = written
@@ -148,7 +148,7 @@ impl AuditLog {
             .position(|b| *b == b'\n')
             .map(|i| keep_from + i + 1)
             .unwrap_or(bytes.len());
-        crate::store::atomic_file::replace(&self.path, &bytes[start..])
+        crate::files::atomic::replace(&self.path, &bytes[start..])
     }
 
     /// The most recent uses, newest first, at most `limit`.

@@ -57,7 +57,7 @@ impl ConsentBook {
                     ask: !has_accounts(),
                     decisions: Vec::new(),
                 };
-                crate::store::private::create_dir(data_dir)?;
+                crate::files::private::create_dir(data_dir)?;
                 write(&path, &file)?;
                 file
             }
@@ -93,7 +93,7 @@ impl ConsentBook {
                 exe: exe.to_string(),
                 account: account.to_string(),
                 allow,
-                at: crate::store::tokens::now(),
+                at: crate::model::tokens::now(),
             });
         })
     }
@@ -125,7 +125,7 @@ impl ConsentBook {
 fn write(path: &Path, file: &File) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(file).expect("the consent file serializes");
     bytes.push(b'\n');
-    crate::store::atomic_file::replace(path, &bytes)
+    crate::files::atomic::replace(path, &bytes)
 }
 
 #[cfg(test)]

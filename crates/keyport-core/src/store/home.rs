@@ -55,7 +55,7 @@ impl Home {
 
     /// A self-contained home under `dir`, with its own keychain namespace.
     pub fn at(dir: &Path) -> Result<Self> {
-        crate::store::private::create_dir(dir)?;
+        crate::files::private::create_dir(dir)?;
         let dir = dir.canonicalize().map_err(|e| Error::io("resolve", dir, e))?;
         let data_dir = dir.join("data");
         Ok(Self {
@@ -111,11 +111,11 @@ impl Home {
     }
 
     /// Refuses a config or data directory that another user owns or may write to (see
-    /// [`crate::store::private`]); tightens one that others may only read.
+    /// [`crate::files::private`]); tightens one that others may only read.
     pub fn check(&self) -> Result<()> {
         for dir in [&self.config_dir, &self.data_dir] {
             if dir.exists() {
-                crate::store::private::check_dir(dir)?;
+                crate::files::private::check_dir(dir)?;
             }
         }
         Ok(())

@@ -6,8 +6,8 @@
 //! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
 
 use crate::error::{Error, KeychainError, KeychainProblem, Result};
+use crate::model::tokens::TokenSet;
 use crate::secret::Secret;
-use crate::store::tokens::TokenSet;
 
 #[derive(Debug, Clone)]
 pub struct Keychain {

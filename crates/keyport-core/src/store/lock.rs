@@ -17,9 +17,9 @@ impl FileLock {
     /// Blocks until this process holds the exclusive lock on `path` (created if missing).
     pub fn exclusive(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            crate::store::private::create_dir(dir)?;
+            crate::files::private::create_dir(dir)?;
         }
-        let file = crate::store::private::open_file(path, false)?;
+        let file = crate::files::private::open_file(path, false)?;
         file.lock().map_err(|e| Error::io("lock", path, e))?;
         tracing::trace!(path = %path.display(), "lock taken");
         Ok(Self {

@@ -3,12 +3,9 @@
 
 pub mod account_file;
 pub mod accounts;
-pub mod atomic_file;
 pub mod audit;
 pub mod config;
 pub mod consent;
 pub mod home;
 pub mod keychain;
 pub mod lock;
-pub mod private;
-pub mod tokens;

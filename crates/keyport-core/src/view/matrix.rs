@@ -1,7 +1,8 @@
 //! The catalog in words: what a provider asks for, and the README's support matrix, generated from
 //! the built-in presets so that it cannot drift from them.
 
-use crate::catalog::{Catalog, RevocationStyle, TokenAuthMethod, Variable};
+use crate::catalog::{Catalog, Variable};
+use crate::model::{RevocationStyle, TokenAuthMethod};
 use std::collections::BTreeMap;
 
 /// What a provider asks for when connecting, e.g. "host (default gitlab.com), shop"; with

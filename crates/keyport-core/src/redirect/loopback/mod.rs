@@ -64,6 +64,19 @@ pub struct SignInAddress {
 const OPENED_TWICE: &str = "the sign-in address was opened more than once, so another program on this computer \
      may have read it (a browser's command line is visible to other users). Nothing was connected; start again";
 
+/// What the listener of one sign-in is there for.
+pub enum Serving<'a> {
+    /// The provider's redirect: the callback carrying `state` ends the wait, from the browser
+    /// or as an address the user pastes into `pasted` (when the browser cannot reach us).
+    Callback {
+        state: &'a str,
+        pasted: Option<mpsc::Receiver<String>>,
+    },
+    /// Only the start page: the provider answers another way (`keyport://`), so no request here
+    /// can complete the sign-in, and a second request for the start page ends it.
+    StartPageOnly,
+}
+
 /// What one connection amounted to.
 #[derive(Debug)]
 enum Event {
@@ -116,20 +129,19 @@ impl CallbackListener {
     /// Serves until the callback carrying `state` arrives or `timeout` passes.
     #[cfg(test)]
     pub async fn wait(self, provider: &str, state: &str, timeout: Duration) -> Result<Callback> {
-        self.wait_or_paste(provider, state, timeout, None).await
+        let serving = Serving::Callback { state, pasted: None };
+        self.serve(provider, serving, timeout).await
     }
 
-    /// Like [`CallbackListener::wait`], also taking the redirect address pasted by the user: for
-    /// a browser that cannot reach this machine (over SSH, in a container), the address it ends on
-    /// holds the same callback. Whichever valid callback comes first wins; a pasted address is
-    /// judged like a request (path, state, duplicates), and a refused one does not end the wait.
-    pub async fn wait_or_paste(
-        self,
-        provider: &str,
-        state: &str,
-        timeout: Duration,
-        mut pasted: Option<mpsc::Receiver<String>>,
-    ) -> Result<Callback> {
+    /// Serves as `serving` says until the sign-in ends or `timeout` passes. A pasted address is
+    /// for a browser that cannot reach this machine (over SSH, in a container): the address it
+    /// ends on holds the same callback. Whichever valid callback comes first wins; a pasted
+    /// address is judged like a request (path, state), and a refused one does not end the wait.
+    pub async fn serve(self, provider: &str, serving: Serving<'_>, timeout: Duration) -> Result<Callback> {
+        let (state, mut pasted) = match serving {
+            Serving::Callback { state, pasted } => (Some(state), pasted),
+            Serving::StartPageOnly => (None, None),
+        };
         let (tx, mut rx) = mpsc::channel::<Event>(16);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -148,7 +160,7 @@ impl CallbackListener {
                     let Some(permit) = guard.admit() else { continue };
                     let ctx = Ctx {
                         tx: tx.clone(),
-                        state: state.to_string(),
+                        state: state.map(str::to_string),
                         port: self.port,
                         provider: provider.to_string(),
                         start: self.start.clone(),
@@ -160,7 +172,7 @@ impl CallbackListener {
                 }
                 line = next_paste(&mut pasted) => match line {
                     None => pasted = None,
-                    Some(line) => match judge_pasted(&line, state, provider) {
+                    Some(line) => match judge_pasted(&line, state.unwrap_or_default(), provider) {
                         Event::Done(result) => return result,
                         Event::Rejected(why) => {
                             tracing::warn!(reason = %why, "ignored a pasted address");
@@ -229,7 +241,8 @@ fn judge_pasted(line: &str, state: &str, provider: &str) -> Event {
 
 struct Ctx {
     tx: mpsc::Sender<Event>,
-    state: String,
+    /// The state a callback must carry; `None` when callbacks do not come here at all.
+    state: Option<String>,
     port: u16,
     provider: String,
     start: Option<Arc<StartPage>>,
@@ -317,11 +330,17 @@ impl Ctx {
                 format!("a request for {}", path.chars().take(100).collect::<String>()),
             );
         }
+        let Some(state) = self.state.as_deref() else {
+            return reject(
+                404,
+                "a callback for a sign-in that returns through keyport://".into(),
+            );
+        };
         let params = match crate::redirect::callback::params(query) {
             Ok(p) => p,
             Err(why) => return reject(400, why),
         };
-        if let Err(why) = crate::redirect::callback::check_state(&params, &self.state) {
+        if let Err(why) = crate::redirect::callback::check_state(&params, state) {
             return reject(400, why.into());
         }
         let callback = match crate::redirect::callback::outcome(&params, &self.provider) {
@@ -355,7 +374,7 @@ pub fn judge_for_fuzzing(head: &str, port: u16, state: &str) -> u16 {
     let (tx, _rx) = mpsc::channel(1);
     let ctx = Ctx {
         tx,
-        state: state.to_string(),
+        state: Some(state.to_string()),
         port,
         provider: "fuzz".to_string(),
         start: None,

@@ -1,6 +1,7 @@
 //! A [`Connection`]: a provider as resolved for one account. Made when the sign-in starts (the
 //! catalog entry with the user's `{variables}`, plus OpenID Connect discovery for whatever the entry
-//! leaves out), stored with the account, and the one thing the protocol steps need afterwards.
+//! leaves out: `provider/resolve.rs`), stored with the account, and the one thing the protocol
+//! steps need afterwards.
 //!
 //! Because the account keeps its connection, refreshing and revoking need no discovery round trip,
 //! and neither a later catalog edit nor removing the provider from the user's file changes how an
@@ -10,118 +11,54 @@
 //! refresh tokens are sent. So a stored connection is checked again whenever it is read, exactly as
 //! catalog URLs are checked (https, or http on loopback only).
 
-use crate::catalog::{EndpointSet, Integration, Provider, Quirks, RevocationStyle, TokenAuthMethod};
-use crate::error::{Error, ProviderError, Result};
-use crate::provider::discovery;
-use crate::provider::http::check_endpoint;
-use serde::{Deserialize, Serialize};
+use super::url_rules::check_endpoint;
+use super::{EndpointSet, Integration, Quirks, TokenAuthMethod};
+use crate::error::{Error, Result};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Unchecked")]
 pub struct Connection {
     /// The provider's name as people know it, for messages.
     pub provider_name: String,
     /// Checked URLs; `authorization_url` and `token_url` are always there.
+    #[serde(deserialize_with = "checked_endpoints")]
     pub endpoints: EndpointSet<Option<Url>>,
     /// The issuer identifier exactly as discovery gave it, compared with `iss` in callbacks
     /// (RFC 9207), and whether the server promised to send it.
+    #[serde(default)]
     pub callback_issuer: Option<String>,
+    #[serde(default)]
     pub iss_parameter_supported: bool,
+    #[serde(default)]
     pub quirks: Quirks,
     /// How other programs use its tokens (git, environment variables).
+    #[serde(default)]
     pub integration: Integration,
     pub client_id: String,
+    #[serde(default)]
     pub auth_method: TokenAuthMethod,
 }
 
-/// A connection as read from the account file, before the checks [`Connection`] guarantees.
-#[derive(Deserialize)]
-struct Unchecked {
-    provider_name: String,
-    endpoints: EndpointSet<Option<Url>>,
-    #[serde(default)]
-    callback_issuer: Option<String>,
-    #[serde(default)]
-    iss_parameter_supported: bool,
-    #[serde(default)]
-    quirks: Quirks,
-    #[serde(default)]
-    integration: Integration,
-    client_id: String,
-    #[serde(default)]
-    auth_method: TokenAuthMethod,
-}
-
-impl TryFrom<Unchecked> for Connection {
-    type Error = String;
-
-    fn try_from(u: Unchecked) -> std::result::Result<Self, String> {
-        if u.endpoints.authorization_url.is_none() || u.endpoints.token_url.is_none() {
-            return Err("a stored connection lacks its authorization or token endpoint".into());
-        }
-        for (field, url) in u.endpoints.iter() {
-            if let Some(url) = url {
-                check_endpoint(url).map_err(|m| format!("stored `{field}`: {m}"))?;
-            }
-        }
-        Ok(Connection {
-            provider_name: u.provider_name,
-            endpoints: u.endpoints,
-            callback_issuer: u.callback_issuer,
-            iss_parameter_supported: u.iss_parameter_supported,
-            quirks: u.quirks,
-            integration: u.integration,
-            client_id: u.client_id,
-            auth_method: u.auth_method,
-        })
+/// A stored connection's endpoints, checked as they are read: both required ones present, and
+/// each URL obeying the same rules as the catalog's.
+fn checked_endpoints<'de, D: Deserializer<'de>>(d: D) -> Result<EndpointSet<Option<Url>>, D::Error> {
+    let endpoints = EndpointSet::<Option<Url>>::deserialize(d)?;
+    if endpoints.authorization_url.is_none() || endpoints.token_url.is_none() {
+        return Err(D::Error::custom(
+            "a stored connection lacks its authorization or token endpoint",
+        ));
     }
+    for (field, url) in endpoints.iter() {
+        if let Some(url) = url {
+            check_endpoint(url).map_err(|m| D::Error::custom(format!("stored `{field}`: {m}")))?;
+        }
+    }
+    Ok(endpoints)
 }
 
 impl Connection {
-    /// Resolves `provider` (its variables already filled in) for a new sign-in: its client id,
-    /// and its endpoints from the catalog entry, with discovery filling the rest.
-    pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Connection> {
-        let client_id = provider
-            .client_id
-            .clone()
-            .ok_or_else(|| Error::ProviderNotSetUp(provider.id.clone()))?;
-        let fail = |reason: &str| ProviderError::new(&provider.display_name, "discovery", reason);
-        let found = match &provider.urls.issuer {
-            Some(issuer) => Some(discovery::discover(&provider.display_name, issuer, client).await?),
-            None => None,
-        };
-        if let Some(d) = &found {
-            if provider.quirks.pkce && !discovery::supports_s256(d) {
-                return Err(fail("the provider does not support PKCE with S256").into());
-            }
-        }
-        // The catalog entry wins; discovery fills what it leaves out.
-        let mut endpoints = match &found {
-            Some(d) => provider.urls.clone().or(d.endpoints()),
-            None => provider.urls.clone(),
-        };
-        if endpoints.authorization_url.is_none() || endpoints.token_url.is_none() {
-            // The catalog validation guarantees one source or the other.
-            return Err(fail("no authorization or token endpoint").into());
-        }
-        if provider.quirks.revocation == RevocationStyle::None {
-            endpoints.revocation_url = None;
-        }
-        Ok(Connection {
-            provider_name: provider.display_name.clone(),
-            endpoints,
-            callback_issuer: found.as_ref().map(|d| d.issuer.clone()),
-            iss_parameter_supported: found
-                .as_ref()
-                .is_some_and(|d| d.authorization_response_iss_parameter_supported),
-            quirks: provider.quirks.clone(),
-            integration: provider.integration.clone(),
-            client_id,
-            auth_method: provider.token_request_auth_method,
-        })
-    }
-
     pub fn authorization_url(&self) -> &Url {
         self.endpoints
             .authorization_url

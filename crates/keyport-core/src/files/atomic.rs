@@ -9,7 +9,7 @@ use std::path::Path;
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`.
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().expect("Keyport's files live in a directory");
-    crate::store::private::create_dir(dir)?;
+    crate::files::private::create_dir(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())

@@ -1,0 +1,21 @@
+//! The bottom floor: plain data that every other part of the core stands on, and that imports
+//! nothing of theirs (only the ground: `error`, `secret`, `text`). The catalog declares providers
+//! in these terms, the store keeps them, the protocol steps use them.
+//!
+//! - `endpoints`: the endpoint fields of a provider, written once ([`EndpointSet`]).
+//! - `url_rules`: what an endpoint URL may be (https, or http on loopback only).
+//! - `quirks`: how a provider deviates from plain OAuth ([`Quirks`], [`Integration`], the enums).
+//! - `connection`: a provider as resolved for one account ([`Connection`]).
+//! - `tokens`: an account's tokens as the keychain keeps them ([`tokens::TokenSet`]) and the clock.
+
+pub mod connection;
+pub mod endpoints;
+pub mod quirks;
+pub mod tokens;
+pub mod url_rules;
+
+pub use connection::Connection;
+pub use endpoints::EndpointSet;
+pub use quirks::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
+pub use tokens::now;
+pub use url_rules::{check_endpoint, strip_query};
