@@ -29,7 +29,7 @@ impl Display {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("Xvfb is installed (scripts/setup installs it)");
+            .expect("Xvfb is installed (scripts/install-deps installs it)");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

@@ -49,10 +49,10 @@ commands!(
     commands::painted,
     commands::background,
     commands::set_login_start,
-    consent::answer_consent,
-    consent::consent_settings,
-    consent::forget_consent,
-    consent::set_consent_asking,
+    questions::answer_consent,
+    questions::consent_settings,
+    questions::forget_consent,
+    questions::set_consent_asking,
 );
 
 #[cfg(test)]
@@ -90,8 +90,8 @@ mod tests {
             keyport_core::Reply::decl(&cfg),
             keyport_core::DeviceCode::decl(&cfg),
             keyport_core::Decision::decl(&cfg),
-            crate::consent::DecisionView::decl(&cfg),
-            crate::consent::ConsentSettings::decl(&cfg),
+            crate::questions::DecisionView::decl(&cfg),
+            crate::questions::ConsentSettings::decl(&cfg),
             crate::first_view::FirstView::decl(&cfg),
         ];
         for decl in decls {

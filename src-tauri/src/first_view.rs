@@ -9,7 +9,7 @@
 //! It holds what the commands of the same names return (metadata only: no token, no secret).
 
 use crate::background::Background;
-use crate::consent::ConsentSettings;
+use crate::questions::ConsentSettings;
 use crate::ui_error::UiError;
 use keyport_core::{AccountSummary, Use};
 use serde::Serialize;
@@ -61,7 +61,7 @@ impl Reading {
         let view = FirstView {
             accounts,
             uses,
-            consent: crate::consent::consent_settings(app.clone()),
+            consent: crate::questions::consent_settings(app.clone()),
             providers,
             background: crate::background::status(app),
             font_family: interface_font(),

@@ -5,7 +5,7 @@
 //! - [`watch`]: follows changes made elsewhere and notifies when an account needs reconnecting.
 //! - [`browser`]: the system browser for sign-in pages.
 //! - [`background`]: the tray, closing to it, and the "Open at login" switch.
-//! - [`consent`]: "Allow this program to use this account?" for the agent, and the answers kept.
+//! - [`questions`]: "Allow this program to use this account?" for the agent, and the answers kept.
 //! - [`bindings`]: the names of commands and events the window uses, and (in tests) the
 //!   TypeScript types of what crosses to it, generated into `ui/src/generated/`.
 //!
@@ -16,31 +16,31 @@ mod background;
 mod bindings;
 mod browser;
 mod commands;
-mod consent;
 mod deep_links;
 mod first_view;
+mod questions;
 mod state;
 mod ui_error;
 mod watch;
 
 use tauri::Manager;
 
-/// Serves `keyport token` from memory while the app runs, asking the user (see [`consent`]) before
+/// Serves `keyport token` from memory while the app runs, asking the user (see [`questions`]) before
 /// a program it has not seen gets a token.
 fn start_agent(app: &tauri::App) {
     let keyport = match commands::keyport() {
         Ok(k) => std::sync::Arc::new(k),
         Err(e) => {
-            app.manage(consent::ConsentState::unavailable());
+            app.manage(questions::ConsentState::unavailable());
             tracing::warn!(error = %e.message, "the token agent is off");
             return;
         }
     };
     let has_accounts = || keyport.accounts().map(|a| !a.is_empty()).unwrap_or(true);
-    let state = consent::ConsentState::open(keyport.home().data_dir(), has_accounts);
+    let state = questions::ConsentState::open(keyport.home().data_dir(), has_accounts);
     let agent = state.book.clone().map(|book| {
         let asker = state.asker(app.handle().clone());
-        let consent = keyport_core::Consent::new(book, asker, consent::timeout());
+        let consent = keyport_core::Consent::new(book, asker, questions::timeout());
         keyport_core::Agent::with_consent(keyport, consent)
     });
     app.manage(state);

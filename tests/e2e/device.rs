@@ -7,9 +7,14 @@ use keyport_test_support::Env;
 #[test]
 fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
     let env = Env::new(60);
-    let run = env
-        .run(&["connect", "demo", "--device", "--json", "--timeout", "60"])
-        .ok();
+    let argv = env.home.path().join("browser-argv");
+    let run: keyport_test_support::Run = env
+        .command(&["connect", "demo", "--device", "--json", "--timeout", "60"])
+        .env("KEYPORT_TEST_BROWSER_ARGV", &argv)
+        .output()
+        .unwrap()
+        .into();
+    let run = run.ok();
     // The code and the address are shown for a person to type on any device.
     let code = run
         .stderr
@@ -23,6 +28,14 @@ fn a_device_sign_in_shows_a_code_and_connects_when_approved() {
         run.stderr
     );
     assert!(!code.is_empty());
+    // The browser was opened on a one-time local address: the code is on no command line, where
+    // another user could read it and approve it first with her own account.
+    let opened = std::fs::read_to_string(&argv).unwrap();
+    assert!(opened.starts_with("http://127.0.0.1:"), "{opened}");
+    assert!(
+        !opened.contains(code),
+        "the code on the browser's command line: {opened}"
+    );
     let account = run.json();
     assert_eq!(account["nickname"], "alice@example.test");
     assert_eq!(account["status"], "ok");

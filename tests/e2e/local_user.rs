@@ -385,3 +385,50 @@ fn the_agents_memory_is_not_readable_by_other_processes_of_the_user() {
         "another process of the user could read the agent's memory"
     );
 }
+
+#[test]
+fn another_user_who_asks_for_the_sign_in_address_first_gets_nothing_and_the_browser_completes() {
+    if !running_as_root() {
+        eprintln!("skipped: playing another user needs root");
+        return;
+    }
+    let env = Env::new(60);
+    let seen = env.home.path().join("other-user");
+    let run: Run = env
+        .command(&["connect", "demo", "--json", "--timeout", "30"])
+        .env("KEYPORT_TEST_BROWSER_MODE", "other-user-first")
+        .env("KEYPORT_TEST_OTHER_USER_OUT", &seen)
+        .output()
+        .unwrap()
+        .into();
+    let run = run.ok();
+    // Her requests were dropped unread: curl saw the connection close with no answer (52), never
+    // an HTTP status, so she learned no state or challenge and delivered nothing.
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    for line in seen.lines() {
+        assert!(
+            line.starts_with("52 ") || line.starts_with("56 "),
+            "she got an answer: {seen}"
+        );
+        assert!(line.ends_with(" 000"), "she got an HTTP status: {seen}");
+    }
+    assert_eq!(
+        run.json()["nickname"],
+        "alice@example.test",
+        "the real browser completed"
+    );
+}
+
+#[test]
+fn another_user_holding_many_connections_does_not_block_a_sign_in() {
+    if !running_as_root() {
+        eprintln!("skipped: playing another user needs root");
+        return;
+    }
+    let env = Env::new(60);
+    let run = env.run_with_browser(
+        "other-user-floods",
+        &["connect", "demo", "--json", "--timeout", "20"],
+    );
+    assert_eq!(run.ok().json()["nickname"], "alice@example.test");
+}

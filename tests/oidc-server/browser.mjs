@@ -12,7 +12,12 @@
 //                              remote (a browser on another machine: it cannot load the loopback
 //                              callback, and writes the address it ends on to KEYPORT_TEST_BROWSER_OUT) |
 //                              raced (another program requests the address first, as one that read
-//                              it from this browser's command line would; then the browser goes on)
+//                              it from this browser's command line would; then the browser goes on) |
+//                              other-user-first (as raced, from another user, uid 65534: she asks
+//                              for the address and delivers a callback of her own first; what she
+//                              got goes to KEYPORT_TEST_OTHER_USER_OUT) |
+//                              other-user-floods (another user holds 80 idle connections to the
+//                              listener while the browser signs in)
 //   KEYPORT_TEST_BROWSER_ARGV  file to append the browser's command line to, one line per start
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
 //   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
@@ -20,7 +25,7 @@
 //                              browser hands it to the system (default "xdg-open")
 //   KEYPORT_TEST_BROWSER_DELAY milliseconds to wait before signing in (lets a test see the waiting state)
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const start = process.argv[2];
 const mode = process.env.KEYPORT_TEST_BROWSER_MODE ?? 'login';
@@ -40,6 +45,33 @@ if (process.env.KEYPORT_TEST_BROWSER_ARGV) {
 if (mode === 'raced') {
   const first = await fetch(start, { redirect: 'manual' });
   log(`the other program got ${first.status}`);
+}
+// Another user of this machine: uid and gid 65534, no capabilities (the tests run as root).
+const asOtherUser = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+if (mode === 'other-user-first') {
+  const callback = new URL('/callback?code=mallorys-code&state=guessed', start).toString();
+  const seen = [start, callback].map((url) => {
+    const r = spawnSync('setpriv', [...asOtherUser, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url], { encoding: 'utf8' });
+    return `${r.status} ${r.stdout}`;
+  });
+  log(`the other user got: ${seen.join(', ')}`);
+  if (process.env.KEYPORT_TEST_OTHER_USER_OUT) fs.writeFileSync(process.env.KEYPORT_TEST_OTHER_USER_OUT, seen.join('\n'));
+}
+if (mode === 'other-user-floods') {
+  const { port } = new URL(start);
+  const hold = `import socket, time\nheld = [socket.create_connection(('127.0.0.1', ${port})) for _ in range(80)]\nprint(len(held), flush=True)\ntime.sleep(25)\n`;
+  // Debian's python3 (scripts/install-deps): one under root's home may not be reachable by her.
+  const flood = spawn('setpriv', [...asOtherUser, '/usr/bin/python3', '-c', hold], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const held = await new Promise((resolve) => {
+    flood.stdout.once('data', () => resolve(true));
+    flood.once('exit', () => resolve(false));
+  });
+  if (!held) {
+    log('the other user could not open her connections');
+    process.exit(1);
+  }
+  log('another user holds 80 connections to the listener');
+  process.on('exit', () => flood.kill());
 }
 if (mode === 'ignore') {
   log('ignoring the sign-in request');

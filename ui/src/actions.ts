@@ -1,26 +1,13 @@
-// What the buttons of an account row do: run a backend action while the row shows it is busy,
-// then say how it went.
+// What the buttons of an account row do (a backend action through `run`, or a dialog).
 import { backend } from './backend';
 import { confirmDisconnect } from './dialogs/confirm';
 import { rename } from './dialogs/rename';
 import { connect } from './dialogs/signin';
-import { reload, renderAccounts, state } from './lists';
 import type { Account } from './model';
-import { notice, showError } from './notices';
+import { notice } from './notices';
 import type { AccountAction } from './render';
-
-export async function run<T>(a: Account, action: string, op: () => Promise<T>, done: (r: T) => string) {
-  state.busy.add(a.id);
-  renderAccounts();
-  try {
-    notice(done(await op()));
-  } catch (e) {
-    showError(e, action);
-  } finally {
-    state.busy.delete(a.id);
-    await reload();
-  }
-}
+import { run } from './run';
+import { state } from './store';
 
 export function actOn(action: AccountAction, a: Account) {
   switch (action) {

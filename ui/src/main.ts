@@ -1,7 +1,8 @@
-// The Keyport window: start-up and the wiring of page-wide events. Each dialog is its own module
-// in `dialogs/`; the lists are in `lists.ts`, row actions in `actions.ts`, rendering in
-// `render.ts`, wording and logic in `model.ts`, and `backend.ts` is the only module that talks to
-// the backend.
+// The Keyport window: start-up and the wiring of page-wide events. The data and its change
+// announcements are in `store.ts`; the lists that draw it in `lists.ts`; row actions in
+// `actions.ts` (through `run.ts`); each dialog is its own module in `dialogs/`; rendering in
+// `render.ts`, wording and logic in `model.ts`; `backend.ts` is the only module that talks to the
+// backend. Imports point one way: nothing imports `lists.ts` or `main.ts`.
 import './style.css';
 import { backend } from './backend';
 import { showBackground } from './background';
@@ -10,9 +11,10 @@ import { listenForConsent } from './dialogs/consent';
 import { showDeviceCode } from './device';
 import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
-import { reload, reloadProviders, renderProviders } from './lists';
+import { drawLists, renderProviders } from './lists';
 import { cssString, errorTitle, sentence } from './model';
 import { notice } from './notices';
+import { reload, reloadProviders } from './store';
 
 // The desktop's font, named for the stylesheet (`--ui-font`) before anything is drawn, so that
 // WebKitGTK need not resolve `system-ui` for the first frame (150 ms where we measure).
@@ -20,6 +22,7 @@ const font = backend.interfaceFont();
 if (font) document.documentElement.style.setProperty('--ui-font', cssString(font));
 
 async function start() {
+  drawLists();
   $('provider-search').addEventListener('input', renderProviders);
   $('add-provider').addEventListener('click', addProvider);
   await Promise.all([reload(), reloadProviders(), showBackground()]);

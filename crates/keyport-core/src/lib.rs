@@ -47,7 +47,7 @@ pub use secret::Secret;
 pub use store::account_file::{AccountStore, ListedAccount};
 pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
-pub use store::consent::{ConsentBook, Decision};
+pub use store::consent_book::{ConsentBook, Decision};
 pub use store::home::{executable_beside, Home, CLI, FULL_CLI};
 pub use text::escape_controls;
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};

@@ -30,7 +30,7 @@ impl SessionKeychain {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("gnome-keyring-daemon is installed (scripts/setup installs it)");
+            .expect("gnome-keyring-daemon is installed (scripts/install-deps installs it)");
         // The password of the new login keyring; closing stdin tells the daemon it is complete.
         daemon.stdin.take().unwrap().write_all(b"test-password").unwrap();
         let keychain = SessionKeychain {
@@ -56,7 +56,7 @@ impl SessionKeychain {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("dbus-daemon is installed (scripts/setup installs it)");
+            .expect("dbus-daemon is installed (scripts/install-deps installs it)");
         let mut address = String::new();
         BufReader::new(bus.stdout.take().unwrap())
             .read_line(&mut address)
@@ -100,7 +100,7 @@ impl SessionKeychain {
             .args(["lookup", "service", service, "username", user])
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .output()
-            .expect("secret-tool is installed (scripts/setup installs it)");
+            .expect("secret-tool is installed (scripts/install-deps installs it)");
         (out.status.success() && !out.stdout.is_empty()).then(|| String::from_utf8(out.stdout).unwrap())
     }
 

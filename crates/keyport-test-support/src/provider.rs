@@ -12,7 +12,7 @@ impl OidcServer {
         let dir = super::repo_root().join("tests/oidc-server");
         assert!(
             dir.join("node_modules/oidc-provider").exists(),
-            "run `npm ci --prefix tests/oidc-server` (scripts/setup does) before the tests"
+            "run `npm ci --prefix tests/oidc-server` (scripts/install-deps does) before the tests"
         );
         let ttl = access_token_ttl.to_string();
         let (child, info) = super::start_node_server(&dir.join("server.mjs"), &[("ACCESS_TOKEN_TTL", &ttl)]);

@@ -2,7 +2,7 @@
 // place when the address is not one.
 import { backend } from '../backend';
 import { $, formError } from '../dom';
-import { reloadProviders } from '../lists';
+import { reloadProviders } from '../store';
 import type { Provider } from '../model';
 import { notice } from '../notices';
 

@@ -1,8 +1,8 @@
 // Disconnect asks first, and says what will happen at the provider.
-import { run } from '../actions';
 import { backend } from '../backend';
 import { $ } from '../dom';
 import { disconnectedText, type Account } from '../model';
+import { run } from '../run';
 
 export function confirmDisconnect(a: Account) {
   const dialog = $<HTMLDialogElement>('confirm');

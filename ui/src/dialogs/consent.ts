@@ -3,7 +3,7 @@
 // for the answer (a minute at most), so the dialog closes by itself when it stops waiting.
 import { backend } from '../backend';
 import { $ } from '../dom';
-import { reload } from '../lists';
+import { reload } from '../store';
 import { consentText, type Question, type Reply } from '../model';
 import { notice, showError } from '../notices';
 

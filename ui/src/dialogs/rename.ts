@@ -1,8 +1,8 @@
 // Renaming an account: the nickname people and programs know it by.
-import { run } from '../actions';
 import { backend } from '../backend';
 import { $ } from '../dom';
 import type { Account } from '../model';
+import { run } from '../run';
 
 export function rename(a: Account) {
   const dialog = $<HTMLDialogElement>('rename');

@@ -2,14 +2,14 @@
 // with Cancel, and the sign-in address to open by hand when no browser could be opened.
 import { backend } from '../backend';
 import { $ } from '../dom';
-import { reload } from '../lists';
+import { reload } from '../store';
 import { asUiError, type Provider } from '../model';
 import { notice, showError } from '../notices';
-import { setUp } from './setup';
+import { setUp } from './provider-setup';
 import { askVariables } from './variables';
 
 export async function connect(p: Provider) {
-  if (!p.set_up) return setUp(p);
+  if (!p.set_up) return setUp(p, connect);
   let variables: Record<string, string> = {};
   if (Object.keys(p.variables).length) {
     const given = await askVariables(p);

@@ -59,11 +59,7 @@ pub async fn device(
                 keyport_core::escape_controls(&prompt.user_code)
             );
             if !no_browser {
-                let url = prompt
-                    .verification_uri_complete
-                    .as_ref()
-                    .unwrap_or(&prompt.verification_uri);
-                if let Err(e) = keyport_core::open_browser(url) {
+                if let Err(e) = keyport_core::open_browser(&prompt.open_here) {
                     crate::note!("(Could not open a browser here: {e}.)");
                 }
             }

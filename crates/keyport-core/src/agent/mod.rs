@@ -6,10 +6,10 @@
 //! - `protocol`: one JSON line each way, a [`Request`] and an [`Answer`].
 //! - `client`: [`ask_agent`], what `keyport token` tries first.
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
-//! - `consent`: asking the user before a program it has not seen gets a token (the app's agent).
+//! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
 
+pub(crate) mod asking;
 mod client;
-pub(crate) mod consent;
 mod protocol;
 #[cfg(unix)]
 mod server;
@@ -27,7 +27,7 @@ mod server {
             Arc::new(Agent)
         }
 
-        pub fn with_consent(_keyport: Arc<Keyport>, _consent: super::consent::Consent) -> Arc<Self> {
+        pub fn with_consent(_keyport: Arc<Keyport>, _consent: super::asking::Consent) -> Arc<Self> {
             Arc::new(Agent)
         }
 
@@ -39,7 +39,7 @@ mod server {
     }
 }
 
+pub use asking::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use client::{ask_agent, show_device_code};
-pub use consent::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use protocol::{Answer, DeviceCode};
 pub use server::Agent;

@@ -3,7 +3,7 @@
 //! Only processes of the same user may ask: the socket is mode 0600 inside a 0700 directory, and
 //! the peer's uid is checked on every connection.
 
-use super::consent::{Consent, DEFAULT_CONSENT_TIMEOUT};
+use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::protocol::{Answer, DeviceCode, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};

@@ -1,6 +1,6 @@
 //! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
 //! keychain and the provider. Adapters call these and only turn results into output. One file per
-//! operation: `setup` (providers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
+//! operation: `provider_setup` (client ids and secrets, issuers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
 //! disconnect), `naming` (rename, default), `choose` (which account a command means), `git`
 //! (the credential helper protocol), `exec` (tokens for a command's environment).
 //!
@@ -15,16 +15,16 @@ pub mod choose;
 mod exec;
 mod git;
 mod naming;
+mod provider_setup;
 mod refresh;
 mod revoke;
-mod setup;
 mod sign_in;
 
 pub use exec::EnvRequest;
 pub use git::{GitCredential, GitRequest};
+pub use provider_setup::NewProvider;
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;
-pub use setup::NewProvider;
 pub use sign_in::{ConnectOptions, DevicePrompt, RedirectMode, DEFAULT_CONNECT_TIMEOUT_SECS};
 
 use crate::catalog::Catalog;

@@ -59,8 +59,10 @@ pub enum RedirectMode<'a> {
 pub struct DevicePrompt {
     pub user_code: String,
     pub verification_uri: Url,
-    /// Opens the approval page with the code already filled in.
-    pub verification_uri_complete: Option<Url>,
+    /// To open in a browser on this machine: a one-time local address that leads to the approval
+    /// page with the code filled in (so that the code is on no command line, where another user
+    /// could read it and approve first with her own account), or the page itself, without the code.
+    pub open_here: Url,
     pub expires_in: Duration,
 }
 
@@ -170,17 +172,34 @@ impl Keyport {
             .await?;
         let remote = prepared.remote()?;
         let device = remote.start_device(&prepared.scopes).await?;
+        let name = &prepared.provider.display_name;
+        let (listener, open_here) = match &device.verification_uri_complete {
+            Some(complete) => {
+                let mut listener = CallbackListener::bind().await?;
+                let open_here = listener.start_page(complete).local;
+                (Some(listener), open_here)
+            }
+            None => (None, device.verification_uri.clone()),
+        };
         tracing::info!(provider = %provider_id, "waiting for the device sign-in");
         present(&DevicePrompt {
             user_code: device.user_code.clone(),
             verification_uri: device.verification_uri.clone(),
-            verification_uri_complete: device.verification_uri_complete.clone(),
+            open_here,
             expires_in: device.expires_in,
         });
-        let grant = remote
-            .finish_device(device, opts.timeout)
-            .await
-            .map_err(device_error)?;
+        let finish = remote.finish_device(device, opts.timeout);
+        let grant = match listener {
+            None => finish.await,
+            Some(listener) => tokio::select! {
+                grant = finish => grant,
+                ended = listener.serve(name, Serving::StartPageOnly, opts.timeout) => {
+                    ended?;
+                    return Err(Error::Internal("the start page's listener completed a sign-in".into()));
+                }
+            },
+        }
+        .map_err(device_error)?;
         let scopes = prepared.scopes.clone();
         self.store_connection(&prepared, grant, scopes, opts.nickname)
             .await

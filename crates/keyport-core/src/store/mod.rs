@@ -5,7 +5,7 @@ pub mod account_file;
 pub mod accounts;
 pub mod audit;
 pub mod config;
-pub mod consent;
+pub mod consent_book;
 pub mod home;
 pub mod keychain;
 pub mod lock;

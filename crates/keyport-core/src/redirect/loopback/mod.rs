@@ -1,7 +1,8 @@
 //! The loopback redirect listener (RFC 8252 §7.3): a tiny HTTP server on `127.0.0.1:<ephemeral>`
 //! that receives the provider's redirect from the system browser.
 //!
-//! It is written for hostile input: anything on this machine can connect to it. Each connection is
+//! It is written for hostile input: anything on this machine can connect to it. Connections from
+//! another user's processes are dropped unread (`peer`, on Linux). Each connection is
 //! handled on its own task with a read deadline and a size cap, so idle speculative connections (which
 //! browsers open) and junk never block the real callback. Only `GET /callback` with the expected
 //! `state` ends the wait; everything else gets a plain answer and the listener keeps going.
@@ -11,6 +12,8 @@
 //! and the authorization URL's `state` and PKCE challenge must never appear there. The first request
 //! for the start page gets the redirect; any later one means someone else read the address, and
 //! ends the sign-in before it can be completed with their code.
+
+mod peer;
 
 use crate::error::{Error, Result};
 use crate::redirect::page::{respond, Reply};
@@ -37,6 +40,7 @@ pub use crate::redirect::callback::Callback;
 
 pub struct CallbackListener {
     listener: TcpListener,
+    local: std::net::SocketAddr,
     port: u16,
     start: Option<Arc<StartPage>>,
 }
@@ -91,13 +95,13 @@ impl CallbackListener {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| Error::io("listen on", "127.0.0.1", e))?;
-        let port = listener
+        let local = listener
             .local_addr()
-            .map_err(|e| Error::io("listen on", "127.0.0.1", e))?
-            .port();
+            .map_err(|e| Error::io("listen on", "127.0.0.1", e))?;
         Ok(Self {
             listener,
-            port,
+            local,
+            port: local.port(),
             start: None,
         })
     }
@@ -147,11 +151,26 @@ impl CallbackListener {
         tokio::pin!(deadline);
         let mut rejected: Vec<String> = Vec::new();
         let mut guard = AcceptGuard::default();
+        let mut others_dropped = false;
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
                     let stream = match accepted {
-                        Ok((stream, _)) => stream,
+                        Ok((stream, peer)) => {
+                            // Before anything is read, and before the connection counts against
+                            // the cap: another user is dropped, so she can neither serve herself
+                            // the start page nor block this user's sign-in with idle connections.
+                            if !peer::is_own_user(peer, self.local) {
+                                drop(stream);
+                                if !others_dropped {
+                                    tracing::warn!("dropped a connection from another user of this computer");
+                                    rejected.push("a connection from another user of this computer".into());
+                                    others_dropped = true;
+                                }
+                                continue;
+                            }
+                            stream
+                        }
                         Err(e) => {
                             guard.pause_after(&e).await;
                             continue;
@@ -187,7 +206,9 @@ impl CallbackListener {
                         if rejected.len() < 8 { rejected.push(why) }
                     }
                 },
-                _ = &mut deadline => {
+                // Only the callback's wait has a deadline here; a start page alone is served for as
+                // long as whatever waits beside it.
+                _ = &mut deadline, if state.is_some() => {
                     return Err(if rejected.is_empty() {
                         Error::Timeout(timeout.as_secs())
                     } else {

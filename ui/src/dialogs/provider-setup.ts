@@ -2,12 +2,12 @@
 // its client id (and secret, for services that want one); connects once it is set up.
 import { backend } from '../backend';
 import { $, formError } from '../dom';
-import { reloadProviders, state } from '../lists';
+import { reloadProviders, state } from '../store';
 import type { Provider } from '../model';
 import { showError } from '../notices';
-import { connect } from './signin';
 
-export function setUp(p: Provider) {
+/** Asks for `p`'s client id (and secret); once it is set up, `then` goes on with it (a sign-in). */
+export function setUp(p: Provider, then: (ready: Provider) => Promise<void>) {
   const dialog = $<HTMLDialogElement>('setup');
   const form = $<HTMLFormElement>('setup-form');
   form.reset();
@@ -44,7 +44,7 @@ export function setUp(p: Provider) {
     dialog.close();
     await reloadProviders();
     const ready = state.providers.find((x) => x.id === p.id);
-    if (ready?.set_up) await connect(ready);
+    if (ready?.set_up) await then(ready);
   };
   dialog.showModal();
 }

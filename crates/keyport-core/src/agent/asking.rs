@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::store::accounts::Account;
 use crate::store::audit::Use;
-use crate::store::consent::ConsentBook;
+use crate::store::consent_book::ConsentBook;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
