@@ -135,3 +135,136 @@ fn keyport_answers_from_the_agent_alone_and_hands_the_rest_to_keyport_full() {
     // No agent: the keychain path is keyport-full's.
     run(&lone, &["token", &id]).fails(1, "keyport-full is missing");
 }
+
+/// The audit log's records, oldest first.
+fn audit(env: &Env) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(env.home.path().join("data/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn exec_and_git_credential_hand_out_tokens_through_the_running_agent() {
+    // The agent is where consent is asked (in the app): every command that hands out a token
+    // goes through it while it runs, not only `token`.
+    let env = Env::new(60);
+    let file = env.home.path().join("config/providers.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            "[providers.demo]\n",
+            "[providers.demo]\ngit_username = \"oauth2\"\n",
+        ),
+    )
+    .unwrap();
+    let id = env.connect("alice");
+    let _agent = env.agent();
+    let seen = env.home.path().join("seen");
+    let script = format!("printf %s \"$KEYPORT_TOKEN\" > {}", seen.display());
+    env.run(&["exec", &id, "--env", "KEYPORT_TOKEN", "--", "sh", "-c", &script])
+        .ok();
+    let port = env.server.issuer.rsplit(':').next().unwrap().to_string();
+    let mut git = env
+        .command(&["git-credential", "get"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        git.stdin.as_mut().unwrap(),
+        format!("protocol=http\nhost=127.0.0.1:{port}\n\n").as_bytes(),
+    )
+    .unwrap();
+    drop(git.stdin.take());
+    let answer = String::from_utf8(git.wait_with_output().unwrap().stdout).unwrap();
+    let token = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        !token.is_empty() && answer.contains(&format!("password={token}\n")),
+        "{answer}"
+    );
+    let vias: Vec<String> = audit(&env)
+        .iter()
+        .map(|u| u["via"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        vias,
+        ["agent", "agent"],
+        "exec and git-credential went through the agent"
+    );
+}
+
+#[test]
+fn while_the_app_runs_but_its_socket_is_out_of_reach_no_token_is_read_behind_its_back() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    // What the app's agent holds while it serves (it asks the person before a token goes out);
+    // its socket is where this caller does not look (another XDG_RUNTIME_DIR, say).
+    let lock = env.home.path().join("data/locks/asking-agent.lock");
+    // `--close`: the lock stays with flock itself, so killing it releases the lock.
+    let mut holder = std::process::Command::new("flock")
+        .arg("--close")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Until it holds the lock, a shared one can be taken.
+    while std::process::Command::new("flock")
+        .args(["--nonblock", "--shared"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for args in [&["token", id.as_str()][..], &["exec", id.as_str(), "--", "true"]] {
+        let run = env.run(args).fails(8, "app is running");
+        assert!(run.stderr.contains("XDG_RUNTIME_DIR"), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+    assert!(audit(&env).is_empty(), "no token was handed out");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    // The app gone, the keychain path is the CLI's again.
+    env.run(&["token", &id]).ok();
+}
+
+#[test]
+fn keyport_full_is_found_where_packages_keep_helpers_and_must_be_the_same_version() {
+    let env = Env::new(60);
+    let bin = keyport_test_support::keyport_bin();
+    let full = bin.with_file_name("keyport-full");
+    // As a package lays them out: keyport on PATH, keyport-full under lib/keyport.
+    let prefix = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(prefix.path().join("bin")).unwrap();
+    std::fs::create_dir_all(prefix.path().join("lib/keyport")).unwrap();
+    let keyport = prefix.path().join("bin/keyport");
+    std::fs::copy(&bin, &keyport).unwrap();
+    std::fs::copy(&full, prefix.path().join("lib/keyport/keyport-full")).unwrap();
+    let listed: Run = env
+        .program(&keyport)
+        .args(["list", "--json"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(listed.ok().json(), serde_json::json!([]));
+    // A keyport-full of another version than the keyport that runs it says so, and does nothing.
+    let mixed: Run = env
+        .program(&full)
+        .args(["list"])
+        .env("KEYPORT_FRONT_VERSION", "0.0.0-another")
+        .output()
+        .unwrap()
+        .into();
+    let mixed = mixed.fails(1, "different installs");
+    assert!(
+        mixed.stderr.contains("keyport 0.0.0-another and keyport-full"),
+        "{}",
+        mixed.stderr
+    );
+    assert_eq!(mixed.stdout, "");
+}

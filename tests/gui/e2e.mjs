@@ -405,6 +405,15 @@ test('revoke keeps the row, marked needs reconnect; reconnect brings it back', a
     timeout: 15000,
   });
   await shot('needs-reconnect');
+  // A program without a terminal that Keyport has not seen asks for it now: one answer, the
+  // real one (needs reconnecting, exit 4, what to run), and no question before it, since no
+  // token could follow whatever the person said.
+  const id = accounts().find((a) => a.nickname === nickname).id;
+  const r = await tokenRequest(id);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /needs to be reconnected/);
+  assert.match(r.stderr, /keyport connect demo/);
+  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question was asked');
   await (await action(nickname, 'reconnect')).click();
   await browser.waitUntil(async () => (await (await row(nickname)).getText()).includes('OK'), { timeout: 30000 });
   assert.equal(accounts().filter((a) => a.provider === 'demo').length, 1, 'reconnect updates, never duplicates');

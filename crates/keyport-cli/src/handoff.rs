@@ -1,4 +1,6 @@
-//! Handing a command line to `keyport-full`, the executable installed beside `keyport`.
+//! Handing a command line to `keyport-full` (found as `keyport_core::full_cli` says: where a
+//! package keeps helpers, else beside `keyport`), and checking that the two come from the same
+//! build: `keyport` says its version, and `keyport-full` refuses another.
 
 use crate::exit::Exit;
 use std::ffi::OsString;
@@ -17,6 +19,7 @@ pub fn run_full(argv: &[OsString]) -> ExitCode {
     };
     let mut command = Command::new(&full);
     command.args(argv.iter().skip(1));
+    command.env(FRONT_VERSION, env!("CARGO_PKG_VERSION"));
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -38,16 +41,34 @@ pub fn run_full(argv: &[OsString]) -> ExitCode {
     }
 }
 
+/// Set by `keyport` for the `keyport-full` it runs: its own version.
+const FRONT_VERSION: &str = "KEYPORT_FRONT_VERSION";
+
 fn full_path() -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find its own executable: {e}"))?;
-    let full = keyport_core::executable_beside(&me, keyport_core::FULL_CLI);
-    if full.is_file() {
-        Ok(full)
-    } else {
-        Err(format!(
-            "{} is missing: keyport needs it beside itself for everything but a token from the \
-             running agent. Reinstall Keyport.",
-            full.display()
-        ))
+    keyport_core::full_cli(&me).ok_or_else(|| {
+        let [helpers, beside] = keyport_core::full_cli_places(&me);
+        format!(
+            "keyport-full is missing (looked in {} and {}): keyport needs it for everything but a \
+             token from the running agent. Reinstall Keyport.",
+            helpers.display(),
+            beside.display()
+        )
+    })
+}
+
+/// In `keyport-full`: refuses to go on for a `keyport` of another version (a half-finished
+/// upgrade, or two installs mixed), whose arguments it might take differently. Run directly, it
+/// has nothing to compare. The variable is removed, so that programs it starts do not see it.
+pub fn check_front_version() -> Result<(), String> {
+    let front = std::env::var(FRONT_VERSION).ok();
+    std::env::remove_var(FRONT_VERSION);
+    match front {
+        Some(v) if v != env!("CARGO_PKG_VERSION") => Err(format!(
+            "keyport {v} and keyport-full {} are from different installs; reinstall Keyport so \
+             that both are the same version",
+            env!("CARGO_PKG_VERSION")
+        )),
+        _ => Ok(()),
     }
 }

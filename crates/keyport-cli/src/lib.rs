@@ -31,14 +31,13 @@ pub fn run_front() -> ExitCode {
 
 /// The whole command line: what `keyport-full` runs.
 pub fn run() -> ExitCode {
+    if let Err(why) = handoff::check_front_version() {
+        crate::note!("keyport: {why}");
+        return exit::Exit::Failure.into();
+    }
     complete::answer_if_asked();
     let args = args::Args::parse();
     output::init_logging();
-    // A running agent answers `token` from memory, with no runtime to start (the forms `keyport`
-    // does not answer itself, and runs with logging on).
-    if let Some(exit) = commands::token::from_agent(&args) {
-        return exit.into();
-    }
     let runtime = if matches!(args.command, args::Command::Agent) {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
     } else {

@@ -101,6 +101,18 @@ pub enum Error {
     #[error("another Keyport agent already serves {}", .0.display())]
     AgentRunning(PathBuf),
 
+    #[error(
+        "Keyport's app is running for this home, but its agent does not answer at {} (is \
+         XDG_RUNTIME_DIR the desktop session's?); while the app runs, tokens are handed out only \
+         through it, so that it can ask you first",
+        socket.display()
+    )]
+    AppUnreachable { socket: PathBuf },
+
+    /// What the running agent answered instead of a token: its words, and its kind.
+    #[error("{message}")]
+    AgentAnswered { kind: ErrorKind, message: String },
+
     #[error("the sign-in was not completed: {0}")]
     Authorization(String),
 
@@ -135,6 +147,8 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
+            Error::AgentAnswered { kind, .. } => *kind,
+            Error::AppUnreachable { .. } => ErrorKind::Unsafe,
             Error::Usage(_)
             | Error::UnknownProvider(_)
             | Error::ProviderNotSetUp(_)

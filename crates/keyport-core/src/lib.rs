@@ -14,8 +14,10 @@
 //! - `view/`: what the interfaces show: account and provider summaries, the support matrix.
 
 mod agent;
+mod agent_link;
 mod catalog;
 mod error;
+mod executables;
 mod files;
 mod model;
 mod ops;
@@ -32,12 +34,13 @@ pub use agent::DEFAULT_CONSENT_TIMEOUT;
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
 pub use catalog::{Catalog, Provider, RedirectKind, Variable};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
+pub use executables::{full_cli, full_cli_places, CLI, FULL_CLI};
 pub use model::now;
 pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};
 pub use ops::choose::choose_reference;
 pub use ops::{
     ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider, RedirectMode,
-    RevocationOutcome, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
+    RevocationOutcome, TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
 };
 pub use process_guard::forbid_memory_reads;
 pub use redirect::browser::open as open_browser;
@@ -48,7 +51,7 @@ pub use store::account_file::{AccountStore, ListedAccount};
 pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
 pub use store::consent_book::{ConsentBook, Decision};
-pub use store::home::{executable_beside, Home, CLI, FULL_CLI};
+pub use store::home::Home;
 pub use text::escape_controls;
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};

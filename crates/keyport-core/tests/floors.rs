@@ -15,12 +15,14 @@ const FLOORS: &[(&str, u8)] = &[
     ("files", 0),
     ("serving", 0),
     ("process_guard", 0),
+    ("executables", 0),
     // Plain data.
     ("model", 1),
     // What is declared, what is kept, how answers come back.
     ("catalog", 2),
     ("store", 2),
     ("redirect", 2),
+    ("agent_link", 2),
     // Talking to a provider (a catalog entry becomes a connection).
     ("provider", 3),
     // What the interfaces show.
@@ -32,7 +34,15 @@ const FLOORS: &[(&str, u8)] = &[
 ];
 
 /// The ground's modules use each other in this order only (a tool may use an earlier one).
-const GROUND_ORDER: &[&str] = &["secret", "text", "error", "files", "serving", "process_guard"];
+const GROUND_ORDER: &[&str] = &[
+    "secret",
+    "text",
+    "error",
+    "files",
+    "serving",
+    "process_guard",
+    "executables",
+];
 
 fn floor(module: &str) -> u8 {
     FLOORS

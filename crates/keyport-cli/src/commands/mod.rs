@@ -18,6 +18,9 @@ use std::time::Duration;
 
 pub async fn run(args: Args) -> Result<()> {
     let mut keyport = Keyport::open(Home::from_env()?)?;
+    // Every command that hands out a token (token, exec, git-credential) goes through the running
+    // agent, so that its consent holds on every path.
+    keyport.set_token_route(token::route_from_env());
     match args.command {
         Command::Providers {
             action: None,

@@ -1,7 +1,7 @@
 //! `keyport token`: the hot path. Which account (an argument, `KEYPORT_ACCOUNT`, a rule), then the
 //! running agent if there is one, else the keychain; the same output and exit codes either way.
 
-use crate::args::{Args, Command, Format};
+use crate::args::Format;
 use crate::exit::Exit;
 use keyport_core::{Answer, ErrorKind, Home, IssuedToken, Keyport, Result};
 use std::io::{IsTerminal, Write};
@@ -47,22 +47,21 @@ fn print_token(format: Format, issued: &IssuedToken<'_>) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-/// Answers `keyport token` through a running agent. `None`: not a token request, or no agent
-/// answered, or it refused in a way the keychain path explains better (with the typed error and
-/// its hint, at no risk: those refusals have no side effects); go the keychain way.
-pub fn from_agent(args: &Args) -> Option<Exit> {
-    let Command::Token {
-        account,
-        min_ttl,
-        json,
-        format,
-        user,
-    } = &args.command
-    else {
-        return None;
-    };
-    let format = if *json { Format::Json } else { *format };
-    through_agent(account.as_deref(), *min_ttl, format, user.as_deref())
+/// Set by `keyport` for `keyport-full` when the agent already answered the request without a
+/// token (its kind, as the protocol spells it).
+pub const AGENT_ANSWERED: &str = "KEYPORT_AGENT_ANSWERED";
+
+/// How `keyport-full` hands out tokens: through the running agent, unless `keyport` says it
+/// already answered. The variable is removed, so that programs `exec` starts do not inherit it.
+pub fn route_from_env() -> keyport_core::TokenRoute {
+    let answered = std::env::var(AGENT_ANSWERED).ok();
+    std::env::remove_var(AGENT_ANSWERED);
+    answered
+        .and_then(|k| serde_json::from_value(serde_json::Value::String(k)).ok())
+        .map_or(
+            keyport_core::TokenRoute::ThroughAgent,
+            keyport_core::TokenRoute::AgentAnswered,
+        )
 }
 
 /// `token` through a running agent, if one answers for this home.
@@ -101,11 +100,18 @@ pub fn through_agent(
             );
             Some(Exit::Ok)
         }
+        // `keyport-full` says these better (which account, what to run next) from the files, and
+        // is told that the agent already answered: it asks nobody again and hands out nothing.
         Answer::Error {
-            kind: ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage,
+            kind:
+                kind @ (ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage),
             ..
+        } => {
+            let kind = serde_json::to_value(kind).expect("kinds serialize");
+            std::env::set_var(AGENT_ANSWERED, kind.as_str().unwrap_or_default());
+            None
         }
-        | Answer::Shown => None,
+        Answer::Shown => None,
         Answer::Error { kind, message } => {
             crate::note!("keyport: {message}");
             Some(Exit::from_kind(kind))

@@ -6,6 +6,7 @@
 //! This guards against surprises, not against a hostile program of the same user, which could
 //! read the keychain or edit the book directly (docs/SECURITY.md says so).
 
+pub use crate::agent_link::DEFAULT_CONSENT_TIMEOUT;
 use crate::error::{Error, Result};
 use crate::store::accounts::Account;
 use crate::store::audit::Use;
@@ -16,9 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
-
-/// How long a program waits for the user's answer by default.
-pub const DEFAULT_CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the window asks.
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +45,7 @@ pub enum Reply {
 /// reply when there is one; shows device sign-in codes that `keyport connect --device` sends.
 pub trait Asker: Send + Sync {
     fn ask(&self, question: Question, reply: oneshot::Sender<Reply>);
-    fn show_device_code(&self, code: super::protocol::DeviceCode);
+    fn show_device_code(&self, code: crate::agent_link::protocol::DeviceCode);
 }
 
 /// Programs that ask together for the same account wait on one question.

@@ -3,14 +3,12 @@
 //! token costs one local round trip instead of a keychain read. It is also the one refresher of
 //! the accounts while it runs.
 //!
-//! - `protocol`: one JSON line each way, a [`Request`] and an [`Answer`].
-//! - `client`: [`ask_agent`], what `keyport token` tries first.
+//! - the wire protocol and the client ([`ask_agent`]) live a floor lower, in `agent_link/`, so
+//!   that every operation that hands out a token can ask the agent.
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
 //! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
 
 pub(crate) mod asking;
-mod client;
-mod protocol;
 #[cfg(unix)]
 mod server;
 #[cfg(not(unix))]
@@ -39,7 +37,7 @@ mod server {
     }
 }
 
+pub use crate::agent_link::client::{ask_agent, show_device_code};
+pub use crate::agent_link::protocol::{Answer, DeviceCode};
 pub use asking::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
-pub use client::{ask_agent, show_device_code};
-pub use protocol::{Answer, DeviceCode};
 pub use server::Agent;

@@ -4,13 +4,14 @@
 //! the peer's uid is checked on every connection.
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
-use super::protocol::{Answer, DeviceCode, Incoming, Request};
+use crate::agent_link::protocol::{Answer, DeviceCode, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::audit::Use;
+use crate::store::lock::FileLock;
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -76,6 +77,15 @@ impl Agent {
         // Tokens are about to be kept in this process's memory, for as long as it runs.
         crate::process_guard::forbid_memory_reads();
         let path = self.keyport.home().agent_socket();
+        // An agent that asks says so for as long as it serves: the CLI then hands out no token
+        // but through it, even when it cannot reach this socket (another XDG_RUNTIME_DIR).
+        let _asking = match &self.consent {
+            Some(_) => Some(
+                FileLock::try_exclusive(&self.keyport.home().asking_agent_lock())?
+                    .ok_or_else(|| Error::AgentRunning(path.clone()))?,
+            ),
+            None => None,
+        };
         let listener = bind(&path)?;
         tracing::info!(socket = %path.display(), "token agent listening");
         let sweeper = tokio::spawn(self.clone().sweep());
@@ -154,6 +164,9 @@ impl Agent {
         let usage = match &self.consent {
             Some(consent) => {
                 let account = self.find(&request.account)?;
+                // Asked only when a token could follow: an account that needs reconnecting gets
+                // its real answer, with no question before it.
+                self.keyport.usable(&account)?;
                 let usage = Use::by_agent_peer(&account.id, pid);
                 consent.check(&usage, &account).await?;
                 Some(usage)

@@ -19,6 +19,7 @@ mod provider_setup;
 mod refresh;
 mod revoke;
 mod sign_in;
+mod token_route;
 
 pub use exec::EnvRequest;
 pub use git::{GitCredential, GitRequest};
@@ -26,6 +27,7 @@ pub use provider_setup::NewProvider;
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;
 pub use sign_in::{ConnectOptions, DevicePrompt, RedirectMode, DEFAULT_CONNECT_TIMEOUT_SECS};
+pub use token_route::TokenRoute;
 
 use crate::catalog::Catalog;
 use crate::error::Result;
@@ -51,6 +53,8 @@ pub struct Keyport {
     /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
     /// provider, and building a TLS client loads the root certificates.
     http: std::sync::OnceLock<reqwest::Client>,
+    /// How tokens are handed out to programs (see `token_route`).
+    route: TokenRoute,
 }
 
 impl Keyport {
@@ -71,6 +75,7 @@ impl Keyport {
             keychain,
             audit,
             http: std::sync::OnceLock::new(),
+            route: TokenRoute::Direct,
         })
     }
 

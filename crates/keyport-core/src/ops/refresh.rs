@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::secret::Secret;
 use crate::store::accounts::{Account, Lifecycle};
-use crate::store::audit::Use;
 use crate::store::lock::FileLock;
 use std::time::Duration;
 
@@ -27,16 +26,6 @@ enum RefreshMode<'a> {
 }
 
 impl Keyport {
-    /// A valid access token for the account, refreshed first when it would expire within
-    /// `min_ttl` seconds (capped at half the token's lifetime, see [`TokenSet::needs_refresh`]).
-    /// Recorded in the audit log as used by this process's parent: the program that ran
-    /// `keyport token`.
-    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, Secret)> {
-        let (account, tokens) = self.token_set(reference, min_ttl).await?;
-        self.audit.record(&Use::by_parent_of_this_process(&account.id));
-        Ok((account, tokens.access_token))
-    }
-
     /// Like [`Keyport::token`], with the whole token set and no audit record (the agent keeps
     /// its own, naming the process at the other end of its socket).
     pub async fn token_set(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
@@ -165,6 +154,22 @@ impl Keyport {
             provider: account.provider.clone(),
             reason: reason.into(),
         })
+    }
+}
+
+impl Keyport {
+    /// Whether a token can be handed out for `account` at all, without reading the keychain:
+    /// not waiting for a reconnect, and not expired without a refresh token.
+    pub(crate) fn usable(&self, account: &Account) -> Result<()> {
+        ensure_active(account)?;
+        if account.status(now()) == crate::store::accounts::Status::NeedsReconnect {
+            return Err(Error::NeedsReconnect {
+                account: account.id.clone(),
+                provider: account.provider.clone(),
+                reason: "its token expired and the provider gave no refresh token".into(),
+            });
+        }
+        Ok(())
     }
 }
 

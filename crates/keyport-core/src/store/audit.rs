@@ -192,8 +192,7 @@ fn is_keyport_cli(exe: &Path) -> bool {
         let Ok(me) = std::env::current_exe() else {
             return Vec::new();
         };
-        let beside = |name| crate::store::home::executable_beside(&me, name);
-        [me.clone(), beside(crate::CLI), beside(crate::FULL_CLI)]
+        crate::executables::own_clis(&me)
             .iter()
             .filter_map(|p| file_id(p))
             .collect()

@@ -10,17 +10,6 @@ use std::path::{Path, PathBuf};
 /// The keychain service name of the default home.
 pub const DEFAULT_KEYCHAIN_SERVICE: &str = "keyport";
 
-/// The executable programs run for a token; it answers from the agent or runs [`FULL_CLI`].
-pub const CLI: &str = "keyport";
-/// The executable with the whole command line, installed beside [`CLI`].
-pub const FULL_CLI: &str = "keyport-full";
-
-/// Keyport's executable `name` as installed beside `exe`: in the same directory (a build's
-/// target directory, `/usr/bin`).
-pub fn executable_beside(exe: &Path, name: &str) -> PathBuf {
-    exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
 #[derive(Debug, Clone)]
 pub struct Home {
     config_dir: PathBuf,
@@ -93,6 +82,12 @@ impl Home {
     /// Lock files: one for the account file, one per account for refreshes.
     pub fn locks_dir(&self) -> PathBuf {
         self.data_dir.join("locks")
+    }
+
+    /// Held by an agent that asks the person before handing out tokens (the app's), for as long
+    /// as it serves: while it is held, the CLI hands out tokens only through that agent.
+    pub fn asking_agent_lock(&self) -> PathBuf {
+        self.locks_dir().join("asking-agent.lock")
     }
 
     /// The Unix socket of this home's token agent (see [`crate::agent`]).

@@ -18,7 +18,7 @@ pub fn ask_agent(socket: &Path, account: &str, min_ttl: u64) -> Result<Option<An
     };
     // A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
     // app may be asking the user whether this program may have the token.
-    let wait = 45 + super::asking::DEFAULT_CONSENT_TIMEOUT.as_secs();
+    let wait = 45 + super::DEFAULT_CONSENT_TIMEOUT.as_secs();
     exchange(socket, &request, wait)
 }
 
