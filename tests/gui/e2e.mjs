@@ -584,6 +584,50 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   await browser.waitUntil(async () => browser.$('#consent-ask').isSelected());
 });
 
+test('a program that runs another program while its question is open gets nothing', async () => {
+  // It runs `keyport token` with its output into a pipe, then, while the window asks about it,
+  // replaces itself with a shell that reads that pipe: the answer "Allow once" was about it,
+  // and the shell is another program.
+  const account = accounts().find((a) => a.nickname === 'Renamed in a terminal');
+  const script = [
+    'import os, subprocess, sys',
+    'r, w = os.pipe()',
+    `subprocess.Popen([${JSON.stringify(cli)}, 'token', ${JSON.stringify(account.id)}], stdout=w)`,
+    'os.close(w)',
+    'sys.stdin.readline()',
+    'os.set_inheritable(r, True)',
+    "os.execv('/bin/sh', ['sh', '-c', f'cat <&{r}'])",
+  ].join('\n');
+  const child = spawn('/usr/bin/python3', ['-c', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => child.on('exit', resolve));
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /Allow python3[.\d]* to use demo:Renamed in a terminal\?/);
+  child.stdin.write('now\n');
+  child.stdin.end();
+  // The exec has happened once the program is a shell; then the person allows.
+  const comm = () => {
+    try {
+      return fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim();
+    } catch {
+      return `(ended: ${stderr})`;
+    }
+  };
+  await browser.waitUntil(() => comm() === 'sh', {
+    timeout: 5000,
+    timeoutMsg: `the program did not become a shell: ${comm()}`,
+  });
+  await browser.$('#consent-once').click();
+  await done;
+  appLog += stderr;
+  assert.equal(stdout, '', 'the shell read no token');
+  assert.match(stderr, /ran another program while it asked/);
+  assert.ok(!stdout.includes(keychainItem(account.id).access_token));
+});
+
 test('a device sign-in started in a terminal shows its code in the window too', async () => {
   const child = spawn(cli, ['connect', 'demo', '--device', '--no-browser'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

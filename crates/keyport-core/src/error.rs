@@ -134,6 +134,9 @@ pub enum Error {
         timed_out: bool,
     },
 
+    #[error("{program} ran another program while it asked for {account}; nothing was handed out")]
+    CallerChanged { program: String, account: String },
+
     #[error("refusing to use {}: {reason}", path.display())]
     UnsafePath { path: PathBuf, reason: String },
 
@@ -158,7 +161,7 @@ impl Error {
             | Error::Config { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
-            Error::Refused { .. } => ErrorKind::Refused,
+            Error::Refused { .. } | Error::CallerChanged { .. } => ErrorKind::Refused,
             Error::NoSuchAccount(_) | Error::NoAccountGiven => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,

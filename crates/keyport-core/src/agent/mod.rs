@@ -9,6 +9,7 @@
 //! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
 
 pub(crate) mod asking;
+mod caller;
 #[cfg(unix)]
 mod server;
 #[cfg(not(unix))]

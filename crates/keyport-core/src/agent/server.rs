@@ -4,6 +4,7 @@
 //! the peer's uid is checked on every connection.
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
+use super::caller::Caller;
 use crate::agent_link::protocol::{Answer, DeviceCode, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
@@ -115,6 +116,8 @@ impl Agent {
             return;
         }
         let pid = cred.pid().and_then(|p| u32::try_from(p).ok());
+        // Who asks is read now, before the request: what it does afterwards cannot change it.
+        let caller = Caller::at_accept(pid);
         let (read, mut write) = stream.into_split();
         let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_BYTES));
         let mut line = String::new();
@@ -122,7 +125,7 @@ impl Agent {
             return;
         }
         let answer = match Incoming::parse(&line) {
-            Some(Incoming::Token(request)) => self.answer(request, pid).await,
+            Some(Incoming::Token(request)) => self.answer(request, &caller).await,
             Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
             None => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
@@ -131,8 +134,8 @@ impl Agent {
         let _ = write.write_all(&out).await;
     }
 
-    async fn answer(&self, request: Request, pid: Option<u32>) -> Answer {
-        match self.consented_token(&request, pid).await {
+    async fn answer(&self, request: Request, caller: &Caller) -> Answer {
+        match self.consented_token(&request, caller).await {
             Ok((account, tokens, usage)) => {
                 self.keyport.audit().record(&usage);
                 Answer::Token {
@@ -160,21 +163,26 @@ impl Agent {
     }
 
     /// The token, once the calling program may have it (see [`Consent`]).
-    async fn consented_token(&self, request: &Request, pid: Option<u32>) -> Result<(Account, TokenSet, Use)> {
-        let usage = match &self.consent {
-            Some(consent) => {
-                let account = self.find(&request.account)?;
-                // Asked only when a token could follow: an account that needs reconnecting gets
-                // its real answer, with no question before it.
-                self.keyport.usable(&account)?;
-                let usage = Use::by_agent_peer(&account.id, pid);
-                consent.check(&usage, &account).await?;
-                Some(usage)
-            }
-            None => None,
-        };
+    async fn consented_token(&self, request: &Request, caller: &Caller) -> Result<(Account, TokenSet, Use)> {
+        if let Some(consent) = &self.consent {
+            let account = self.find(&request.account)?;
+            // Asked only when a token could follow: an account that needs reconnecting gets
+            // its real answer, with no question before it.
+            self.keyport.usable(&account)?;
+            consent.check(&caller.usage(&account.id), &account).await?;
+        }
         let (account, tokens) = self.token(&request.account, request.min_ttl).await?;
-        let usage = usage.unwrap_or_else(|| Use::by_agent_peer(&account.id, pid));
+        let usage = caller.usage(&account.id);
+        // The program judged is the one accepted: if it (or the program it ran for) became
+        // another since, by execve during the question or after, nothing goes out.
+        if !caller.unchanged() {
+            tracing::warn!(program = ?usage.program, "the caller ran another program while it asked; refused");
+            return Err(Error::CallerChanged {
+                program: crate::text::escape_controls(usage.program.as_deref().unwrap_or("the program"))
+                    .into_owned(),
+                account: account.label(),
+            });
+        }
         Ok((account, tokens, usage))
     }
 

@@ -1,0 +1,140 @@
+//! Who asked the agent, pinned when the connection was accepted: the program the audit and the
+//! consent question name is the one the kernel reported then, and the answer goes out only if it
+//! is still that program. A process that connects and then replaces itself (`execve`) with an
+//! allowed program, during the question or after, gets nothing; so does one whose caller (when
+//! the peer is Keyport's own CLI) does the same.
+//!
+//! Each pinned process is held by a pidfd on Linux, so that a pid reused by another process
+//! after the first one ended is not taken for it; its executable is compared by device and inode.
+
+use crate::store::audit::Use;
+#[cfg(target_os = "linux")]
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The program at the other end of a connection, as it was when the agent accepted it.
+pub struct Caller {
+    /// The use to record and judge, without its account (the request names that later).
+    usage: Use,
+    pins: Vec<Pin>,
+}
+
+struct Pin {
+    pid: u32,
+    #[cfg(target_os = "linux")]
+    pidfd: Option<OwnedFd>,
+    exe: Option<(u64, u64)>,
+}
+
+impl Caller {
+    /// Reads the caller of the connection from process `pid` now.
+    pub fn at_accept(pid: Option<u32>) -> Caller {
+        let usage = Use::by_agent_peer("", pid);
+        let mut pids: Vec<u32> = pid.into_iter().collect();
+        // When the peer is Keyport's CLI, the use is its caller's: pin that one too.
+        if let Some(caller) = usage.pid.filter(|c| Some(*c) != pid) {
+            pids.push(caller);
+        }
+        let pins = pids.into_iter().map(Pin::new).collect();
+        Caller { usage, pins }
+    }
+
+    /// The use of `account` by this caller, dated now.
+    pub fn usage(&self, account: &str) -> Use {
+        Use {
+            at: crate::model::tokens::now(),
+            account: account.to_string(),
+            ..self.usage.clone()
+        }
+    }
+
+    /// Whether every pinned process still lives and runs the executable it ran at accept.
+    pub fn unchanged(&self) -> bool {
+        self.pins.iter().all(Pin::unchanged)
+    }
+}
+
+impl Pin {
+    fn new(pid: u32) -> Pin {
+        #[cfg(target_os = "linux")]
+        let pidfd = {
+            // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+            // SAFETY: a non-negative result is a descriptor this process now owns.
+            (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+        };
+        Pin {
+            pid,
+            #[cfg(target_os = "linux")]
+            pidfd,
+            exe: exe_id(pid),
+        }
+    }
+
+    fn unchanged(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.pidfd {
+            use std::os::fd::AsRawFd;
+            // Signal 0 checks without sending: it fails once the pinned process has ended, even
+            // if its pid now belongs to another.
+            // SAFETY: a plain system call on a descriptor we own.
+            let alive = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    0,
+                    std::ptr::null::<u8>(),
+                    0,
+                )
+            } == 0;
+            if !alive {
+                return false;
+            }
+        }
+        exe_id(self.pid) == self.exe
+    }
+}
+
+/// The device and inode of process `pid`'s executable.
+fn exe_id(pid: u32) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/{pid}/exe"))
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_that_runs_another_program_or_ends_is_no_longer_the_caller() {
+        // A child that waits, then replaces itself with another program.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read line; exec sleep 30"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let caller = Caller::at_accept(Some(child.id()));
+        assert!(caller.unchanged());
+        assert_eq!(caller.usage("x-1").account, "x-1");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
+        let start = std::time::Instant::now();
+        while caller.unchanged() && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!caller.unchanged(), "the exec was not noticed");
+        let pinned = Caller::at_accept(Some(child.id()));
+        assert!(pinned.unchanged());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!pinned.unchanged(), "an ended process is not the caller");
+    }
+}
