@@ -7,6 +7,8 @@
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
 //! - `device`: sign-in with a code (RFC 8628): approved, refused, expired.
+//! - `mcp`: remote MCP servers connected by URL (discovery, registration, resource indicators)
+//!   against a server built on the official MCP Python SDK.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
@@ -32,6 +34,7 @@ mod faults;
 mod hygiene;
 mod integrations;
 mod local_user;
+mod mcp;
 mod quirks;
 mod races;
 mod revoke;

@@ -39,7 +39,8 @@ pub enum Command {
     },
     /// Sign in to a provider in the browser and add (or update) the account.
     Connect {
-        /// The provider id, as `keyport providers` lists it.
+        /// The provider id, as `keyport providers` lists it; or a remote MCP server's URL
+        /// (`https://mcp.example.com/mcp`), whose sign-in Keyport discovers and registers for.
         #[arg(add = ArgValueCandidates::new(crate::complete::providers))]
         provider: String,
         /// Request this scope instead of the provider's defaults (repeatable).
@@ -96,6 +97,9 @@ pub enum Command {
         /// address).
         #[arg(long)]
         user: Option<String>,
+        /// The account for this MCP server (its URL), instead of naming one.
+        #[arg(long, value_name = "URL", conflicts_with = "account")]
+        resource: Option<String>,
     },
     /// Make an account the one its provider's id means (`keyport token github`) when the
     /// provider has several.

@@ -5,11 +5,13 @@
 pub mod faults;
 mod git;
 mod keychain;
+mod mcp;
 mod provider;
 mod quirks;
 
 pub use git::GitServer;
 pub use keychain::SessionKeychain;
+pub use mcp::McpServer;
 pub use provider::OidcServer;
 pub use quirks::QuirksServer;
 

@@ -59,7 +59,7 @@ pub async fn run(args: Args) -> Result<()> {
             providers::add(&mut keyport, &issuer, choice, json).await
         }
         Command::Connect {
-            provider,
+            mut provider,
             scopes,
             nickname,
             vars,
@@ -69,6 +69,13 @@ pub async fn run(args: Args) -> Result<()> {
             timeout,
             json,
         } => {
+            // A URL is a remote MCP server: found, and added as a provider, before the sign-in.
+            let mut nickname = nickname;
+            if provider.starts_with("https://") || provider.starts_with("http://") {
+                let server = keyport.mcp_provider(&provider).await?;
+                nickname = nickname.or_else(|| Some(server.display_name.clone()));
+                provider = server.id;
+            }
             let opts = ConnectOptions {
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 nickname,
@@ -88,8 +95,13 @@ pub async fn run(args: Args) -> Result<()> {
             json,
             format,
             user,
+            resource,
         } => {
             let format = if json { Format::Json } else { format };
+            let account = match resource {
+                Some(url) => Some(keyport.account_for_resource(&url)?),
+                None => account,
+            };
             token::keychain_path(&keyport, account.as_deref(), min_ttl, format, user.as_deref()).await
         }
         Command::Default { account } => {

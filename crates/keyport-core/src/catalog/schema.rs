@@ -67,8 +67,15 @@ impl Provider {
         self.variables.iter().filter(|(_, v)| v.default.is_none())
     }
 
+    /// Whether it can be signed in to: it has a client id, or registers one at each sign-in.
     pub fn is_set_up(&self) -> bool {
-        self.client_id.as_deref().is_some_and(|c| !c.trim().is_empty())
+        self.client_id.as_deref().is_some_and(|c| !c.trim().is_empty()) || self.registers_itself()
+    }
+
+    /// Whether Keyport registers itself with the provider at each sign-in (RFC 7591), having no
+    /// client id of its own there.
+    pub fn registers_itself(&self) -> bool {
+        self.client_id.is_none() && self.urls.registration_url.is_some()
     }
 
     /// Whether the client authenticates with a secret (then the keychain or the file has one).

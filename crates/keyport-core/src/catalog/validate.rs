@@ -44,6 +44,7 @@ pub(super) struct ProviderSpec {
     client_secret: Option<String>,
     git_username: Option<String>,
     git_url: Option<String>,
+    resource: Option<String>,
     env_var: Option<String>,
 }
 
@@ -110,6 +111,7 @@ pub(super) fn validate(
         scope_param: spec.scope_param.unwrap_or(defaults.scope_param),
         pkce: spec.pkce.unwrap_or(defaults.pkce),
         authorization_params: spec.authorization_params,
+        resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
     };
     Ok(Provider {
         id: id.to_string(),
@@ -132,6 +134,17 @@ pub(super) fn validate(
         variables: spec.variables,
         templates,
     })
+}
+
+/// `resource` as RFC 8707 wants it: an absolute https URL (or http on loopback) without a
+/// fragment.
+fn resource_indicator(text: &str) -> std::result::Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`resource` \"{text}\": {e}"))?;
+    crate::model::check_endpoint(&url).map_err(|m| format!("`resource`: {m}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`resource` \"{text}\" may not have a fragment"));
+    }
+    Ok(text.to_string())
 }
 
 /// `git_url` as the origin git is served at: https (or http on loopback), nothing but the origin.

@@ -49,6 +49,9 @@ endpoint_set! {
     refresh_url,
     /// RFC 8628 device authorization endpoint: sign-in by code, on another device.
     device_authorization_url,
+    /// RFC 7591 dynamic client registration: with no `client_id` given, Keyport registers itself
+    /// at each sign-in, with the exact loopback redirect it listens on (MCP servers).
+    registration_url,
 }
 
 impl<T> EndpointSet<Option<T>> {

@@ -70,6 +70,10 @@ pub struct Quirks {
     pub scope_param: String,
     pub pkce: bool,
     pub authorization_params: BTreeMap<String, String>,
+    /// The RFC 8707 resource indicator, sent identically on the authorization, code-exchange and
+    /// refresh requests: the MCP server the tokens are for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 impl Default for Quirks {
@@ -86,6 +90,7 @@ impl Default for Quirks {
             scope_param: "scope".into(),
             pkce: true,
             authorization_params: BTreeMap::new(),
+            resource: None,
         }
     }
 }

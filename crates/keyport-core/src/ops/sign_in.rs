@@ -115,9 +115,7 @@ impl Keyport {
             (RedirectKind::Loopback, RedirectMode::LoopbackOrPasted(lines)) => (None, Some(lines)),
             (RedirectKind::Loopback, _) => (None, None),
         };
-        let prepared = self.prepare_sign_in(provider, &opts).await?;
-        let name = &prepared.provider.display_name;
-        let remote = prepared.remote()?;
+        let mut prepared = self.prepare_sign_in(provider, &opts).await?;
         // The browser is opened on the listener's one-time start page in both cases, so the
         // authorization request never appears on a command line.
         let mut listener = CallbackListener::bind().await?;
@@ -125,6 +123,11 @@ impl Keyport {
             None => listener.redirect_uri(),
             Some(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
+        if prepared.provider.registers_itself() {
+            self.register_for(&mut prepared, &redirect_uri).await?;
+        }
+        let name = &prepared.provider.display_name;
+        let remote = prepared.remote()?;
         let pending = remote.authorize(redirect_uri, &prepared.scopes);
         let address = listener.start_page(&pending.url);
         let callback = match deep_links {
@@ -205,6 +208,33 @@ impl Keyport {
             .await
     }
 
+    /// Registers Keyport with the provider for this sign-in (RFC 7591), with the exact redirect
+    /// it will come back to; the client secret, if the server gives one, goes to the keychain.
+    async fn register_for(&self, prepared: &mut Prepared<'_>, redirect_uri: &Url) -> Result<()> {
+        let provider = &prepared.provider;
+        let url = provider
+            .urls
+            .registration_url
+            .as_ref()
+            .expect("a provider that registers itself has a registration URL");
+        let registered = crate::provider::registration::register(
+            &provider.display_name,
+            url,
+            redirect_uri,
+            &prepared.scopes,
+            self.http(),
+        )
+        .await?;
+        if let Some(secret) = &registered.client_secret {
+            self.keychain.set_client_secret(&provider.id, secret)?;
+        }
+        tracing::info!(provider = %provider.id, "registered with the provider for this sign-in");
+        let connection = Arc::make_mut(&mut prepared.connection);
+        connection.client_id = registered.client_id;
+        connection.auth_method = registered.auth_method;
+        Ok(())
+    }
+
     /// What every sign-in needs before the user is involved: the provider with the user's
     /// variables, a keychain that can take the tokens, the resolved connection, and the scopes.
     async fn prepare_sign_in(&self, provider: &Provider, opts: &ConnectOptions) -> Result<Prepared<'_>> {
@@ -247,7 +277,9 @@ impl Keyport {
                 a.provider == provider.id
                     && match (&a.subject, &profile.subject) {
                         (Some(x), Some(y)) => x == y,
-                        _ => Some(&a.nickname) == profile.nickname.as_ref(),
+                        // Without a user id, the name: the provider's, else the one given (an MCP
+                        // server that says nothing of its user is one account per server).
+                        _ => Some(&a.nickname) == profile.nickname.as_ref().or(nickname.as_ref()),
                     }
             });
             let id = existing

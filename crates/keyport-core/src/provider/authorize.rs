@@ -42,6 +42,9 @@ impl Remote<'_> {
         for (k, v) in &quirks.authorization_params {
             request = request.add_extra_param(k.clone(), v.clone());
         }
+        if let Some(resource) = &quirks.resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         let verifier = if quirks.pkce {
             let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
             request = request.set_pkce_challenge(challenge);
@@ -71,6 +74,9 @@ impl Remote<'_> {
             .map(|v| Secret::new(v.secret().as_str()));
         if let Some(verifier) = pending.verifier {
             request = request.set_pkce_verifier(verifier);
+        }
+        if let Some(resource) = &self.connection.quirks.resource {
+            request = request.add_extra_param("resource", resource.clone());
         }
         let sent: Vec<&str> = [Some(code.expose()), verifier.as_ref().map(Secret::expose)]
             .into_iter()

@@ -19,6 +19,8 @@ pub struct Discovery {
     pub userinfo_endpoint: Option<Url>,
     pub device_authorization_endpoint: Option<Url>,
     #[serde(default)]
+    pub registration_endpoint: Option<Url>,
+    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
@@ -39,6 +41,7 @@ impl Discovery {
             userinfo_url: self.userinfo_endpoint.clone(),
             refresh_url: None,
             device_authorization_url: self.device_authorization_endpoint.clone(),
+            registration_url: self.registration_endpoint.clone(),
         }
     }
 }

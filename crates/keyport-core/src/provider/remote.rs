@@ -81,9 +81,13 @@ impl<'a> Remote<'a> {
     /// without a new refresh token keeps the old one.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<Grant> {
         let token = oauth2::RefreshToken::new(refresh_token.expose().to_string());
-        let response = self
-            .oauth(self.connection.refresh_url())
-            .exchange_refresh_token(&token)
+        let client = self.oauth(self.connection.refresh_url());
+        let mut request = client.exchange_refresh_token(&token);
+        // RFC 8707: the same resource as at the sign-in.
+        if let Some(resource) = &self.connection.quirks.resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
+        let response = request
             .request_async(&self.transport())
             .await
             .map_err(|e| self.token_error("refresh", e, &[refresh_token.expose()]))?;

@@ -9,10 +9,13 @@ use crate::provider::discovery;
 /// Resolves `provider` (its variables already filled in) for a new sign-in: its client id,
 /// and its endpoints from the catalog entry, with discovery filling the rest.
 pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Connection> {
-    let client_id = provider
-        .client_id
-        .clone()
-        .ok_or_else(|| Error::ProviderNotSetUp(provider.id.clone()))?;
+    // A provider Keyport registers with gets its client id at the sign-in, once the redirect it
+    // will listen on is known.
+    let client_id = match (&provider.client_id, provider.registers_itself()) {
+        (Some(id), _) => id.clone(),
+        (None, true) => String::new(),
+        (None, false) => return Err(Error::ProviderNotSetUp(provider.id.clone())),
+    };
     let fail = |reason: &str| ProviderError::new(&provider.display_name, "discovery", reason);
     let found = match &provider.urls.issuer {
         Some(issuer) => Some(discovery::discover(&provider.display_name, issuer, client).await?),

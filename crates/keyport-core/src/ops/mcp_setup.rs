@@ -1,0 +1,145 @@
+//! Adding a remote MCP server by its URL (`keyport connect https://mcp.example.com/mcp`): its
+//! sign-in is discovered (`provider/mcp.rs`) and written into the user's `providers.toml` as a
+//! provider like any other, whose `resource` says which server its tokens are for. From there the
+//! sign-in, refresh, revocation, the agent and consent are the ones every account has.
+//!
+//! One server, one entry: connecting the same server again finds its entry by `resource`; a server
+//! can neither take an entry of another (another resource under the id it would get) nor have
+//! tokens issued for a resource that is not its own.
+
+use super::Keyport;
+use crate::catalog::{Catalog, Provider};
+use crate::error::{Error, Result};
+use crate::provider::mcp::{self, McpServer};
+use url::Url;
+
+impl Keyport {
+    /// The provider for the MCP server at `url`: the one already in the catalog for its resource,
+    /// else a new entry made from discovery.
+    pub async fn mcp_provider(&mut self, url: &str) -> Result<Provider> {
+        let url =
+            Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
+        crate::model::check_endpoint(&url).map_err(Error::Usage)?;
+        let server = mcp::discover(&url, self.http()).await?;
+        let resource = server.resource.as_str();
+        if let Some(known) = self
+            .catalog()?
+            .iter()
+            .find(|p| p.quirks.resource.as_deref() == Some(resource))
+        {
+            return Ok(known.clone());
+        }
+        let base = id_for(&server.url);
+        let catalog = self.catalog()?;
+        let id = (1..)
+            .map(|n| match n {
+                1 => base.clone(),
+                n => format!("{base}-{n}"),
+            })
+            .find(|id| catalog.get(id).is_err())
+            .expect("an unbounded range always has a free id");
+        let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, entry(&server))?;
+        tracing::info!(provider = %id, resource, "MCP server added");
+        let added = catalog.get(&id)?.clone();
+        self.catalog = catalog.into();
+        Ok(added)
+    }
+
+    /// The account whose tokens are for the MCP server at `resource` (its URL, or the resource
+    /// its metadata names), as a reference.
+    pub fn account_for_resource(&self, resource: &str) -> Result<String> {
+        let wanted = Url::parse(resource.trim())
+            .map_err(|e| Error::Usage(format!("\"{resource}\" is not a URL ({e})")))?;
+        let accounts = self.accounts()?;
+        let matching: Vec<_> = accounts
+            .iter()
+            .filter(|a| {
+                a.connection
+                    .quirks
+                    .resource
+                    .as_deref()
+                    .and_then(|r| mcp::check_resource(&wanted, r).ok())
+                    .is_some()
+            })
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(Error::NoSuchAccount(resource.to_string())),
+            many => Err(Error::AmbiguousAccount {
+                reference: resource.to_string(),
+                candidates: many.iter().map(|a| format!("{} ({})", a.id, a.label())).collect(),
+            }),
+        }
+    }
+}
+
+/// An id from the server's host, port and path: `https://mcp.example.com/v1/mcp` gives
+/// `mcp-example-com-v1-mcp`.
+fn id_for(url: &Url) -> String {
+    let mut text = url.host_str().unwrap_or("mcp").to_ascii_lowercase();
+    if let Some(port) = url.port() {
+        text.push_str(&format!("-{port}"));
+    }
+    text.push_str(url.path());
+    let id: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut squeezed = String::with_capacity(id.len());
+    for c in id.chars() {
+        if !(c == '-' && squeezed.ends_with('-')) {
+            squeezed.push(c);
+        }
+    }
+    squeezed.trim_matches('-').to_string()
+}
+
+/// The `[providers.<id>]` table for `server`.
+fn entry(server: &McpServer) -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    t.decor_mut().set_prefix(format!(
+        "\n# The MCP server {}, added by `keyport connect`.\n",
+        crate::model::strip_query(&server.url)
+    ));
+    t.insert("display_name", toml_edit::value(&server.name));
+    t.insert("resource", toml_edit::value(server.resource.as_str()));
+    t.insert(
+        "authorization_url",
+        toml_edit::value(server.authorization_url.as_str()),
+    );
+    t.insert("token_url", toml_edit::value(server.token_url.as_str()));
+    for (field, url) in [
+        ("revocation_url", &server.revocation_url),
+        ("registration_url", &server.registration_url),
+    ] {
+        if let Some(url) = url {
+            t.insert(field, toml_edit::value(url.as_str()));
+        }
+    }
+    if server.revocation_url.is_none() {
+        t.insert("revocation", toml_edit::value("none"));
+    }
+    let scopes: toml_edit::Array = server.scopes.iter().map(String::as_str).collect();
+    t.insert("scopes", toml_edit::value(scopes));
+    t.insert("token_request_auth_method", toml_edit::value("none"));
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_from_host_port_and_path() {
+        let id = |s: &str| id_for(&Url::parse(s).unwrap());
+        assert_eq!(id("https://mcp.example.com/v1/mcp"), "mcp-example-com-v1-mcp");
+        assert_eq!(id("http://127.0.0.1:8080/mcp/"), "127-0-0-1-8080-mcp");
+        assert_eq!(id("https://MCP.example.com"), "mcp-example-com");
+    }
+}

@@ -1,0 +1,68 @@
+//! Remote MCP servers, connected by their URL alone, against a real MCP server and authorization
+//! server built on the official Python SDK (`tests/mcp-server`): discovery from the 401, resource
+//! metadata and authorization-server metadata, dynamic registration with the exact redirect, the
+//! resource indicator on every request, and the tokens used on the server's own tool.
+
+use keyport_test_support::{Env, McpServer};
+
+#[test]
+fn an_mcp_server_is_connected_by_its_url_and_its_tokens_call_its_tools() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    // Without a token the server says no; that is where discovery starts.
+    assert_eq!(server.call_whoami("nothing").0, 401);
+
+    let account = env
+        .run(&["connect", &server.url, "--json", "--timeout", "30"])
+        .ok()
+        .json();
+    let id = account["id"].as_str().unwrap().to_string();
+    assert_eq!(account["status"], "ok");
+    let stats = server.stats();
+    assert_eq!(stats["registrations"], 1, "Keyport registered itself: {stats}");
+    assert_eq!(stats["token_grants"]["authorization_code"], 1, "{stats}");
+    assert_eq!(stats["last_authorize_resource"], server.url.as_str(), "{stats}");
+    assert_eq!(stats["last_token_resource"], server.url.as_str(), "{stats}");
+
+    // The token for that server, by its URL; the server accepts it on its tool.
+    let token = env.run(&["token", "--resource", &server.url]).ok().stdout;
+    assert_eq!(token.trim(), env.stored_tokens(&id).0);
+    let (status, said) = server.call_whoami(token.trim());
+    assert_eq!(status, 200, "{said}");
+    assert!(
+        said.contains(&server.url),
+        "the token is for this resource: {said}"
+    );
+
+    // A refresh carries the same resource, and the new token works too.
+    env.run(&["refresh", &id]).ok();
+    let stats = server.stats();
+    assert_eq!(stats["token_grants"]["refresh_token"], 1, "{stats}");
+    assert_eq!(stats["last_token_resource"], server.url.as_str(), "{stats}");
+    let fresh = env.run(&["token", &id]).ok().stdout;
+    assert_ne!(fresh.trim(), token.trim());
+    assert_eq!(server.call_whoami(fresh.trim()).0, 200);
+
+    // Connecting the same server again reuses its entry and its account.
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    assert_eq!(env.list().as_array().unwrap().len(), 1, "one account per server");
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert_eq!(providers.matches("resource = ").count(), 1, "{providers}");
+}
+
+#[test]
+fn a_server_whose_metadata_names_another_resource_is_refused() {
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("PRM_RESOURCE", "http://127.0.0.1:1/elsewhere")]);
+    let run = env
+        .run(&["connect", &server.url, "--timeout", "10"])
+        .fails(6, "not");
+    assert!(run.stderr.contains("another server"), "{}", run.stderr);
+    assert_eq!(server.stats()["registrations"], 0, "nothing was registered");
+    assert_eq!(env.list(), serde_json::json!([]));
+    assert!(
+        !std::fs::read_to_string(env.home.path().join("config/providers.toml"))
+            .unwrap_or_default()
+            .contains("resource =")
+    );
+}

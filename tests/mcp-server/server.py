@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""A small, real MCP server with OAuth for Keyport's end-to-end tests.
+
+Built on the official Python MCP SDK (`mcp`, pinned in requirements.txt), one process serves:
+  * the MCP endpoint (Streamable HTTP) at /mcp with one tool, `whoami`, behind bearer auth;
+    without a token it answers 401 with `WWW-Authenticate: Bearer ..., resource_metadata="..."`;
+  * RFC 9728 protected resource metadata at /.well-known/oauth-protected-resource/mcp;
+  * an OAuth 2.1 authorization server made of the SDK's own handlers: RFC 8414 metadata at
+    /.well-known/oauth-authorization-server, /register (RFC 7591), /authorize, /token, /revoke,
+    backed by the auto-approving in-memory provider below (no login page: /authorize redirects
+    straight back to the client with a code);
+  * GET /test/stats: counters for the tests to assert on.
+
+Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime in seconds,
+default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead of the SDK's
+default text/event-stream), LOG_LEVEL (default WARNING; logs go to stderr), PRM_RESOURCE (serve
+resource metadata naming this resource instead of our own: a server a client must refuse).
+Once listening it prints one JSON line on stdout:
+  {"url": "http://127.0.0.1:PORT/mcp", "issuer": "http://127.0.0.1:PORT/"}
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import time
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    RefreshToken,
+    construct_redirect_uri,
+)
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+
+HOST = "127.0.0.1"
+ACCESS_TTL = int(os.environ.get("ACCESS_TTL", "3600"))
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+JSON_RESPONSE = os.environ.get("JSON_RESPONSE") == "1"
+SUBJECT = "test-user"  # the (only) resource owner; every authorization is auto-approved for it
+
+# Counters served at /test/stats.
+STATS = {
+    "registrations": 0,
+    "authorizations": 0,
+    "token_grants": {"authorization_code": 0, "refresh_token": 0},
+    "token_requests": 0,  # every POST /token, successful or not
+    "revocations": 0,
+    "last_authorize_resource": None,
+    "last_token_resource": None,
+    "tool_calls": 0,
+}
+
+
+def same_resource(a: str, b: str) -> bool:
+    """RFC 8707 resource comparison, a trailing slash aside (as the SDK's bearer check does)."""
+    return a.rstrip("/") == b.rstrip("/")
+
+
+class AutoApproveProvider:
+    """The SDK's OAuthAuthorizationServerProvider interface, in memory, approving everything."""
+
+    def __init__(self, resource: str):
+        self.resource = resource  # the only resource (RFC 8707) we issue tokens for
+        self.clients: dict[str, OAuthClientInformationFull] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.access: dict[str, AccessToken] = {}
+        self.refresh: dict[str, RefreshToken] = {}
+        self.pair: dict[str, str] = {}  # access token <-> refresh token, both ways (for revocation)
+
+    # --- clients (RFC 7591 dynamic registration; the SDK handler validates and mints the id) ---
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        return self.clients.get(client_id)
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        self.clients[client_info.client_id] = client_info
+        STATS["registrations"] += 1
+
+    # --- authorization: approve at once and redirect back with a code and the state ---
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        STATS["authorizations"] += 1
+        STATS["last_authorize_resource"] = params.resource
+        if params.resource is not None and not same_resource(params.resource, self.resource):
+            raise AuthorizeError("invalid_target", f"unknown resource {params.resource}")
+        code = secrets.token_urlsafe(32)
+        self.codes[code] = AuthorizationCode(
+            code=code,
+            scopes=params.scopes or [],
+            expires_at=time.time() + 300,
+            client_id=client.client_id,
+            code_challenge=params.code_challenge,
+            redirect_uri=params.redirect_uri,
+            redirect_uri_provided_explicitly=params.redirect_uri_provided_explicitly,
+            resource=params.resource,
+            subject=SUBJECT,
+        )
+        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state)
+
+    async def load_authorization_code(self, client: OAuthClientInformationFull, code: str) -> AuthorizationCode | None:
+        return self.codes.get(code)
+
+    async def exchange_authorization_code(self, client: OAuthClientInformationFull, code: AuthorizationCode) -> OAuthToken:
+        self.codes.pop(code.code, None)  # single use
+        STATS["token_grants"]["authorization_code"] += 1
+        return self._issue(client.client_id, code.scopes, code.resource, code.subject)
+
+    # --- refresh: rotate (the old refresh token is spent; its access token lives out its TTL) ---
+    async def load_refresh_token(self, client: OAuthClientInformationFull, token: str) -> RefreshToken | None:
+        return self.refresh.get(token)
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, token: RefreshToken, scopes: list[str]
+    ) -> OAuthToken:
+        self.refresh.pop(token.token, None)
+        self.pair.pop(token.token, None)
+        STATS["token_grants"]["refresh_token"] += 1
+        return self._issue(client.client_id, scopes, token.resource, token.subject)
+
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None, subject: str | None) -> OAuthToken:
+        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self.access[access] = AccessToken(
+            token=access,
+            client_id=client_id,
+            scopes=scopes,
+            expires_at=int(time.time()) + ACCESS_TTL,
+            # The audience: the one resource we serve, whether or not the client named it.
+            resource=resource or self.resource,
+            subject=subject,
+        )
+        self.refresh[refresh] = RefreshToken(
+            token=refresh, client_id=client_id, scopes=scopes, resource=resource, subject=subject
+        )
+        self.pair[access], self.pair[refresh] = refresh, access
+        return OAuthToken(
+            access_token=access,
+            expires_in=ACCESS_TTL,
+            scope=" ".join(scopes) or None,
+            refresh_token=refresh,
+        )
+
+    # --- bearer check for /mcp (the SDK wraps this in its ProviderTokenVerifier) ---
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        found = self.access.get(token)
+        if found is None or (found.expires_at is not None and time.time() >= found.expires_at):
+            return None
+        return found
+
+    # --- RFC 7009 revocation: drop the token and its partner ---
+    async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
+        STATS["revocations"] += 1
+        partner = self.pair.pop(token.token, None)
+        for t in (token.token, partner):
+            if t is not None:
+                self.access.pop(t, None)
+                self.refresh.pop(t, None)
+                self.pair.pop(t, None)
+
+
+class TokenRequestWatch:
+    """ASGI middleware for POST /token: the SDK's token handler does not hand the RFC 8707
+    `resource` parameter to the provider, so record it here (and refuse a foreign one with
+    `invalid_target`), then replay the body to the SDK's handler."""
+
+    def __init__(self, app, resource: str):
+        self.app, self.resource = app, resource
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/token" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        STATS["token_requests"] += 1
+        resource = parse_qs(body.decode("latin-1")).get("resource", [None])[0]
+        STATS["last_token_resource"] = resource
+        if resource is not None and not same_resource(resource, self.resource):
+            error = {"error": "invalid_target", "error_description": f"unknown resource {resource}"}
+            return await JSONResponse(error, status_code=400, headers={"Cache-Control": "no-store"})(scope, receive, send)
+
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class PrmOverride:
+    """ASGI wrapper for a misbehaving server: its resource metadata names PRM_RESOURCE (another
+    server's URL) instead of its own, which a client must refuse."""
+
+    def __init__(self, app, issuer: str, resource: str):
+        self.app, self.issuer, self.resource = app, issuer, resource
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/.well-known/oauth-protected-resource"):
+            document = {"resource": self.resource, "authorization_servers": [self.issuer]}
+            await JSONResponse(document)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def build_app(port: int):
+    issuer = f"http://{HOST}:{port}/"
+    resource = f"http://{HOST}:{port}/mcp"
+    provider = AutoApproveProvider(resource)
+    mcp = MCPServer(
+        "keyport-test-mcp",
+        auth_server_provider=provider,
+        auth=AuthSettings(
+            issuer_url=issuer,
+            resource_server_url=resource,
+            # The bearer middleware refuses tokens whose AccessToken.resource is not `resource`.
+            validate_token_resource=True,
+            client_registration_options=ClientRegistrationOptions(enabled=True),
+            revocation_options=RevocationOptions(enabled=True),
+        ),
+        log_level=LOG_LEVEL,
+    )
+
+    @mcp.tool()
+    def whoami() -> str:
+        """Who the bearer token was issued to."""
+        STATS["tool_calls"] += 1
+        token = get_access_token()
+        if token is None:
+            return "hello"
+        return json.dumps(
+            {"client_id": token.client_id, "subject": token.subject, "scopes": token.scopes, "resource": token.resource}
+        )
+
+    @mcp.custom_route("/test/stats", methods=["GET"])
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse(STATS)
+
+    app = TokenRequestWatch(mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE), resource)
+    if os.environ.get("PRM_RESOURCE"):
+        app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
+    return app, issuer, resource
+
+
+async def main() -> None:
+    # Bind first, so the issuer and resource URLs can name the real port (PORT=0 picks one).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, int(os.environ.get("PORT", "0"))))
+    port = sock.getsockname()[1]
+    app, issuer, resource = build_app(port)
+    # log_config=None: uvicorn's loggers propagate to the SDK's stderr handler; stdout stays ours.
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level=LOG_LEVEL.lower()))
+
+    async def announce():
+        while not server.started:
+            await asyncio.sleep(0.01)
+        print(json.dumps({"url": resource, "issuer": issuer}), flush=True)
+
+    announcer = asyncio.create_task(announce())
+    await server.serve(sockets=[sock])
+    announcer.cancel()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
