@@ -66,3 +66,50 @@ fn a_server_whose_metadata_names_another_resource_is_refused() {
             .contains("resource =")
     );
 }
+
+#[test]
+fn a_real_mcp_client_uses_the_server_through_keyport_mcp_across_a_token_expiry() {
+    // Tokens of 3 s: the second call comes after the first token expired.
+    let env = Env::new(60);
+    let server = McpServer::start(3);
+    let root = keyport_test_support::repo_root();
+    let client = |pause: &str| -> keyport_test_support::Run {
+        env.program(&root.join(".tools/mcp-venv/bin/python"))
+            .arg(root.join("tests/mcp-server/client.py"))
+            .arg(keyport_test_support::keyport_bin())
+            .args(["mcp", &server.url, "--timeout", "30"])
+            .env("PAUSE", pause)
+            .output()
+            .unwrap()
+            .into()
+    };
+    // No account yet: the bridge signs in first (the scripted browser), then serves.
+    let first = client("4").ok();
+    let said = first.json();
+    assert_eq!(said["tools"], serde_json::json!(["whoami"]), "{}", first.stderr);
+    let calls = said["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2);
+    for call in calls {
+        assert!(call.as_str().unwrap().contains(&server.url), "{call}");
+    }
+    let stats = server.stats();
+    assert_eq!(stats["registrations"], 1, "{stats}");
+    assert_eq!(
+        stats["token_grants"]["refresh_token"], 1,
+        "the expired token was refreshed: {stats}"
+    );
+    assert_eq!(stats["tool_calls"], 2, "{stats}");
+    // The client's stdout held only the protocol: the script printed one JSON line, and no token
+    // appeared anywhere the client could show.
+    let token = env.stored_tokens(env.list()[0]["id"].as_str().unwrap()).0;
+    assert!(!first.stderr.contains(&token));
+
+    // A second client later uses the same account: no new sign-in.
+    client("0").ok();
+    assert_eq!(
+        server.stats()["authorizations"],
+        1,
+        "one sign-in for both clients"
+    );
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
+}

@@ -179,6 +179,20 @@ pub enum Command {
     /// Serve tokens from memory to `keyport token` until stopped, and refresh them ahead of
     /// expiry (the desktop app does this while it runs; this is for machines without it).
     Agent,
+    /// Be a local (stdio) MCP server for an MCP client, forwarding to the remote MCP server at
+    /// URL with a fresh token on every request: `{"command": "keyport", "args": ["mcp", URL]}`.
+    /// Signs in first when no account is connected for that server (the browser opens; messages
+    /// go to stderr, stdout carries only the protocol).
+    Mcp {
+        /// The remote MCP server's URL.
+        url: String,
+        /// The account to use (default: the one connected for that server).
+        #[arg(long)]
+        account: Option<String>,
+        /// Give up a first sign-in after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_CONNECT_TIMEOUT_SECS)]
+        timeout: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

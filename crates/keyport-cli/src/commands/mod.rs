@@ -6,6 +6,7 @@ mod accounts;
 mod connect;
 mod exec;
 mod git;
+mod mcp;
 mod providers;
 pub mod token;
 
@@ -163,6 +164,11 @@ pub async fn run(args: Args) -> Result<()> {
             crate::out!("Disconnected {} ({}): {how}.", a.id, a.label());
             Ok(())
         }
+        Command::Mcp {
+            url,
+            account,
+            timeout,
+        } => mcp::bridge(keyport, &url, account, timeout).await,
         Command::Agent => {
             let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
             crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");

@@ -14,6 +14,7 @@
 pub mod choose;
 mod exec;
 mod git;
+mod mcp_bridge;
 mod mcp_setup;
 mod naming;
 mod provider_setup;

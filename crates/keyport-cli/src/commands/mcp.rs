@@ -1,0 +1,45 @@
+//! `keyport mcp <url>`: Keyport as a local stdio MCP server for an MCP client, forwarding to a
+//! remote one with fresh tokens (`keyport_core`'s `bridge_mcp`). stdout carries only the protocol:
+//! every word for the person goes to stderr.
+
+use keyport_core::{ConnectOptions, Error, Keyport, RedirectMode, Result};
+use std::time::Duration;
+
+pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, timeout: u64) -> Result<()> {
+    let reference = match account {
+        Some(account) => account,
+        None => match keyport.account_for_resource(url) {
+            Ok(id) => id,
+            Err(Error::NoSuchAccount(_)) => first_sign_in(&mut keyport, url, timeout).await?,
+            Err(e) => return Err(e),
+        },
+    };
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    std::sync::Arc::new(keyport)
+        .bridge_mcp(url, &reference, input, tokio::io::stdout())
+        .await
+}
+
+/// No account for that server yet: sign in to it now, in the browser, saying so on stderr.
+async fn first_sign_in(keyport: &mut Keyport, url: &str, timeout: u64) -> Result<String> {
+    let server = keyport.mcp_provider(url).await?;
+    let name = server.display_name.clone();
+    let opts = ConnectOptions {
+        nickname: Some(name.clone()),
+        timeout: Duration::from_secs(timeout),
+        ..ConnectOptions::default()
+    };
+    let account = keyport
+        .connect_via(&server.id, opts, RedirectMode::Loopback, |address| {
+            crate::note!(
+                "keyport: signing in to the MCP server {name}; if no browser opened, visit:\n\n  {}\n",
+                address.full
+            );
+            if let Err(e) = keyport_core::open_browser(&address.local) {
+                crate::note!("keyport: could not open a browser ({e})");
+            }
+        })
+        .await?;
+    crate::note!("keyport: connected {} (id {})", account.label(), account.id);
+    Ok(account.id)
+}

@@ -1,0 +1,265 @@
+//! `keyport mcp <url>`: a stdio MCP server for any MCP client, forwarding its JSON-RPC messages to a
+//! remote MCP server over Streamable HTTP with a fresh token from Keyport on every request, so the
+//! client never signs in or keeps a token itself.
+//!
+//! Each line the client writes is POSTed (`Accept: application/json, text/event-stream`, the
+//! session's `Mcp-Session-Id`, `MCP-Protocol-Version` once negotiated); the answer, JSON or an
+//! event stream, goes back as lines. A 401 gets one retry with a token refreshed first; the
+//! output carries only the protocol (diagnostics go to the log, never a token). Messages are
+//! forwarded concurrently: a long tool call does not hold up a ping.
+
+use super::Keyport;
+use crate::error::{Error, Result};
+use crate::model::strip_query;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use url::Url;
+
+/// What one bridge keeps between requests.
+struct Session {
+    url: Url,
+    account: String,
+    id: Mutex<Option<String>>,
+    protocol_version: Mutex<Option<String>>,
+}
+
+impl Keyport {
+    /// Forwards `input`'s JSON-RPC lines to the MCP server at `url` as the account `reference`,
+    /// writing every answer to `output`, until `input` ends.
+    pub async fn bridge_mcp<W>(
+        self: Arc<Self>,
+        url: &str,
+        reference: &str,
+        input: impl AsyncBufRead + Unpin,
+        output: W,
+    ) -> Result<()>
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let url = Url::parse(url).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
+        crate::model::check_endpoint(&url).map_err(Error::Usage)?;
+        let account = self.find(reference)?.id;
+        let session = Arc::new(Session {
+            url,
+            account,
+            id: Mutex::new(None),
+            protocol_version: Mutex::new(None),
+        });
+        let output = Arc::new(tokio::sync::Mutex::new(output));
+        let mut lines = input.lines();
+        let mut running = tokio::task::JoinSet::new();
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .map_err(|e| Error::io("read", "standard input", e))?
+        {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (keyport, session, output) = (self.clone(), session.clone(), output.clone());
+            let initialize = line.contains("\"initialize\"");
+            let forward = async move {
+                let answers = keyport.forward(&session, &line).await;
+                let mut out = output.lock().await;
+                for answer in answers {
+                    let _ = out.write_all(answer.as_bytes()).await;
+                    let _ = out.write_all(b"\n").await;
+                }
+                let _ = out.flush().await;
+            };
+            if initialize {
+                // Everything after `initialize` needs its session id: wait for it.
+                forward.await;
+            } else {
+                running.spawn(forward);
+            }
+            while running.try_join_next().is_some() {}
+        }
+        while running.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// One client message to the server; the messages to hand back (answers, notifications,
+    /// requests of the server's, or a JSON-RPC error of ours).
+    async fn forward(&self, session: &Session, line: &str) -> Vec<String> {
+        let message: serde_json::Value = match serde_json::from_str(line) {
+            Ok(m) => m,
+            Err(e) => {
+                return vec![rpc_error(
+                    &serde_json::Value::Null,
+                    -32700,
+                    &format!("not JSON: {e}"),
+                )]
+            }
+        };
+        let id = message.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        let mut refreshed = false;
+        loop {
+            let token = match self.token(&session.account, 60).await {
+                Ok((_, token)) => token,
+                Err(e) => return error_if_request(&message, &id, &crate::error::describe(&e)),
+            };
+            let mut request = self
+                .http()
+                .post(session.url.clone())
+                .bearer_auth(token.expose())
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "application/json")
+                .body(line.to_string());
+            if let Some(sid) = session.id.lock().expect("session lock").clone() {
+                request = request.header("mcp-session-id", sid);
+            }
+            if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
+                request = request.header("mcp-protocol-version", version);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let why = crate::provider::http::HttpFailure::from(e).message;
+                    return error_if_request(&message, &id, &why);
+                }
+            };
+            let status = response.status().as_u16();
+            if status == 401 && !refreshed {
+                // The token was refused: refresh once, then try again.
+                refreshed = true;
+                if let Err(e) = self.refresh(&session.account).await {
+                    return error_if_request(&message, &id, &crate::error::describe(&e));
+                }
+                continue;
+            }
+            if let Some(sid) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+            {
+                *session.id.lock().expect("session lock") = Some(sid.to_string());
+            }
+            if !(200..300).contains(&status) {
+                tracing::warn!(status, server = %strip_query(&session.url), "the MCP server refused a message");
+                return error_if_request(
+                    &message,
+                    &id,
+                    &format!("{} answered HTTP {status}", strip_query(&session.url)),
+                );
+            }
+            let event_stream = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("text/event-stream"));
+            let answers = match read_answers(response, event_stream).await {
+                Ok(answers) => answers,
+                Err(why) => return error_if_request(&message, &id, &why),
+            };
+            for answer in &answers {
+                remember_version(session, &message, answer);
+            }
+            return answers;
+        }
+    }
+}
+
+/// The messages in a response: one JSON body, or the `data` of each event of a stream.
+async fn read_answers(
+    mut response: reqwest::Response,
+    event_stream: bool,
+) -> std::result::Result<Vec<String>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        body.extend_from_slice(&chunk);
+        if body.len() > 16 * crate::provider::http::MAX_BODY_BYTES {
+            return Err("the MCP server's answer is too large".into());
+        }
+    }
+    let text = String::from_utf8_lossy(&body);
+    if !event_stream {
+        let text = text.trim();
+        return Ok(if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![one_line(text)]
+        });
+    }
+    Ok(sse_data(&text).into_iter().map(|d| one_line(&d)).collect())
+}
+
+/// The `data` of each event in an event stream (lines joined with `\n`, as the spec says).
+pub fn sse_data(text: &str) -> Vec<String> {
+    let mut events = Vec::new();
+    let mut data: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            if !data.is_empty() {
+                events.push(data.join("\n"));
+                data.clear();
+            }
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push(value.strip_prefix(' ').unwrap_or(value));
+        }
+    }
+    events.retain(|e| !e.trim().is_empty());
+    events
+}
+
+/// A JSON message on one line (stdio framing: one message per line).
+fn one_line(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v.to_string(),
+        Err(_) => text.replace('\n', " "),
+    }
+}
+
+/// After `initialize`, the protocol version the server chose goes on every request.
+fn remember_version(session: &Session, sent: &serde_json::Value, answer: &str) {
+    if sent.get("method").and_then(|m| m.as_str()) != Some("initialize") {
+        return;
+    }
+    let Ok(answer) = serde_json::from_str::<serde_json::Value>(answer) else {
+        return;
+    };
+    if let Some(version) = answer["result"]["protocolVersion"].as_str() {
+        *session.protocol_version.lock().expect("session lock") = Some(version.to_string());
+    }
+}
+
+/// A JSON-RPC error for a request (a notification gets no answer).
+fn error_if_request(message: &serde_json::Value, id: &serde_json::Value, why: &str) -> Vec<String> {
+    if message.get("method").is_some() && message.get("id").is_some() {
+        vec![rpc_error(id, -32000, why)]
+    } else {
+        tracing::warn!(reason = %crate::text::escape_controls(why), "a notification could not be forwarded");
+        Vec::new()
+    }
+}
+
+fn rpc_error(id: &serde_json::Value, code: i64, message: &str) -> String {
+    serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_streams_give_one_message_per_event() {
+        let stream =
+            "event: message\r\nid: 1\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: comment\n\ndata: {\"b\":2}\n";
+        assert_eq!(sse_data(stream), ["{\"a\":\n1}", "{\"b\":2}"]);
+        assert_eq!(one_line("{\"a\":\n1}"), "{\"a\":1}");
+        assert!(sse_data("retry: 100\n\n").is_empty());
+    }
+
+    #[test]
+    fn only_requests_get_errors() {
+        let request = serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"});
+        let answer = error_if_request(&request, &request["id"], "down");
+        assert!(
+            answer[0].contains("\"id\":7") && answer[0].contains("down"),
+            "{answer:?}"
+        );
+        let notification = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert!(error_if_request(&notification, &serde_json::Value::Null, "down").is_empty());
+    }
+}
