@@ -343,7 +343,13 @@ fn rules_and_defaults_pick_the_account() {
         cmd.output().unwrap().into()
     };
     token_in(&other, &["demo"], None).fails(3, "matches several accounts");
-    token_in(&other, &[], None).fails(3, "no account was named");
+    // With what to do next, as every error has.
+    let unnamed = token_in(&other, &[], None).fails(3, "no account was named");
+    assert!(
+        unnamed.stderr.contains("KEYPORT_ACCOUNT") && unnamed.stderr.contains("keyport list"),
+        "{}",
+        unnamed.stderr
+    );
 
     std::fs::write(
         env.home.path().join("config/config.toml"),
@@ -458,4 +464,60 @@ fn the_python_and_node_snippets_of_the_docs_print_the_token() {
             "{language}: {out:?}"
         );
     }
+}
+
+#[test]
+fn the_git_setup_the_help_shows_works_when_pasted() {
+    let env = git_env(3600);
+    let id = env.connect("alice");
+    let help = env.run(&["git-credential", "--help"]).ok().stdout;
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let shown = &flat[flat
+        .find("git config --global ")
+        .expect("the help shows the git setup")..];
+    let key = shown.split_whitespace().nth(3).unwrap();
+    let value = shown.split('\'').nth(1).unwrap();
+    assert_eq!(
+        (key, value),
+        ("credential.https://github.com.helper", "!keyport git-credential"),
+        "{shown}"
+    );
+    // Pasted, with this test's server in place of github.com and keyport on PATH as installed.
+    let port = env.server.issuer.rsplit(':').next().unwrap().to_string();
+    let key = key.replace("https://github.com", &format!("http://127.0.0.1:{port}"));
+    let bin_dir = keyport_test_support::keyport_bin()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let global = env.home.path().join("gitconfig");
+    let git = |args: &[&str], input: &str| -> Run {
+        let mut child = env
+            .program(Path::new("git"))
+            .args(args)
+            .env("PATH", &path)
+            .env("GIT_CONFIG_GLOBAL", &global)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap().into()
+    };
+    git(&["config", "--global", &key, value], "").ok();
+    let filled = git(
+        &["credential", "fill"],
+        &format!("protocol=http\nhost=127.0.0.1:{port}\n\n"),
+    )
+    .ok();
+    let token = env.stored_tokens(&id).0;
+    assert!(
+        filled.stdout.contains(&format!("password={token}\n")),
+        "{}",
+        filled.stdout
+    );
 }

@@ -128,7 +128,7 @@ pub enum Command {
         command: Vec<std::ffi::OsString>,
     },
     /// A git credential helper: `git config --global credential.https://github.com.helper
-    /// "keyport git-credential"`. `get` answers with a fresh token for the account that fits the
+    /// '!keyport git-credential'` (the `!` runs the command as written). `get` answers with a fresh token for the account that fits the
     /// host; `store` and `erase` change nothing (Keyport keeps its accounts; the next `get`
     /// hands out a token that is valid again).
     GitCredential {

@@ -7,6 +7,9 @@ pub fn hint(e: &Error) -> Option<String> {
     Some(match e {
         Error::UnknownProvider(_) => "`keyport providers` lists the known ones.".into(),
         Error::NoSuchAccount(_) => "`keyport list` shows the connected accounts.".into(),
+        Error::NoAccountGiven => "Name one (`keyport token github`, or an id from `keyport list`), set \
+             KEYPORT_ACCOUNT, or add a rule for this directory to config.toml (docs/integrations.md)."
+            .into(),
         Error::AmbiguousAccount { .. } => "Name one of them by its id.".into(),
         Error::NeedsReconnect { provider, .. } => format!("Reconnect it with `keyport connect {provider}`."),
         Error::MissingVariable { name, .. } => format!("Pass --var {name}=VALUE."),
