@@ -113,3 +113,118 @@ fn a_real_mcp_client_uses_the_server_through_keyport_mcp_across_a_token_expiry()
     );
     assert_eq!(env.list().as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn the_documented_client_configuration_and_header_command_work() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let root = keyport_test_support::repo_root();
+    let docs = std::fs::read_to_string(root.join("docs/integrations.md")).unwrap();
+    let section = &docs[docs.find("## MCP clients").expect("the MCP section")..];
+    let block = |fence: &str| -> String {
+        let start = section.find(fence).unwrap() + fence.len();
+        section[start..][..section[start..].find("```").unwrap()].to_string()
+    };
+    let config: serde_json::Value = serde_json::from_str(&block("```json\n")).unwrap();
+    let entry = &config["mcpServers"]["example"];
+    let documented = "https://mcp.example.com/mcp";
+    let command = entry["command"].as_str().unwrap();
+    let args: Vec<String> = entry["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().replace(documented, &server.url))
+        .collect();
+    assert_eq!(command, "keyport");
+    // As installed: `keyport` on PATH.
+    let bin_dir = keyport_test_support::keyport_bin()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let run: keyport_test_support::Run = env
+        .program(&root.join(".tools/mcp-venv/bin/python"))
+        .arg(root.join("tests/mcp-server/client.py"))
+        .arg(command)
+        .args(&args)
+        .env("PATH", &path)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.ok().json()["tools"], serde_json::json!(["whoami"]));
+
+    // The header command, as documented.
+    let line = block("```sh\n");
+    let words: Vec<String> = line
+        .split_whitespace()
+        .map(|w| w.replace(documented, &server.url))
+        .collect();
+    assert_eq!(words[0], "keyport");
+    let header: keyport_test_support::Run = env
+        .program(&bin_dir.join("keyport"))
+        .args(&words[1..])
+        .output()
+        .unwrap()
+        .into();
+    let id = env.list()[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        header.ok().stdout.trim(),
+        format!("Authorization: Bearer {}", env.stored_tokens(&id).0)
+    );
+}
+
+#[test]
+fn two_clients_starting_at_once_make_one_sign_in() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let root = keyport_test_support::repo_root();
+    let start = || {
+        env.program(&root.join(".tools/mcp-venv/bin/python"))
+            .arg(root.join("tests/mcp-server/client.py"))
+            .arg(keyport_test_support::keyport_bin())
+            .args(["mcp", &server.url, "--timeout", "30"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    for client in [a, b] {
+        let run: keyport_test_support::Run = client.wait_with_output().unwrap().into();
+        assert_eq!(run.ok().json()["tools"], serde_json::json!(["whoami"]));
+    }
+    let stats = server.stats();
+    assert_eq!(stats["authorizations"], 1, "one browser trip for both: {stats}");
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_plain_oauth_server_is_added_by_its_issuer_from_its_rfc_8414_metadata() {
+    // The SDK's authorization server publishes RFC 8414 metadata only, no OpenID discovery.
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let issuer = server.url.trim_end_matches("mcp").to_string();
+    env.run(&[
+        "providers",
+        "add",
+        "--issuer",
+        &issuer,
+        "--id",
+        "plain",
+        "--client-id",
+        "x",
+    ])
+    .ok();
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    for field in [
+        "authorization_url",
+        "token_url",
+        "revocation_url",
+        "dynamic_registration_url",
+    ] {
+        assert!(
+            providers.contains(&format!("{field} = \"{issuer}")),
+            "{field} missing: {providers}"
+        );
+    }
+}

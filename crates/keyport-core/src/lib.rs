@@ -52,6 +52,7 @@ pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
 pub use store::consent_book::{ConsentBook, Decision};
 pub use store::home::Home;
+pub use store::lock::FileLock;
 pub use text::escape_controls;
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};

@@ -20,8 +20,15 @@ pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, ti
         .await
 }
 
-/// No account for that server yet: sign in to it now, in the browser, saying so on stderr.
+/// No account for that server yet: sign in to it now, in the browser, saying so on stderr. Several
+/// clients starting at once make one sign-in: the first holds the lock while it adds the server
+/// and signs in, the others wait for it and then use its account.
 async fn first_sign_in(keyport: &mut Keyport, url: &str, timeout: u64) -> Result<String> {
+    let lock = keyport.home().locks_dir().join("mcp-first-sign-in.lock");
+    let _one_at_a_time = keyport_core::FileLock::exclusive(&lock)?;
+    if let Ok(id) = keyport.account_for_resource(url) {
+        return Ok(id);
+    }
     let server = keyport.mcp_provider(url).await?;
     let name = server.display_name.clone();
     let opts = ConnectOptions {

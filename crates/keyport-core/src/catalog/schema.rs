@@ -75,7 +75,7 @@ impl Provider {
     /// Whether Keyport registers itself with the provider at each sign-in (RFC 7591), having no
     /// client id of its own there.
     pub fn registers_itself(&self) -> bool {
-        self.client_id.is_none() && self.urls.registration_url.is_some()
+        self.client_id.is_none() && self.urls.dynamic_registration_url.is_some()
     }
 
     /// Whether the client authenticates with a secret (then the keychain or the file has one).

@@ -51,7 +51,7 @@ endpoint_set! {
     device_authorization_url,
     /// RFC 7591 dynamic client registration: with no `client_id` given, Keyport registers itself
     /// at each sign-in, with the exact loopback redirect it listens on (MCP servers).
-    registration_url,
+    dynamic_registration_url,
 }
 
 impl<T> EndpointSet<Option<T>> {

@@ -116,7 +116,7 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     t.insert("token_url", toml_edit::value(server.token_url.as_str()));
     for (field, url) in [
         ("revocation_url", &server.revocation_url),
-        ("registration_url", &server.registration_url),
+        ("dynamic_registration_url", &server.registration_url),
     ] {
         if let Some(url) = url {
             t.insert(field, toml_edit::value(url.as_str()));

@@ -214,7 +214,7 @@ impl Keyport {
         let provider = &prepared.provider;
         let url = provider
             .urls
-            .registration_url
+            .dynamic_registration_url
             .as_ref()
             .expect("a provider that registers itself has a registration URL");
         let registered = crate::provider::registration::register(

@@ -1,4 +1,5 @@
-//! OpenID Connect discovery (`<issuer>/.well-known/openid-configuration`): fetched and checked
+//! OpenID Connect discovery (`<issuer>/.well-known/openid-configuration`, with RFC 8414's
+//! `/.well-known/oauth-authorization-server` filling its gaps or standing in): fetched and checked
 //! when a connection is resolved, and turned into a catalog entry by `providers add --issuer` and
 //! the app's "Add by issuer URL" form.
 
@@ -41,7 +42,7 @@ impl Discovery {
             userinfo_url: self.userinfo_endpoint.clone(),
             refresh_url: None,
             device_authorization_url: self.device_authorization_endpoint.clone(),
-            registration_url: self.registration_endpoint.clone(),
+            dynamic_registration_url: self.registration_endpoint.clone(),
         }
     }
 }
@@ -64,19 +65,72 @@ pub async fn discover(
         .map_err(|reason| ProviderError::new(provider, "discovery", reason))
 }
 
+/// The OpenID Connect document, with what the RFC 8414 document adds (a revocation endpoint that
+/// OpenID discovery leaves out, as django-oauth-toolkit's does); the RFC 8414 document alone for
+/// a plain OAuth server.
 async fn fetch(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Discovery, String> {
-    let url = discovery_url(issuer);
-    tracing::debug!(%url, "fetching OpenID Connect discovery document");
+    let openid = fetch_one(&discovery_url(issuer), issuer, client).await;
+    let oauth_url = crate::provider::mcp::server_metadata_places(issuer)
+        .into_iter()
+        .next()
+        .expect("RFC 8414's place comes first");
+    match openid {
+        Ok(Some(doc)) => match fetch_one(&oauth_url, issuer, client).await {
+            Ok(Some(oauth)) => Ok(doc.filled_from(oauth)),
+            _ => Ok(doc),
+        },
+        Ok(None) => match fetch_one(&oauth_url, issuer, client).await? {
+            Some(oauth) => Ok(oauth),
+            None => Err(format!(
+                "{} answered HTTP 404, and so did {}",
+                http::strip_query(&discovery_url(issuer)),
+                http::strip_query(&oauth_url)
+            )),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+impl Discovery {
+    /// This document, with the endpoints and lists it lacks taken from `other` (the same
+    /// issuer's other metadata document).
+    fn filled_from(mut self, other: Discovery) -> Discovery {
+        self.revocation_endpoint = self.revocation_endpoint.or(other.revocation_endpoint);
+        self.userinfo_endpoint = self.userinfo_endpoint.or(other.userinfo_endpoint);
+        self.device_authorization_endpoint = self
+            .device_authorization_endpoint
+            .or(other.device_authorization_endpoint);
+        self.registration_endpoint = self.registration_endpoint.or(other.registration_endpoint);
+        if self.code_challenge_methods_supported.is_empty() {
+            self.code_challenge_methods_supported = other.code_challenge_methods_supported;
+        }
+        if self.token_endpoint_auth_methods_supported.is_empty() {
+            self.token_endpoint_auth_methods_supported = other.token_endpoint_auth_methods_supported;
+        }
+        self
+    }
+}
+
+/// The metadata document at `url` for `issuer`, checked; `None` when there is none (404).
+async fn fetch_one(
+    url: &Url,
+    issuer: &Url,
+    client: &reqwest::Client,
+) -> std::result::Result<Option<Discovery>, String> {
+    tracing::debug!(%url, "fetching a metadata document");
     let (status, body) = http::send(client.get(url.clone()))
         .await
         .map_err(|e| e.to_string())?;
+    if status == 404 {
+        return Ok(None);
+    }
     if status != 200 {
-        return Err(format!("{} answered HTTP {status}", http::strip_query(&url)));
+        return Err(format!("{} answered HTTP {status}", http::strip_query(url)));
     }
     let doc: Discovery = serde_json::from_slice(&body).map_err(|e| {
         format!(
             "{} is not a valid discovery document: {e}",
-            http::strip_query(&url)
+            http::strip_query(url)
         )
     })?;
     // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
@@ -91,7 +145,7 @@ async fn fetch(issuer: &Url, client: &reqwest::Client) -> std::result::Result<Di
             check_endpoint(url)?;
         }
     }
-    Ok(doc)
+    Ok(Some(doc))
 }
 
 fn discovery_url(issuer: &Url) -> Url {
