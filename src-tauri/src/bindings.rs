@@ -38,6 +38,7 @@ commands!(
     commands::recent_uses,
     commands::set_up_provider,
     commands::add_provider,
+    commands::add_mcp_server,
     commands::open_registration_page,
     commands::connect,
     commands::cancel_connect,

@@ -77,6 +77,15 @@ pub async fn add_provider(
     Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
 }
 
+/// Adds a remote MCP server by its URL: its sign-in discovered and its entry written to
+/// providers.toml (or the one already there for it). The window then connects it like any service.
+#[tauri::command]
+pub async fn add_mcp_server(url: String) -> Result<serde_json::Value, UiError> {
+    let mut keyport = keyport()?;
+    let provider = keyport.mcp_provider(&url).await?;
+    Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
+}
+
 /// Opens the provider's developer settings (from the catalog, never a URL the page supplies).
 #[tauri::command]
 pub fn open_registration_page(app: AppHandle, provider: String) -> Result<(), UiError> {

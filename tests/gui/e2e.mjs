@@ -364,6 +364,35 @@ test('a service added by its issuer URL appears in the list and connects', async
   keyport('disconnect', accounts().find((a) => a.provider === '127-0-0-1').id);
 });
 
+test('an MCP server added by its URL is signed in to and listed as an account', async () => {
+  // A real MCP server and authorization server on the official Python SDK (tests/mcp-server).
+  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+    PORT: '0',
+  });
+  const url = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
+    server.once('exit', () => reject(new Error('the MCP server did not start')));
+  });
+  await browser.$('#add-mcp').click();
+  await browser.$('#mcp').waitForDisplayed();
+  await browser.$('#mcp-url').setValue(url);
+  await shot('add-mcp');
+  await browser.$('#mcp-save').click();
+  const name = new URL(url).host;
+  await browser.waitUntil(async () => (await row(name)).isExisting(), {
+    timeout: 30000,
+    timeoutMsg: 'the MCP server is not listed as an account',
+  });
+  await shot('mcp-account');
+  const account = accounts().find((a) => a.nickname === name);
+  assert.ok(account, `an account named after the server: ${JSON.stringify(accounts())}`);
+  const stats = await (await fetch(url.replace(/mcp$/, 'test/stats'))).json();
+  assert.equal(stats.registrations, 1);
+  assert.equal(stats.last_token_resource, url, 'the tokens are for that server');
+  // Disconnected again, so that the other tests see the accounts they expect.
+  keyport('disconnect', '--local-only', account.id);
+});
+
 test('a service with variables asks for them, then connects there', async () => {
   await browser.$("button[data-connect='demo-port']").click();
   await browser.$('#vars').waitForDisplayed({ timeout: 5000 });

@@ -47,6 +47,8 @@ export const backend = {
   /** Adds an OpenID Connect provider from its discovery document; the new catalog entry. */
   addProvider: (issuer: string, name: string | null, clientId: string | null) =>
     call<Provider>(Commands.add_provider, { issuer, name, clientId }),
+  /** Adds a remote MCP server by its URL (its sign-in discovered); its catalog entry. */
+  addMcpServer: (url: string) => call<Provider>(Commands.add_mcp_server, { url }),
   openRegistrationPage: (provider: string) => call<void>(Commands.open_registration_page, { provider }),
   refresh: (account: string) => call<Account>(Commands.refresh_account, { account }),
   revoke: (account: string) => call<Account>(Commands.revoke_account, { account }),

@@ -6,6 +6,7 @@
 import './style.css';
 import { backend } from './backend';
 import { showBackground } from './background';
+import { addMcpServer } from './dialogs/add-mcp';
 import { addProvider } from './dialogs/add-provider';
 import { listenForConsent } from './dialogs/consent';
 import { showDeviceCode } from './device';
@@ -25,6 +26,7 @@ async function start() {
   drawLists();
   $('provider-search').addEventListener('input', renderProviders);
   $('add-provider').addEventListener('click', addProvider);
+  $('add-mcp').addEventListener('click', addMcpServer);
   await Promise.all([reload(), reloadProviders(), showBackground()]);
   requestAnimationFrame(() => void backend.painted());
   await backend.onAccountsChanged(() => void reload());

@@ -179,6 +179,7 @@ export const Commands = {
   recent_uses: 'recent_uses',
   set_up_provider: 'set_up_provider',
   add_provider: 'add_provider',
+  add_mcp_server: 'add_mcp_server',
   open_registration_page: 'open_registration_page',
   connect: 'connect',
   cancel_connect: 'cancel_connect',

@@ -264,6 +264,15 @@ impl Keyport {
     ) -> Result<Account> {
         let provider = &prepared.provider;
         let profile = prepared.remote()?.profile(&grant).await;
+        // An MCP server says nothing of its user: its account is named after the server, so that
+        // it reads well and a reconnect finds it.
+        let nickname = nickname.or_else(|| {
+            provider
+                .quirks
+                .resource
+                .as_ref()
+                .map(|_| provider.display_name.clone())
+        });
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
         // A new account is written in three steps, so that a crash at any point leaves the
