@@ -196,10 +196,10 @@ test('the empty window explains Keyport and offers every service', async () => {
   await shot('empty');
 });
 
-test('the service tiles are tidy at 640, 880 and 1200 px: even, unclipped, the ready one standing out', async () => {
+test('the service tiles are tidy at 480, 800, 1280 and 1920 px: even, unclipped, whole words, the ready one standing out', async () => {
   const { width, height } = await browser.getWindowSize();
   try {
-    for (const w of [640, 880, 1200]) {
+    for (const w of [480, 800, 1280, 1920]) {
       await browser.setWindowSize(w, 720);
       await browser.waitUntil(async () => Math.abs((await browser.execute(() => window.innerWidth)) - w) <= 24, {
         timeoutMsg: `the window did not become ${w} px wide`,
@@ -217,8 +217,30 @@ test('the service tiles are tidy at 640, 880 and 1200 px: even, unclipped, the r
             border: getComputedStyle(b).borderColor,
             stateInside: s.right <= r.right + 0.5 && state.scrollWidth <= state.clientWidth + 0.5,
             stateText: state.textContent,
+            name: nameFits(b.querySelector('.provider-name')),
           };
         });
+        // A name is whole, or cut after its second line with an ellipsis (line-clamp), and no word
+        // of it is wider than its box (which would break it mid-word).
+        function nameFits(name) {
+          const style = getComputedStyle(name);
+          const probe = document.createElement('span');
+          probe.style.cssText = `font: ${style.font}; white-space: nowrap; position: absolute; visibility: hidden;`;
+          document.body.append(probe);
+          const widest = Math.max(
+            ...name.textContent.split(/\s+/).map((word) => {
+              probe.textContent = word;
+              return probe.getBoundingClientRect().width;
+            }),
+          );
+          probe.remove();
+          const cut = name.scrollHeight > name.clientHeight + 1;
+          return {
+            text: name.textContent,
+            wordsFit: widest <= name.clientWidth + 0.5,
+            cutWithEllipsis: !cut || style.webkitLineClamp === '2',
+          };
+        }
         const wide = [...document.querySelectorAll('body *')]
           .filter((n) => n.getBoundingClientRect().right > window.innerWidth + 0.5)
           .map((n) => `${n.tagName.toLowerCase()}#${n.id}.${n.className} ${Math.round(n.getBoundingClientRect().right)}`);
@@ -232,6 +254,10 @@ test('the service tiles are tidy at 640, 880 and 1200 px: even, unclipped, the r
       const heights = new Set(layout.tiles.map((t) => t.height));
       assert.equal(heights.size, 1, `${w} px: tiles of different heights ${[...heights]}`);
       for (const t of layout.tiles) assert.ok(t.stateInside, `${w} px: "${t.stateText}" of ${t.id} is clipped`);
+      for (const t of layout.tiles) {
+        assert.ok(t.name.wordsFit, `${w} px: a word of "${t.name.text}" is wider than its tile and breaks mid-word`);
+        assert.ok(t.name.cutWithEllipsis, `${w} px: "${t.name.text}" is cut without an ellipsis`);
+      }
       const ready = layout.tiles.filter((t) => t.ready).map((t) => t.id);
       assert.ok(ready.includes('demo') && !ready.includes('demo-setup'), `${w} px: ready tiles ${ready}`);
       const setUp = layout.tiles.find((t) => t.id === 'demo-setup');
