@@ -2,7 +2,8 @@
 """A real MCP client for Keyport's end-to-end tests: the official Python SDK's stdio client,
 spawning the command given on our command line (`keyport mcp <url>`) as its local MCP server, as
 Claude Desktop or any MCP client would. It initializes, lists the tools, calls `whoami`, waits
-PAUSE seconds (past a token's expiry, say) and calls it again, then prints one JSON line:
+PAUSE seconds (past a token's expiry, say) and calls it again, then EXTRA_TOOL if set (one that
+needs more scopes, say), then prints one JSON line:
 {"tools": [...], "calls": [<whoami text>, ...]}. Errors go to stderr with exit code 1.
 """
 
@@ -30,6 +31,12 @@ async def main() -> None:
                 result = await session.call_tool("whoami", {})
                 if result.is_error:
                     raise SystemExit(f"whoami failed: {result.content}")
+                calls.append(result.content[0].text)
+            extra = os.environ.get("EXTRA_TOOL")
+            if extra:
+                result = await session.call_tool(extra, {})
+                if result.is_error:
+                    raise SystemExit(f"{extra} failed: {result.content}")
                 calls.append(result.content[0].text)
     print(json.dumps({"tools": tools, "calls": calls}), flush=True)
 

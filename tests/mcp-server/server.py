@@ -9,6 +9,8 @@ Built on the official Python MCP SDK (`mcp`, pinned in requirements.txt), one pr
     /.well-known/oauth-authorization-server, /register (RFC 7591), /authorize, /token, /revoke,
     backed by the auto-approving in-memory provider below (no login page: /authorize redirects
     straight back to the client with a code);
+  * a second tool, `admin_report`, whose calls need the scope `admin` (403 insufficient_scope
+    otherwise: the MCP spec's step-up);
   * GET /test/stats: counters for the tests to assert on.
 
 Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime in seconds,
@@ -60,6 +62,7 @@ STATS = {
     "last_authorize_resource": None,
     "last_token_resource": None,
     "tool_calls": 0,
+    "insufficient_scope": 0,  # 403s asking for a step-up (see ScopeGate)
 }
 
 
@@ -202,6 +205,56 @@ class TokenRequestWatch:
         await self.app(scope, replay, send)
 
 
+class ScopeGate:
+    """ASGI wrapper playing a server with a privileged tool: `tools/call` of `admin_report` needs
+    the scope `admin`, and a token without it gets 403 with an RFC 6750 `insufficient_scope`
+    challenge naming it (the MCP spec's step-up), before the SDK sees the request."""
+
+    def __init__(self, app, provider: "AutoApproveProvider", metadata_url: str):
+        self.app, self.provider, self.metadata_url = app, provider, metadata_url
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            sent = None
+        wants_admin = isinstance(sent, dict) and sent.get("method") == "tools/call" and (
+            (sent.get("params") or {}).get("name") == "admin_report"
+        )
+        if wants_admin:
+            header = dict(scope["headers"]).get(b"authorization", b"").decode()
+            token = self.provider.access.get(header.removeprefix("Bearer ").strip())
+            if token is not None and "admin" not in token.scopes:
+                STATS["insufficient_scope"] += 1
+                challenge = (
+                    f'Bearer error="insufficient_scope", scope="admin", '
+                    f'resource_metadata="{self.metadata_url}"'
+                )
+                await JSONResponse(
+                    {"error": "insufficient_scope"}, status_code=403, headers={"WWW-Authenticate": challenge}
+                )(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 class PrmOverride:
     """ASGI wrapper for a misbehaving server: its resource metadata names PRM_RESOURCE (another
     server's URL) instead of its own, which a client must refuse."""
@@ -246,11 +299,19 @@ def build_app(port: int):
             {"client_id": token.client_id, "subject": token.subject, "scopes": token.scopes, "resource": token.resource}
         )
 
+    @mcp.tool()
+    def admin_report() -> str:
+        """A privileged tool: its calls need the scope `admin` (see ScopeGate)."""
+        STATS["tool_calls"] += 1
+        token = get_access_token()
+        return json.dumps({"admin": True, "scopes": token.scopes if token else []})
+
     @mcp.custom_route("/test/stats", methods=["GET"])
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(STATS)
 
     app = TokenRequestWatch(mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE), resource)
+    app = ScopeGate(app, provider, f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp")
     if os.environ.get("PRM_RESOURCE"):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
     return app, issuer, resource

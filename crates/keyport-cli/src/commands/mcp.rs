@@ -15,8 +15,18 @@ pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, ti
         },
     };
     let input = tokio::io::BufReader::new(tokio::io::stdin());
+    // A sign-in the bridge needs later (a step-up) is shown as the first one is.
+    let present = std::sync::Arc::new(|address: &keyport_core::SignInAddress| {
+        crate::note!(
+            "keyport: the MCP server asks for more access; sign in again in your browser. If no browser opened, visit:\n\n  {}\n",
+            address.full
+        );
+        if let Err(e) = keyport_core::open_browser(&address.local) {
+            crate::note!("keyport: could not open a browser ({e})");
+        }
+    });
     std::sync::Arc::new(keyport)
-        .bridge_mcp(url, &reference, input, tokio::io::stdout())
+        .bridge_mcp(url, &reference, input, tokio::io::stdout(), present)
         .await
 }
 

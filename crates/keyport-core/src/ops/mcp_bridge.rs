@@ -4,16 +4,29 @@
 //!
 //! Each line the client writes is POSTed (`Accept: application/json, text/event-stream`, the
 //! session's `Mcp-Session-Id`, `MCP-Protocol-Version` once negotiated); the answer, JSON or an
-//! event stream, goes back as lines. A 401 gets one retry with a token refreshed first; the
-//! output carries only the protocol (diagnostics go to the log, never a token). Messages are
-//! forwarded concurrently: a long tool call does not hold up a ping.
+//! event stream, goes back as lines. A 401 gets one retry with a token refreshed first. A 403
+//! `insufficient_scope` is a step-up (MCP spec): a sign-in for the scopes it names together with
+//! those already granted, then the request again; at most three for one request, then a JSON-RPC
+//! error, never a loop. A session the server no longer knows after that (a new registration's
+//! token) is opened again by replaying the client's `initialize`. The output carries only the
+//! protocol (diagnostics go to the log, never a token). Messages are forwarded concurrently: a
+//! long tool call does not hold up a ping.
 
+use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
 use crate::error::{Error, Result};
 use crate::model::strip_query;
+use crate::redirect::loopback::SignInAddress;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use url::Url;
+
+/// Shows a sign-in the bridge needs (a step-up) to the person: the adapter opens the browser and
+/// writes to stderr, never to the protocol's stdout.
+pub type Present = Arc<dyn Fn(&SignInAddress) + Send + Sync>;
+
+/// Sign-ins one request may cause before it gets an error instead.
+const MAX_STEP_UPS: u32 = 3;
 
 /// What one bridge keeps between requests.
 struct Session {
@@ -21,6 +34,11 @@ struct Session {
     account: String,
     id: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
+    /// The client's `initialize`, replayed when the server forgets the session.
+    initialize: Mutex<Option<String>>,
+    /// Held during a step-up, so that requests refused together make one sign-in.
+    stepping_up: tokio::sync::Mutex<()>,
+    present: Present,
 }
 
 impl Keyport {
@@ -32,6 +50,7 @@ impl Keyport {
         reference: &str,
         input: impl AsyncBufRead + Unpin,
         output: W,
+        present: Present,
     ) -> Result<()>
     where
         W: AsyncWrite + Unpin + Send + 'static,
@@ -44,6 +63,9 @@ impl Keyport {
             account,
             id: Mutex::new(None),
             protocol_version: Mutex::new(None),
+            initialize: Mutex::new(None),
+            stepping_up: tokio::sync::Mutex::new(()),
+            present,
         });
         let output = Arc::new(tokio::sync::Mutex::new(output));
         let mut lines = input.lines();
@@ -58,6 +80,9 @@ impl Keyport {
             }
             let (keyport, session, output) = (self.clone(), session.clone(), output.clone());
             let initialize = line.contains("\"initialize\"");
+            if initialize {
+                *session.initialize.lock().expect("session lock") = Some(line.clone());
+            }
             let forward = async move {
                 let answers = keyport.forward(&session, &line).await;
                 let mut out = output.lock().await;
@@ -94,6 +119,8 @@ impl Keyport {
         };
         let id = message.get("id").cloned().unwrap_or(serde_json::Value::Null);
         let mut refreshed = false;
+        let mut step_ups = 0;
+        let mut reopened = false;
         loop {
             let token = match self.token(&session.account, 60).await {
                 Ok((_, token)) => token,
@@ -128,6 +155,42 @@ impl Keyport {
                 }
                 continue;
             }
+            if status == 403 {
+                let challenge = response
+                    .headers()
+                    .get_all("www-authenticate")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .find_map(crate::provider::mcp::parse_challenge)
+                    .filter(|c| c.error.as_deref() == Some("insufficient_scope"));
+                if let Some(challenge) = challenge {
+                    if step_ups == MAX_STEP_UPS {
+                        return error_if_request(
+                            &message,
+                            &id,
+                            &format!("the server still asks for more scopes after {MAX_STEP_UPS} sign-ins"),
+                        );
+                    }
+                    step_ups += 1;
+                    if let Err(e) = self
+                        .step_up(session, challenge.scope.as_deref().unwrap_or(""))
+                        .await
+                    {
+                        return error_if_request(&message, &id, &crate::error::describe(&e));
+                    }
+                    continue;
+                }
+            }
+            let sent_in_session = session.id.lock().expect("session lock").is_some();
+            if status == 404 && sent_in_session && !reopened && step_ups > 0 {
+                // The new sign-in's token belongs to a new registration, and the server ties a
+                // session to its client: open a new one as the client did, then send again.
+                reopened = true;
+                if let Err(why) = self.reopen(session).await {
+                    return error_if_request(&message, &id, &why);
+                }
+                continue;
+            }
             if let Some(sid) = response
                 .headers()
                 .get("mcp-session-id")
@@ -157,6 +220,89 @@ impl Keyport {
             }
             return answers;
         }
+    }
+}
+
+impl Keyport {
+    /// A sign-in for `wanted` scopes (space-separated) together with those already granted, unless
+    /// another request's step-up already got them.
+    async fn step_up(&self, session: &Session, wanted: &str) -> Result<()> {
+        let _one = session.stepping_up.lock().await;
+        let account = self.find(&session.account)?;
+        let mut scopes = account.scopes.clone();
+        let missing: Vec<String> = wanted
+            .split_whitespace()
+            .filter(|s| !scopes.iter().any(|have| have == s))
+            .map(str::to_string)
+            .collect();
+        if missing.is_empty() && !wanted.trim().is_empty() {
+            return Ok(()); // another request's sign-in got them meanwhile
+        }
+        scopes.extend(missing);
+        tracing::info!(account = %account.id, scopes = %scopes.join(" "), "the MCP server asks for more scopes: signing in again");
+        let opts = ConnectOptions {
+            scopes: Some(scopes),
+            nickname: Some(account.nickname.clone()),
+            ..ConnectOptions::default()
+        };
+        let present = session.present.clone();
+        self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
+            present(address)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Opens a new session for the client: its `initialize` again, then `initialized`.
+    async fn reopen(&self, session: &Session) -> std::result::Result<(), String> {
+        let initialize = session
+            .initialize
+            .lock()
+            .expect("session lock")
+            .clone()
+            .ok_or("the server forgot a session that was never opened")?;
+        *session.id.lock().expect("session lock") = None;
+        let token = self
+            .token(&session.account, 60)
+            .await
+            .map_err(|e| crate::error::describe(&e))?
+            .1;
+        for line in [
+            initialize.as_str(),
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ] {
+            let mut request = self
+                .http()
+                .post(session.url.clone())
+                .bearer_auth(token.expose())
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "application/json")
+                .body(line.to_string());
+            if let Some(sid) = session.id.lock().expect("session lock").clone() {
+                request = request.header("mcp-session-id", sid);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
+            if !response.status().is_success() {
+                return Err(format!(
+                    "reopening the session: HTTP {}",
+                    response.status().as_u16()
+                ));
+            }
+            if let Some(sid) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+            {
+                *session.id.lock().expect("session lock") = Some(sid.to_string());
+            }
+            // The answer to the replayed initialize was the client's already: read and drop it.
+            let _ = response.bytes().await;
+        }
+        tracing::info!(server = %strip_query(&session.url), "opened the MCP session again after a new sign-in");
+        Ok(())
     }
 }
 

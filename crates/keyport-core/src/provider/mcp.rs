@@ -78,6 +78,8 @@ struct ServerMetadata {
 pub struct Challenge {
     pub resource_metadata: Option<String>,
     pub scope: Option<String>,
+    /// `insufficient_scope` asks for a sign-in with more scopes (step-up).
+    pub error: Option<String>,
 }
 
 /// Discovers how to sign in to the MCP server at `url`.
@@ -203,6 +205,7 @@ async fn probe(url: &Url, client: &reqwest::Client) -> Result<Challenge, String>
         status => Ok(Challenge {
             // A server that refuses the probe otherwise may still publish metadata.
             scope: None,
+            error: None,
             resource_metadata: challenge.resource_metadata.filter(|_| status == 400),
         }),
     }
@@ -252,6 +255,7 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
         match name.as_str() {
             "resource_metadata" => challenge.resource_metadata = Some(value),
             "scope" => challenge.scope = Some(value),
+            "error" => challenge.error = Some(value),
             _ => {}
         }
         rest = next.trim_start().trim_start_matches(',').trim_start();
@@ -403,6 +407,7 @@ mod tests {
             Some("https://m.example/.well-known/oauth-protected-resource/mcp")
         );
         assert_eq!(c.scope.as_deref(), Some("files:read files:write"));
+        assert_eq!(c.error.as_deref(), Some("invalid_token"));
         let bare = parse_challenge("bearer scope=read, resource_metadata=https://m.example/prm").unwrap();
         assert_eq!(bare.scope.as_deref(), Some("read"));
         assert_eq!(bare.resource_metadata.as_deref(), Some("https://m.example/prm"));
