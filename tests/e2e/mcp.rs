@@ -270,3 +270,25 @@ fn a_tool_that_needs_more_scopes_gets_a_step_up_sign_in_in_the_middle_of_a_sessi
     assert_eq!(accounts.as_array().unwrap().len(), 1);
     assert_eq!(accounts[0]["scopes"], serde_json::json!(["admin"]));
 }
+
+#[test]
+fn disconnecting_an_mcp_server_revokes_its_grant() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let id = env
+        .run(&["connect", &server.url, "--json", "--timeout", "30"])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = env.stored_tokens(&id).0;
+    env.run(&["disconnect", &id]).ok();
+    assert_eq!(server.stats()["revocations"], 1);
+    assert_eq!(
+        server.call_whoami(&token).0,
+        401,
+        "the grant is dead at the server"
+    );
+    assert_eq!(env.list(), serde_json::json!([]));
+}

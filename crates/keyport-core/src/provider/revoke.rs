@@ -50,7 +50,19 @@ impl Remote<'_> {
             }
             _ => form.push(("client_id", &conn.client_id)),
         }
-        self.send_revocation(url, request.form(&form)).await
+        let public = self.secret.is_none();
+        match self.send_revocation(url, request.form(&form)).await {
+            // A public client's request refused as malformed is sent once more with an empty
+            // `client_secret`: the MCP Python SDK's revocation handler (behind many MCP servers)
+            // requires the field even from a client that has no secret.
+            Err(Error::Provider(p)) if public && p.code.as_deref() == Some("invalid_request") => {
+                tracing::debug!(reason = %p.reason, "revocation refused as malformed; trying once more with an empty client_secret");
+                form.push(("client_secret", ""));
+                self.send_revocation(url, self.http.post(url.clone()).form(&form))
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// Sends a revocation request; 2xx is success, and so is a 200 without an `error` (Slack
