@@ -292,3 +292,25 @@ fn disconnecting_an_mcp_server_revokes_its_grant() {
     );
     assert_eq!(env.list(), serde_json::json!([]));
 }
+
+#[test]
+fn the_typescript_sdks_client_uses_the_server_through_keyport_mcp() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let root = keyport_test_support::repo_root();
+    let run: keyport_test_support::Run = env
+        .program(std::path::Path::new("node"))
+        .arg(root.join("tests/mcp-client-ts/client.mjs"))
+        .arg(keyport_test_support::keyport_bin())
+        .args(["mcp", &server.url, "--timeout", "30"])
+        .output()
+        .unwrap()
+        .into();
+    let said = run.ok().json();
+    assert!(
+        said["tools"].as_array().unwrap().contains(&"whoami".into()),
+        "{said}"
+    );
+    assert!(said["calls"][0].as_str().unwrap().contains(&server.url), "{said}");
+    assert_eq!(server.stats()["authorizations"], 1);
+}
