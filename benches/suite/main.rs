@@ -8,12 +8,13 @@
 //!   --minimal PATH     the minimal Tauri app to compare the desktop app with
 //!   --write FILE       also write the table as Markdown to FILE
 //!
-//! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5); `report`
+//! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6); `report`
 //! holds the table and the timing helpers.
 
 mod app;
 mod concurrent;
 mod list;
+mod mcp;
 mod report;
 mod token;
 
@@ -77,6 +78,7 @@ fn main() {
     let warm_token_ms = token::run(&cx, &mut report);
     concurrent::run(&cx, &mut report, warm_token_ms);
     list::run(&cx, &mut report);
+    mcp::run(&cx, &mut report);
     app::run(&cx, &mut report);
     let ldd = Command::new("ldd")
         .arg(&cx.keyport)

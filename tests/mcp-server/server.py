@@ -321,6 +321,10 @@ async def main() -> None:
     # Bind first, so the issuer and resource URLs can name the real port (PORT=0 picks one).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Answers go out as written (accepted connections inherit it): without it, a keep-alive
+    # client's requests wait ~40 ms each for Nagle and delayed ACKs to meet, which would measure
+    # the server, not the clients.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((HOST, int(os.environ.get("PORT", "0"))))
     port = sock.getsockname()[1]
     app, issuer, resource = build_app(port)
