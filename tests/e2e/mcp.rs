@@ -314,3 +314,39 @@ fn the_typescript_sdks_client_uses_the_server_through_keyport_mcp() {
     assert!(said["calls"][0].as_str().unwrap().contains(&server.url), "{said}");
     assert_eq!(server.stats()["authorizations"], 1);
 }
+
+#[test]
+fn when_the_grant_has_ended_the_bridge_signs_in_again_instead_of_failing() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let id = env
+        .run(&["connect", &server.url, "--json", "--timeout", "30"])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["revoke", &id]).ok();
+    assert_eq!(env.list()[0]["status"], "needs_reconnect");
+    let root = keyport_test_support::repo_root();
+    let run: keyport_test_support::Run = env
+        .program(&root.join(".tools/mcp-venv/bin/python"))
+        .arg(root.join("tests/mcp-server/client.py"))
+        .arg(keyport_test_support::keyport_bin())
+        .args(["mcp", &server.url, "--timeout", "30"])
+        .output()
+        .unwrap()
+        .into();
+    assert!(run.ok().json()["calls"][0]
+        .as_str()
+        .unwrap()
+        .contains(&server.url));
+    assert_eq!(server.stats()["authorizations"], 2, "signed in again once");
+    let accounts = env.list();
+    assert_eq!(
+        accounts.as_array().unwrap().len(),
+        1,
+        "the same account, reconnected"
+    );
+    assert_eq!(accounts[0]["status"], "ok");
+}

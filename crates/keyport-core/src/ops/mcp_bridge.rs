@@ -7,7 +7,8 @@
 //! event stream, goes back as lines. A 401 gets one retry with a token refreshed first. A 403
 //! `insufficient_scope` is a step-up (MCP spec): a sign-in for the scopes it names together with
 //! those already granted, then the request again; at most three for one request, then a JSON-RPC
-//! error, never a loop. A session the server no longer knows after that (a new registration's
+//! error, never a loop. A grant that ended (no refresh token, or revoked) is a new sign-in too,
+//! rather than a failure. A session the server no longer knows after that (a new registration's
 //! token) is opened again by replaying the client's `initialize`. The output carries only the
 //! protocol (diagnostics go to the log, never a token). Messages are forwarded concurrently: a
 //! long tool call does not hold up a ping.
@@ -121,9 +122,19 @@ impl Keyport {
         let mut refreshed = false;
         let mut step_ups = 0;
         let mut reopened = false;
+        let mut signed_in_again = false;
         loop {
             let token = match self.token(&session.account, 60).await {
                 Ok((_, token)) => token,
+                // The grant ended (no refresh token, or revoked): sign in again rather than fail,
+                // once for this request.
+                Err(Error::NeedsReconnect { .. }) if !signed_in_again => {
+                    signed_in_again = true;
+                    if let Err(e) = self.sign_in_again(session).await {
+                        return error_if_request(&message, &id, &crate::error::describe(&e));
+                    }
+                    continue;
+                }
                 Err(e) => return error_if_request(&message, &id, &crate::error::describe(&e)),
             };
             let mut request = self
@@ -182,7 +193,7 @@ impl Keyport {
                 }
             }
             let sent_in_session = session.id.lock().expect("session lock").is_some();
-            if status == 404 && sent_in_session && !reopened && step_ups > 0 {
+            if status == 404 && sent_in_session && !reopened && (step_ups > 0 || signed_in_again) {
                 // The new sign-in's token belongs to a new registration, and the server ties a
                 // session to its client: open a new one as the client did, then send again.
                 reopened = true;
@@ -242,6 +253,28 @@ impl Keyport {
         tracing::info!(account = %account.id, scopes = %scopes.join(" "), "the MCP server asks for more scopes: signing in again");
         let opts = ConnectOptions {
             scopes: Some(scopes),
+            nickname: Some(account.nickname.clone()),
+            ..ConnectOptions::default()
+        };
+        let present = session.present.clone();
+        self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
+            present(address)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A new sign-in with the scopes already granted, for a grant that ended, unless another
+    /// request's sign-in already brought the account back.
+    async fn sign_in_again(&self, session: &Session) -> Result<()> {
+        let _one = session.stepping_up.lock().await;
+        let account = self.find(&session.account)?;
+        if account.lifecycle.reconnect_reason().is_none() && self.usable(&account).is_ok() {
+            return Ok(());
+        }
+        tracing::info!(account = %account.id, "the MCP server's grant ended: signing in again");
+        let opts = ConnectOptions {
+            scopes: Some(account.scopes.clone()),
             nickname: Some(account.nickname.clone()),
             ..ConnectOptions::default()
         };
