@@ -180,7 +180,7 @@ pub enum Command {
     /// expiry (the desktop app does this while it runs; this is for machines without it).
     Agent,
     /// Be a local (stdio) MCP server for an MCP client, forwarding to the remote MCP server at
-    /// URL with a fresh token on every request: `{"command": "keyport", "args": ["mcp", URL]}`.
+    /// URL with a valid token on every request: `{"command": "keyport", "args": ["mcp", URL]}`.
     /// Signs in first when no account is connected for that server (the browser opens; messages
     /// go to stderr, stdout carries only the protocol).
     Mcp {

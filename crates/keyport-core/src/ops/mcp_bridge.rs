@@ -1,6 +1,8 @@
 //! `keyport mcp <url>`: a stdio MCP server for any MCP client, forwarding its JSON-RPC messages to a
-//! remote MCP server over Streamable HTTP with a fresh token from Keyport on every request, so the
-//! client never signs in or keeps a token itself.
+//! remote MCP server over Streamable HTTP with a valid token from Keyport on every request, so the
+//! client never signs in or keeps a token itself. The token is held in memory for the bridge's
+//! session and asked for again (through the agent: consent, audit) a minute before it expires,
+//! after a 401 and after a new sign-in.
 //!
 //! Each line the client writes is POSTed (`Accept: application/json, text/event-stream`, the
 //! session's `Mcp-Session-Id`, `MCP-Protocol-Version` once negotiated); the answer, JSON or an
@@ -37,6 +39,10 @@ struct Session {
     protocol_version: Mutex<Option<String>>,
     /// The client's `initialize`, replayed when the server forgets the session.
     initialize: Mutex<Option<String>>,
+    /// The token handed out for this bridge and when it expires: asked for again (through the
+    /// agent and its consent, with an audit record) when it comes within a minute of expiry,
+    /// after a 401, and after any new sign-in, rather than for every message.
+    token: Mutex<Option<(crate::secret::Secret, Option<u64>)>>,
     /// Held during a step-up, so that requests refused together make one sign-in.
     stepping_up: tokio::sync::Mutex<()>,
     present: Present,
@@ -65,6 +71,7 @@ impl Keyport {
             id: Mutex::new(None),
             protocol_version: Mutex::new(None),
             initialize: Mutex::new(None),
+            token: Mutex::new(None),
             stepping_up: tokio::sync::Mutex::new(()),
             present,
         });
@@ -124,8 +131,8 @@ impl Keyport {
         let mut reopened = false;
         let mut signed_in_again = false;
         loop {
-            let token = match self.token(&session.account, 60).await {
-                Ok((_, token)) => token,
+            let token = match self.session_token(session).await {
+                Ok(token) => token,
                 // The grant ended (no refresh token, or revoked): sign in again rather than fail,
                 // once for this request.
                 Err(Error::NeedsReconnect { .. }) if !signed_in_again => {
@@ -161,6 +168,7 @@ impl Keyport {
             if status == 401 && !refreshed {
                 // The token was refused: refresh once, then try again.
                 refreshed = true;
+                session.forget_token();
                 if let Err(e) = self.refresh(&session.account).await {
                     return error_if_request(&message, &id, &crate::error::describe(&e));
                 }
@@ -234,7 +242,27 @@ impl Keyport {
     }
 }
 
+impl Session {
+    fn forget_token(&self) {
+        *self.token.lock().expect("session lock") = None;
+    }
+}
+
 impl Keyport {
+    /// The token for the session's next request: the one held, while it has more than a minute
+    /// left, else a fresh one from [`Keyport::token`].
+    async fn session_token(&self, session: &Session) -> Result<crate::secret::Secret> {
+        let now = crate::model::now();
+        if let Some((token, expires_at)) = session.token.lock().expect("session lock").as_ref() {
+            if expires_at.is_none_or(|at| at > now + 60) {
+                return Ok(token.clone());
+            }
+        }
+        let (account, token) = self.token(&session.account, 60).await?;
+        *session.token.lock().expect("session lock") = Some((token.clone(), account.expires_at));
+        Ok(token)
+    }
+
     /// A sign-in for `wanted` scopes (space-separated) together with those already granted, unless
     /// another request's step-up already got them.
     async fn step_up(&self, session: &Session, wanted: &str) -> Result<()> {
@@ -261,6 +289,7 @@ impl Keyport {
             present(address)
         })
         .await?;
+        session.forget_token();
         Ok(())
     }
 
@@ -283,6 +312,7 @@ impl Keyport {
             present(address)
         })
         .await?;
+        session.forget_token();
         Ok(())
     }
 
@@ -296,10 +326,9 @@ impl Keyport {
             .ok_or("the server forgot a session that was never opened")?;
         *session.id.lock().expect("session lock") = None;
         let token = self
-            .token(&session.account, 60)
+            .session_token(session)
             .await
-            .map_err(|e| crate::error::describe(&e))?
-            .1;
+            .map_err(|e| crate::error::describe(&e))?;
         for line in [
             initialize.as_str(),
             r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
