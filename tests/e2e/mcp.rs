@@ -4,6 +4,18 @@
 //! resource indicator on every request, and the tokens used on the server's own tool.
 
 use keyport_test_support::{Env, McpServer};
+use std::process::Command;
+
+/// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
+fn sdk_client(env: &Env, url: &str) -> Command {
+    let root = keyport_test_support::repo_root();
+    let mut client = env.program(&root.join(".tools/mcp-venv/bin/python"));
+    client
+        .arg(root.join("tests/mcp-server/client.py"))
+        .arg(keyport_test_support::keyport_bin())
+        .args(["mcp", url, "--timeout", "30"]);
+    client
+}
 
 #[test]
 fn an_mcp_server_is_connected_by_its_url_and_its_tokens_call_its_tools() {
@@ -72,12 +84,8 @@ fn a_real_mcp_client_uses_the_server_through_keyport_mcp_across_a_token_expiry()
     // Tokens of 3 s: the second call comes after the first token expired.
     let env = Env::new(60);
     let server = McpServer::start(3);
-    let root = keyport_test_support::repo_root();
     let client = |pause: &str| -> keyport_test_support::Run {
-        env.program(&root.join(".tools/mcp-venv/bin/python"))
-            .arg(root.join("tests/mcp-server/client.py"))
-            .arg(keyport_test_support::keyport_bin())
-            .args(["mcp", &server.url, "--timeout", "30"])
+        sdk_client(&env, &server.url)
             .env("PAUSE", pause)
             .output()
             .unwrap()
@@ -184,12 +192,8 @@ fn the_documented_client_configuration_and_header_command_work() {
 fn two_clients_starting_at_once_make_one_sign_in() {
     let env = Env::new(60);
     let server = McpServer::start(3600);
-    let root = keyport_test_support::repo_root();
     let start = || {
-        env.program(&root.join(".tools/mcp-venv/bin/python"))
-            .arg(root.join("tests/mcp-server/client.py"))
-            .arg(keyport_test_support::keyport_bin())
-            .args(["mcp", &server.url, "--timeout", "30"])
+        sdk_client(&env, &server.url)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -244,12 +248,7 @@ fn a_tool_that_needs_more_scopes_gets_a_step_up_sign_in_in_the_middle_of_a_sessi
     // `admin_report` answers 403 insufficient_scope (scope "admin") to a token without it.
     let env = Env::new(60);
     let server = McpServer::start(3600);
-    let root = keyport_test_support::repo_root();
-    let run: keyport_test_support::Run = env
-        .program(&root.join(".tools/mcp-venv/bin/python"))
-        .arg(root.join("tests/mcp-server/client.py"))
-        .arg(keyport_test_support::keyport_bin())
-        .args(["mcp", &server.url, "--timeout", "30"])
+    let run: keyport_test_support::Run = sdk_client(&env, &server.url)
         .env("EXTRA_TOOL", "admin_report")
         .output()
         .unwrap()
@@ -328,15 +327,7 @@ fn when_the_grant_has_ended_the_bridge_signs_in_again_instead_of_failing() {
         .to_string();
     env.run(&["revoke", &id]).ok();
     assert_eq!(env.list()[0]["status"], "needs_reconnect");
-    let root = keyport_test_support::repo_root();
-    let run: keyport_test_support::Run = env
-        .program(&root.join(".tools/mcp-venv/bin/python"))
-        .arg(root.join("tests/mcp-server/client.py"))
-        .arg(keyport_test_support::keyport_bin())
-        .args(["mcp", &server.url, "--timeout", "30"])
-        .output()
-        .unwrap()
-        .into();
+    let run: keyport_test_support::Run = sdk_client(&env, &server.url).output().unwrap().into();
     assert!(run.ok().json()["calls"][0]
         .as_str()
         .unwrap()

@@ -144,16 +144,7 @@ impl Keyport {
                 }
                 Err(e) => return error_if_request(&message, &id, &crate::error::describe(&e)),
             };
-            let mut request = self
-                .http()
-                .post(session.url.clone())
-                .bearer_auth(token.expose())
-                .header("accept", "application/json, text/event-stream")
-                .header("content-type", "application/json")
-                .body(line.to_string());
-            if let Some(sid) = session.id.lock().expect("session lock").clone() {
-                request = request.header("mcp-session-id", sid);
-            }
+            let mut request = session.post(self.http(), &token, line);
             if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
                 request = request.header("mcp-protocol-version", version);
             }
@@ -210,13 +201,7 @@ impl Keyport {
                 }
                 continue;
             }
-            if let Some(sid) = response
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-            {
-                *session.id.lock().expect("session lock") = Some(sid.to_string());
-            }
+            session.remember_id(&response);
             if !(200..300).contains(&status) {
                 tracing::warn!(status, server = %strip_query(&session.url), "the MCP server refused a message");
                 return error_if_request(
@@ -245,6 +230,36 @@ impl Keyport {
 impl Session {
     fn forget_token(&self) {
         *self.token.lock().expect("session lock") = None;
+    }
+
+    /// A POST of one message to the server with `token`, in the session once it has one.
+    fn post(
+        &self,
+        http: &reqwest::Client,
+        token: &crate::secret::Secret,
+        line: &str,
+    ) -> reqwest::RequestBuilder {
+        let mut request = http
+            .post(self.url.clone())
+            .bearer_auth(token.expose())
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(line.to_string());
+        if let Some(sid) = self.id.lock().expect("session lock").clone() {
+            request = request.header("mcp-session-id", sid);
+        }
+        request
+    }
+
+    /// Keeps the session id a response names.
+    fn remember_id(&self, response: &reqwest::Response) {
+        if let Some(sid) = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            *self.id.lock().expect("session lock") = Some(sid.to_string());
+        }
     }
 }
 
@@ -279,18 +294,7 @@ impl Keyport {
         }
         scopes.extend(missing);
         tracing::info!(account = %account.id, scopes = %scopes.join(" "), "the MCP server asks for more scopes: signing in again");
-        let opts = ConnectOptions {
-            scopes: Some(scopes),
-            nickname: Some(account.nickname.clone()),
-            ..ConnectOptions::default()
-        };
-        let present = session.present.clone();
-        self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
-            present(address)
-        })
-        .await?;
-        session.forget_token();
-        Ok(())
+        self.sign_in(session, &account, scopes).await
     }
 
     /// A new sign-in with the scopes already granted, for a grant that ended, unless another
@@ -298,12 +302,24 @@ impl Keyport {
     async fn sign_in_again(&self, session: &Session) -> Result<()> {
         let _one = session.stepping_up.lock().await;
         let account = self.find(&session.account)?;
-        if account.lifecycle.reconnect_reason().is_none() && self.usable(&account).is_ok() {
+        if self.usable(&account).is_ok() {
             return Ok(());
         }
         tracing::info!(account = %account.id, "the MCP server's grant ended: signing in again");
+        let scopes = account.scopes.clone();
+        self.sign_in(session, &account, scopes).await
+    }
+
+    /// A sign-in of the session's account for `scopes`, shown as the adapter shows sign-ins; the
+    /// token held is then stale.
+    async fn sign_in(
+        &self,
+        session: &Session,
+        account: &crate::store::accounts::Account,
+        scopes: Vec<String>,
+    ) -> Result<()> {
         let opts = ConnectOptions {
-            scopes: Some(account.scopes.clone()),
+            scopes: Some(scopes),
             nickname: Some(account.nickname.clone()),
             ..ConnectOptions::default()
         };
@@ -333,17 +349,8 @@ impl Keyport {
             initialize.as_str(),
             r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         ] {
-            let mut request = self
-                .http()
-                .post(session.url.clone())
-                .bearer_auth(token.expose())
-                .header("accept", "application/json, text/event-stream")
-                .header("content-type", "application/json")
-                .body(line.to_string());
-            if let Some(sid) = session.id.lock().expect("session lock").clone() {
-                request = request.header("mcp-session-id", sid);
-            }
-            let response = request
+            let response = session
+                .post(self.http(), &token, line)
                 .send()
                 .await
                 .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
@@ -353,13 +360,7 @@ impl Keyport {
                     response.status().as_u16()
                 ));
             }
-            if let Some(sid) = response
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-            {
-                *session.id.lock().expect("session lock") = Some(sid.to_string());
-            }
+            session.remember_id(&response);
             // The answer to the replayed initialize was the client's already: read and drop it.
             let _ = response.bytes().await;
         }
