@@ -5,7 +5,8 @@ line (`keyport mcp <url>`, or `mcp-remote <url> --header …`), and the bridge's
 after the calls (the process and its children). Prints one JSON line:
 {"direct_ms": [...], "bridge_ms": [...], "rss_kib": N}.
 
-Usage: bridge_latency.py URL TOKEN N -- BRIDGE COMMAND…   (the bridge's stdio is ours)
+Usage: MCP_TOKEN=… bridge_latency.py URL N -- BRIDGE COMMAND…   (the bridge's stdio is ours; the
+token comes in the environment, never on a command line)
 """
 import json
 import os
@@ -15,7 +16,8 @@ import time
 import http.client
 import urllib.parse
 
-url, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, n = sys.argv[1], int(sys.argv[2])
+token = os.environ["MCP_TOKEN"]
 bridge = sys.argv[sys.argv.index("--") + 1 :]
 
 

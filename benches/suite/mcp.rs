@@ -1,6 +1,6 @@
 //! Scenario 6: an MCP client's `tools/call` through `keyport mcp`, side by side with straight
 //! HTTP to the same server with the same token (the floor) and with `mcp-remote` (npm), the
-//! usual stdio bridge, given that token as a header. The server is the test suite's, on the
+//! usual stdio bridge, given that token as a header (expanded from its environment). The server is the test suite's, on the
 //! official Python SDK; `benches/peers/bridge_latency.py` drives all three in one run and reads
 //! each bridge's resident memory (its process and children) after the calls.
 
@@ -22,8 +22,10 @@ pub fn run(cx: &Context, report: &mut Report) {
             .env
             .program(&root.join(".tools/mcp-venv/bin/python"))
             .arg(root.join("benches/peers/bridge_latency.py"))
-            .args([&server.url, token, &calls.to_string(), "--"])
+            .args([&server.url, &calls.to_string(), "--"])
             .args(bridge)
+            // The token in the environment, not on a command line; mcp-remote expands it there.
+            .env("MCP_TOKEN", token)
             // mcp-remote keeps its state under HOME: a fresh one, not the user's.
             .env("HOME", &home)
             .output()
@@ -49,13 +51,12 @@ pub fn run(cx: &Context, report: &mut Report) {
     let keyport = cx.keyport.to_str().unwrap();
     let (direct_k, through_k, rss_k) = measure(&[keyport, "mcp", &server.url]);
     let proxy = root.join("benches/peers/node_modules/mcp-remote/dist/proxy.js");
-    let header = format!("Authorization: Bearer {token}");
     let (direct_m, through_m, rss_m) = measure(&[
         "node",
         proxy.to_str().unwrap(),
         &server.url,
         "--header",
-        &header,
+        "Authorization: Bearer ${MCP_TOKEN}",
         "--allow-http",
         "--transport",
         "http-only",
