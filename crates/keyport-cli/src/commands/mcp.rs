@@ -8,10 +8,9 @@ use std::time::Duration;
 pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, timeout: u64) -> Result<()> {
     let reference = match account {
         Some(account) => account,
-        None => match keyport.account_for_resource(url) {
-            Ok(id) => id,
-            Err(Error::NoSuchAccount(_)) => first_sign_in(&mut keyport, url, timeout).await?,
-            Err(e) => return Err(e),
+        None => match ready_account(&keyport, url)? {
+            Some(id) => id,
+            None => first_sign_in(&mut keyport, url, timeout).await?,
         },
     };
     let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -30,13 +29,27 @@ pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, ti
         .await
 }
 
-/// No account for that server yet: sign in to it now, in the browser, saying so on stderr. Several
+/// The account for the server at `url`, when there is one that can hand out a token: one in the
+/// middle of another client's first sign-in (still `Connecting`) is not, and waits for it below.
+fn ready_account(keyport: &Keyport, url: &str) -> Result<Option<String>> {
+    match keyport.account_for_resource(url) {
+        Ok(id) => {
+            let usable =
+                keyport.find(&id)?.status(keyport_core::now()) != keyport_core::Status::NeedsReconnect;
+            Ok(usable.then_some(id))
+        }
+        Err(Error::NoSuchAccount(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// No account for that server yet, or none ready: sign in to it now, in the browser, saying so on stderr. Several
 /// clients starting at once make one sign-in: the first holds the lock while it adds the server
 /// and signs in, the others wait for it and then use its account.
 async fn first_sign_in(keyport: &mut Keyport, url: &str, timeout: u64) -> Result<String> {
     let lock = keyport.home().locks_dir().join("mcp-first-sign-in.lock");
     let _one_at_a_time = keyport_core::FileLock::exclusive(&lock)?;
-    if let Ok(id) = keyport.account_for_resource(url) {
+    if let Some(id) = ready_account(keyport, url)? {
         return Ok(id);
     }
     let server = keyport.mcp_provider(url).await?;
