@@ -293,7 +293,7 @@ impl Keyport {
             return Ok(()); // another request's sign-in got them meanwhile
         }
         scopes.extend(missing);
-        tracing::info!(account = %account.id, scopes = %scopes.join(" "), "the MCP server asks for more scopes: signing in again");
+        tracing::info!(account = %account.id, scopes = %crate::text::escape_controls(&scopes.join(" ")), "the MCP server asks for more scopes: signing in again");
         self.sign_in(session, &account, scopes).await
     }
 

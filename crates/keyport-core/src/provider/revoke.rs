@@ -56,7 +56,7 @@ impl Remote<'_> {
             // `client_secret`: the MCP Python SDK's revocation handler (behind many MCP servers)
             // requires the field even from a client that has no secret.
             Err(Error::Provider(p)) if public && p.code.as_deref() == Some("invalid_request") => {
-                tracing::debug!(reason = %p.reason, "revocation refused as malformed; trying once more with an empty client_secret");
+                tracing::debug!(reason = %crate::text::escape_controls(&p.reason), "revocation refused as malformed; trying once more with an empty client_secret");
                 form.push(("client_secret", ""));
                 self.send_revocation(url, self.http.post(url.clone()).form(&form))
                     .await
