@@ -403,6 +403,19 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
   await browser.$('#mcp').waitForDisplayed();
   await browser.$('#mcp-url').setValue(url);
   await shot('add-mcp');
+  // The dialog at a narrow and a wide window: it fits, nothing scrolls sideways.
+  const { width, height } = await browser.getWindowSize();
+  for (const w of [480, 1280]) {
+    await browser.setWindowSize(w, 720);
+    await browser.pause(300);
+    const fits = await browser.execute(() => {
+      const r = document.getElementById('mcp').getBoundingClientRect();
+      return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth;
+    });
+    assert.ok(fits, `${w} px: the MCP dialog does not fit the window`);
+    await shot(`add-mcp-${w}`);
+  }
+  await browser.setWindowSize(width, height);
   await browser.$('#mcp-save').click();
   const name = new URL(url).host;
   await browser.waitUntil(async () => (await row(name)).isExisting(), {
@@ -410,6 +423,13 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
     timeoutMsg: 'the MCP server is not listed as an account',
   });
   await shot('mcp-account');
+  for (const w of [480, 1280]) {
+    await browser.setWindowSize(w, 720);
+    await browser.pause(300);
+    await (await row(name)).scrollIntoView();
+    await shot(`mcp-account-${w}`);
+  }
+  await browser.setWindowSize(width, height);
   const account = accounts().find((a) => a.nickname === name);
   assert.ok(account, `an account named after the server: ${JSON.stringify(accounts())}`);
   const stats = await (await fetch(url.replace(/mcp$/, 'test/stats'))).json();
