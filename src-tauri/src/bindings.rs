@@ -47,6 +47,7 @@ commands!(
     commands::revoke_account,
     commands::disconnect_account,
     commands::rename_account,
+    commands::set_over_ssh,
     commands::painted,
     commands::background,
     commands::set_login_start,

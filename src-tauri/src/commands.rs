@@ -205,6 +205,14 @@ pub fn rename_account(account: String, nickname: String) -> Result<AccountSummar
     summary(&keyport, &a)
 }
 
+/// Allows (or stops) programs on machines reached over SSH to use the account.
+#[tauri::command]
+pub fn set_over_ssh(account: String, allowed: bool) -> Result<AccountSummary<'static>, UiError> {
+    let keyport = keyport()?;
+    let a = keyport.set_over_ssh(&account, allowed)?;
+    summary(&keyport, &a)
+}
+
 /// The UI calls this once its first frame with the accounts is on screen. With
 /// `KEYPORT_REPORT_PAINT` set, it says so on stdout (the benchmark suite measures start-up by it).
 #[tauri::command]

@@ -158,10 +158,7 @@ pub fn consent_settings(app: AppHandle) -> Result<ConsentSettings, UiError> {
         .decisions()
         .into_iter()
         .map(|decision| DecisionView {
-            program: Path::new(&decision.exe)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| decision.exe.clone()),
+            program: keyport_core::consent_program_label(&decision.exe),
             decision,
         })
         .collect();

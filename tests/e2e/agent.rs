@@ -136,14 +136,6 @@ fn keyport_answers_from_the_agent_alone_and_hands_the_rest_to_keyport_full() {
     run(&lone, &["token", &id]).fails(1, "keyport-full is missing");
 }
 
-/// The audit log's records, oldest first.
-fn audit(env: &Env) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(env.home.path().join("data/audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[test]
 fn exec_and_git_credential_hand_out_tokens_through_the_running_agent() {
@@ -185,7 +177,7 @@ fn exec_and_git_credential_hand_out_tokens_through_the_running_agent() {
         !token.is_empty() && answer.contains(&format!("password={token}\n")),
         "{answer}"
     );
-    let vias: Vec<String> = audit(&env)
+    let vias: Vec<String> = env.audit()
         .iter()
         .map(|u| u["via"].as_str().unwrap().to_string())
         .collect();
@@ -226,7 +218,7 @@ fn while_the_app_runs_but_its_socket_is_out_of_reach_no_token_is_read_behind_its
         assert!(run.stderr.contains("XDG_RUNTIME_DIR"), "{}", run.stderr);
         assert_eq!(run.stdout, "");
     }
-    assert!(audit(&env).is_empty(), "no token was handed out");
+    assert!(env.audit().is_empty(), "no token was handed out");
     let _ = holder.kill();
     let _ = holder.wait();
     // The app gone, the keychain path is the CLI's again.

@@ -19,6 +19,8 @@
 //! - `integrations`: git's credential helper against a real git server, `exec`, header and SASL
 //!   formats, rules and defaults, completions and man pages.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
+//! - `ssh`: a forwarded agent (`keyport ssh`) to a real OpenSSH server whose session plays the
+//!   remote machine: tokens, formats, `exec`, `list` and git there; refusals and failures.
 //! - `local_user`: another user of the machine: the browser's command line, a fake agent, shared
 //!   or pre-created directories, umask 000, links planted at Keyport's files.
 //!
@@ -38,4 +40,5 @@ mod mcp;
 mod quirks;
 mod races;
 mod revoke;
+mod ssh;
 mod token;

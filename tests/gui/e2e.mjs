@@ -703,6 +703,81 @@ test('a program that runs another program while its question is open gets nothin
   assert.ok(!stdout.includes(keychainItem(account.id).access_token));
 });
 
+// OpenSSH's sshd on a loopback port, run by this user: its sessions play a machine reached over
+// SSH (a home of their own, no accounts, no keychain).
+async function startSshd() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-sshd-'));
+  const remoteHome = path.join(dir, 'home');
+  fs.mkdirSync(remoteHome);
+  for (const key of ['host_key', 'client_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, key)]);
+  if (process.getuid() === 0) fs.mkdirSync('/run/sshd', { recursive: true });
+  const port = await freePort();
+  fs.writeFileSync(
+    path.join(dir, 'sshd_config'),
+    `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${dir}/host_key\nAuthorizedKeysFile ${dir}/client_key.pub\n` +
+      `PidFile none\nUsePAM no\nPermitRootLogin prohibit-password\nStrictModes no\nAllowStreamLocalForwarding yes\n` +
+      `LogLevel ERROR\nSetEnv HOME=${remoteHome} XDG_RUNTIME_DIR=\n`,
+  );
+  start('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')]);
+  await listening(port);
+  const user = os.userInfo().username;
+  return {
+    destination: `${user}@127.0.0.1`,
+    args: ['-p', String(port), '-i', path.join(dir, 'client_key'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`],
+  };
+}
+
+test('a program on a machine reached with keyport ssh is asked about on the desktop, named as that machine says', async () => {
+  const account = accounts().find((a) => a.nickname === 'Renamed in a terminal');
+  const ssh = await startSshd();
+  // `keyport token` run by python3 on the remote: what the remote says asks.
+  const remoteToken = () =>
+    new Promise((resolve) => {
+      const remote = `python3 -c "import subprocess, sys; sys.exit(subprocess.call(['${cli}', 'token', '${account.id}']))"`;
+      const child = spawn(cli, ['ssh', ...ssh.args, remote], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  // Off until allowed: refused over there with a sentence, and nothing is asked here.
+  let r = await remoteToken();
+  assert.equal(r.code, 9, r.stderr);
+  assert.match(r.stderr, /may not be used over SSH/);
+  assert.equal(await browser.$('#consent').isDisplayed(), false);
+
+  await (await action('Renamed in a terminal', 'ssh')).click();
+  await browser.waitUntil(async () => (await (await action('Renamed in a terminal', 'ssh')).getText()) === 'Stop SSH use', {
+    timeoutMsg: 'the account was not allowed over SSH',
+  });
+  assert.equal(accounts().find((a) => a.id === account.id).over_ssh, true);
+
+  const asked = remoteToken();
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  const text = await browser.$('#consent').getText();
+  const dest = ssh.destination.replace(/[.]/g, '\\.');
+  assert.match(text, new RegExp(`Allow python3[.\\d]* on ${dest} \\(over SSH\\) to use demo:Renamed in a terminal\\?`));
+  assert.ok(text.includes('is what that machine says it is'), text);
+  assert.ok(text.includes(`Through your SSH connection to ${ssh.destination}`), text);
+  await shot('consent-over-ssh');
+  await browser.$('#consent-once').click();
+  r = await asked;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), keychainItem(account.id).access_token);
+
+  // Stopped again in the window (which then shows the use, over SSH): refused without a question.
+  await (await action('Renamed in a terminal', 'ssh')).click();
+  await browser.waitUntil(async () => (await (await action('Renamed in a terminal', 'ssh')).getText()) === 'Allow over SSH');
+  await waitForText('.accounts', `over SSH to ${ssh.destination}`);
+  await shot('used-over-ssh');
+  r = await remoteToken();
+  assert.equal(r.code, 9, r.stderr);
+  assert.equal(await browser.$('#consent').isDisplayed(), false);
+});
+
 test('a device sign-in started in a terminal shows its code in the window too', async () => {
   const child = spawn(cli, ['connect', 'demo', '--device', '--no-browser'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -27,6 +27,16 @@ export function actOn(action: AccountAction, a: Account) {
     }
     case 'rename':
       return rename(a);
+    case 'ssh':
+      return run(
+        a,
+        a.over_ssh ? 'Stop SSH use' : 'Allow over SSH',
+        () => backend.setOverSsh(a.id, !a.over_ssh),
+        (r) =>
+          r.over_ssh
+            ? `${r.nickname} may now be used over SSH; Keyport asks you before each new program there.`
+            : `${r.nickname} is no longer offered over SSH.`,
+      );
     case 'disconnect':
       return confirmDisconnect(a);
   }

@@ -54,6 +54,8 @@ export const backend = {
   revoke: (account: string) => call<Account>(Commands.revoke_account, { account }),
   disconnect: (account: string) => call<Disconnected>(Commands.disconnect_account, { account }),
   rename: (account: string, nickname: string) => call<Account>(Commands.rename_account, { account, nickname }),
+  /** Whether programs on machines reached over SSH (`keyport ssh`) may use the account. */
+  setOverSsh: (account: string, allowed: boolean) => call<Account>(Commands.set_over_ssh, { account, allowed }),
   painted: () => call<void>(Commands.painted),
   /** Whether closing the window keeps Keyport in the tray, and whether it opens at login. */
   background: (): Promise<Background> => {

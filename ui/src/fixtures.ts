@@ -15,6 +15,7 @@ export const account = (over: Partial<Account> = {}): Account => ({
   can_revoke: true,
   metadata: {},
   is_default: false,
+  over_ssh: false,
   created_at: 0,
   updated_at: 0,
   ...over,

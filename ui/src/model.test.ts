@@ -7,7 +7,9 @@ import {
   disconnectedText,
   errorTitle,
   expiryText,
+  consentExe,
   consentText,
+  consentTitle,
   decisionsFor,
   filterProviders,
   sentence,
@@ -38,6 +40,13 @@ describe('recent use', () => {
     ];
     expect(usedBy(uses, 'demo-1', 1000)).toBe('curl just now, git just now, an unknown program 10 min ago');
     expect(usedBy(uses, 'nobody', 1000)).toBe('');
+  });
+
+  it('says when a use came over SSH, and through which connection', () => {
+    const remote: Use = { ...use(999, 'demo-1', 'python3'), via: 'ssh', over_ssh: 'ada@devbox' };
+    expect(usedBy([remote, use(990, 'demo-1', 'python3')], 'demo-1', 1000)).toBe(
+      'python3 over SSH to ada@devbox just now, python3 just now',
+    );
   });
 });
 
@@ -107,8 +116,14 @@ describe('variables', () => {
 
 describe('consent', () => {
   it('asks in a sentence and lists an account’s answers, newest first', () => {
-    const q = { id: 1, program: 'python3', exe: '/usr/bin/python3', account: 'demo-1', account_label: 'demo:ada' };
+    const q = { id: 1, program: 'python3', exe: '/usr/bin/python3', account: 'demo-1', account_label: 'demo:ada', over_ssh: null };
     expect(consentText(q)).toBe('python3 asks for a token of demo:ada. Allow it?');
+    expect(consentTitle(q)).toBe('Allow python3 to use demo:ada?');
+    expect(consentExe(q)).toBe('/usr/bin/python3');
+    const remote = { ...q, exe: 'ssh:devbox:python3', over_ssh: 'devbox' };
+    expect(consentTitle(remote)).toBe('Allow python3 on devbox (over SSH) to use demo:ada?');
+    expect(consentText(remote)).toContain('"python3" is what that machine says it is');
+    expect(consentExe(remote)).toBe('Through your SSH connection to devbox');
     const d = (exe: string, account: string, at: number, allow = true) => ({
       exe,
       account,

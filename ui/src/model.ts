@@ -64,7 +64,8 @@ export function usedBy(uses: Use[], accountId: string, now: number): string {
   const latest = new Map<string, number>();
   for (const u of uses) {
     if (u.account !== accountId) continue;
-    const name = u.program ?? 'an unknown program';
+    const program = u.program ?? 'an unknown program';
+    const name = u.over_ssh ? `${program} over SSH to ${u.over_ssh}` : program;
     if (!latest.has(name) || latest.get(name)! < u.at) latest.set(name, u.at);
   }
   return [...latest]
@@ -148,9 +149,27 @@ export function providerHue(id: string): number {
   return h;
 }
 
+/** The consent question's title: "Allow python3 on devbox (over SSH) to use github:ada?". */
+export function consentTitle(q: Question): string {
+  const who = q.over_ssh ? `${q.program} on ${q.over_ssh} (over SSH)` : q.program;
+  return `Allow ${who} to use ${q.account_label}?`;
+}
+
 /** The consent question, as a sentence. */
 export function consentText(q: Question): string {
+  if (q.over_ssh) {
+    return (
+      `A program on ${q.over_ssh}, reached over SSH from this computer, asks for a token of ${q.account_label}. ` +
+      `"${q.program}" is what that machine says it is; Keyport cannot check it. Allow it?`
+    );
+  }
   return `${q.program} asks for a token of ${q.account_label}. Allow it?`;
+}
+
+/** What the question names as the asking program's identity: its executable, or the SSH link. */
+export function consentExe(q: Question): string {
+  if (q.over_ssh) return `Through your SSH connection to ${q.over_ssh}`;
+  return q.exe || 'Its executable could not be identified.';
 }
 
 /** The remembered answers for one account: "python3 (always allowed)", newest first. */

@@ -19,7 +19,7 @@ describe('an account row', () => {
     expect(text).toContain('Recently used by git just now');
     expect(li.querySelector('details.scopes summary')?.textContent).toBe('2 scopes');
     const actions = [...li.querySelectorAll('button')].map((b) => b.dataset.action);
-    expect(actions).toEqual(['refresh', 'revoke', 'rename', 'disconnect']);
+    expect(actions).toEqual(['refresh', 'revoke', 'ssh', 'rename', 'disconnect']);
   });
 
   it('offers Reconnect, and not Refresh or Revoke, when the grant is gone', () => {
@@ -33,7 +33,7 @@ describe('an account row', () => {
     expect(li.querySelector('.reason')?.textContent).toBe('Its access was revoked.');
     expect(li.textContent).not.toContain('expires');
     const actions = [...li.querySelectorAll('button')].map((b) => b.dataset.action);
-    expect(actions).toEqual(['reconnect', 'rename', 'disconnect']);
+    expect(actions).toEqual(['reconnect', 'ssh', 'rename', 'disconnect']);
   });
 
   it('reports each action with its account, and disables them while busy', () => {
@@ -43,6 +43,13 @@ describe('an account row', () => {
     expect(li.querySelector("[data-action='revoke']")).toBeNull();
     (li.querySelector("[data-action='rename']") as HTMLButtonElement).click();
     expect(on).toHaveBeenCalledWith('rename', a);
+    const ssh = li.querySelector("[data-action='ssh']") as HTMLButtonElement;
+    expect(ssh.textContent).toBe('Allow over SSH');
+    expect(ssh.getAttribute('aria-pressed')).toBe('false');
+    ssh.click();
+    expect(on).toHaveBeenCalledWith('ssh', a);
+    const allowed = accountItem(account({ over_ssh: true }), [], 1000, false, on);
+    expect(allowed.querySelector("[data-action='ssh']")?.textContent).toBe('Stop SSH use');
     const busy = accountItem(a, [], 1000, true, on);
     expect([...busy.querySelectorAll('button')].every((b) => b.disabled)).toBe(true);
   });

@@ -3,7 +3,7 @@
 import type { Account, DecisionView, Provider, Use } from './model';
 import { STATUS_LABELS, decisionsFor, expiryText, providerHue, sentence, usedBy } from './model';
 
-export type AccountAction = 'refresh' | 'revoke' | 'reconnect' | 'disconnect' | 'rename';
+export type AccountAction = 'refresh' | 'revoke' | 'reconnect' | 'disconnect' | 'rename' | 'ssh';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -48,6 +48,7 @@ export function accountItem(
   );
   // The account `keyport token <provider>` means when the provider has several.
   if (a.is_default) title.append(el('span', { class: 'badge badge-default', title: `keyport token ${a.provider}` }, 'default'));
+  if (a.over_ssh) title.append(el('span', { class: 'badge badge-ssh', title: 'Usable from machines reached with keyport ssh' }, 'over SSH'));
   const facts = [a.provider_name, needsReconnect ? null : expiryText(a)].filter(Boolean).join(' · ');
   item.append(title, el('div', { class: 'meta' }, facts));
   if (a.status_reason) item.append(el('div', { class: 'reason' }, sentence(a.status_reason)));
@@ -92,6 +93,16 @@ export function accountItem(
     if (a.can_revoke) actions.append(button('Revoke', label('Revoke'), () => on('revoke', a)));
   }
   actions.append(
+    button(
+      a.over_ssh ? 'Stop SSH use' : 'Allow over SSH',
+      {
+        'aria-label': `${a.over_ssh ? 'Stop use over SSH of' : 'Allow use over SSH of'} ${a.nickname}`,
+        'aria-pressed': String(a.over_ssh),
+        'data-action': 'ssh',
+        title: 'Whether programs on machines you reach with `keyport ssh` may ask for this account',
+      },
+      () => on('ssh', a),
+    ),
     button('Rename', label('Rename'), () => on('rename', a)),
     button('Disconnect', { ...label('Disconnect'), class: 'danger' }, () => on('disconnect', a)),
   );

@@ -193,6 +193,35 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_CONNECT_TIMEOUT_SECS)]
         timeout: u64,
     },
+    /// Run `ssh` with this machine's agent forwarded, so that `keyport` on the remote machine
+    /// (the two executables, nothing else) hands out this desktop's tokens: `keyport ssh devbox`,
+    /// `keyport ssh -p 2222 ada@devbox git pull`. Arguments go to ssh unchanged. Only accounts
+    /// allowed with `keyport forwarding ACCOUNT on` are offered there; while the app runs, it
+    /// asks you before each new program over there gets one.
+    #[command(after_help = "On the remote machine, `keyport` finds the forward by itself \
+                  (/tmp/keyport-forward-*.sock of your user), or through KEYPORT_AGENT. Needs the \
+                  app or `keyport agent` running here.")]
+    Ssh {
+        /// Print a ~/.ssh/config entry for HOST that forwards the agent, instead of connecting.
+        #[arg(long, value_name = "HOST", conflicts_with = "ssh_args")]
+        config: Option<String>,
+        /// ssh's options, the destination and an optional command, as for ssh.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SSH ARGS")]
+        ssh_args: Vec<std::ffi::OsString>,
+    },
+    /// Allow (on) or stop (off) programs on machines reached over SSH (`keyport ssh`) to use an
+    /// account. Off for every account until allowed.
+    Forwarding {
+        #[arg(add = ArgValueCandidates::new(crate::complete::accounts))]
+        account: String,
+        state: OnOff,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]

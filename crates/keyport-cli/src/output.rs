@@ -102,6 +102,40 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
     )
 }
 
+/// The accounts a desktop offers over SSH, from its `list --json` form.
+pub fn remote_table(accounts: &serde_json::Value) -> String {
+    let all = accounts.as_array().map(Vec::as_slice).unwrap_or_default();
+    if all.is_empty() {
+        return "The desktop offers no account over SSH. On the desktop, allow one with \
+                `keyport forwarding ACCOUNT on`."
+            .into();
+    }
+    let text =
+        |a: &serde_json::Value, key: &str| a.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let rows: Vec<[String; 6]> = all
+        .iter()
+        .map(|a| {
+            let scopes: Vec<&str> = a
+                .get("scopes")
+                .and_then(|s| s.as_array())
+                .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            [
+                text(a, "id"),
+                text(a, "provider"),
+                text(a, "nickname"),
+                text(a, "status").replace('_', " "),
+                relative(a.get("expires_in").and_then(|v| v.as_i64())),
+                scopes.join(" "),
+            ]
+        })
+        .collect();
+    table(
+        ["ID", "PROVIDER", "NICKNAME", "STATUS", "EXPIRES", "SCOPES"],
+        &rows,
+    )
+}
+
 /// Left-aligned columns, two spaces apart; the last column is not padded. Cells are escaped:
 /// nicknames and scopes come from providers, and a line break or an escape sequence in one must
 /// not forge a row or reach the terminal.

@@ -109,6 +109,16 @@ pub enum Error {
     )]
     AppUnreachable { socket: PathBuf },
 
+    /// A machine reached over SSH found no live desktop agent at its forwarded socket.
+    #[error("no Keyport agent answers at {}: {reason}", socket.display())]
+    ForwardUnanswered { socket: PathBuf, reason: String },
+
+    #[error(
+        "{account} may not be used over SSH (asked from {destination}); on the desktop, allow it \
+         with `keyport forwarding {account} on` or in Keyport's window"
+    )]
+    NotForwarded { account: String, destination: String },
+
     /// What the running agent answered instead of a token: its words, and its kind.
     #[error("{message}")]
     AgentAnswered { kind: ErrorKind, message: String },
@@ -161,7 +171,9 @@ impl Error {
             | Error::Config { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
-            Error::Refused { .. } | Error::CallerChanged { .. } => ErrorKind::Refused,
+            Error::Refused { .. } | Error::CallerChanged { .. } | Error::NotForwarded { .. } => {
+                ErrorKind::Refused
+            }
             Error::NoSuchAccount(_) | Error::NoAccountGiven => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,
@@ -170,6 +182,7 @@ impl Error {
             Error::Timeout(_) => ErrorKind::Cancelled,
             Error::Authorization(_)
             | Error::AgentRunning(_)
+            | Error::ForwardUnanswered { .. }
             | Error::Io { .. }
             | Error::CorruptData { .. }
             | Error::Internal(_) => ErrorKind::Other,

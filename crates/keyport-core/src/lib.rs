@@ -32,15 +32,16 @@ mod view;
 
 pub use agent::DEFAULT_CONSENT_TIMEOUT;
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
+pub use agent_link::address::{fresh_forward_path, AgentAddress};
 pub use catalog::{Catalog, Provider, RedirectKind, Variable};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
 pub use executables::{full_cli, full_cli_places, CLI, FULL_CLI};
-pub use model::now;
+pub use model::{now, Issued};
 pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};
 pub use ops::choose::choose_reference;
 pub use ops::{
-    ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider, RedirectMode,
-    RevocationOutcome, TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
+    agent_address, ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider,
+    RedirectMode, RevocationOutcome, TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
 };
 pub use process_guard::forbid_memory_reads;
 pub use redirect::browser::open as open_browser;
@@ -50,7 +51,7 @@ pub use secret::Secret;
 pub use store::account_file::{AccountStore, ListedAccount};
 pub use store::accounts::{Account, Lifecycle, Status};
 pub use store::audit::Use;
-pub use store::consent_book::{ConsentBook, Decision};
+pub use store::consent_book::{program_label as consent_program_label, ConsentBook, Decision};
 pub use store::home::Home;
 pub use store::lock::FileLock;
 pub use text::escape_controls;

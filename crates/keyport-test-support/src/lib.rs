@@ -8,12 +8,14 @@ mod keychain;
 mod mcp;
 mod provider;
 mod quirks;
+mod ssh;
 
 pub use git::GitServer;
 pub use keychain::SessionKeychain;
 pub use mcp::McpServer;
 pub use provider::OidcServer;
 pub use quirks::QuirksServer;
+pub use ssh::SshServer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -313,6 +315,15 @@ impl Env {
         let mut all = std::fs::read_to_string(&file).unwrap();
         all.push_str(text);
         std::fs::write(&file, all).unwrap();
+    }
+
+    /// The audit log's records, oldest first.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.home.path().join("data/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     pub fn list(&self) -> serde_json::Value {

@@ -4,7 +4,7 @@
 import { backend } from '../backend';
 import { $ } from '../dom';
 import { reload } from '../store';
-import { consentText, type Question, type Reply } from '../model';
+import { consentExe, consentText, consentTitle, type Question, type Reply } from '../model';
 import { notice, showError } from '../notices';
 
 const queue: Question[] = [];
@@ -16,9 +16,9 @@ function showNext() {
     if (dialog.open) dialog.close();
     return;
   }
-  $('consent-title').textContent = `Allow ${q.program} to use ${q.account_label}?`;
+  $('consent-title').textContent = consentTitle(q);
   $('consent-text').textContent = consentText(q);
-  $('consent-exe').textContent = q.exe || 'Its executable could not be identified.';
+  $('consent-exe').textContent = consentExe(q);
   const answer = (reply: Reply) => async () => {
     queue.shift();
     showNext();

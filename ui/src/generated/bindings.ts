@@ -21,7 +21,11 @@ metadata: { [key in string]: string },
 /**
  * Whether a bare provider id means this account (`keyport default`).
  */
-is_default: boolean, created_at: number, updated_at: number, };
+is_default: boolean, 
+/**
+ * Whether it may be used from machines reached over SSH (`keyport forwarding`).
+ */
+over_ssh: boolean, created_at: number, updated_at: number, };
 
 export type Provider = { id: string, display_name: string, set_up: boolean, builtin: boolean, redirect: RedirectKind, 
 /**
@@ -75,7 +79,12 @@ parent_exe?: string | null, pid: number | null,
 /**
  * `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
  */
-via: string, };
+via: string, 
+/**
+ * The SSH destination a forwarded request came through; then `program` is what that machine
+ * claims, and `exe` the key its consent is kept under.
+ */
+over_ssh?: string | null, };
 
 export type Disconnected = { account: Account, revocation: RevocationOutcome, };
 
@@ -105,7 +114,12 @@ exe: string, account: string,
 /**
  * The account as the window shows it (`provider:nickname`).
  */
-account_label: string, };
+account_label: string, 
+/**
+ * The SSH destination the request came through; then `program` is only what the machine
+ * there says, and the window says so.
+ */
+over_ssh: string | null, };
 
 export type Reply = "once" | "always" | "deny";
 
@@ -188,6 +202,7 @@ export const Commands = {
   revoke_account: 'revoke_account',
   disconnect_account: 'disconnect_account',
   rename_account: 'rename_account',
+  set_over_ssh: 'set_over_ssh',
   painted: 'painted',
   background: 'background',
   set_login_start: 'set_login_start',

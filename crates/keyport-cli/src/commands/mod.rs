@@ -8,9 +8,11 @@ mod exec;
 mod git;
 mod mcp;
 mod providers;
+#[cfg(unix)]
+mod ssh;
 pub mod token;
 
-use crate::args::{Args, Command, Format, ProvidersAction};
+use crate::args::{Args, Command, Format, OnOff, ProvidersAction};
 use crate::output::print_json;
 use keyport_core::{
     now, relative, Catalog, ConnectOptions, Home, Keyport, NewProvider, Result, RevocationOutcome,
@@ -22,6 +24,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Every command that hands out a token (token, exec, git-credential) goes through the running
     // agent, so that its consent holds on every path.
     keyport.set_token_route(token::route_from_env());
+    desktop_only(&keyport, &args.command)?;
     match args.command {
         Command::Providers {
             action: None,
@@ -174,10 +177,47 @@ pub async fn run(args: Args) -> Result<()> {
             crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
             agent.serve().await
         }
+        #[cfg(unix)]
+        Command::Ssh {
+            config: Some(host), ..
+        } => ssh::config(&keyport, &host),
+        #[cfg(unix)]
+        Command::Ssh { ssh_args, .. } => ssh::connect(&keyport, ssh_args),
+        #[cfg(unix)]
+        Command::Forwarding { account, state } => ssh::set(&keyport, &account, state == OnOff::On),
+        #[cfg(not(unix))]
+        Command::Ssh { .. } | Command::Forwarding { .. } => Err(keyport_core::Error::Unsupported(
+            "forwarding the agent over SSH needs Unix sockets".into(),
+        )),
         Command::Rename { account, nickname } => {
             let a = keyport.rename(&account, &nickname)?;
             crate::out!("{} is now {}.", a.id, a.label());
             Ok(())
         }
     }
+}
+
+/// On a machine that reaches a desktop's agent over SSH (and keeps no accounts), the accounts are
+/// the desktop's: only what hands out or lists tokens works here; the rest is done there.
+fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
+    let here = matches!(
+        command,
+        Command::Token { .. }
+            | Command::Exec { .. }
+            | Command::GitCredential { .. }
+            | Command::List { .. }
+            | Command::Providers { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Agent
+            | Command::Ssh { .. }
+    );
+    if here || !keyport.uses_another_machines_accounts()? {
+        return Ok(());
+    }
+    Err(keyport_core::Error::Unsupported(
+        "this machine uses the accounts of the desktop it was reached from over SSH; connect, \
+         refresh, rename or remove accounts there (`keyport list` shows those offered here)"
+            .into(),
+    ))
 }

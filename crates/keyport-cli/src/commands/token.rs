@@ -3,7 +3,7 @@
 
 use crate::args::Format;
 use crate::exit::Exit;
-use keyport_core::{Answer, ErrorKind, Home, IssuedToken, Keyport, Result};
+use keyport_core::{Answer, ErrorKind, Home, Issued, IssuedToken, Keyport, Result};
 use std::io::{IsTerminal, Write};
 
 /// The reference a `token`, `exec` or `git-credential` means: `given`, else `KEYPORT_ACCOUNT`,
@@ -23,24 +23,22 @@ pub async fn keychain_path(
     user: Option<&str>,
 ) -> Result<()> {
     let reference = reference(keyport.home(), account)?;
-    let (account, token) = keyport.token(&reference, min_ttl).await?;
-    print_token(
-        format,
-        &IssuedToken {
-            token: &token,
-            account: &account.id,
-            expires_at: account.expires_at,
-            metadata: &account.metadata,
-            user: user.unwrap_or(&account.nickname),
-        },
-    );
+    let issued = keyport.token(&reference, min_ttl).await?;
+    print_issued(format, &issued, user);
     Ok(())
 }
 
 /// `token`'s output, the same whether the agent or the keychain supplied it. A bare token ends
 /// with a line break only on a terminal, so `$(keyport token)` and files get the token alone.
-fn print_token(format: Format, issued: &IssuedToken<'_>) {
-    let mut text = keyport_core::render_token(format.into(), issued);
+fn print_issued(format: Format, issued: &Issued, user: Option<&str>) {
+    let shown = IssuedToken {
+        token: &issued.token,
+        account: &issued.account,
+        expires_at: issued.expires_at,
+        metadata: &issued.metadata,
+        user: user.unwrap_or(&issued.nickname),
+    };
+    let mut text = keyport_core::render_token(format.into(), &shown);
     if format != Format::Raw || std::io::stdout().is_terminal() {
         text.push('\n');
     }
@@ -73,7 +71,8 @@ pub fn through_agent(
 ) -> Option<Exit> {
     let home = Home::from_env().ok()?;
     let reference = reference(&home, account).ok()?;
-    let answer = match keyport_core::ask_agent(&home.agent_socket(), &reference, min_ttl) {
+    let agent = keyport_core::agent_address(&home);
+    let answer = match keyport_core::ask_agent(&agent, &reference, min_ttl) {
         Ok(answer) => answer?,
         Err(e) => {
             crate::output::report(&e);
@@ -81,23 +80,8 @@ pub fn through_agent(
         }
     };
     match answer {
-        Answer::Token {
-            token,
-            account,
-            nickname,
-            expires_at,
-            metadata,
-        } => {
-            print_token(
-                format,
-                &IssuedToken {
-                    token: &token,
-                    account: &account,
-                    expires_at,
-                    metadata: &metadata,
-                    user: user.unwrap_or(&nickname),
-                },
-            );
+        Answer::Token(issued) => {
+            print_issued(format, &issued, user);
             Some(Exit::Ok)
         }
         // `keyport-full` says these better (which account, what to run next) from the files, and
@@ -111,7 +95,7 @@ pub fn through_agent(
             std::env::set_var(AGENT_ANSWERED, kind.as_str().unwrap_or_default());
             None
         }
-        Answer::Shown => None,
+        Answer::Shown | Answer::Accounts { .. } => None,
         Answer::Error { kind, message } => {
             crate::note!("keyport: {message}");
             Some(Exit::from_kind(kind))

@@ -30,6 +30,9 @@ pub struct Question {
     pub account: String,
     /// The account as the window shows it (`provider:nickname`).
     pub account_label: String,
+    /// The SSH destination the request came through; then `program` is only what the machine
+    /// there says, and the window says so.
+    pub over_ssh: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +79,8 @@ impl Consent {
 
     /// `Ok` when `usage`'s program may have `account`'s token, asking the user if needed.
     pub(crate) async fn check(&self, usage: &Use, account: &Account) -> Result<()> {
-        if !self.book.asks() || from_the_users_terminal(usage) {
+        // A request from another machine is never the user at this terminal.
+        if !self.book.asks() || (usage.over_ssh.is_none() && from_the_users_terminal(usage)) {
             return Ok(());
         }
         // A program whose executable cannot be read is asked about every time, under its name.
@@ -84,17 +88,18 @@ impl Consent {
             .program
             .clone()
             .unwrap_or_else(|| "An unknown program".into());
+        let over_ssh = usage.over_ssh.as_deref();
         let Some(exe) = usage.exe.clone() else {
-            return self.ask(&program, "", account).await;
+            return self.ask(&program, "", over_ssh, account).await;
         };
         match self.book.lookup(&exe, &account.id) {
             Some(true) => Ok(()),
             Some(false) => Err(refused(&program, account, false)),
-            None => self.ask(&program, &exe, account).await,
+            None => self.ask(&program, &exe, over_ssh, account).await,
         }
     }
 
-    async fn ask(&self, program: &str, exe: &str, account: &Account) -> Result<()> {
+    async fn ask(&self, program: &str, exe: &str, over_ssh: Option<&str>, account: &Account) -> Result<()> {
         let key = (exe.to_string(), account.id.clone());
         let (tx, rx) = oneshot::channel();
         let first = {
@@ -111,6 +116,7 @@ impl Consent {
                 exe: exe.to_string(),
                 account: account.id.clone(),
                 account_label: account.label(),
+                over_ssh: over_ssh.map(str::to_string),
             };
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
             self.asker.ask(question, reply_tx);
@@ -214,6 +220,7 @@ mod tests {
             parent_exe: None,
             pid,
             via: "agent".into(),
+            over_ssh: None,
         }
     }
 

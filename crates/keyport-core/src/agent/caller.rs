@@ -6,7 +6,12 @@
 //!
 //! Each pinned process is held by a pidfd on Linux, so that a pid reused by another process
 //! after the first one ended is not taken for it; its executable is compared by device and inode.
+//!
+//! When the peer is the `ssh` client, the request came from another machine through a forwarded
+//! socket: the kernel then knows only the SSH connection (named by its destination, from `ssh`'s
+//! command line), and who asks over there is that machine's claim.
 
+use crate::agent_link::protocol::Claim;
 use crate::store::audit::Use;
 #[cfg(target_os = "linux")]
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -16,6 +21,8 @@ pub struct Caller {
     /// The use to record and judge, without its account (the request names that later).
     usage: Use,
     pins: Vec<Pin>,
+    /// The SSH destination, when the peer is the `ssh` client forwarding a remote request.
+    over_ssh: Option<String>,
 }
 
 struct Pin {
@@ -35,16 +42,41 @@ impl Caller {
             pids.push(caller);
         }
         let pins = pids.into_iter().map(Pin::new).collect();
-        Caller { usage, pins }
+        let over_ssh = pid
+            .filter(|p| usage.pid == Some(*p) && is_ssh(usage.exe.as_deref()))
+            .map(|p| ssh_destination(p).unwrap_or_else(|| "an SSH connection".into()));
+        Caller {
+            usage,
+            pins,
+            over_ssh,
+        }
     }
 
-    /// The use of `account` by this caller, dated now.
-    pub fn usage(&self, account: &str) -> Use {
-        Use {
+    /// The SSH destination a forwarded request came through.
+    pub fn over_ssh(&self) -> Option<&str> {
+        self.over_ssh.as_deref()
+    }
+
+    /// The use of `account` by this caller, dated now. Over SSH, the program is what the other
+    /// machine claims (written out safely), and the answer is kept for it on that destination.
+    pub fn usage(&self, account: &str, claim: Option<&Claim>) -> Use {
+        let mut usage = Use {
             at: crate::model::tokens::now(),
             account: account.to_string(),
             ..self.usage.clone()
+        };
+        if let Some(destination) = &self.over_ssh {
+            let program = claim
+                .and_then(|c| c.program.as_deref())
+                .map(shorten)
+                .unwrap_or_else(|| "a program".into());
+            usage.exe = Some(crate::store::consent_book::over_ssh_key(destination, &program));
+            usage.program = Some(program);
+            usage.parent_exe = None;
+            usage.via = "ssh".into();
+            usage.over_ssh = Some(destination.clone());
         }
+        usage
     }
 
     /// Whether every pinned process still lives and runs the executable it ran at accept.
@@ -94,6 +126,56 @@ impl Pin {
     }
 }
 
+/// Whether `exe` is an OpenSSH client.
+fn is_ssh(exe: Option<&str>) -> bool {
+    exe.and_then(|e| std::path::Path::new(e).file_name())
+        .is_some_and(|n| n == "ssh")
+}
+
+/// A claim or destination as shown and kept: control characters written out, and not too long.
+fn shorten(text: &str) -> String {
+    let escaped = crate::text::escape_controls(text);
+    match escaped.char_indices().nth(64) {
+        Some((at, _)) => format!("{}…", &escaped[..at]),
+        None => escaped.into_owned(),
+    }
+}
+
+/// The destination on `ssh`'s command line: its first argument that is neither an option nor an
+/// option's value.
+fn ssh_destination(pid: u32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .skip(1)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    destination_in(&args).map(shorten)
+}
+
+fn destination_in(args: &[String]) -> Option<&str> {
+    // The options of OpenSSH's ssh(1) that take a value.
+    const WITH_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            return args.next().map(String::as_str);
+        }
+        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            return Some(arg);
+        };
+        for (i, flag) in flags.char_indices() {
+            if WITH_VALUE.contains(flag) {
+                if i + flag.len_utf8() == flags.len() {
+                    args.next();
+                }
+                break;
+            }
+        }
+    }
+    None
+}
+
 /// The device and inode of process `pid`'s executable.
 fn exe_id(pid: u32) -> Option<(u64, u64)> {
     #[cfg(unix)]
@@ -124,7 +206,8 @@ mod tests {
             .unwrap();
         let caller = Caller::at_accept(Some(child.id()));
         assert!(caller.unchanged());
-        assert_eq!(caller.usage("x-1").account, "x-1");
+        assert_eq!(caller.usage("x-1", None).account, "x-1");
+        assert_eq!(caller.over_ssh(), None);
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
         let start = std::time::Instant::now();
         while caller.unchanged() && start.elapsed().as_secs() < 10 {
@@ -136,5 +219,36 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!pinned.unchanged(), "an ended process is not the caller");
+    }
+
+    #[test]
+    fn the_destination_is_sshs_first_word_that_is_no_option_or_value() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let d = |a: &[&str]| destination_in(&args(a)).map(str::to_string);
+        assert_eq!(d(&["devbox"]), Some("devbox".into()));
+        assert_eq!(
+            d(&[
+                "-R",
+                "/tmp/keyport-forward-x.sock:/run/a.sock",
+                "-p",
+                "2222",
+                "-t",
+                "ada@devbox",
+                "git",
+                "pull"
+            ]),
+            Some("ada@devbox".into())
+        );
+        assert_eq!(
+            d(&["-oBatchMode=yes", "-4Cp2222", "devbox"]),
+            Some("devbox".into())
+        );
+        assert_eq!(
+            d(&["-i", "key", "-l", "ada", "--", "-weird"]),
+            Some("-weird".into())
+        );
+        assert_eq!(d(&["-N"]), None);
+        assert_eq!(shorten("dev\u{1b}[31mbox"), "dev\\x1b[31mbox");
+        assert!(shorten(&"x".repeat(100)).ends_with('…'));
     }
 }

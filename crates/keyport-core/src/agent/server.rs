@@ -5,7 +5,7 @@
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::caller::Caller;
-use crate::agent_link::protocol::{Answer, DeviceCode, Incoming, Request};
+use crate::agent_link::protocol::{Answer, DeviceCode, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
@@ -127,6 +127,8 @@ impl Agent {
         let answer = match Incoming::parse(&line) {
             Some(Incoming::Token(request)) => self.answer(request, &caller).await,
             Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
+            Some(Incoming::List) => self.list_for(&caller),
+            Some(Incoming::Git(ask)) => self.answer_git(ask, &caller).await,
             None => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
@@ -138,14 +140,49 @@ impl Agent {
         match self.consented_token(&request, caller).await {
             Ok((account, tokens, usage)) => {
                 self.keyport.audit().record(&usage);
-                Answer::Token {
-                    token: tokens.access_token,
-                    account: account.id,
-                    nickname: account.nickname,
-                    expires_at: tokens.expires_at,
-                    metadata: account.metadata,
-                }
+                Answer::Token(account.issue(tokens.access_token))
             }
+            Err(e) => Answer::from(&e),
+        }
+    }
+
+    /// git's question from a machine reached over SSH: the account is chosen here, by the host
+    /// (and the account the remote named), then handed out as any token request would be.
+    async fn answer_git(&self, ask: GitAsk, caller: &Caller) -> Answer {
+        let request = crate::ops::GitRequest {
+            protocol: ask.protocol,
+            host: ask.host,
+        };
+        match self.keyport.git_account(&request, ask.account.as_deref(), None) {
+            Ok(Some(account)) => {
+                let request = Request {
+                    account: account.id,
+                    min_ttl: ask.min_ttl,
+                    claim: Some(ask.claim),
+                };
+                self.answer(request, caller).await
+            }
+            Ok(None) => Answer::from(&Error::NoSuchAccount(format!(
+                "an account for git at {}",
+                crate::text::escape_controls(&request.host)
+            ))),
+            Err(e) => Answer::from(&e),
+        }
+    }
+
+    /// The accounts the caller may ask for, as `keyport list --json` shows them: over SSH, only
+    /// those allowed there. Metadata only.
+    fn list_for(&self, caller: &Caller) -> Answer {
+        let listed = self.keyport.with_summaries(now(), |all| {
+            let shown: Vec<_> = all
+                .into_iter()
+                .filter(|a| caller.over_ssh().is_none() || a.account.over_ssh)
+                .collect();
+            serde_json::to_value(shown)
+        });
+        match listed {
+            Ok(Ok(accounts)) => Answer::Accounts { accounts },
+            Ok(Err(e)) => Answer::from(&Error::Internal(e.to_string())),
             Err(e) => Answer::from(&e),
         }
     }
@@ -164,15 +201,27 @@ impl Agent {
 
     /// The token, once the calling program may have it (see [`Consent`]).
     async fn consented_token(&self, request: &Request, caller: &Caller) -> Result<(Account, TokenSet, Use)> {
+        let claim = request.claim.as_ref();
+        if let Some(destination) = caller.over_ssh() {
+            // Another machine gets an account's token only once the user allowed it there.
+            let account = self.find(&request.account)?;
+            if !account.over_ssh {
+                tracing::info!(account = %account.id, destination, "refused a forwarded request for an account not allowed over SSH");
+                return Err(Error::NotForwarded {
+                    account: account.label(),
+                    destination: destination.to_string(),
+                });
+            }
+        }
         if let Some(consent) = &self.consent {
             let account = self.find(&request.account)?;
             // Asked only when a token could follow: an account that needs reconnecting gets
             // its real answer, with no question before it.
             self.keyport.usable(&account)?;
-            consent.check(&caller.usage(&account.id), &account).await?;
+            consent.check(&caller.usage(&account.id, claim), &account).await?;
         }
         let (account, tokens) = self.token(&request.account, request.min_ttl).await?;
-        let usage = caller.usage(&account.id);
+        let usage = caller.usage(&account.id, claim);
         // The program judged is the one accepted: if it (or the program it ran for) became
         // another since, by execve during the question or after, nothing goes out.
         if !caller.unchanged() {

@@ -2,25 +2,53 @@
 //!
 //! Whoever can place a socket where ours should be could learn which account is asked for and
 //! hand back a token of their choosing. So before sending anything the client checks that the
-//! socket's directory is this user's alone, and that the process answering runs as this user.
+//! socket's directory is this user's alone (for a socket forwarded over SSH, see `address`), and
+//! that the process answering runs as this user.
 
-use super::protocol::{Answer, DeviceCode, Request};
+use super::address::AgentAddress;
+use super::protocol::{Answer, Claim, DeviceCode, GitAsk, Request};
 use crate::error::{Error, Result};
+#[cfg(unix)]
 use std::path::Path;
 
-/// Asks the agent at `socket` for a token. `Ok(None)` when no agent answers (then use the
-/// keychain); an error when the socket or the process behind it is not this user's.
+/// Asks the agent for a token. `Ok(None)` when no local agent answers (then use the keychain);
+/// an error when the socket or the process behind it is not this user's, or when a desktop's
+/// agent across SSH does not answer (there is no keychain here to fall back on).
 #[cfg(unix)]
-pub fn ask_agent(socket: &Path, account: &str, min_ttl: u64) -> Result<Option<Answer>> {
+pub fn ask_agent(agent: &AgentAddress, account: &str, min_ttl: u64) -> Result<Option<Answer>> {
     let request = Request {
         account: account.to_string(),
         min_ttl,
+        claim: agent.is_remote().then(Claim::here),
     };
-    // A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
-    // app may be asking the user whether this program may have the token.
-    let wait = 45 + super::DEFAULT_CONSENT_TIMEOUT.as_secs();
-    exchange(socket, &request, wait)
+    exchange(agent, &request, ANSWER_WAIT_SECS)
 }
+
+/// Asks a desktop's agent across SSH for git's credential: the desktop picks the account.
+#[cfg(unix)]
+pub fn ask_git(agent: &AgentAddress, mut ask: GitAsk) -> Result<Option<Answer>> {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        git: &'a GitAsk,
+    }
+    ask.claim = Claim::here();
+    exchange(agent, &Message { git: &ask }, ANSWER_WAIT_SECS)
+}
+
+/// Asks a desktop's agent across SSH which of its accounts this machine may use.
+#[cfg(unix)]
+pub fn ask_list(agent: &AgentAddress) -> Result<Option<Answer>> {
+    #[derive(serde::Serialize)]
+    struct Message {
+        list: Claim,
+    }
+    exchange(agent, &Message { list: Claim::here() }, 10)
+}
+
+/// A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
+/// app may be asking the user whether this program may have the token.
+#[cfg(unix)]
+const ANSWER_WAIT_SECS: u64 = 45 + super::DEFAULT_CONSENT_TIMEOUT.as_secs();
 
 /// Tells a running app the code of a device sign-in, for its window. `Ok(true)` when a window
 /// showed it; `Ok(false)` when no agent, or one without a window, answers.
@@ -30,23 +58,70 @@ pub fn show_device_code(socket: &Path, code: &DeviceCode) -> Result<bool> {
     struct Message<'a> {
         device_code: &'a DeviceCode,
     }
+    let agent = AgentAddress::Local(socket.to_path_buf());
     Ok(matches!(
-        exchange(socket, &Message { device_code: code }, 5)?,
+        exchange(&agent, &Message { device_code: code }, 5)?,
         Some(Answer::Shown)
     ))
 }
 
-/// One line out, one line back, once the socket's directory and the process answering are known
-/// to be this user's.
-#[cfg(unix)]
-fn exchange(socket: &Path, message: &impl serde::Serialize, timeout_secs: u64) -> Result<Option<Answer>> {
-    use std::io::{BufRead, BufReader, Write};
-    if std::fs::symlink_metadata(socket).is_err() {
-        return Ok(None);
+impl Claim {
+    /// What this process can say about who runs it: its parent's program name and this host.
+    pub fn here() -> Claim {
+        #[cfg(target_os = "linux")]
+        {
+            let parent = std::os::unix::process::parent_id();
+            let program = std::fs::read_link(format!("/proc/{parent}/exe"))
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .or_else(|| {
+                    std::fs::read_to_string(format!("/proc/{parent}/comm"))
+                        .ok()
+                        .map(|c| c.trim_end().to_string())
+                });
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim_end().to_string());
+            Claim { program, host }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Claim::default()
     }
-    crate::files::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
-    let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) else {
-        return Ok(None);
+}
+
+/// One line out, one line back, once the socket and the process answering are known to be this
+/// user's.
+#[cfg(unix)]
+fn exchange(
+    agent: &AgentAddress,
+    message: &impl serde::Serialize,
+    timeout_secs: u64,
+) -> Result<Option<Answer>> {
+    use std::os::unix::net::UnixStream;
+    let (socket, stream) = match agent {
+        AgentAddress::Local(socket) => {
+            if std::fs::symlink_metadata(socket).is_err() {
+                return Ok(None);
+            }
+            crate::files::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
+            let Ok(stream) = UnixStream::connect(socket) else {
+                return Ok(None);
+            };
+            (socket.as_path(), stream)
+        }
+        AgentAddress::Named(socket) => {
+            super::address::check_forwarded(socket)?;
+            let stream = UnixStream::connect(socket).map_err(|e| Error::ForwardUnanswered {
+                socket: socket.clone(),
+                reason: format!("{e} (a socket left by an SSH session that has ended?)"),
+            })?;
+            (socket.as_path(), stream)
+        }
+        AgentAddress::Forwarded(candidates) => match connect_forwarded(candidates)? {
+            Some(found) => found,
+            // Only what ended sessions left (now removed): as if SSH had forwarded nothing.
+            None => return Ok(None),
+        },
     };
     let server = peer_uid(&stream).map_err(|e| Error::io("identify the agent at", socket, e))?;
     let me = crate::files::private::euid();
@@ -57,6 +132,7 @@ fn exchange(socket: &Path, message: &impl serde::Serialize, timeout_secs: u64) -
         });
     }
     let talk = || -> std::io::Result<Option<Answer>> {
+        use std::io::{BufRead, BufReader, Write};
         stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout_secs)))?;
         let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
@@ -65,7 +141,68 @@ fn exchange(socket: &Path, message: &impl serde::Serialize, timeout_secs: u64) -
         BufReader::new(&stream).read_line(&mut answer)?;
         Ok(serde_json::from_str(&answer).ok())
     };
-    Ok(talk().ok().flatten())
+    match talk() {
+        Ok(Some(answer)) => Ok(Some(answer)),
+        // A local agent that says nothing sensible is as good as none: the keychain answers.
+        _ if !agent.is_remote() => Ok(None),
+        Ok(None) => Err(Error::ForwardUnanswered {
+            socket: socket.to_path_buf(),
+            reason: "the desktop sent no answer: Keyport's agent is not running there, or the SSH \
+                     connection closed"
+                .into(),
+        }),
+        Err(e) => Err(Error::ForwardUnanswered {
+            socket: socket.to_path_buf(),
+            reason: if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                format!("no answer from the desktop within {timeout_secs} s")
+            } else {
+                format!("the connection to the desktop failed: {e}")
+            },
+        }),
+    }
+}
+
+/// Whether an agent on another machine is there to ask (a forward that leads somewhere). A
+/// local agent is not counted.
+#[cfg(unix)]
+pub fn reaches_another_machine(agent: &AgentAddress) -> Result<bool> {
+    Ok(match agent {
+        AgentAddress::Local(_) => false,
+        AgentAddress::Named(socket) => {
+            super::address::check_forwarded(socket)?;
+            std::os::unix::net::UnixStream::connect(socket).is_ok()
+        }
+        AgentAddress::Forwarded(candidates) => connect_forwarded(candidates)?.is_some(),
+    })
+}
+
+#[cfg(not(unix))]
+pub fn reaches_another_machine(_agent: &AgentAddress) -> Result<bool> {
+    Ok(false)
+}
+
+/// The newest forward that still leads somewhere; `None` when there is none. A socket nobody
+/// listens on is what an ended SSH session leaves behind: it is removed, so that it misleads no
+/// one again.
+#[cfg(unix)]
+fn connect_forwarded(
+    candidates: &[std::path::PathBuf],
+) -> Result<Option<(&Path, std::os::unix::net::UnixStream)>> {
+    for socket in candidates {
+        super::address::check_forwarded(socket)?;
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Ok(stream) => return Ok(Some((socket.as_path(), stream))),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                tracing::info!(socket = %socket.display(), "removing a forwarded socket left by an ended SSH session");
+                let _ = std::fs::remove_file(socket);
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(None)
 }
 
 /// The user id of the process at the other end of `stream`.
@@ -107,11 +244,21 @@ fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
 
 /// Without Unix sockets there is no agent to ask.
 #[cfg(not(unix))]
-pub fn ask_agent(_socket: &Path, _account: &str, _min_ttl: u64) -> Result<Option<Answer>> {
+pub fn ask_agent(_agent: &AgentAddress, _account: &str, _min_ttl: u64) -> Result<Option<Answer>> {
     Ok(None)
 }
 
 #[cfg(not(unix))]
-pub fn show_device_code(_socket: &Path, _code: &DeviceCode) -> Result<bool> {
+pub fn ask_git(_agent: &AgentAddress, _ask: GitAsk) -> Result<Option<Answer>> {
+    Ok(None)
+}
+
+#[cfg(not(unix))]
+pub fn ask_list(_agent: &AgentAddress) -> Result<Option<Answer>> {
+    Ok(None)
+}
+
+#[cfg(not(unix))]
+pub fn show_device_code(_socket: &std::path::Path, _code: &DeviceCode) -> Result<bool> {
     Ok(false)
 }

@@ -1,8 +1,10 @@
 //! Talking to a running agent, from the outside: the wire protocol (one JSON line each way) and
 //! the client that checks the socket is this user's before it sends anything. Below `ops/`, so
 //! that every operation that hands out a token can go through the agent, whose consent then
-//! applies (see [`crate::ops`]'s token route); the agent itself (`agent/`) stands above.
+//! applies (see [`crate::ops`]'s token route); the agent itself (`agent/`) stands above. Which
+//! agent to ask (this home's, or a desktop's forwarded over SSH) is `address`'s.
 
+pub mod address;
 pub mod client;
 pub mod protocol;
 

@@ -5,16 +5,49 @@
 //! A `keyport connect --device` also tells a running app its code, so that the window can show it
 //! when the terminal's stderr is hidden: `{"device_code": {...}}`, answered `{"answer": "shown"}`
 //! (or an error where no window listens).
+//!
+//! A `keyport` on a machine reached over SSH asks through a forwarded socket, with no account file
+//! of its own: its token requests carry a `claim` (who asks there: unverifiable, shown as such),
+//! and it may also ask which accounts it can use (`{"list": {claim}}`, answered
+//! `{"answer": "accounts", "accounts": [...]}`) and for git's credential
+//! (`{"git": {"protocol", "host", "account", "min_ttl", "claim"}}`, answered like a token).
 
 use crate::error::{describe, Error, ErrorKind};
-use crate::secret::Secret;
+use crate::model::Issued;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {
     pub account: String,
     pub min_ttl: u64,
+    /// Said by a client on another machine (over SSH) about who asks there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// What a client across SSH says about the program that asks there. Nothing checks it: the agent
+/// shows it as that machine's word, next to what it knows itself (the SSH destination).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The program that ran `keyport` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// That machine's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// git's question, asked from another machine: the desktop picks the account for the host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitAsk {
+    pub protocol: String,
+    pub host: String,
+    /// An account the remote named (`--account`, `KEYPORT_ACCOUNT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub min_ttl: u64,
+    #[serde(default)]
+    pub claim: Claim,
 }
 
 /// A device sign-in's code, for the app's window: all of it came from the provider, so the window
@@ -38,21 +71,32 @@ pub struct DeviceCode {
 pub(crate) enum Incoming {
     Token(Request),
     DeviceCode(DeviceCode),
+    List,
+    Git(GitAsk),
+}
+
+/// The lines other than token requests, each an object with one key.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Other {
+    DeviceCode(DeviceCode),
+    /// Its claim is not needed: a list names no program.
+    List(serde::de::IgnoredAny),
+    Git(GitAsk),
 }
 
 impl Incoming {
     /// A token request is tried first and read directly: `#[serde(untagged)]` would buffer every
     /// line of the hot path into an intermediate tree before trying each form.
     pub(crate) fn parse(line: &str) -> Option<Incoming> {
-        #[derive(Deserialize)]
-        struct DeviceCodeLine {
-            device_code: DeviceCode,
-        }
         if let Ok(request) = serde_json::from_str::<Request>(line) {
             return Some(Incoming::Token(request));
         }
-        let device = serde_json::from_str::<DeviceCodeLine>(line).ok()?;
-        Some(Incoming::DeviceCode(device.device_code))
+        Some(match serde_json::from_str::<Other>(line).ok()? {
+            Other::DeviceCode(code) => Incoming::DeviceCode(code),
+            Other::List(_) => Incoming::List,
+            Other::Git(ask) => Incoming::Git(ask),
+        })
     }
 }
 
@@ -61,17 +105,10 @@ impl Incoming {
 pub enum Answer {
     /// A device code was put in front of the user.
     Shown,
-    Token {
-        token: Secret,
-        /// The account's id.
-        account: String,
-        /// Its nickname (the user of the SASL formats).
-        #[serde(default)]
-        nickname: String,
-        expires_at: Option<u64>,
-        /// The account's kept token-response fields (`keep_fields`), for `token --json`.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        metadata: BTreeMap<String, String>,
+    Token(Issued),
+    /// The accounts a client across SSH may use, as `keyport list --json` shows them.
+    Accounts {
+        accounts: serde_json::Value,
     },
     Error {
         kind: ErrorKind,
@@ -96,7 +133,7 @@ mod tests {
     fn lines_are_token_requests_or_device_codes() {
         let token = Incoming::parse(r#"{"account":"github","min_ttl":300}"#);
         assert!(
-            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300 })) if account == "github")
+            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None })) if account == "github")
         );
         let code = Incoming::parse(
             r#"{"device_code":{"provider":"p","provider_name":"P","user_code":"AB-CD","verification_uri":"https://x/device","expires_in":600}}"#,
@@ -105,18 +142,29 @@ mod tests {
             matches!(code, Some(Incoming::DeviceCode(DeviceCode { ref user_code, .. })) if user_code == "AB-CD")
         );
         assert!(Incoming::parse(r#"{"account":"github"}"#).is_none());
+        let forwarded = Incoming::parse(
+            r#"{"account":"github","min_ttl":60,"claim":{"program":"python3","host":"devbox"}}"#,
+        );
+        assert!(
+            matches!(forwarded, Some(Incoming::Token(Request { claim: Some(Claim { ref program, .. }), .. })) if program.as_deref() == Some("python3"))
+        );
+        assert!(matches!(Incoming::parse(r#"{"list":{}}"#), Some(Incoming::List)));
+        let git = Incoming::parse(r#"{"git":{"protocol":"https","host":"github.com","min_ttl":300}}"#);
+        assert!(matches!(git, Some(Incoming::Git(GitAsk { ref host, .. })) if host == "github.com"));
         assert!(Incoming::parse("not json").is_none());
     }
 
     #[test]
     fn answers_never_debug_print_the_token() {
-        let a = Answer::Token {
-            token: Secret::new("AT-SECRET"),
+        let a = Answer::Token(Issued {
+            token: crate::secret::Secret::new("AT-SECRET"),
             account: "x-1".into(),
             nickname: "ada".into(),
             expires_at: None,
             metadata: Default::default(),
-        };
+            env_var: None,
+            git_username: Some("x-access-token".into()),
+        });
         assert!(!format!("{a:?}").contains("AT-SECRET"));
         let line = serde_json::to_string(&a).unwrap();
         assert!(

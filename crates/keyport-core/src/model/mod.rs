@@ -7,15 +7,18 @@
 //! - `quirks`: how a provider deviates from plain OAuth ([`Quirks`], [`Integration`], the enums).
 //! - `connection`: a provider as resolved for one account ([`Connection`]).
 //! - `tokens`: an account's tokens as the keychain keeps them ([`tokens::TokenSet`]) and the clock.
+//! - `issued`: a token as handed out to a program, with what it needs of the account ([`Issued`]).
 
 pub mod connection;
 pub mod endpoints;
+pub mod issued;
 pub mod quirks;
 pub mod tokens;
 pub mod url_rules;
 
 pub use connection::Connection;
 pub use endpoints::EndpointSet;
+pub use issued::Issued;
 pub use quirks::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 pub use tokens::now;
 pub use url_rules::{check_endpoint, strip_query};

@@ -22,11 +22,11 @@ impl Keyport {
     pub async fn exec_env(&self, requests: &[EnvRequest], min_ttl: u64) -> Result<Vec<(String, Secret)>> {
         let mut out: Vec<(String, Secret)> = Vec::new();
         for request in requests {
-            let (account, token) = self.token(&request.account, min_ttl).await?;
+            let issued = self.token(&request.account, min_ttl).await?;
             let name = request
                 .name
                 .clone()
-                .or_else(|| account.connection.integration.env_var.clone())
+                .or_else(|| issued.env_var.clone())
                 .unwrap_or_else(|| "KEYPORT_TOKEN".into());
             if !valid_name(&name) {
                 return Err(Error::Usage(format!(
@@ -39,9 +39,9 @@ impl Keyport {
                 )));
             }
             let value = if request.header {
-                Secret::new(format!("Authorization: Bearer {}", token.expose()))
+                Secret::new(format!("Authorization: Bearer {}", issued.token.expose()))
             } else {
-                token
+                issued.token
             };
             out.push((name, value));
         }

@@ -7,8 +7,11 @@
 //! explicit account, a rule, the only or default account for the host), a token is only ever sent
 //! to its own host, and never over plain http except to a loopback host.
 
-use super::Keyport;
-use crate::error::Result;
+use super::{Keyport, TokenRoute};
+use crate::agent_link::address::AgentAddress;
+use crate::agent_link::protocol::{Answer, GitAsk};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Issued;
 use crate::secret::Secret;
 use crate::store::accounts::{self, Account};
 use crate::store::config::Rules;
@@ -40,6 +43,12 @@ impl GitRequest {
 
     fn host_name(&self) -> &str {
         host_name(&self.host)
+    }
+
+    /// https, or http to a loopback host: a token never travels in the clear.
+    fn may_carry_a_token(&self) -> bool {
+        let loopback = matches!(self.host_name(), "127.0.0.1" | "localhost" | "[::1]");
+        self.protocol == "https" || (self.protocol == "http" && loopback)
     }
 
     /// The remote's scheme, host and port, as a URL; `None` for what is not one.
@@ -84,7 +93,9 @@ impl GitCredential {
 
 impl Keyport {
     /// git's `get`: the account named by `account`, else by a rule for the host or for `cwd`,
-    /// else the one (or the default) account for the host; `Ok(None)` when none fits.
+    /// else the one (or the default) account for the host; `Ok(None)` when none fits. On a
+    /// machine reached over SSH, the desktop's agent chooses (by the host and `account` only:
+    /// its rules know no directory here).
     pub async fn git_credential(
         &self,
         request: &GitRequest,
@@ -92,9 +103,32 @@ impl Keyport {
         cwd: Option<&Path>,
         min_ttl: u64,
     ) -> Result<Option<GitCredential>> {
-        let loopback = matches!(request.host_name(), "127.0.0.1" | "localhost" | "[::1]");
-        if request.protocol != "https" && !(request.protocol == "http" && loopback) {
+        if !request.may_carry_a_token() {
             tracing::info!(protocol = %request.protocol, "git credentials only go over https");
+            return Ok(None);
+        }
+        let agent = self.agent_address();
+        if self.route == TokenRoute::ThroughAgent && agent.is_remote() {
+            if let Some(answer) = self.git_credential_across_ssh(&agent, request, account, min_ttl)? {
+                return Ok(answer);
+            }
+        }
+        let Some(account) = self.git_account(request, account, cwd)? else {
+            return Ok(None);
+        };
+        let issued = self.token(&account.id, min_ttl).await?;
+        Ok(Some(GitCredential::from(issued)))
+    }
+
+    /// The account that answers git for `request`, chosen as [`Keyport::git_credential`] says;
+    /// `Ok(None)` when none fits.
+    pub fn git_account(
+        &self,
+        request: &GitRequest,
+        account: Option<&str>,
+        cwd: Option<&Path>,
+    ) -> Result<Option<Account>> {
+        if !request.may_carry_a_token() {
             return Ok(None);
         }
         let all = self.accounts()?;
@@ -120,18 +154,45 @@ impl Keyport {
             tracing::info!(account = %account.id, host = %request.host, "the chosen account is not for this host");
             return Ok(None);
         }
-        let (account, token) = self.token(&account.id, min_ttl).await?;
-        let username = account
-            .connection
-            .integration
-            .git_username
-            .clone()
-            .unwrap_or_else(|| "oauth2".into());
-        Ok(Some(GitCredential {
-            username,
-            password: token,
-            expires_at: account.expires_at,
-        }))
+        Ok(Some(account))
+    }
+
+    /// The desktop's answer; `None` when no forward leads anywhere after all.
+    fn git_credential_across_ssh(
+        &self,
+        agent: &AgentAddress,
+        request: &GitRequest,
+        account: Option<&str>,
+        min_ttl: u64,
+    ) -> Result<Option<Option<GitCredential>>> {
+        let ask = GitAsk {
+            protocol: request.protocol.clone(),
+            host: request.host.clone(),
+            account: account.map(str::to_string),
+            min_ttl,
+            claim: Default::default(),
+        };
+        match crate::agent_link::client::ask_git(agent, ask)? {
+            Some(Answer::Token(issued)) => Ok(Some(Some(GitCredential::from(issued)))),
+            // The desktop has no account for this host: git asks its next helper.
+            Some(Answer::Error {
+                kind: ErrorKind::NotFound,
+                ..
+            }) => Ok(Some(None)),
+            Some(Answer::Error { kind, message }) => Err(Error::AgentAnswered { kind, message }),
+            None => Ok(None),
+            Some(_) => Err(Error::Internal("the agent answered another request".into())),
+        }
+    }
+}
+
+impl From<Issued> for GitCredential {
+    fn from(issued: Issued) -> Self {
+        GitCredential {
+            username: issued.git_username.unwrap_or_else(|| "oauth2".into()),
+            password: issued.token,
+            expires_at: issued.expires_at,
+        }
     }
 }
 

@@ -273,9 +273,9 @@ impl Keyport {
                 return Ok(token.clone());
             }
         }
-        let (account, token) = self.token(&session.account, 60).await?;
-        *session.token.lock().expect("session lock") = Some((token.clone(), account.expires_at));
-        Ok(token)
+        let issued = self.token(&session.account, 60).await?;
+        *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
+        Ok(issued.token)
     }
 
     /// A sign-in for `wanted` scopes (space-separated) together with those already granted, unless

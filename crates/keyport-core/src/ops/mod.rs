@@ -29,7 +29,7 @@ pub use provider_setup::NewProvider;
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;
 pub use sign_in::{ConnectOptions, DevicePrompt, RedirectMode, DEFAULT_CONNECT_TIMEOUT_SECS};
-pub use token_route::TokenRoute;
+pub use token_route::{agent_address, TokenRoute};
 
 use crate::catalog::Catalog;
 use crate::error::Result;

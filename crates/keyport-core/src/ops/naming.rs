@@ -1,4 +1,5 @@
-//! Changing how accounts are named: a nickname, and which account a bare provider id means.
+//! Changing how accounts are named and offered: a nickname, which account a bare provider id
+//! means, and whether machines reached over SSH may use it.
 
 use super::Keyport;
 use crate::error::{Error, Result};
@@ -46,6 +47,21 @@ impl Keyport {
                 .find(|a| a.id == account.id)
                 .cloned()
                 .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))
+        })
+    }
+
+    /// Allows (or stops) programs on machines reached over SSH to ask for the account's token
+    /// through a forwarded agent. Only the desktop decides: the remote cannot change it.
+    pub fn set_over_ssh(&self, reference: &str, allowed: bool) -> Result<Account> {
+        let account = self.find(reference)?;
+        self.accounts.update(|all| {
+            let a = all
+                .iter_mut()
+                .find(|a| a.id == account.id)
+                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+            a.over_ssh = allowed;
+            a.updated_at = now();
+            Ok(a.clone())
         })
     }
 }

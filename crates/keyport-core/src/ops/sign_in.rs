@@ -312,6 +312,7 @@ impl Keyport {
                 connection: prepared.connection.clone(),
                 metadata: grant.kept.clone(),
                 is_default: existing.is_some_and(|i| all[i].is_default),
+                over_ssh: existing.is_some_and(|i| all[i].over_ssh),
                 created_at: existing.map(|i| all[i].created_at).unwrap_or(now),
                 updated_at: now,
             };

@@ -5,13 +5,18 @@
 //! whenever there is one, for every command; and when the app runs but its socket cannot be
 //! reached (another `XDG_RUNTIME_DIR`), it says so instead of reading the keychain behind the
 //! app's back. The app and the agent themselves read the keychain directly.
+//!
+//! On a machine reached over SSH, with no accounts of its own, the agent is the desktop's,
+//! forwarded (see `agent_link::address`): every token comes from there, and nothing is read from
+//! or written to this machine's keychain.
 
 use super::Keyport;
+use crate::agent_link::address::AgentAddress;
 use crate::agent_link::protocol::Answer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::Secret;
-use crate::store::accounts::Account;
+use crate::model::Issued;
 use crate::store::audit::Use;
+use crate::store::home::Home;
 use crate::store::lock::FileLock;
 
 /// How [`Keyport::token`] gets a token.
@@ -37,11 +42,11 @@ impl Keyport {
     /// `min_ttl` seconds, by the way [`TokenRoute`] says. Recorded in the audit log as used by
     /// this process's parent, the program that ran `keyport` (through the agent, the agent
     /// records it).
-    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, Secret)> {
+    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<Issued> {
         match self.route {
             TokenRoute::Direct => {}
             TokenRoute::ThroughAgent => match self.ask_running_agent(reference, min_ttl)? {
-                Reached::Token(account, token) => return Ok((*account, token)),
+                Reached::Token(issued) => return Ok(*issued),
                 Reached::Refused(kind, message) => return Err(self.explain(reference, kind, message)),
                 Reached::Nobody => {}
             },
@@ -52,24 +57,49 @@ impl Keyport {
         }
         let (account, tokens) = self.token_set(reference, min_ttl).await?;
         self.audit.record(&Use::by_parent_of_this_process(&account.id));
-        Ok((account, tokens.access_token))
+        Ok(account.issue(tokens.access_token))
+    }
+
+    /// The agent this process asks: this home's, or a desktop's across SSH.
+    pub fn agent_address(&self) -> AgentAddress {
+        agent_address(&self.home)
+    }
+
+    /// Whether this process reaches a desktop's agent across SSH (and keeps no accounts itself).
+    pub fn uses_another_machines_accounts(&self) -> Result<bool> {
+        crate::agent_link::client::reaches_another_machine(&self.agent_address())
+    }
+
+    /// The accounts a desktop's agent across SSH lets this machine use (as `list --json` shows
+    /// them); `None` when this machine keeps its own.
+    pub fn accounts_across_ssh(&self) -> Result<Option<serde_json::Value>> {
+        let agent = self.agent_address();
+        if !agent.is_remote() {
+            return Ok(None);
+        }
+        match crate::agent_link::client::ask_list(&agent)? {
+            Some(Answer::Accounts { accounts }) => Ok(Some(accounts)),
+            Some(Answer::Error { kind, message }) => Err(Error::AgentAnswered { kind, message }),
+            None => Ok(None),
+            _ => Err(Error::Internal("the agent answered another request".into())),
+        }
     }
 
     /// What the running agent said; `Nobody` when no agent that asks runs for this home (then
     /// the keychain may be read here).
     fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
-        let socket = self.home.agent_socket();
+        let agent = self.agent_address();
         Ok(
-            match crate::agent_link::client::ask_agent(&socket, reference, min_ttl)? {
-                Some(Answer::Token { token, account, .. }) => {
-                    Reached::Token(Box::new(self.find(&account)?), token)
-                }
+            match crate::agent_link::client::ask_agent(&agent, reference, min_ttl)? {
+                Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
                 Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
-                Some(Answer::Shown) => {
+                Some(Answer::Shown | Answer::Accounts { .. }) => {
                     return Err(Error::Internal("the agent answered another request".into()))
                 }
                 None if FileLock::is_held(&self.home.asking_agent_lock())? => {
-                    return Err(Error::AppUnreachable { socket })
+                    return Err(Error::AppUnreachable {
+                        socket: agent.shown(),
+                    })
                 }
                 None => Reached::Nobody,
             },
@@ -87,8 +117,15 @@ impl Keyport {
     }
 }
 
+/// The agent a process of `home` asks (see `agent_link::address`): only the default home, without
+/// accounts of its own, looks for one forwarded over SSH.
+pub fn agent_address(home: &Home) -> AgentAddress {
+    let named = std::env::var_os("KEYPORT_HOME").is_some_and(|h| !h.is_empty());
+    AgentAddress::find(home.agent_socket(), home.accounts_file().exists(), named)
+}
+
 enum Reached {
-    Token(Box<Account>, Secret),
+    Token(Box<Issued>),
     Refused(ErrorKind, String),
     Nobody,
 }

@@ -65,6 +65,10 @@ pub struct Account<C = Arc<Connection>> {
     /// The account a bare provider id means when the provider has several (`keyport default`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_default: bool,
+    /// Whether programs on machines reached over SSH may ask for its token (through a forwarded
+    /// agent); off until the user allows it (`keyport forwarding`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_ssh: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -108,6 +112,7 @@ impl<C> Account<C> {
             connection: f(self.connection),
             metadata: self.metadata,
             is_default: self.is_default,
+            over_ssh: self.over_ssh,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -136,6 +141,20 @@ impl Account {
             self.provider,
             crate::text::escape_controls(&self.nickname)
         )
+    }
+
+    /// `token`, handed out with what its users need of this account.
+    pub fn issue(&self, token: crate::secret::Secret) -> crate::model::Issued {
+        let integration = &self.connection.integration;
+        crate::model::Issued {
+            token,
+            account: self.id.clone(),
+            nickname: self.nickname.clone(),
+            expires_at: self.expires_at,
+            metadata: self.metadata.clone(),
+            env_var: integration.env_var.clone(),
+            git_username: integration.git_username.clone(),
+        }
     }
 }
 
@@ -220,6 +239,7 @@ pub(crate) mod tests {
             connection: Arc::new(crate::model::connection::tests::connection()),
             metadata: Default::default(),
             is_default: false,
+            over_ssh: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -34,6 +34,10 @@ pub struct Use {
     pub pid: Option<u32>,
     /// `agent` when the desktop app answered from memory, `keychain` when the CLI read it itself.
     pub via: String,
+    /// The SSH destination a forwarded request came through; then `program` is what that machine
+    /// claims, and `exe` the key its consent is kept under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_ssh: Option<String>,
 }
 
 impl Use {
@@ -70,6 +74,7 @@ impl Use {
                 parent_exe: None,
                 pid: None,
                 via: via.into(),
+                over_ssh: None,
             },
         }
     }
@@ -89,6 +94,7 @@ impl Use {
             parent_exe: parent_pid(pid).and_then(exe_path).as_ref().map(path),
             pid: Some(pid),
             via: via.into(),
+            over_ssh: None,
         }
     }
 }
@@ -245,6 +251,7 @@ mod tests {
             parent_exe: None,
             pid: Some(1),
             via: "keychain".into(),
+            over_ssh: None,
         }
     }
 

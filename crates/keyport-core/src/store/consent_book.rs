@@ -128,6 +128,25 @@ fn write(path: &Path, file: &File) -> Result<()> {
     crate::files::atomic::replace(path, &bytes)
 }
 
+/// The key an answer about a program on a machine reached over SSH is kept under, in place of an
+/// executable's path (which always starts with `/`): the SSH destination and the program that
+/// machine claims.
+pub fn over_ssh_key(destination: &str, program: &str) -> String {
+    format!("ssh:{destination}:{}", program.replace(':', "_"))
+}
+
+/// How an answer's key reads to a person: an executable's file name, or "python3 on devbox (over
+/// SSH)".
+pub fn program_label(key: &str) -> String {
+    if let Some((destination, program)) = key.strip_prefix("ssh:").and_then(|k| k.rsplit_once(':')) {
+        return format!("{program} on {destination} (over SSH)");
+    }
+    std::path::Path::new(key)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| key.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +187,13 @@ mod tests {
             std::fs::read_to_string(dir.path().join("consent.json")).unwrap(),
             "{not json"
         );
+    }
+
+    #[test]
+    fn keys_read_as_a_program_here_or_over_ssh() {
+        assert_eq!(program_label("/usr/bin/python3.11"), "python3.11");
+        let key = over_ssh_key("ada@devbox:2222", "odd:name");
+        assert_eq!(key, "ssh:ada@devbox:2222:odd_name");
+        assert_eq!(program_label(&key), "odd_name on ada@devbox:2222 (over SSH)");
     }
 }

@@ -51,6 +51,9 @@ pub struct ListedAccount<'a> {
     /// Whether a bare provider id means this account (`keyport default`).
     #[serde(default)]
     pub is_default: bool,
+    /// Whether it may be used from machines reached over SSH (`keyport forwarding`).
+    #[serde(default)]
+    pub over_ssh: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -110,6 +113,7 @@ impl ListedAccount<'_> {
             can_revoke: self.can_revoke,
             metadata: self.metadata,
             is_default: self.is_default,
+            over_ssh: self.over_ssh,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -131,6 +135,7 @@ impl<'a> From<&'a Account> for ListedAccount<'a> {
             can_revoke: a.connection.endpoints.revocation_url.is_some(),
             metadata: a.metadata.clone(),
             is_default: a.is_default,
+            over_ssh: a.over_ssh,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

@@ -1,0 +1,269 @@
+//! A forwarded agent over SSH: `keyport ssh` to a real OpenSSH server on loopback, where the
+//! session is "another machine" (a Keyport home of its own, no accounts, no keychain) and asks
+//! the desktop's agent through the forwarded socket.
+
+use keyport_test_support::{Env, GitServer, Run, SshServer};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const KEYPORT: &str = env!("CARGO_BIN_EXE_keyport");
+
+/// The remote `keyport` takes the newest forward of its user in /tmp: these tests take turns,
+/// so that each one's remote finds its own desktop.
+static ONE_FORWARD_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `keyport ssh <server> <remote command>` from the desktop `env`.
+fn over_ssh(env: &Env, ssh: &SshServer, remote: &str) -> Run {
+    let mut args: Vec<String> = vec!["ssh".into()];
+    args.extend(ssh.ssh_args());
+    args.push(remote.into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let run = env.run(&args);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the remote command hung: {run:?}"
+    );
+    run
+}
+
+/// A remote command run by python3 there, so that the program the remote claims is known.
+fn by_python(args: &[&str]) -> String {
+    let argv: Vec<String> = std::iter::once(KEYPORT)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    format!(
+        "python3 -c \"import subprocess, sys; sys.exit(subprocess.call([{}]))\"",
+        argv.join(", ")
+    )
+}
+
+
+/// Every file under `dir`, read.
+fn all_text(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.push_str(&all_text(&path));
+        } else {
+            out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_only() {
+    let _turn = ONE_FORWARD_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = Env::new(600);
+    let id = env.connect("alice");
+    let other = env.connect("bob");
+    let ssh = SshServer::start();
+
+    // No agent on the desktop: nothing to forward, and it says so.
+    env.run(&["ssh", "-p", "1", "nowhere"])
+        .fails(7, "no Keyport agent runs on this machine");
+    let _agent = env.agent();
+    let local = env.run(&["token", &id]).ok().stdout;
+
+    // Off until allowed: the remote is told how to allow it (exit 9), and gets nothing.
+    let refused = over_ssh(&env, &ssh, &by_python(&["token", &id]));
+    assert_eq!(refused.code, 9, "{refused:?}");
+    assert!(refused.stderr.contains("may not be used over SSH"), "{refused:?}");
+    assert!(
+        refused.stderr.contains("`keyport forwarding demo:alice"),
+        "{refused:?}"
+    );
+    assert!(!refused.stdout.contains(&local));
+
+    env.run(&["forwarding", &id, "on"]).ok();
+    let remote = over_ssh(&env, &ssh, &by_python(&["token", &id]));
+    assert_eq!(remote.code, 0, "{remote:?}");
+    assert_eq!(
+        remote.stdout.trim(),
+        local.trim(),
+        "the desktop's token, from its agent"
+    );
+
+    // Every format; `exec`; the list shows the allowed account only, metadata only.
+    let json: serde_json::Value = serde_json::from_str(
+        &over_ssh(&env, &ssh, &format!("{KEYPORT} token {id} --json"))
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["account"], id.as_str());
+    let header = over_ssh(&env, &ssh, &format!("{KEYPORT} token {id} --format header")).ok();
+    assert_eq!(
+        header.stdout.trim(),
+        format!("Authorization: Bearer {}", local.trim())
+    );
+    let exec = over_ssh(
+        &env,
+        &ssh,
+        &format!(
+            "{KEYPORT} exec {id} --env T -- sh -c 'test \"$T\" = {}'",
+            local.trim()
+        ),
+    );
+    assert_eq!(exec.code, 0, "{exec:?}");
+    let listed: serde_json::Value = serde_json::from_str(
+        &over_ssh(&env, &ssh, &format!("{KEYPORT} list --json"))
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![id.as_str()], "{listed}");
+    assert!(!listed.to_string().contains(local.trim()));
+    over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}")).fails(9, "may not be used over SSH");
+    // What is the desktop's to do is done there.
+    over_ssh(&env, &ssh, &format!("{KEYPORT} rename {id} x")).fails(7, "accounts of the desktop");
+
+    // The audit names the SSH connection, and the remote's claim as the program.
+    let uses = env.audit();
+    let forwarded: Vec<&serde_json::Value> = uses.iter().filter(|u| u["via"] == "ssh").collect();
+    assert!(!forwarded.is_empty(), "{uses:?}");
+    assert!(
+        forwarded
+            .iter()
+            .all(|u| u["over_ssh"] == ssh.destination().as_str()),
+        "{forwarded:?}"
+    );
+    assert!(
+        forwarded
+            .iter()
+            .any(|u| u["program"].as_str().unwrap().starts_with("python3")),
+        "{forwarded:?}"
+    );
+
+    // Nothing was written on the remote: no token in its home, no keychain there.
+    assert!(!all_text(ssh.remote_home.path()).contains(local.trim()));
+
+    // Off again: refused again.
+    env.run(&["forwarding", &id, "off"]).ok();
+    over_ssh(&env, &ssh, &format!("{KEYPORT} token {id}")).fails(9, "may not be used over SSH");
+}
+
+#[test]
+fn git_on_the_remote_machine_pushes_with_the_desktops_account() {
+    let _turn = ONE_FORWARD_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = Env::new(600);
+    let server = GitServer::start(&env.server.issuer);
+    let file = env.home.path().join("config/providers.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "[providers.demo]\n",
+        &format!(
+            "[providers.demo]\ngit_username = \"oauth2\"\ngit_url = \"{}\"\n",
+            server.url
+        ),
+    );
+    std::fs::write(&file, text).unwrap();
+    let id = env.connect("alice");
+    env.run(&["forwarding", &id, "on"]).ok();
+    let _agent = env.agent();
+    let url = server.create("remote.git");
+    let ssh = SshServer::start();
+    let work = ssh.remote_home.path().join("work");
+    let helper = format!("credential.helper=!{KEYPORT} git-credential");
+    let script = format!(
+        "set -e; git -c credential.helper= -c '{helper}' clone --quiet {url} {work}; cd {work}; \
+         echo hi > README; git add README; \
+         git -c user.name=Ada -c user.email=ada@example.test commit --quiet -m remote; \
+         git -c credential.helper= -c '{helper}' push --quiet origin HEAD:main",
+        work = work.display()
+    );
+    let run = over_ssh(&env, &ssh, &format!("GIT_TERMINAL_PROMPT=0 sh -c \"{script}\""));
+    assert_eq!(run.code, 0, "{run:?}");
+    let token = env.run(&["token", &id]).ok().stdout;
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|(user, t)| user == "oauth2" && t == token.trim()),
+        "the git server saw the desktop's token"
+    );
+}
+
+#[test]
+fn a_forward_that_leads_nowhere_fails_clearly_and_quickly() {
+    let _turn = ONE_FORWARD_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = Env::new(600);
+    let id = env.connect("alice");
+    env.run(&["forwarding", &id, "on"]).ok();
+    let ssh = SshServer::start();
+    let agent = env.agent();
+
+    // A socket an ended session left behind, newer than the live one: skipped and removed.
+    let script = format!(
+        "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.bind('/tmp/keyport-forward-stale-{pid}.sock')\" && \
+         chmod 600 /tmp/keyport-forward-stale-{pid}.sock && {KEYPORT} token {id} && \
+         test ! -e /tmp/keyport-forward-stale-{pid}.sock",
+        pid = std::process::id()
+    );
+    let run = over_ssh(&env, &ssh, &script);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // The desktop's agent stops while the session lasts: the remote is told, at once.
+    let (ready, go) = (
+        ssh.remote_home.path().join("ready"),
+        ssh.remote_home.path().join("go"),
+    );
+    let script = format!(
+        "{KEYPORT} token {id} >/dev/null && touch {ready} && \
+         while [ ! -e {go} ]; do sleep 0.05; done; {KEYPORT} token {id}",
+        ready = ready.display(),
+        go = go.display()
+    );
+    let mut args: Vec<String> = vec!["ssh".into()];
+    args.extend(ssh.ssh_args());
+    args.push(script);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let session = env
+        .command(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first token did not come"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(agent);
+    std::fs::write(&go, "").unwrap();
+    let gone: Run = session.wait_with_output().unwrap().into();
+    assert_eq!(gone.code, 1, "{gone:?}");
+    assert!(gone.stderr.contains("no Keyport agent answers"), "{gone:?}");
+
+    // A socket named by KEYPORT_AGENT in a directory another user owns is refused (exit 8).
+    let nobody = tempfile::tempdir().unwrap();
+    if std::process::Command::new("chown")
+        .args(["65534"])
+        .arg(nobody.path())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let socket = nobody.path().join("agent.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let run = env
+            .command(&["token", &id])
+            .env("KEYPORT_AGENT", &socket)
+            .env("KEYPORT_HOME", ssh.remote_home.path())
+            .output()
+            .unwrap();
+        let run: Run = run.into();
+        run.fails(8, "belongs to user 65534");
+    }
+}
