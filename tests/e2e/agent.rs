@@ -136,7 +136,6 @@ fn keyport_answers_from_the_agent_alone_and_hands_the_rest_to_keyport_full() {
     run(&lone, &["token", &id]).fails(1, "keyport-full is missing");
 }
 
-
 #[test]
 fn exec_and_git_credential_hand_out_tokens_through_the_running_agent() {
     // The agent is where consent is asked (in the app): every command that hands out a token
@@ -177,7 +176,8 @@ fn exec_and_git_credential_hand_out_tokens_through_the_running_agent() {
         !token.is_empty() && answer.contains(&format!("password={token}\n")),
         "{answer}"
     );
-    let vias: Vec<String> = env.audit()
+    let vias: Vec<String> = env
+        .audit()
         .iter()
         .map(|u| u["via"].as_str().unwrap().to_string())
         .collect();

@@ -40,7 +40,6 @@ fn by_python(args: &[&str]) -> String {
     )
 }
 
-
 /// Every file under `dir`, read.
 fn all_text(dir: &Path) -> String {
     let mut out = String::new();
@@ -125,6 +124,8 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
     assert_eq!(ids, vec![id.as_str()], "{listed}");
     assert!(!listed.to_string().contains(local.trim()));
     over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}")).fails(9, "may not be used over SSH");
+    // The desktop's own words when it has no such account (there is no account file here).
+    over_ssh(&env, &ssh, &format!("{KEYPORT} token nobody")).fails(3, "nobody");
     // What is the desktop's to do is done there.
     over_ssh(&env, &ssh, &format!("{KEYPORT} rename {id} x")).fails(7, "accounts of the desktop");
 

@@ -86,11 +86,12 @@ pub fn through_agent(
         }
         // `keyport-full` says these better (which account, what to run next) from the files, and
         // is told that the agent already answered: it asks nobody again and hands out nothing.
+        // Across SSH there are no files here: the desktop's words are the best there are.
         Answer::Error {
             kind:
                 kind @ (ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::NeedsReconnect | ErrorKind::Usage),
             ..
-        } => {
+        } if !agent.is_remote() => {
             let kind = serde_json::to_value(kind).expect("kinds serialize");
             std::env::set_var(AGENT_ANSWERED, kind.as_str().unwrap_or_default());
             None

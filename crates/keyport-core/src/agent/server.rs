@@ -126,6 +126,10 @@ impl Agent {
         }
         let answer = match Incoming::parse(&line) {
             Some(Incoming::Token(request)) => self.answer(request, &caller).await,
+            // A code from another machine could make the person approve someone else's sign-in.
+            Some(Incoming::DeviceCode(_)) if caller.over_ssh().is_some() => Answer::from(
+                &Error::Unsupported("device codes from machines reached over SSH are not shown".into()),
+            ),
             Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
             Some(Incoming::List) => self.list_for(&caller),
             Some(Incoming::Git(ask)) => self.answer_git(ask, &caller).await,
