@@ -86,7 +86,8 @@ impl App {
         (App { child }, took)
     }
 
-    fn tree(&self) -> Vec<u32> {
+    /// The app's process and all its descendants.
+    pub fn tree(&self) -> Vec<u32> {
         let mut parents: Vec<(u32, u32)> = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -113,7 +114,7 @@ impl App {
     }
 
     /// Resident memory of the app and all its descendants, in KiB.
-    fn rss_kib(&self) -> u64 {
+    pub fn rss_kib(&self) -> u64 {
         self.tree()
             .iter()
             .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())

@@ -7,15 +7,18 @@
 //!   --app PATH         the Keyport desktop app binary (else scenario 2 uses `keyport agent`)
 //!   --minimal PATH     the minimal Tauri app to compare the desktop app with
 //!   --write FILE       also write the table as Markdown to FILE
+//!   --soak MINUTES     also run the desktop app's agent for that long (scenario 7)
+//!   --only NAME        run one scenario: token, concurrent, list, mcp, app or soak
 //!
-//! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6); `report`
-//! holds the table and the timing helpers.
+//! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6),
+//! `soak` (7); `report` holds the table and the timing helpers.
 
 mod app;
 mod concurrent;
 mod list;
 mod mcp;
 mod report;
+mod soak;
 mod token;
 
 use keyport_test_support::Env;
@@ -27,6 +30,8 @@ pub struct Options {
     pub app: Option<PathBuf>,
     pub minimal: Option<PathBuf>,
     write: Option<PathBuf>,
+    soak_minutes: Option<u64>,
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -35,6 +40,8 @@ fn options() -> Options {
         app: None,
         minimal: None,
         write: None,
+        soak_minutes: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -43,6 +50,8 @@ fn options() -> Options {
             "--app" => o.app = args.next().map(PathBuf::from),
             "--minimal" => o.minimal = args.next().map(PathBuf::from),
             "--write" => o.write = args.next().map(PathBuf::from),
+            "--soak" => o.soak_minutes = args.next().and_then(|m| m.parse().ok()),
+            "--only" => o.only = args.next(),
             _ => {} // cargo passes --bench
         }
     }
@@ -75,11 +84,28 @@ fn main() {
         tmp: tempfile::tempdir().unwrap(),
     };
     let mut report = report::Report::default();
-    let warm_token_ms = token::run(&cx, &mut report);
-    concurrent::run(&cx, &mut report, warm_token_ms);
-    list::run(&cx, &mut report);
-    mcp::run(&cx, &mut report);
-    app::run(&cx, &mut report);
+    let want = |name: &str| cx.options.only.as_deref().is_none_or(|o| o == name);
+    if want("token") || want("concurrent") {
+        let warm_token_ms = token::run(&cx, &mut report);
+        if want("concurrent") {
+            concurrent::run(&cx, &mut report, warm_token_ms);
+        }
+    }
+    if want("list") {
+        list::run(&cx, &mut report);
+    }
+    if want("mcp") {
+        mcp::run(&cx, &mut report);
+    }
+    if want("app") {
+        app::run(&cx, &mut report);
+    }
+    if want("soak") {
+        soak::run(&cx, &mut report);
+    }
+    if let Some(minutes) = cx.options.soak_minutes {
+        soak::run_app(&cx, &mut report, minutes);
+    }
     let ldd = Command::new("ldd")
         .arg(&cx.keyport)
         .arg(cx.keyport.with_file_name("keyport-full"))
