@@ -100,7 +100,9 @@ fn drive(
                         break;
                     }
                     match ask(&socket, &line) {
-                        Ok(took) => mine.latencies_us.push(took.as_micros().min(u32::MAX as u128) as u32),
+                        Ok(took) => mine
+                            .latencies_us
+                            .push(took.as_micros().min(u32::MAX as u128) as u32),
                         Err(why) => {
                             mine.errors += 1;
                             mine.first_error.get_or_insert(why);
@@ -162,15 +164,36 @@ pub fn run(cx: &Context, report: &mut Report) {
     let agent = env.agent();
     let socket = agent.socket.clone();
     // Warm-up: the token cached, the audit at its bound, the allocator settled.
-    let mut warm = drive(&socket, &id, CLIENTS, Until::Requests(requests / 20), Duration::ZERO, |_| {});
+    let mut warm = drive(
+        &socket,
+        &id,
+        CLIENTS,
+        Until::Requests(requests / 20),
+        Duration::ZERO,
+        |_| {},
+    );
     let (rss_warm, fds_warm) = (rss_mib(agent.pid()), descriptors(agent.pid()));
     let refreshes_before = env.server.grants("refresh_token");
-    let mut load = drive(&socket, &id, CLIENTS, Until::Requests(requests), Duration::ZERO, |_| {});
+    let mut load = drive(
+        &socket,
+        &id,
+        CLIENTS,
+        Until::Requests(requests),
+        Duration::ZERO,
+        |_| {},
+    );
     let (rss_end, fds_end) = (rss_mib(agent.pid()), descriptors(agent.pid()));
     let refreshes = env.server.grants("refresh_token") - refreshes_before;
     // One client at a time: the agent's own answer time, beside a server that does nothing but
     // answer (the same line back) over the same kind of socket.
-    let mut alone = drive(&socket, &id, 1, Until::Requests(requests / 50), Duration::ZERO, |_| {});
+    let mut alone = drive(
+        &socket,
+        &id,
+        1,
+        Until::Requests(requests / 50),
+        Duration::ZERO,
+        |_| {},
+    );
     let echo = EchoServer::start();
     let mut bare = drive_echo(&echo.path, requests / 50);
     let (alone_p50, bare_p50) = (alone.percentile_ms(0.5), bare.percentile_ms(0.5));
@@ -190,7 +213,10 @@ pub fn run(cx: &Context, report: &mut Report) {
     );
     let failed = load.errors + warm.errors;
     report.row(
-        format!("7. agent soak: {} requests over the socket, {CLIENTS} clients", load.count()),
+        format!(
+            "7. agent soak: {} requests over the socket, {CLIENTS} clients",
+            load.count()
+        ),
         format!("{rate:.0} req/s"),
         format!(
             "p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms; {failed} errors{}",
@@ -211,7 +237,10 @@ pub fn run(cx: &Context, report: &mut Report) {
     report.row(
         "   agent RSS, after warm-up → end",
         format!("{rss_warm:.1} → {rss_end:.1} MiB"),
-        format!("descriptors {fds_warm} → {fds_end}; audit.jsonl {:.0} KiB (bound 256)", audit_kib(&env)),
+        format!(
+            "descriptors {fds_warm} → {fds_end}; audit.jsonl {:.0} KiB (bound 256)",
+            audit_kib(&env)
+        ),
         Some(rss_end / rss_warm),
     );
 }
@@ -232,7 +261,10 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     let socket: PathBuf = env.home.path().canonicalize().unwrap().join("data/agent.sock");
     let start = Instant::now();
     while UnixStream::connect(&socket).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "the app's agent did not listen");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the app's agent did not listen"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Warm-up: a minute of the same use.
@@ -284,7 +316,10 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     report.row(
         "   app RSS (all its processes), after warm-up → end",
         format!("{rss_warm:.1} → {rss_end:.1} MiB"),
-        format!("descriptors {fds_warm} → {fds_end}; audit.jsonl {:.0} KiB (bound 256)", audit_kib(&env)),
+        format!(
+            "descriptors {fds_warm} → {fds_end}; audit.jsonl {:.0} KiB (bound 256)",
+            audit_kib(&env)
+        ),
         Some(rss_end / rss_warm),
     );
     report.notes.push(memory_plot(&samples));
@@ -315,7 +350,11 @@ fn memory_plot(samples: &[(u64, f64)]) -> String {
     );
     out.push_str(&format!("{min:.1} … {max:.1}\n"));
     for (minute, mib) in samples {
-        let width = if max > min { ((mib - min) / (max - min) * 40.0).round() as usize } else { 0 };
+        let width = if max > min {
+            ((mib - min) / (max - min) * 40.0).round() as usize
+        } else {
+            0
+        };
         out.push_str(&format!("{minute:>6} {mib:>6.1}  |{}\n", "#".repeat(width + 1)));
     }
     out.push_str("```");
