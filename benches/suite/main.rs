@@ -8,16 +8,17 @@
 //!   --minimal PATH     the minimal Tauri app to compare the desktop app with
 //!   --write FILE       also write the table as Markdown to FILE
 //!   --soak MINUTES     also run the desktop app's agent for that long (scenario 7)
-//!   --only NAME        run one scenario: token, concurrent, list, mcp, app or soak
+//!   --only NAME        run one scenario: token, concurrent, list, mcp, app, soak or signin
 //!
 //! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6),
-//! `soak` (7); `report` holds the table and the timing helpers.
+//! `soak` (7), `signin` (8); `report` holds the table and the timing helpers.
 
 mod app;
 mod concurrent;
 mod list;
 mod mcp;
 mod report;
+mod signin;
 mod soak;
 mod token;
 
@@ -99,6 +100,9 @@ fn main() {
     }
     if want("app") {
         app::run(&cx, &mut report);
+    }
+    if want("signin") {
+        signin::run(&cx, &mut report);
     }
     if want("soak") {
         soak::run(&cx, &mut report);

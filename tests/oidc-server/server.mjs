@@ -17,7 +17,9 @@ const ttl = Number(process.env.ACCESS_TOKEN_TTL ?? 60);
 const clientId = process.env.CLIENT_ID ?? 'keyport-test';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-const stats = { grants: {}, errors: {} };
+// `time_ms`/`requests`: per path, how long the provider spent answering (the benchmark takes this
+// from a sign-in's time to find Keyport's own).
+const stats = { grants: {}, errors: {}, time_ms: {}, requests: {} };
 const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
 // stdout carries only the announcement line: whoever started us may stop reading after it.
@@ -109,7 +111,11 @@ server.listen(port, '127.0.0.1', () => {
       ctx.body = stats;
       return;
     }
+    const start = process.hrtime.bigint();
     await next();
+    const path = ctx.path.startsWith('/interaction/') ? '/interaction' : ctx.path;
+    stats.time_ms[path] = (stats.time_ms[path] ?? 0) + Number(process.hrtime.bigint() - start) / 1e6;
+    stats.requests[path] = (stats.requests[path] ?? 0) + 1;
   });
   server.on('request', provider.callback());
   process.stdout.write(`${JSON.stringify({ issuer, port: actual })}\n`);

@@ -14,7 +14,7 @@ use crate::redirect::loopback::{CallbackListener, Serving, SignInAddress};
 use crate::store::accounts::{self, Account, Lifecycle};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// How long `connect` waits for the browser by default.
@@ -72,11 +72,67 @@ struct Prepared<'a> {
     connection: Arc<Connection>,
     scopes: Vec<String>,
     keyport: &'a Keyport,
+    phases: Phases,
+    /// The keychain check, running while the sign-in goes on (taken by whoever waits for it).
+    probe: Option<KeychainProbe>,
+}
+
+/// Whether the keychain can take the tokens, found out on a blocking thread while the provider
+/// is discovered, the listener bound and Keyport registered (writing and deleting the probe item
+/// takes ~20 ms of D-Bus round trips); its answer is awaited before the browser opens, so that
+/// nobody signs in for tokens that would have nowhere to go.
+struct KeychainProbe(tokio::task::JoinHandle<Result<()>>);
+
+impl KeychainProbe {
+    fn start(keychain: &crate::store::keychain::Keychain) -> KeychainProbe {
+        let keychain = keychain.clone();
+        KeychainProbe(tokio::task::spawn_blocking(move || keychain.check()))
+    }
+
+    async fn outcome(self) -> Result<()> {
+        self.0
+            .await
+            .map_err(|e| Error::Internal(format!("the keychain check stopped: {e}")))?
+    }
 }
 
 impl Prepared<'_> {
     fn remote(&self) -> Result<Remote<'_>> {
         self.keyport.remote(&self.provider.id, &self.connection)
+    }
+}
+
+/// How long each step of a sign-in took: logged at debug level when it ends (target
+/// `keyport::sign_in_phases`), so that the benchmark can tell Keyport's own cost from the time
+/// spent in the browser and at the provider.
+struct Phases {
+    steps: std::sync::Mutex<(Instant, Vec<(&'static str, Duration)>)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            steps: std::sync::Mutex::new((Instant::now(), Vec::new())),
+        }
+    }
+
+    /// Ends the step `name`, which began where the previous one ended.
+    fn mark(&self, name: &'static str) {
+        let mut steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let took = now - steps.0;
+        steps.0 = now;
+        steps.1.push((name, took));
+    }
+
+    fn log(&self) {
+        let steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
+        let text: Vec<String> = steps
+            .1
+            .iter()
+            .map(|(name, took)| format!("{}={:.3}", name.replace(' ', "_"), took.as_secs_f64() * 1000.0))
+            .collect();
+        tracing::debug!(target: "keyport::sign_in_phases", phases = %text.join(" "), "sign-in phases, in ms");
     }
 }
 
@@ -103,6 +159,7 @@ impl Keyport {
         mode: RedirectMode<'_>,
         present: impl FnOnce(&SignInAddress),
     ) -> Result<Account> {
+        let phases = Phases::start();
         let provider = self.catalog()?.get(provider_id)?;
         let (deep_links, pasted) = match (provider.redirect, mode) {
             (RedirectKind::DeepLink, RedirectMode::DeepLink(flows)) => (Some(flows), None),
@@ -115,21 +172,30 @@ impl Keyport {
             (RedirectKind::Loopback, RedirectMode::LoopbackOrPasted(lines)) => (None, Some(lines)),
             (RedirectKind::Loopback, _) => (None, None),
         };
-        let mut prepared = self.prepare_sign_in(provider, &opts).await?;
+        let mut prepared = self.prepare_sign_in(provider, &opts, phases).await?;
         // The browser is opened on the listener's one-time start page in both cases, so the
         // authorization request never appears on a command line.
         let mut listener = CallbackListener::bind().await?;
+        prepared.phases.mark("listener");
         let redirect_uri = match deep_links {
             None => listener.redirect_uri(),
             Some(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
         if prepared.provider.registers_itself() {
             self.register_for(&mut prepared, &redirect_uri).await?;
+            prepared.phases.mark("registration");
         }
+        let probe = prepared
+            .probe
+            .take()
+            .expect("the probe is started with the sign-in");
         let name = &prepared.provider.display_name;
         let remote = prepared.remote()?;
         let pending = remote.authorize(redirect_uri, &prepared.scopes);
         let address = listener.start_page(&pending.url);
+        prepared.phases.mark("authorization request");
+        probe.outcome().await?;
+        prepared.phases.mark("keychain probe");
         let callback = match deep_links {
             None => {
                 tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
@@ -153,11 +219,13 @@ impl Keyport {
                 }
             }
         };
+        prepared.phases.mark("browser");
         prepared
             .connection
             .check_callback_issuer(callback.iss.as_deref())?;
         let requested = pending.requested_scopes.clone();
         let grant = remote.exchange(pending, callback.code).await?;
+        prepared.phases.mark("code exchange");
         self.store_connection(&prepared, grant, requested, opts.nickname)
             .await
     }
@@ -170,9 +238,15 @@ impl Keyport {
         opts: ConnectOptions,
         present: impl FnOnce(&DevicePrompt),
     ) -> Result<Account> {
-        let prepared = self
-            .prepare_sign_in(self.catalog()?.get(provider_id)?, &opts)
+        let phases = Phases::start();
+        let mut prepared = self
+            .prepare_sign_in(self.catalog()?.get(provider_id)?, &opts, phases)
             .await?;
+        // The code is shown to the person only once the tokens are known to have a place.
+        if let Some(probe) = prepared.probe.take() {
+            probe.outcome().await?;
+        }
+        prepared.phases.mark("keychain probe");
         let remote = prepared.remote()?;
         let device = remote.start_device(&prepared.scopes).await?;
         let name = &prepared.provider.display_name;
@@ -203,6 +277,7 @@ impl Keyport {
             },
         }
         .map_err(device_error)?;
+        prepared.phases.mark("device approval");
         let scopes = prepared.scopes.clone();
         self.store_connection(&prepared, grant, scopes, opts.nickname)
             .await
@@ -237,20 +312,29 @@ impl Keyport {
 
     /// What every sign-in needs before the user is involved: the provider with the user's
     /// variables, a keychain that can take the tokens, the resolved connection, and the scopes.
-    async fn prepare_sign_in(&self, provider: &Provider, opts: &ConnectOptions) -> Result<Prepared<'_>> {
+    async fn prepare_sign_in(
+        &self,
+        provider: &Provider,
+        opts: &ConnectOptions,
+        phases: Phases,
+    ) -> Result<Prepared<'_>> {
         let provider = provider.with_variables(&opts.variables)?;
         if !provider.is_set_up() {
             return Err(Error::ProviderNotSetUp(provider.id.clone()));
         }
+        phases.mark("catalog");
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
-        self.keychain.check()?;
+        let probe = KeychainProbe::start(&self.keychain);
         let connection = crate::provider::resolve::resolve(&provider, self.http()).await?;
+        phases.mark("discovery");
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         Ok(Prepared {
             provider,
             connection: Arc::new(connection),
             scopes,
             keyport: self,
+            phases,
+            probe: Some(probe),
         })
     }
 
@@ -264,6 +348,7 @@ impl Keyport {
     ) -> Result<Account> {
         let provider = &prepared.provider;
         let profile = prepared.remote()?.profile(&grant).await;
+        prepared.phases.mark("user info");
         // An MCP server says nothing of its user: its account is named after the server, so that
         // it reads well and a reconnect finds it.
         let nickname = nickname.or_else(|| {
@@ -346,6 +431,8 @@ impl Keyport {
             }
             Ok(account)
         })?;
+        prepared.phases.mark("writes");
+        prepared.phases.log();
         tracing::info!(account = %account.id, "connected");
         Ok(account)
     }
