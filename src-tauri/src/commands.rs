@@ -82,7 +82,7 @@ pub async fn add_provider(
 #[tauri::command]
 pub async fn add_mcp_server(url: String) -> Result<serde_json::Value, UiError> {
     let mut keyport = keyport()?;
-    let provider = keyport.mcp_provider(&url).await?;
+    let provider = keyport.mcp_provider(&url, None).await?;
     Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
 }
 

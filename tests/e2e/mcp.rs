@@ -3,7 +3,7 @@
 //! metadata and authorization-server metadata, dynamic registration with the exact redirect, the
 //! resource indicator on every request, and the tokens used on the server's own tool.
 
-use keyport_test_support::{Env, McpServer};
+use keyport_test_support::{Env, McpServer, Run};
 use std::process::Command;
 
 /// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
@@ -340,4 +340,71 @@ fn when_the_grant_has_ended_the_bridge_signs_in_again_instead_of_failing() {
         "the same account, reconnected"
     );
     assert_eq!(accounts[0]["status"], "ok");
+}
+
+#[test]
+fn a_client_registered_beforehand_is_used_instead_of_registering_its_secret_kept_in_the_keychain() {
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("PRE_REGISTERED", "keyport-by-hand:s3cr3t-by-hand")]);
+    // The secret only ever in the environment: a wrong one is the server's refusal, and nothing
+    // is stored.
+    let wrong = env
+        .command(&[
+            "connect",
+            &server.url,
+            "--client-id",
+            "keyport-by-hand",
+            "--client-secret-env",
+            "MCP_SECRET",
+            "--timeout",
+            "30",
+        ])
+        .env("MCP_SECRET", "not-the-secret")
+        .output()
+        .unwrap();
+    let wrong: Run = wrong.into();
+    assert_eq!(wrong.code, 6, "{wrong:?}");
+    assert!(env.list().as_array().unwrap().is_empty());
+    env.run(&[
+        "connect",
+        &server.url,
+        "--client-id",
+        "keyport-by-hand",
+        "--client-secret-env",
+        "UNSET_VAR",
+    ])
+    .fails(2, "UNSET_VAR");
+
+    let run: Run = env
+        .command(&[
+            "connect",
+            &server.url,
+            "--client-id",
+            "keyport-by-hand",
+            "--client-secret-env",
+            "MCP_SECRET",
+            "--json",
+            "--timeout",
+            "30",
+        ])
+        .env("MCP_SECRET", "s3cr3t-by-hand")
+        .output()
+        .unwrap()
+        .into();
+    let account = run.ok().json();
+    let id = account["id"].as_str().unwrap().to_string();
+    let stats = server.stats();
+    assert_eq!(stats["registrations"], 0, "no registration: {stats}");
+    assert_eq!(stats["token_grants"]["authorization_code"], 1, "{stats}");
+    let token = env.run(&["token", &id]).ok().stdout;
+    assert_eq!(server.call_whoami(token.trim()).0, 200);
+    // The secret is in the keychain, not in providers.toml; a refresh authenticates with it.
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert!(
+        providers.contains("client_id = \"keyport-by-hand\""),
+        "{providers}"
+    );
+    assert!(!providers.contains("s3cr3t-by-hand"), "{providers}");
+    env.run(&["refresh", &id]).ok();
+    assert_eq!(server.stats()["token_grants"]["refresh_token"], 1);
 }

@@ -16,7 +16,9 @@ Built on the official Python MCP SDK (`mcp`, pinned in requirements.txt), one pr
 Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime in seconds,
 default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead of the SDK's
 default text/event-stream), LOG_LEVEL (default WARNING; logs go to stderr), PRM_RESOURCE (serve
-resource metadata naming this resource instead of our own: a server a client must refuse).
+resource metadata naming this resource instead of our own: a server a client must refuse),
+PRE_REGISTERED="id:secret" (a confidential client registered out of band, client_secret_post,
+its loopback redirect matching on any port).
 Once listening it prints one JSON line on stdout:
   {"url": "http://127.0.0.1:PORT/mcp", "issuer": "http://127.0.0.1:PORT/"}
 """
@@ -71,12 +73,39 @@ def same_resource(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
+class LoopbackClient(OAuthClientInformationFull):
+    """A client registered ahead of time (out of band) for a native app: its loopback redirect
+    matches on any port, as RFC 8252 section 7.3 asks of authorization servers."""
+
+    def validate_redirect_uri(self, redirect_uri):
+        if redirect_uri is not None and redirect_uri.host == "127.0.0.1" and redirect_uri.path == "/callback":
+            return redirect_uri
+        return super().validate_redirect_uri(redirect_uri)
+
+
+def pre_registered() -> dict[str, OAuthClientInformationFull]:
+    """PRE_REGISTERED="id:secret": a confidential client known without registration."""
+    spec = os.environ.get("PRE_REGISTERED")
+    if not spec:
+        return {}
+    client_id, secret = spec.split(":", 1)
+    client = LoopbackClient(
+        client_id=client_id,
+        client_secret=secret,
+        redirect_uris=["http://127.0.0.1/callback"],
+        token_endpoint_auth_method="client_secret_post",
+        grant_types=["authorization_code", "refresh_token"],
+        scope="admin",
+    )
+    return {client_id: client}
+
+
 class AutoApproveProvider:
     """The SDK's OAuthAuthorizationServerProvider interface, in memory, approving everything."""
 
     def __init__(self, resource: str):
         self.resource = resource  # the only resource (RFC 8707) we issue tokens for
-        self.clients: dict[str, OAuthClientInformationFull] = {}
+        self.clients: dict[str, OAuthClientInformationFull] = pre_registered()
         self.codes: dict[str, AuthorizationCode] = {}
         self.access: dict[str, AccessToken] = {}
         self.refresh: dict[str, RefreshToken] = {}

@@ -70,6 +70,8 @@ pub enum Command {
         /// Print the new account as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        client: ClientChoice,
     },
     /// List connected accounts: id, provider, nickname, status, expiry, scopes.
     List {
@@ -192,6 +194,8 @@ pub enum Command {
         /// Give up a first sign-in after this many seconds.
         #[arg(long, value_name = "SECS", default_value_t = keyport_core::DEFAULT_CONNECT_TIMEOUT_SECS)]
         timeout: u64,
+        #[command(flatten)]
+        client: ClientChoice,
     },
     /// Run `ssh` with this machine's agent forwarded, so that `keyport` on the remote machine
     /// (the two executables, nothing else) hands out this desktop's tokens: `keyport ssh devbox`,
@@ -216,6 +220,19 @@ pub enum Command {
         account: String,
         state: OnOff,
     },
+}
+
+/// Who Keyport is to a remote MCP server that does not let it register itself.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientChoice {
+    /// For a remote MCP server: the client id you registered Keyport under there (its redirect
+    /// URI: http://127.0.0.1/callback, any port), instead of registering at each sign-in.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The environment variable that holds that client's secret (never the secret itself on a
+    /// command line); it is kept in the keychain.
+    #[arg(long, value_name = "VAR", requires = "client_id")]
+    pub client_secret_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

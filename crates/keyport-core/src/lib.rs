@@ -41,7 +41,8 @@ pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, T
 pub use ops::choose::choose_reference;
 pub use ops::{
     agent_address, ConnectOptions, DevicePrompt, EnvRequest, GitCredential, GitRequest, Keyport, NewProvider,
-    RedirectMode, RevocationOutcome, TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
+    OwnClient, RedirectMode, RevocationOutcome, TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS,
+    DEFAULT_MIN_TTL_SECS,
 };
 pub use process_guard::forbid_memory_reads;
 pub use redirect::browser::open as open_browser;

@@ -2,15 +2,21 @@
 //! remote one with fresh tokens (`keyport_core`'s `bridge_mcp`). stdout carries only the protocol:
 //! every word for the person goes to stderr.
 
-use keyport_core::{ConnectOptions, Error, Keyport, RedirectMode, Result};
+use keyport_core::{ConnectOptions, Error, Keyport, OwnClient, RedirectMode, Result};
 use std::time::Duration;
 
-pub async fn bridge(mut keyport: Keyport, url: &str, account: Option<String>, timeout: u64) -> Result<()> {
+pub async fn bridge(
+    mut keyport: Keyport,
+    url: &str,
+    account: Option<String>,
+    timeout: u64,
+    own: Option<OwnClient>,
+) -> Result<()> {
     let reference = match account {
         Some(account) => account,
         None => match ready_account(&keyport, url)? {
             Some(id) => id,
-            None => first_sign_in(&mut keyport, url, timeout).await?,
+            None => first_sign_in(&mut keyport, url, timeout, own.as_ref()).await?,
         },
     };
     let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -46,13 +52,18 @@ fn ready_account(keyport: &Keyport, url: &str) -> Result<Option<String>> {
 /// No account for that server yet, or none ready: sign in to it now, in the browser, saying so on stderr. Several
 /// clients starting at once make one sign-in: the first holds the lock while it adds the server
 /// and signs in, the others wait for it and then use its account.
-async fn first_sign_in(keyport: &mut Keyport, url: &str, timeout: u64) -> Result<String> {
+async fn first_sign_in(
+    keyport: &mut Keyport,
+    url: &str,
+    timeout: u64,
+    own: Option<&OwnClient>,
+) -> Result<String> {
     let lock = keyport.home().locks_dir().join("mcp-first-sign-in.lock");
     let _one_at_a_time = keyport_core::FileLock::exclusive(&lock)?;
     if let Some(id) = ready_account(keyport, url)? {
         return Ok(id);
     }
-    let server = keyport.mcp_provider(url).await?;
+    let server = keyport.mcp_provider(url, own).await?;
     let name = server.display_name.clone();
     let opts = ConnectOptions {
         nickname: Some(name.clone()),

@@ -72,13 +72,21 @@ pub async fn run(args: Args) -> Result<()> {
             device,
             timeout,
             json,
+            client,
         } => {
             // A URL is a remote MCP server: found, and added as a provider, before the sign-in.
             let mut nickname = nickname;
+            let own = own_client(&client)?;
             if provider.starts_with("https://") || provider.starts_with("http://") {
-                let server = keyport.mcp_provider(&provider).await?;
+                let server = keyport.mcp_provider(&provider, own.as_ref()).await?;
                 nickname = nickname.or_else(|| Some(server.display_name.clone()));
                 provider = server.id;
+            } else if own.is_some() {
+                return Err(keyport_core::Error::Usage(
+                    "--client-id is for a remote MCP server's URL; give a catalog provider its client id \
+                     in providers.toml"
+                        .into(),
+                ));
             }
             let opts = ConnectOptions {
                 scopes: (!scopes.is_empty()).then_some(scopes),
@@ -171,7 +179,8 @@ pub async fn run(args: Args) -> Result<()> {
             url,
             account,
             timeout,
-        } => mcp::bridge(keyport, &url, account, timeout).await,
+            client,
+        } => mcp::bridge(keyport, &url, account, timeout, own_client(&client)?).await,
         Command::Agent => {
             let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
             crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
@@ -220,4 +229,27 @@ fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
          refresh, rename or remove accounts there (`keyport list` shows those offered here)"
             .into(),
     ))
+}
+
+/// The client `--client-id` names, with the secret read from the variable `--client-secret-env`
+/// names.
+fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core::OwnClient>> {
+    let Some(client_id) = &choice.client_id else {
+        return Ok(None);
+    };
+    let client_secret = match &choice.client_secret_env {
+        Some(var) => Some(keyport_core::Secret::new(
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    keyport_core::Error::Usage(format!("--client-secret-env {var}: that variable is not set"))
+                })?,
+        )),
+        None => None,
+    };
+    Ok(Some(keyport_core::OwnClient {
+        client_id: client_id.clone(),
+        client_secret,
+    }))
 }

@@ -38,6 +38,17 @@ impl Catalog {
 
     /// Sets `client_id` of provider `id` in the user's file.
     pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
+        Self::set_client(user_file, id, client_id, None)
+    }
+
+    /// Sets provider `id`'s client id, and how it authenticates at the token endpoint when
+    /// `auth_method` says (`none`, `client_secret_basic`, `client_secret_post`).
+    pub fn set_client(
+        user_file: &Path,
+        id: &str,
+        client_id: &str,
+        auth_method: Option<&str>,
+    ) -> Result<Catalog> {
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
             return Err(Error::Usage(
@@ -47,12 +58,15 @@ impl Catalog {
         let name = user_file.display().to_string();
         Self::edit_user_file(user_file, |catalog, providers| {
             catalog.get(id)?;
-            providers
+            let table = providers
                 .entry(id)
                 .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
                 .as_table_mut()
-                .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?
-                .insert("client_id", toml_edit::value(client_id));
+                .ok_or_else(|| catalog_error(&name, format!("[providers.{id}] must be a table")))?;
+            table.insert("client_id", toml_edit::value(client_id));
+            if let Some(method) = auth_method {
+                table.insert("token_request_auth_method", toml_edit::value(method));
+            }
             Ok(())
         })
     }

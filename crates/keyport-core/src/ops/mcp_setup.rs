@@ -11,12 +11,64 @@ use super::Keyport;
 use crate::catalog::{Catalog, Provider};
 use crate::error::{Error, Result};
 use crate::provider::mcp::{self, McpServer};
+use crate::secret::Secret;
 use url::Url;
+
+/// Who Keyport is to a server that the user registered it with beforehand (`--client-id`), in
+/// place of registering itself at each sign-in.
+#[derive(Debug, Clone)]
+pub struct OwnClient {
+    pub client_id: String,
+    /// Kept in the keychain; with it, Keyport authenticates with `client_secret_basic`.
+    pub client_secret: Option<Secret>,
+}
+
+impl OwnClient {
+    /// With a secret: `client_secret_post` when the server lists it (it names the client in the
+    /// body too, which some servers' token endpoints insist on, the MCP Python SDK's among them),
+    /// else `client_secret_basic` (RFC 8414's default).
+    fn auth_method(&self, listed: &[String]) -> &'static str {
+        match self.client_secret {
+            None => "none",
+            Some(_) if listed.iter().any(|m| m == "client_secret_post") => "client_secret_post",
+            Some(_) => "client_secret_basic",
+        }
+    }
+}
 
 impl Keyport {
     /// The provider for the MCP server at `url`: the one already in the catalog for its resource,
-    /// else a new entry made from discovery.
-    pub async fn mcp_provider(&mut self, url: &str) -> Result<Provider> {
+    /// else a new entry made from discovery. With `own`, Keyport is that client there (its id in
+    /// the entry, its secret in the keychain) instead of registering itself.
+    pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
+        let (provider, methods) = self.mcp_provider_entry(url, own).await?;
+        let Some(own) = own else {
+            return Ok(provider);
+        };
+        if let Some(secret) = &own.client_secret {
+            self.keychain.check()?;
+            self.keychain.set_client_secret(&provider.id, secret)?;
+        }
+        if provider.client_id.as_deref() != Some(own.client_id.as_str()) {
+            let catalog = Catalog::set_client(
+                &self.home.providers_file(),
+                &provider.id,
+                &own.client_id,
+                Some(own.auth_method(&methods)),
+            )?;
+            let updated = catalog.get(&provider.id)?.clone();
+            self.catalog = catalog.into();
+            return Ok(updated);
+        }
+        Ok(provider)
+    }
+
+    /// The catalog entry (found or added), and the token endpoint's authentication methods.
+    async fn mcp_provider_entry(
+        &mut self,
+        url: &str,
+        own: Option<&OwnClient>,
+    ) -> Result<(Provider, Vec<String>)> {
         let url =
             Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
@@ -27,7 +79,7 @@ impl Keyport {
             .iter()
             .find(|p| p.quirks.resource.as_deref() == Some(resource))
         {
-            return Ok(known.clone());
+            return Ok((known.clone(), server.token_auth_methods));
         }
         let base = id_for(&server.url);
         let catalog = self.catalog()?;
@@ -38,11 +90,19 @@ impl Keyport {
             })
             .find(|id| catalog.get(id).is_err())
             .expect("an unbounded range always has a free id");
-        let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, entry(&server))?;
+        let mut table = entry(&server);
+        if let Some(own) = own {
+            table.insert("client_id", toml_edit::value(own.client_id.trim()));
+            table.insert(
+                "token_request_auth_method",
+                toml_edit::value(own.auth_method(&server.token_auth_methods)),
+            );
+        }
+        let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;
         tracing::info!(provider = %id, resource, "MCP server added");
         let added = catalog.get(&id)?.clone();
         self.catalog = catalog.into();
-        Ok(added)
+        Ok((added, server.token_auth_methods))
     }
 
     /// The account whose tokens are for the MCP server at `resource` (its URL, or the resource

@@ -25,6 +25,7 @@ mod token_route;
 
 pub use exec::EnvRequest;
 pub use git::{GitCredential, GitRequest};
+pub use mcp_setup::OwnClient;
 pub use provider_setup::NewProvider;
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;

@@ -41,6 +41,8 @@ pub struct McpServer {
     /// What to ask for: the challenge's `scope`, else the resource metadata's `scopes_supported`,
     /// else nothing; `offline_access` added when the authorization server lists it.
     pub scopes: Vec<String>,
+    /// How clients may authenticate at the token endpoint, as its metadata lists them.
+    pub token_auth_methods: Vec<String>,
 }
 
 /// RFC 9728 protected-resource metadata, the part Keyport reads.
@@ -71,6 +73,8 @@ struct ServerMetadata {
     scopes_supported: Vec<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Vec<String>,
 }
 
 /// A `WWW-Authenticate: Bearer …` challenge's parameters Keyport uses.
@@ -152,6 +156,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 issuer: Some(m.issuer),
                 iss_parameter_supported: m.authorization_response_iss_parameter_supported,
                 scopes,
+                token_auth_methods: m.token_endpoint_auth_methods_supported,
             }
         }
         // 2025-03-26 without metadata: the default endpoints at the origin.
@@ -168,6 +173,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 issuer: None,
                 iss_parameter_supported: false,
                 scopes,
+                token_auth_methods: Vec::new(),
             }
         }
     };
