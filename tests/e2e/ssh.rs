@@ -126,8 +126,10 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
     over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}")).fails(9, "may not be used over SSH");
     // The desktop's own words when it has no such account (there is no account file here).
     over_ssh(&env, &ssh, &format!("{KEYPORT} token nobody")).fails(3, "nobody");
-    // What is the desktop's to do is done there.
+    // What is the desktop's to do is done there; `keyport agent` has no window to ask whether to
+    // sign in for the remote (the app does: tests/gui).
     over_ssh(&env, &ssh, &format!("{KEYPORT} rename {id} x")).fails(7, "accounts of the desktop");
+    over_ssh(&env, &ssh, &format!("{KEYPORT} connect demo")).fails(7, "no window to ask in");
 
     // The audit names the SSH connection, and the remote's claim as the program.
     let uses = env.audit();

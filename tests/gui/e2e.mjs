@@ -778,6 +778,35 @@ test('a program on a machine reached with keyport ssh is asked about on the desk
   assert.equal(await browser.$('#consent').isDisplayed(), false);
 });
 
+test('a sign-in asked for over SSH runs on the desktop once allowed, and its account may be used there', async () => {
+  const ssh = await startSshd();
+  const before = accounts().map((a) => a.id);
+  const remote = `${cli} connect demo --json --timeout 30`;
+  const child = spawn(cli, ['ssh', ...ssh.args, remote], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => child.on('exit', resolve));
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 }).catch((e) => {
+    throw new Error(`no question (remote said: ${stderr}): ${e.message}`);
+  });
+  const text = await browser.$('#consent').getText();
+  assert.match(text, new RegExp(`Sign in to Demo for .* on ${ssh.destination.replace(/[.]/g, '\\.')} \\(over SSH\\)\\?`));
+  assert.equal(await browser.$('#consent-always').isDisplayed(), false, 'a sign-in is never "always"');
+  await shot('sign-in-over-ssh');
+  await browser.$('#consent-once').click();
+  const code = await done;
+  appLog += stderr;
+  assert.equal(code, 0, stderr);
+  // The scripted browser signs in as a user already connected here: that account is updated.
+  const made = JSON.parse(stdout);
+  assert.ok(before.includes(made.id), `the same user's account: ${stdout}`);
+  const stored = accounts().find((a) => a.id === made.id);
+  assert.equal(stored.over_ssh, true, 'allowed over SSH, as the person agreed');
+  assert.ok(keychainItem(made.id)?.access_token, 'its tokens are in the desktop keychain');
+});
+
 test('a device sign-in started in a terminal shows its code in the window too', async () => {
   const child = spawn(cli, ['connect', 'demo', '--device', '--no-browser'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

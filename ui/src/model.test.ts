@@ -116,7 +116,15 @@ describe('variables', () => {
 
 describe('consent', () => {
   it('asks in a sentence and lists an account’s answers, newest first', () => {
-    const q = { id: 1, program: 'python3', exe: '/usr/bin/python3', account: 'demo-1', account_label: 'demo:ada', over_ssh: null };
+    const q = {
+      id: 1,
+      program: 'python3',
+      exe: '/usr/bin/python3',
+      account: 'demo-1',
+      account_label: 'demo:ada',
+      over_ssh: null,
+      connect: null,
+    };
     expect(consentText(q)).toBe('python3 asks for a token of demo:ada. Allow it?');
     expect(consentTitle(q)).toBe('Allow python3 to use demo:ada?');
     expect(consentExe(q)).toBe('/usr/bin/python3');
@@ -124,6 +132,9 @@ describe('consent', () => {
     expect(consentTitle(remote)).toBe('Allow python3 on devbox (over SSH) to use demo:ada?');
     expect(consentText(remote)).toContain('"python3" is what that machine says it is');
     expect(consentExe(remote)).toBe('Through your SSH connection to devbox');
+    const signIn = { ...remote, account: '', account_label: 'GitHub', connect: 'GitHub' };
+    expect(consentTitle(signIn)).toBe('Sign in to GitHub for python3 on devbox (over SSH)?');
+    expect(consentText(signIn)).toContain('asks to connect a GitHub account');
     const d = (exe: string, account: string, at: number, allow = true) => ({
       exe,
       account,

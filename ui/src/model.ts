@@ -151,12 +151,20 @@ export function providerHue(id: string): number {
 
 /** The consent question's title: "Allow python3 on devbox (over SSH) to use github:ada?". */
 export function consentTitle(q: Question): string {
+  if (q.connect) return `Sign in to ${q.connect} for ${q.program} on ${q.over_ssh} (over SSH)?`;
   const who = q.over_ssh ? `${q.program} on ${q.over_ssh} (over SSH)` : q.program;
   return `Allow ${who} to use ${q.account_label}?`;
 }
 
 /** The consent question, as a sentence. */
 export function consentText(q: Question): string {
+  if (q.connect) {
+    return (
+      `A program on ${q.over_ssh}, reached over SSH from this computer, asks to connect a ${q.connect} account. ` +
+      `If you allow it, the sign-in opens here, and the new account may then be used over SSH. ` +
+      `"${q.program}" is what that machine says it is; Keyport cannot check it.`
+    );
+  }
   if (q.over_ssh) {
     return (
       `A program on ${q.over_ssh}, reached over SSH from this computer, asks for a token of ${q.account_label}. ` +

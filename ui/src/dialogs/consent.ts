@@ -19,6 +19,8 @@ function showNext() {
   $('consent-title').textContent = consentTitle(q);
   $('consent-text').textContent = consentText(q);
   $('consent-exe').textContent = consentExe(q);
+  // A sign-in is allowed once at a time, never remembered.
+  $('consent-always').hidden = Boolean(q.connect);
   const answer = (reply: Reply) => async () => {
     queue.shift();
     showNext();

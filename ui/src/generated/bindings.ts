@@ -119,7 +119,12 @@ account_label: string,
  * The SSH destination the request came through; then `program` is only what the machine
  * there says, and the window says so.
  */
-over_ssh: string | null, };
+over_ssh: string | null, 
+/**
+ * Set when the question is whether to sign in to this provider (its name) for a program on
+ * another machine, rather than to hand out a token; "Always" then means once.
+ */
+connect: string | null, };
 
 export type Reply = "once" | "always" | "deny";
 

@@ -1,5 +1,5 @@
 //! `keyport connect`: a sign-in through the browser (opened here, or on another machine with the
-//! address pasted back), or with a device code.
+//! address pasted back), or with a device code; on a machine reached over SSH, run on the desktop.
 
 use crate::output::print_json;
 use keyport_core::{now, relative, ConnectOptions, Keyport, RedirectMode, Result};
@@ -110,4 +110,48 @@ fn read_pasted_lines() -> tokio::sync::mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+/// `connect` on a machine reached over SSH: the sign-in runs on the desktop, once the person
+/// there agreed (its browser, or its window showing the device code).
+pub fn on_the_desktop(
+    keyport: &Keyport,
+    provider: &str,
+    opts: &ConnectOptions,
+    device: bool,
+    json: bool,
+) -> Result<()> {
+    if provider.starts_with("https://") || provider.starts_with("http://") {
+        return Err(keyport_core::Error::Unsupported(
+            "add a remote MCP server on the desktop (`keyport connect URL` there); this machine reaches \
+             it over SSH"
+                .into(),
+        ));
+    }
+    crate::note!(
+        "keyport: asking the desktop you reached this machine from to sign in to {provider}; answer there{}",
+        if device {
+            " (the window shows the code)"
+        } else {
+            " (its browser opens)"
+        }
+    );
+    let account = keyport
+        .connect_across_ssh(provider, opts, device)?
+        .ok_or_else(|| keyport_core::Error::ForwardUnanswered {
+            socket: keyport.agent_address().shown(),
+            reason: "no forward leads to a desktop any more".into(),
+        })?;
+    if json {
+        crate::output::print_json(&account);
+    } else {
+        let text = |key: &str| account[key].as_str().unwrap_or_default().to_string();
+        crate::out!(
+            "Connected {} ({}:{}) on the desktop; it may be used here.",
+            text("id"),
+            text("provider"),
+            keyport_core::escape_controls(&text("nickname"))
+        );
+    }
+    Ok(())
 }

@@ -74,6 +74,15 @@ pub async fn run(args: Args) -> Result<()> {
             json,
             client,
         } => {
+            if keyport.uses_another_machines_accounts()? {
+                let opts = ConnectOptions {
+                    scopes: (!scopes.is_empty()).then_some(scopes),
+                    nickname,
+                    timeout: Duration::from_secs(timeout),
+                    variables: vars.into_iter().collect(),
+                };
+                return connect::on_the_desktop(&keyport, &provider, &opts, device, json);
+            }
             // A URL is a remote MCP server: found, and added as a provider, before the sign-in.
             let mut nickname = nickname;
             let own = own_client(&client)?;
@@ -212,6 +221,7 @@ fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
     let here = matches!(
         command,
         Command::Token { .. }
+            | Command::Connect { .. }
             | Command::Exec { .. }
             | Command::GitCredential { .. }
             | Command::List { .. }
@@ -225,8 +235,9 @@ fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
         return Ok(());
     }
     Err(keyport_core::Error::Unsupported(
-        "this machine uses the accounts of the desktop it was reached from over SSH; connect, \
-         refresh, rename or remove accounts there (`keyport list` shows those offered here)"
+        "this machine uses the accounts of the desktop it was reached from over SSH; refresh, rename \
+         or remove accounts there (`keyport list` shows those offered here, `keyport connect` signs \
+         in there)"
             .into(),
     ))
 }

@@ -96,7 +96,7 @@ pub fn through_agent(
             std::env::set_var(AGENT_ANSWERED, kind.as_str().unwrap_or_default());
             None
         }
-        Answer::Shown | Answer::Accounts { .. } => None,
+        Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. } => None,
         Answer::Error { kind, message } => {
             crate::note!("keyport: {message}");
             Some(Exit::from_kind(kind))

@@ -33,6 +33,9 @@ pub struct Question {
     /// The SSH destination the request came through; then `program` is only what the machine
     /// there says, and the window says so.
     pub over_ssh: Option<String>,
+    /// Set when the question is whether to sign in to this provider (its name) for a program on
+    /// another machine, rather than to hand out a token; "Always" then means once.
+    pub connect: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +120,7 @@ impl Consent {
                 account: account.id.clone(),
                 account_label: account.label(),
                 over_ssh: over_ssh.map(str::to_string),
+                connect: None,
             };
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
             self.asker.ask(question, reply_tx);
@@ -149,6 +153,38 @@ impl Consent {
             Ok(Ok(true)) => Ok(()),
             Ok(Ok(false)) => Err(refused(program, account, false)),
             _ => Err(refused(program, account, true)),
+        }
+    }
+
+    /// `Ok` when the person agrees to sign in to `provider_name` for `usage`'s program on the
+    /// machine it names (asked every time: a sign-in is never remembered as allowed).
+    pub(crate) async fn check_sign_in(&self, usage: &Use, provider_name: &str) -> Result<()> {
+        let program = usage.program.clone().unwrap_or_else(|| "A program".into());
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let question = Question {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            program: program.clone(),
+            exe: String::new(),
+            account: String::new(),
+            account_label: provider_name.to_string(),
+            over_ssh: usage.over_ssh.clone(),
+            connect: Some(provider_name.to_string()),
+        };
+        tracing::info!(
+            program,
+            provider = provider_name,
+            "asking the user before a sign-in for another machine"
+        );
+        self.asker.ask(question, reply_tx);
+        let refused = |timed_out| Error::Refused {
+            program: crate::text::escape_controls(&program).into_owned(),
+            account: format!("a new {provider_name} account"),
+            timed_out,
+        };
+        match tokio::time::timeout(self.timeout, reply_rx).await {
+            Ok(Ok(Reply::Once | Reply::Always)) => Ok(()),
+            Ok(Ok(Reply::Deny)) => Err(refused(false)),
+            _ => Err(refused(true)),
         }
     }
 

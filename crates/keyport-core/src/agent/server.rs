@@ -5,7 +5,7 @@
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::caller::Caller;
-use crate::agent_link::protocol::{Answer, DeviceCode, GitAsk, Incoming, Request};
+use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
@@ -133,6 +133,10 @@ impl Agent {
             Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
             Some(Incoming::List) => self.list_for(&caller),
             Some(Incoming::Git(ask)) => self.answer_git(ask, &caller).await,
+            Some(Incoming::Connect(ask)) => match self.connect_for(ask, &caller).await {
+                Ok(account) => Answer::Connected { account },
+                Err(e) => Answer::from(&e),
+            },
             None => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
@@ -172,6 +176,63 @@ impl Agent {
             ))),
             Err(e) => Answer::from(&e),
         }
+    }
+
+    /// A sign-in asked for from a machine reached over SSH, run here once the person at the desktop
+    /// agreed: the browser opens here, or the window shows the device code. The new account may
+    /// then be used over SSH (that is what the person agreed to). Only the app's agent asks;
+    /// `keyport agent` has no window and says where to sign in instead.
+    async fn connect_for(&self, ask: ConnectAsk, caller: &Caller) -> Result<serde_json::Value> {
+        let Some(destination) = caller.over_ssh() else {
+            return Err(Error::Unsupported(
+                "the agent starts sign-ins only for machines reached over SSH; run `keyport connect` here"
+                    .into(),
+            ));
+        };
+        let provider = self.keyport.catalog()?.get(&ask.provider)?.clone();
+        let Some(consent) = &self.consent else {
+            return Err(Error::Unsupported(format!(
+                "the agent on the desktop has no window to ask in: sign in there (`keyport connect {}`), then \
+                 allow the account over SSH (`keyport forwarding ACCOUNT on`)",
+                provider.id
+            )));
+        };
+        let usage = caller.usage("", Some(&ask.claim));
+        consent.check_sign_in(&usage, &provider.display_name).await?;
+        let opts = crate::ops::ConnectOptions {
+            scopes: ask.scopes,
+            nickname: ask.nickname,
+            timeout: Duration::from_secs(ask.timeout.clamp(10, 900)),
+            variables: ask.variables,
+        };
+        let program = usage.program.clone().unwrap_or_default();
+        let account = if ask.device {
+            let asker = consent.asker();
+            let show = |prompt: &crate::ops::DevicePrompt| {
+                asker.show_device_code(DeviceCode {
+                    provider: provider.id.clone(),
+                    provider_name: provider.display_name.clone(),
+                    user_code: prompt.user_code.clone(),
+                    verification_uri: prompt.verification_uri.to_string(),
+                    expires_in: prompt.expires_in.as_secs(),
+                    program: Some(format!("{program} on {destination} (over SSH)")),
+                })
+            };
+            self.keyport.connect_device(&provider.id, opts, show).await?
+        } else {
+            let open = |address: &crate::redirect::loopback::SignInAddress| {
+                if let Err(e) = crate::redirect::browser::open(&address.local) {
+                    tracing::warn!(error = %e, "could not open the browser for a sign-in asked over SSH");
+                }
+            };
+            self.keyport
+                .connect_via(&provider.id, opts, crate::ops::RedirectMode::Loopback, open)
+                .await?
+        };
+        let account = self.keyport.set_over_ssh(&account.id, true)?;
+        tracing::info!(account = %account.id, destination, "connected for a machine reached over SSH");
+        let summary = self.keyport.summary(&account, now())?;
+        serde_json::to_value(summary).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// The accounts the caller may ask for, as `keyport list --json` shows them: over SSH, only

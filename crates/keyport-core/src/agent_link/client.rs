@@ -6,7 +6,7 @@
 //! that the process answering runs as this user.
 
 use super::address::AgentAddress;
-use super::protocol::{Answer, Claim, DeviceCode, GitAsk, Request};
+use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, GitAsk, Request};
 use crate::error::{Error, Result};
 #[cfg(unix)]
 use std::path::Path;
@@ -43,6 +43,18 @@ pub fn ask_list(agent: &AgentAddress) -> Result<Option<Answer>> {
         list: Claim,
     }
     exchange(agent, &Message { list: Claim::here() }, 10)
+}
+
+/// Asks a desktop's agent across SSH to run a sign-in there (after asking the person).
+#[cfg(unix)]
+pub fn ask_connect(agent: &AgentAddress, mut ask: ConnectAsk) -> Result<Option<Answer>> {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        connect: &'a ConnectAsk,
+    }
+    ask.claim = Claim::here();
+    let wait = ask.timeout + ANSWER_WAIT_SECS;
+    exchange(agent, &Message { connect: &ask }, wait)
 }
 
 /// A refresh at the provider can take a while (the HTTP client gives up after 30 s), and the
@@ -250,6 +262,11 @@ pub fn ask_agent(_agent: &AgentAddress, _account: &str, _min_ttl: u64) -> Result
 
 #[cfg(not(unix))]
 pub fn ask_git(_agent: &AgentAddress, _ask: GitAsk) -> Result<Option<Answer>> {
+    Ok(None)
+}
+
+#[cfg(not(unix))]
+pub fn ask_connect(_agent: &AgentAddress, _ask: ConnectAsk) -> Result<Option<Answer>> {
     Ok(None)
 }
 

@@ -66,6 +66,26 @@ pub struct DeviceCode {
     pub program: Option<String>,
 }
 
+/// A sign-in asked for from another machine: the desktop runs it (its browser, or its window
+/// showing a device code), once the person there agreed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectAsk {
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, String>,
+    /// Sign in with a code shown in the desktop's window instead of its browser.
+    #[serde(default)]
+    pub device: bool,
+    /// Seconds the sign-in may take.
+    pub timeout: u64,
+    #[serde(default)]
+    pub claim: Claim,
+}
+
 /// Any line a client sends.
 #[derive(Debug)]
 pub(crate) enum Incoming {
@@ -73,6 +93,7 @@ pub(crate) enum Incoming {
     DeviceCode(DeviceCode),
     List,
     Git(GitAsk),
+    Connect(ConnectAsk),
 }
 
 /// The lines other than token requests, each an object with one key.
@@ -83,6 +104,7 @@ enum Other {
     /// Its claim is not needed: a list names no program.
     List(serde::de::IgnoredAny),
     Git(GitAsk),
+    Connect(ConnectAsk),
 }
 
 impl Incoming {
@@ -96,6 +118,7 @@ impl Incoming {
             Other::DeviceCode(code) => Incoming::DeviceCode(code),
             Other::List(_) => Incoming::List,
             Other::Git(ask) => Incoming::Git(ask),
+            Other::Connect(ask) => Incoming::Connect(ask),
         })
     }
 }
@@ -109,6 +132,10 @@ pub enum Answer {
     /// The accounts a client across SSH may use, as `keyport list --json` shows them.
     Accounts {
         accounts: serde_json::Value,
+    },
+    /// A sign-in asked for from across SSH is done: the new account, as `list --json` shows it.
+    Connected {
+        account: serde_json::Value,
     },
     Error {
         kind: ErrorKind,

@@ -2,7 +2,8 @@
 //! keychain and the provider. Adapters call these and only turn results into output. One file per
 //! operation: `provider_setup` (client ids and secrets, issuers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
 //! disconnect), `naming` (rename, default), `choose` (which account a command means), `git`
-//! (the credential helper protocol), `exec` (tokens for a command's environment).
+//! (the credential helper protocol), `exec` (tokens for a command's environment), `across_ssh`
+//! (what a machine reached over SSH asks its desktop for besides tokens).
 //!
 //! Ordering rules that keep the keychain and the account file consistent when a process dies at any
 //! point: secrets are written before the metadata that points at them, and an account is marked
@@ -11,6 +12,7 @@
 //! concurrent refreshes would spend the same refresh token twice, and many providers then revoke the
 //! whole grant.
 
+mod across_ssh;
 pub mod choose;
 mod exec;
 mod git;

@@ -65,26 +65,6 @@ impl Keyport {
         agent_address(&self.home)
     }
 
-    /// Whether this process reaches a desktop's agent across SSH (and keeps no accounts itself).
-    pub fn uses_another_machines_accounts(&self) -> Result<bool> {
-        crate::agent_link::client::reaches_another_machine(&self.agent_address())
-    }
-
-    /// The accounts a desktop's agent across SSH lets this machine use (as `list --json` shows
-    /// them); `None` when this machine keeps its own.
-    pub fn accounts_across_ssh(&self) -> Result<Option<serde_json::Value>> {
-        let agent = self.agent_address();
-        if !agent.is_remote() {
-            return Ok(None);
-        }
-        match crate::agent_link::client::ask_list(&agent)? {
-            Some(Answer::Accounts { accounts }) => Ok(Some(accounts)),
-            Some(Answer::Error { kind, message }) => Err(Error::AgentAnswered { kind, message }),
-            None => Ok(None),
-            _ => Err(Error::Internal("the agent answered another request".into())),
-        }
-    }
-
     /// What the running agent said; `Nobody` when no agent that asks runs for this home (then
     /// the keychain may be read here).
     fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
@@ -93,7 +73,7 @@ impl Keyport {
             match crate::agent_link::client::ask_agent(&agent, reference, min_ttl)? {
                 Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
                 Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
-                Some(Answer::Shown | Answer::Accounts { .. }) => {
+                Some(Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. }) => {
                     return Err(Error::Internal("the agent answered another request".into()))
                 }
                 None if FileLock::is_held(&self.home.asking_agent_lock())? => {
