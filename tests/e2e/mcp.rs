@@ -408,3 +408,29 @@ fn a_client_registered_beforehand_is_used_instead_of_registering_its_secret_kept
     env.run(&["refresh", &id]).ok();
     assert_eq!(server.stats()["token_grants"]["refresh_token"], 1);
 }
+
+#[test]
+fn messages_the_server_sends_outside_any_request_reach_the_client_over_the_sessions_stream() {
+    // `notify_later` answers, then sends `tools/list_changed` on its own: only a bridge that keeps
+    // the session's GET stream open hands it to the client. Both answer kinds of POST are covered:
+    // an event stream (the SDK's default) and plain JSON.
+    for json_response in ["0", "1"] {
+        let env = Env::new(60);
+        let server = McpServer::start_with(3600, &[("JSON_RESPONSE", json_response)]);
+        let run: Run = sdk_client(&env, &server.url)
+            .env("EXTRA_TOOL", "notify_later")
+            .env("WAIT_FOR_NOTIFICATION", "notifications/tools/list_changed")
+            .output()
+            .unwrap()
+            .into();
+        let said = run.ok().json();
+        assert_eq!(server.stats()["stream_notifications"], 1, "{said}");
+        assert!(
+            said["notifications"]
+                .as_array()
+                .unwrap()
+                .contains(&"notifications/tools/list_changed".into()),
+            "the client got the server's own message: {said}"
+        );
+    }
+}

@@ -11,6 +11,8 @@ Built on the official Python MCP SDK (`mcp`, pinned in requirements.txt), one pr
     straight back to the client with a code);
   * a second tool, `admin_report`, whose calls need the scope `admin` (403 insufficient_scope
     otherwise: the MCP spec's step-up);
+  * a third, `notify_later`, that sends `notifications/tools/list_changed` a moment after it
+    answers: outside any request, so only a client with the session's GET stream open sees it;
   * GET /test/stats: counters for the tests to assert on.
 
 Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime in seconds,
@@ -45,7 +47,7 @@ from mcp.server.auth.provider import (
     construct_redirect_uri,
 )
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 HOST = "127.0.0.1"
@@ -65,6 +67,7 @@ STATS = {
     "last_token_resource": None,
     "tool_calls": 0,
     "insufficient_scope": 0,  # 403s asking for a step-up (see ScopeGate)
+    "stream_notifications": 0,  # sent by notify_later, outside any request
 }
 
 
@@ -334,6 +337,23 @@ def build_app(port: int):
         STATS["tool_calls"] += 1
         token = get_access_token()
         return json.dumps({"admin": True, "scopes": token.scopes if token else []})
+
+    pending: set[asyncio.Task] = set()
+
+    @mcp.tool()
+    async def notify_later(ctx: Context) -> str:
+        """Sends `notifications/tools/list_changed` a moment after answering: outside any request,
+        so it reaches the client only over the session's GET stream."""
+
+        async def later(session):
+            await asyncio.sleep(0.3)
+            await session.send_tool_list_changed()
+            STATS["stream_notifications"] += 1
+
+        task = asyncio.get_running_loop().create_task(later(ctx.session))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        return "scheduled"
 
     @mcp.custom_route("/test/stats", methods=["GET"])
     async def stats(request: Request) -> JSONResponse:

@@ -13,7 +13,8 @@
 //! rather than a failure. A session the server no longer knows after that (a new registration's
 //! token) is opened again by replaying the client's `initialize`. The output carries only the
 //! protocol (diagnostics go to the log, never a token). Messages are forwarded concurrently: a
-//! long tool call does not hold up a ping.
+//! long tool call does not hold up a ping. The server's own messages outside any request come
+//! over the session's GET stream, kept open for the bridge's life (`listen`).
 
 use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
@@ -78,6 +79,8 @@ impl Keyport {
         let output = Arc::new(tokio::sync::Mutex::new(output));
         let mut lines = input.lines();
         let mut running = tokio::task::JoinSet::new();
+        // The server's own messages, once the session is initialized; ended with the bridge.
+        let mut listening: Option<AbortOnDrop> = None;
         while let Some(line) = lines
             .next_line()
             .await
@@ -86,14 +89,14 @@ impl Keyport {
             if line.trim().is_empty() {
                 continue;
             }
-            let (keyport, session, output) = (self.clone(), session.clone(), output.clone());
             let initialize = line.contains("\"initialize\"");
             if initialize {
                 *session.initialize.lock().expect("session lock") = Some(line.clone());
             }
+            let (keyport, session_here, output_here) = (self.clone(), session.clone(), output.clone());
             let forward = async move {
-                let answers = keyport.forward(&session, &line).await;
-                let mut out = output.lock().await;
+                let answers = keyport.forward(&session_here, &line).await;
+                let mut out = output_here.lock().await;
                 for answer in answers {
                     let _ = out.write_all(answer.as_bytes()).await;
                     let _ = out.write_all(b"\n").await;
@@ -103,13 +106,101 @@ impl Keyport {
             if initialize {
                 // Everything after `initialize` needs its session id: wait for it.
                 forward.await;
+                if listening.is_none() {
+                    let listen = self.clone().listen(session.clone(), output.clone());
+                    listening = Some(AbortOnDrop(tokio::spawn(listen)));
+                }
             } else {
                 running.spawn(forward);
             }
             while running.try_join_next().is_some() {}
         }
         while running.join_next().await.is_some() {}
+        drop(listening);
         Ok(())
+    }
+
+    /// The server's messages outside any request (the Streamable HTTP GET stream): opened once the
+    /// session is initialized and kept open, again after a drop with `Last-Event-ID` once the
+    /// server's `retry` delay (else a second) has passed, each message written to the client as it
+    /// comes. A server that answers the GET with anything but success offers none: it is not
+    /// asked again (unless its session was opened anew meanwhile).
+    async fn listen<W>(self: Arc<Self>, session: Arc<Session>, output: Arc<tokio::sync::Mutex<W>>)
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut last_event: Option<String> = None;
+        let mut retry = std::time::Duration::from_secs(1);
+        let mut refreshed = false;
+        let mut failures = 0;
+        loop {
+            let Ok(token) = self.session_token(&session).await else {
+                return;
+            };
+            let sid = session.id.lock().expect("session lock").clone();
+            let mut request = self
+                .http()
+                .get(session.url.clone())
+                .bearer_auth(token.expose())
+                .header("accept", "text/event-stream")
+                // The stream lives as long as the session, not as long as a request to a provider.
+                .timeout(std::time::Duration::from_secs(24 * 3600));
+            if let Some(sid) = &sid {
+                request = request.header("mcp-session-id", sid);
+            }
+            if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
+                request = request.header("mcp-protocol-version", version);
+            }
+            if let Some(id) = &last_event {
+                request = request.header("last-event-id", id);
+            }
+            let mut response = match request.send().await {
+                Ok(r) => r,
+                Err(_) if failures < 5 => {
+                    failures += 1;
+                    tokio::time::sleep(retry).await;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let status = response.status().as_u16();
+            if status == 401 && !refreshed {
+                refreshed = true;
+                session.forget_token();
+                if self.refresh(&session.account).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                let reopened = *session.id.lock().expect("session lock") != sid;
+                if reopened {
+                    continue;
+                }
+                tracing::debug!(status, "the MCP server offers no stream of its own messages");
+                return;
+            }
+            (refreshed, failures) = (false, 0);
+            let mut events = super::event_stream::EventReader::default();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                let Ok(batch) = events.push(&chunk) else { break };
+                let mut out = output.lock().await;
+                for event in batch {
+                    if let Some(id) = event.id {
+                        last_event = Some(id);
+                    }
+                    if let Some(ms) = event.retry_ms {
+                        retry = std::time::Duration::from_millis(ms.clamp(100, 60_000));
+                    }
+                    if let Some(data) = event.data {
+                        let _ = out.write_all(one_line(&data).as_bytes()).await;
+                        let _ = out.write_all(b"\n").await;
+                    }
+                }
+                let _ = out.flush().await;
+            }
+            tokio::time::sleep(retry).await;
+        }
     }
 
     /// One client message to the server; the messages to hand back (answers, notifications,
@@ -390,26 +481,10 @@ async fn read_answers(
             vec![one_line(text)]
         });
     }
-    Ok(sse_data(&text).into_iter().map(|d| one_line(&d)).collect())
-}
-
-/// The `data` of each event in an event stream (lines joined with `\n`, as the spec says).
-pub fn sse_data(text: &str) -> Vec<String> {
-    let mut events = Vec::new();
-    let mut data: Vec<&str> = Vec::new();
-    for line in text.lines().chain(std::iter::once("")) {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() {
-            if !data.is_empty() {
-                events.push(data.join("\n"));
-                data.clear();
-            }
-        } else if let Some(value) = line.strip_prefix("data:") {
-            data.push(value.strip_prefix(' ').unwrap_or(value));
-        }
-    }
-    events.retain(|e| !e.trim().is_empty());
-    events
+    Ok(super::event_stream::all_data(&text)
+        .into_iter()
+        .map(|d| one_line(&d))
+        .collect())
 }
 
 /// A JSON message on one line (stdio framing: one message per line).
@@ -447,17 +522,22 @@ fn rpc_error(id: &serde_json::Value, code: i64, message: &str) -> String {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
 }
 
+/// Stops the stream's task when the bridge ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn event_streams_give_one_message_per_event() {
-        let stream =
-            "event: message\r\nid: 1\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: comment\n\ndata: {\"b\":2}\n";
-        assert_eq!(sse_data(stream), ["{\"a\":\n1}", "{\"b\":2}"]);
+    fn messages_go_out_on_one_line() {
         assert_eq!(one_line("{\"a\":\n1}"), "{\"a\":1}");
-        assert!(sse_data("retry: 100\n\n").is_empty());
     }
 
     #[test]
