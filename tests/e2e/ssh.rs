@@ -71,9 +71,12 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
     // Off until allowed: the remote is told how to allow it (exit 9), and gets nothing.
     let refused = over_ssh(&env, &ssh, &by_python(&["token", &id]));
     assert_eq!(refused.code, 9, "{refused:?}");
-    assert!(refused.stderr.contains("may not be used over SSH"), "{refused:?}");
     assert!(
-        refused.stderr.contains("`keyport forwarding demo:alice"),
+        refused.stderr.contains("no account allowed over SSH matches"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.stderr.contains("`keyport forwarding ACCOUNT on`") && !refused.stderr.contains("alice"),
         "{refused:?}"
     );
     assert!(!refused.stdout.contains(&local));
@@ -123,13 +126,22 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
         .collect();
     assert_eq!(ids, vec![id.as_str()], "{listed}");
     assert!(!listed.to_string().contains(local.trim()));
-    over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}")).fails(9, "may not be used over SSH");
-    // The desktop's own words when it has no such account (there is no account file here).
-    over_ssh(&env, &ssh, &format!("{KEYPORT} token nobody")).fails(3, "nobody");
+    // Another account's name tells the remote nothing (not even that it exists), and a provider's
+    // name means the one account allowed there.
+    let probe = over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}"))
+        .fails(9, "no account allowed over SSH matches");
+    assert!(!probe.stderr.contains("bob"), "{probe:?}");
+    let by_provider = over_ssh(&env, &ssh, &format!("{KEYPORT} token demo")).ok();
+    assert_eq!(by_provider.stdout.trim(), local.trim());
+    // A name no account has reads the same as one not allowed there.
+    over_ssh(&env, &ssh, &format!("{KEYPORT} token nobody")).fails(9, "\"nobody\"");
     // What is the desktop's to do is done there; `keyport agent` has no window to ask whether to
     // sign in for the remote (the app does: tests/gui).
     over_ssh(&env, &ssh, &format!("{KEYPORT} rename {id} x")).fails(7, "accounts of the desktop");
     over_ssh(&env, &ssh, &format!("{KEYPORT} connect demo")).fails(7, "no window to ask in");
+    // A sign-in from over there takes the provider as the desktop declares it.
+    over_ssh(&env, &ssh, &format!("{KEYPORT} connect demo --nickname x"))
+        .fails(7, "as the desktop declares it");
 
     // The audit names the SSH connection, and the remote's claim as the program.
     let uses = env.audit();
@@ -153,7 +165,7 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
 
     // Off again: refused again.
     env.run(&["forwarding", &id, "off"]).ok();
-    over_ssh(&env, &ssh, &format!("{KEYPORT} token {id}")).fails(9, "may not be used over SSH");
+    over_ssh(&env, &ssh, &format!("{KEYPORT} token {id}")).fails(9, "no account allowed over SSH matches");
 }
 
 #[test]

@@ -746,7 +746,7 @@ test('a program on a machine reached with keyport ssh is asked about on the desk
   // Off until allowed: refused over there with a sentence, and nothing is asked here.
   let r = await remoteToken();
   assert.equal(r.code, 9, r.stderr);
-  assert.match(r.stderr, /may not be used over SSH/);
+  assert.match(r.stderr, /no account allowed over SSH matches/);
   assert.equal(await browser.$('#consent').isDisplayed(), false);
 
   await (await action('Renamed in a terminal', 'ssh')).click();

@@ -161,7 +161,7 @@ export function consentText(q: Question): string {
   if (q.connect) {
     return (
       `A program on ${q.over_ssh}, reached over SSH from this computer, asks to connect a ${q.connect} account. ` +
-      `If you allow it, the sign-in opens here, and the new account may then be used over SSH. ` +
+      `If you allow it, the sign-in opens here, and the account you sign in with may then be used over SSH. ` +
       `"${q.program}" is what that machine says it is; Keyport cannot check it.`
     );
   }

@@ -114,10 +114,10 @@ pub enum Error {
     ForwardUnanswered { socket: PathBuf, reason: String },
 
     #[error(
-        "{account} may not be used over SSH (asked from {destination}); on the desktop, allow it \
-         with `keyport forwarding {account} on` or in Keyport's window"
+        "no account allowed over SSH matches \"{reference}\" (asked from {destination}); on the desktop, \
+         allow one with `keyport forwarding ACCOUNT on` or in Keyport's window"
     )]
-    NotForwarded { account: String, destination: String },
+    NotForwarded { reference: String, destination: String },
 
     /// What the running agent answered instead of a token: its words, and its kind.
     #[error("{message}")]

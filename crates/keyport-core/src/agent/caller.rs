@@ -23,6 +23,8 @@ pub struct Caller {
     pins: Vec<Pin>,
     /// The SSH destination, when the peer is the `ssh` client forwarding a remote request.
     over_ssh: Option<String>,
+    /// Whether ssh's command line named it (answers are remembered only then).
+    destination_known: bool,
 }
 
 struct Pin {
@@ -42,13 +44,20 @@ impl Caller {
             pids.push(caller);
         }
         let pins = pids.into_iter().map(Pin::new).collect();
-        let over_ssh = pid
-            .filter(|p| usage.pid == Some(*p) && is_ssh(usage.exe.as_deref()))
-            .map(|p| ssh_destination(p).unwrap_or_else(|| "an SSH connection".into()));
+        let peer_is_ssh = pid.filter(|p| usage.pid == Some(*p) && is_ssh(usage.exe.as_deref()));
+        // A connection multiplexed through a persisted master (ControlPersist) shows no
+        // destination on ssh's command line: then nothing is remembered for it.
+        let destination = peer_is_ssh.and_then(ssh_destination);
+        let over_ssh = peer_is_ssh.map(|_| {
+            destination
+                .clone()
+                .unwrap_or_else(|| "an SSH connection (destination unknown)".into())
+        });
         Caller {
             usage,
             pins,
             over_ssh,
+            destination_known: destination.is_some(),
         }
     }
 
@@ -70,7 +79,9 @@ impl Caller {
                 .and_then(|c| c.program.as_deref())
                 .map(shorten)
                 .unwrap_or_else(|| "a program".into());
-            usage.exe = Some(crate::store::consent_book::over_ssh_key(destination, &program));
+            usage.exe = self
+                .destination_known
+                .then(|| crate::store::consent_book::over_ssh_key(destination, &program));
             usage.program = Some(program);
             usage.parent_exe = None;
             usage.via = "ssh".into();
@@ -126,19 +137,54 @@ impl Pin {
     }
 }
 
-/// Whether `exe` is an OpenSSH client.
+/// Whether `exe` is an OpenSSH client installed by the system: named `ssh`, and it and its
+/// directory root's, closed to others' writes, so that no program of the user's can pose as one
+/// (an executable of its own called `ssh`) to be taken for another machine's request.
 fn is_ssh(exe: Option<&str>) -> bool {
-    exe.and_then(|e| std::path::Path::new(e).file_name())
-        .is_some_and(|n| n == "ssh")
+    let Some(exe) = exe.map(std::path::Path::new) else {
+        return false;
+    };
+    let system_owned = |path: &std::path::Path| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            false
+        }
+    };
+    exe.file_name().is_some_and(|n| n == "ssh") && system_owned(exe) && exe.parent().is_some_and(system_owned)
 }
 
-/// A claim or destination as shown and kept: control characters written out, and not too long.
+/// A claim or destination as shown and kept: control characters and invisible formatting (which
+/// could reorder or hide the words around it in the question) written out, and not too long.
 fn shorten(text: &str) -> String {
-    let escaped = crate::text::escape_controls(text);
+    let visible: String = text
+        .chars()
+        .map(|c| {
+            if is_invisible(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let escaped = crate::text::escape_controls(&visible);
     match escaped.char_indices().nth(64) {
         Some((at, _)) => format!("{}…", &escaped[..at]),
         None => escaped.into_owned(),
     }
+}
+
+/// Unicode's formatting characters that change how text around them shows without showing
+/// themselves: bidirectional overrides and isolates, zero-width characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// The destination on `ssh`'s command line: its first argument that is neither an option nor an
@@ -150,7 +196,9 @@ fn ssh_destination(pid: u32) -> Option<String> {
         .skip(1)
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    destination_in(&args).map(shorten)
+    destination_in(&args)
+        .filter(|d| !d.trim().is_empty())
+        .map(shorten)
 }
 
 fn destination_in(args: &[String]) -> Option<&str> {
@@ -249,6 +297,9 @@ mod tests {
         );
         assert_eq!(d(&["-N"]), None);
         assert_eq!(shorten("dev\u{1b}[31mbox"), "dev\\x1b[31mbox");
+        assert_eq!(shorten("git\u{202e}HSS revo"), "git\\u{202e}HSS revo");
+        assert!(!is_ssh(Some("/nonexistent/ssh")));
+        assert!(!is_ssh(Some("/usr/bin/python3")));
         assert!(shorten(&"x".repeat(100)).ends_with('…'));
     }
 }

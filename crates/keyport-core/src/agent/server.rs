@@ -161,7 +161,14 @@ impl Agent {
             protocol: ask.protocol,
             host: ask.host,
         };
-        match self.keyport.git_account(&request, ask.account.as_deref(), None) {
+        let chosen = self.keyport.git_account(&request, ask.account.as_deref(), None);
+        // Over SSH, an account that is not allowed there is not named, nor its candidates.
+        let chosen = match (caller.over_ssh(), chosen) {
+            (Some(_), Ok(Some(account))) if !account.over_ssh => Ok(None),
+            (Some(_), Err(_)) => Ok(None),
+            (_, chosen) => chosen,
+        };
+        match chosen {
             Ok(Some(account)) => {
                 let request = Request {
                     account: account.id,
@@ -189,7 +196,23 @@ impl Agent {
                     .into(),
             ));
         };
+        // The sign-in is the one the person is asked about: the provider as this desktop's catalog
+        // declares it. Variables could send the browser (and a client secret) to a host of the
+        // other machine's choosing; a nickname could make it update another account.
+        if !ask.variables.is_empty() || ask.nickname.is_some() || ask.scopes.is_some() {
+            return Err(Error::Unsupported(
+                "over SSH, a sign-in takes the provider as the desktop declares it: connect with variables, \
+                 other scopes or a nickname on the desktop"
+                    .into(),
+            ));
+        }
         let provider = self.keyport.catalog()?.get(&ask.provider)?.clone();
+        if !provider.variables.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{} asks for values (its variables): connect it on the desktop",
+                provider.display_name
+            )));
+        }
         let Some(consent) = &self.consent else {
             return Err(Error::Unsupported(format!(
                 "the agent on the desktop has no window to ask in: sign in there (`keyport connect {}`), then \
@@ -267,25 +290,21 @@ impl Agent {
     /// The token, once the calling program may have it (see [`Consent`]).
     async fn consented_token(&self, request: &Request, caller: &Caller) -> Result<(Account, TokenSet, Use)> {
         let claim = request.claim.as_ref();
-        if let Some(destination) = caller.over_ssh() {
-            // Another machine gets an account's token only once the user allowed it there.
-            let account = self.find(&request.account)?;
-            if !account.over_ssh {
-                tracing::info!(account = %account.id, destination, "refused a forwarded request for an account not allowed over SSH");
-                return Err(Error::NotForwarded {
-                    account: account.label(),
-                    destination: destination.to_string(),
-                });
-            }
-        }
+        // Another machine gets the token of an account the user allowed there, and no other.
+        let mut reference = match caller.over_ssh() {
+            Some(destination) => self.find_over_ssh(&request.account, destination)?.id,
+            None => request.account.clone(),
+        };
         if let Some(consent) = &self.consent {
-            let account = self.find(&request.account)?;
+            let account = self.find(&reference)?;
             // Asked only when a token could follow: an account that needs reconnecting gets
             // its real answer, with no question before it.
             self.keyport.usable(&account)?;
             consent.check(&caller.usage(&account.id, claim), &account).await?;
+            // What is handed out is the account asked about, whatever the names mean by now.
+            reference = account.id;
         }
-        let (account, tokens) = self.token(&request.account, request.min_ttl).await?;
+        let (account, tokens) = self.token(&reference, request.min_ttl).await?;
         let usage = caller.usage(&account.id, claim);
         // The program judged is the one accepted: if it (or the program it ran for) became
         // another since, by execve during the question or after, nothing goes out.
@@ -333,6 +352,27 @@ impl Agent {
 
     /// Resolves `reference` against the account file, re-read only when it changed on disk.
     fn find(&self, reference: &str) -> Result<Account> {
+        self.with_accounts(|all| accounts::resolve(all, reference).cloned())?
+    }
+
+    /// Resolves `reference` among the accounts allowed over SSH only: a machine reached over SSH
+    /// learns nothing of the others, not even whether a name exists.
+    fn find_over_ssh(&self, reference: &str, destination: &str) -> Result<Account> {
+        self.with_accounts(|all| {
+            let allowed: Vec<Account> = all.iter().filter(|a| a.over_ssh).cloned().collect();
+            match accounts::resolve(&allowed, reference) {
+                Ok(account) => Ok(account.clone()),
+                Err(Error::NoSuchAccount(_)) => Err(Error::NotForwarded {
+                    reference: crate::text::escape_controls(reference).into_owned(),
+                    destination: destination.to_string(),
+                }),
+                Err(e) => Err(e),
+            }
+        })?
+    }
+
+    /// `f` of the accounts, the account file read again only when it changed on disk.
+    fn with_accounts<T>(&self, f: impl FnOnce(&[Account]) -> T) -> Result<T> {
         let path = self.keyport.home().accounts_file();
         let stamp = std::fs::metadata(&path)
             .ok()
@@ -344,7 +384,7 @@ impl Agent {
             let live: Vec<String> = cache.accounts.iter().map(|a| a.id.clone()).collect();
             cache.tokens.retain(|id, _| live.contains(id));
         }
-        accounts::resolve(&cache.accounts, reference).cloned()
+        Ok(f(&cache.accounts))
     }
 
     /// Refreshes every account shortly before its token would expire, so callers rarely wait.
