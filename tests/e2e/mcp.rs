@@ -434,3 +434,21 @@ fn messages_the_server_sends_outside_any_request_reach_the_client_over_the_sessi
         );
     }
 }
+
+#[test]
+fn an_authorization_answer_from_another_issuer_is_refused_when_the_server_promises_rfc_9207() {
+    // The metadata says the answer carries `iss`; one that names another issuer is a mix-up.
+    let env = Env::new(60);
+    let wrong = McpServer::start_with(3600, &[("ISS_PARAMETER", "wrong")]);
+    env.run(&["connect", &wrong.url, "--timeout", "30"])
+        .fails(1, "issuer");
+    assert_eq!(
+        wrong.stats()["token_grants"]["authorization_code"],
+        0,
+        "no code was exchanged"
+    );
+    assert!(env.list().as_array().unwrap().is_empty());
+    let right = McpServer::start_with(3600, &[("ISS_PARAMETER", "right")]);
+    env.run(&["connect", &right.url, "--timeout", "30"]).ok();
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
+}

@@ -19,7 +19,9 @@ Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime i
 default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead of the SDK's
 default text/event-stream), LOG_LEVEL (default WARNING; logs go to stderr), PRM_RESOURCE (serve
 resource metadata naming this resource instead of our own: a server a client must refuse),
-PRE_REGISTERED="id:secret" (a confidential client registered out of band, client_secret_post,
+ISS_PARAMETER=right|wrong (the metadata promises RFC 9207 `iss` on the authorization answer,
+and it carries the issuer, or another one), PRE_REGISTERED="id:secret" (a confidential client
+registered out of band, client_secret_post,
 its loopback redirect matching on any port).
 Once listening it prints one JSON line on stdout:
   {"url": "http://127.0.0.1:PORT/mcp", "issuer": "http://127.0.0.1:PORT/"}
@@ -55,6 +57,9 @@ ACCESS_TTL = int(os.environ.get("ACCESS_TTL", "3600"))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
 JSON_RESPONSE = os.environ.get("JSON_RESPONSE") == "1"
 SUBJECT = "test-user"  # the (only) resource owner; every authorization is auto-approved for it
+# ISS_PARAMETER=right|wrong: the metadata says the authorization answer carries `iss` (RFC 9207),
+# and it does: the issuer, or another one (a mix-up a client must refuse). Set in build_app.
+ISS_SENT: dict[str, str | None] = {"iss": None}
 
 # Counters served at /test/stats.
 STATS = {
@@ -140,7 +145,7 @@ class AutoApproveProvider:
             resource=params.resource,
             subject=SUBJECT,
         )
-        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state)
+        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=ISS_SENT["iss"])
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, code: str) -> AuthorizationCode | None:
         return self.codes.get(code)
@@ -287,6 +292,30 @@ class ScopeGate:
         await self.app(scope, replay, send)
 
 
+class IssAdvertised:
+    """ASGI wrapper: the authorization server's metadata says it sends `iss` with its answer."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/.well-known/oauth-authorization-server"):
+            await self.app(scope, receive, send)
+            return
+        start, body = {}, bytearray()
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        document = json.loads(body)
+        document["authorization_response_iss_parameter_supported"] = True
+        await JSONResponse(document, status_code=start.get("status", 200))(scope, receive, send)
+
+
 class PrmOverride:
     """ASGI wrapper for a misbehaving server: its resource metadata names PRM_RESOURCE (another
     server's URL) instead of its own, which a client must refuse."""
@@ -363,6 +392,9 @@ def build_app(port: int):
     app = ScopeGate(app, provider, f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp")
     if os.environ.get("PRM_RESOURCE"):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
+    if os.environ.get("ISS_PARAMETER"):
+        ISS_SENT["iss"] = issuer if os.environ["ISS_PARAMETER"] == "right" else "http://127.0.0.1:1/elsewhere/"
+        app = IssAdvertised(app)
     return app, issuer, resource
 
 

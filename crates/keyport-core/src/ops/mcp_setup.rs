@@ -169,6 +169,11 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     ));
     t.insert("display_name", toml_edit::value(&server.name));
     t.insert("resource", toml_edit::value(server.resource.as_str()));
+    // The authorization server's issuer: each sign-in reads its metadata again and checks the
+    // callback's `iss` against it (RFC 9207), required when the metadata says it sends one.
+    if let Some(issuer) = &server.issuer {
+        t.insert("issuer", toml_edit::value(issuer.as_str()));
+    }
     t.insert(
         "authorization_url",
         toml_edit::value(server.authorization_url.as_str()),
