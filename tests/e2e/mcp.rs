@@ -452,3 +452,22 @@ fn an_authorization_answer_from_another_issuer_is_refused_when_the_server_promis
     env.run(&["connect", &right.url, "--timeout", "30"]).ok();
     assert_eq!(env.list().as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_server_of_the_2024_11_05_revision_is_reached_over_its_http_and_sse_transport() {
+    // GET /sse names where to POST; answers come back on that stream. The client sees an MCP
+    // server like any other.
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("TRANSPORT", "sse")]);
+    assert!(server.url.ends_with("/sse"), "{}", server.url);
+    let run: Run = sdk_client(&env, &server.url).output().unwrap().into();
+    let said = run.ok().json();
+    assert!(
+        said["tools"].as_array().unwrap().contains(&"whoami".into()),
+        "{said}"
+    );
+    let calls = said["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[0].as_str().unwrap().contains(&server.url), "{said}");
+    assert_eq!(server.stats()["tool_calls"], 2);
+}

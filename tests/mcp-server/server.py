@@ -19,6 +19,7 @@ Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime i
 default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead of the SDK's
 default text/event-stream), LOG_LEVEL (default WARNING; logs go to stderr), PRM_RESOURCE (serve
 resource metadata naming this resource instead of our own: a server a client must refuse),
+TRANSPORT=sse (the 2024-11-05 HTTP+SSE transport at /sse instead of Streamable HTTP at /mcp),
 ISS_PARAMETER=right|wrong (the metadata promises RFC 9207 `iss` on the authorization answer,
 and it carries the issuer, or another one), PRE_REGISTERED="id:secret" (a confidential client
 registered out of band, client_secret_post,
@@ -333,7 +334,10 @@ class PrmOverride:
 
 def build_app(port: int):
     issuer = f"http://{HOST}:{port}/"
-    resource = f"http://{HOST}:{port}/mcp"
+    # TRANSPORT=sse: the HTTP+SSE transport of the 2024-11-05 revision (GET /sse, then POSTs to
+    # the endpoint its first event names) instead of Streamable HTTP.
+    legacy = os.environ.get("TRANSPORT") == "sse"
+    resource = f"http://{HOST}:{port}/sse" if legacy else f"http://{HOST}:{port}/mcp"
     provider = AutoApproveProvider(resource)
     mcp = MCPServer(
         "keyport-test-mcp",
@@ -388,7 +392,8 @@ def build_app(port: int):
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(STATS)
 
-    app = TokenRequestWatch(mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE), resource)
+    inner = mcp.sse_app(host=HOST) if legacy else mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE)
+    app = TokenRequestWatch(inner, resource)
     app = ScopeGate(app, provider, f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp")
     if os.environ.get("PRM_RESOURCE"):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])

@@ -52,7 +52,7 @@ impl McpServer {
     /// The server's counters: registrations, authorizations, token grants by type, the last
     /// `resource` seen on authorize and token requests, tool calls.
     pub fn stats(&self) -> serde_json::Value {
-        let base = self.url.trim_end_matches("/mcp");
+        let base = self.url.trim_end_matches("/mcp").trim_end_matches("/sse");
         ureq::get(&format!("{base}/test/stats"))
             .call()
             .unwrap()

@@ -5,6 +5,8 @@
 /// One event: its `data` lines joined with `\n`, its `id` and `retry` when it has them.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Event {
+    /// The `event` field: its type (`message` when none is given).
+    pub kind: Option<String>,
     pub id: Option<String>,
     pub retry_ms: Option<u64>,
     pub data: Option<String>,
@@ -61,6 +63,7 @@ fn parse(block: &str) -> Event {
         };
         match field {
             "data" => data.push(value),
+            "event" => event.kind = Some(value.to_string()),
             // An id with a NUL is ignored, as the format says.
             "id" if !value.contains('\0') => event.id = Some(value.to_string()),
             "retry" => event.retry_ms = value.parse().ok().or(event.retry_ms),
@@ -97,11 +100,13 @@ mod tests {
                 events,
                 [
                     Event {
+                        kind: Some("message".into()),
                         id: Some("1".into()),
                         retry_ms: None,
                         data: Some("{\"a\":\n1}".into())
                     },
                     Event {
+                        kind: None,
                         id: Some("2".into()),
                         retry_ms: Some(2500),
                         data: Some("{\"b\":2}".into())

@@ -14,7 +14,10 @@
 //! token) is opened again by replaying the client's `initialize`. The output carries only the
 //! protocol (diagnostics go to the log, never a token). Messages are forwarded concurrently: a
 //! long tool call does not hold up a ping. The server's own messages outside any request come
-//! over the session's GET stream, kept open for the bridge's life (`listen`).
+//! over the session's GET stream, kept open for the bridge's life (`listen`). A server of the
+//! 2024-11-05 revision (HTTP+SSE), found when it refuses the `initialize` POST, is reached the old
+//! way (`open_legacy`): its GET stream names where to POST, and every answer comes on that stream.
+//! One task writes everything for the client, a line each.
 
 use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
@@ -47,6 +50,11 @@ struct Session {
     /// Held during a step-up, so that requests refused together make one sign-in.
     stepping_up: tokio::sync::Mutex<()>,
     present: Present,
+    /// Every message for the client goes here; one task writes them out, a line each.
+    to_client: tokio::sync::mpsc::UnboundedSender<String>,
+    /// With a server of the 2024-11-05 revision (HTTP+SSE): the endpoint its stream named, where
+    /// messages are POSTed, and the task reading that stream.
+    legacy: Mutex<Option<(Url, AbortOnDrop)>>,
 }
 
 impl Keyport {
@@ -66,6 +74,15 @@ impl Keyport {
         let url = Url::parse(url).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
         let account = self.find(reference)?.id;
+        let (to_client, mut for_client) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let mut output = output;
+        let writer = tokio::spawn(async move {
+            while let Some(message) = for_client.recv().await {
+                let _ = output.write_all(message.as_bytes()).await;
+                let _ = output.write_all(b"\n").await;
+                let _ = output.flush().await;
+            }
+        });
         let session = Arc::new(Session {
             url,
             account,
@@ -75,8 +92,9 @@ impl Keyport {
             token: Mutex::new(None),
             stepping_up: tokio::sync::Mutex::new(()),
             present,
+            to_client,
+            legacy: Mutex::new(None),
         });
-        let output = Arc::new(tokio::sync::Mutex::new(output));
         let mut lines = input.lines();
         let mut running = tokio::task::JoinSet::new();
         // The server's own messages, once the session is initialized; ended with the bridge.
@@ -93,21 +111,18 @@ impl Keyport {
             if initialize {
                 *session.initialize.lock().expect("session lock") = Some(line.clone());
             }
-            let (keyport, session_here, output_here) = (self.clone(), session.clone(), output.clone());
+            let (keyport, session_here) = (self.clone(), session.clone());
             let forward = async move {
-                let answers = keyport.forward(&session_here, &line).await;
-                let mut out = output_here.lock().await;
-                for answer in answers {
-                    let _ = out.write_all(answer.as_bytes()).await;
-                    let _ = out.write_all(b"\n").await;
+                for answer in keyport.forward(&session_here, &line).await {
+                    let _ = session_here.to_client.send(answer);
                 }
-                let _ = out.flush().await;
             };
             if initialize {
                 // Everything after `initialize` needs its session id: wait for it.
                 forward.await;
-                if listening.is_none() {
-                    let listen = self.clone().listen(session.clone(), output.clone());
+                let legacy = session.legacy.lock().expect("session lock").is_some();
+                if listening.is_none() && !legacy {
+                    let listen = self.clone().listen(session.clone());
                     listening = Some(AbortOnDrop(tokio::spawn(listen)));
                 }
             } else {
@@ -116,7 +131,88 @@ impl Keyport {
             while running.try_join_next().is_some() {}
         }
         while running.join_next().await.is_some() {}
+        // The streams end with the bridge; the client gets what was already on its way.
         drop(listening);
+        session.legacy.lock().expect("session lock").take();
+        drop(session);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
+        Ok(())
+    }
+
+    /// Opens the event stream of a 2024-11-05 (HTTP+SSE) server: a GET of its URL, whose first
+    /// `endpoint` event names where to POST (on the same origin, or it is refused); every
+    /// `message` event after it goes to the client, for as long as the bridge lives.
+    async fn open_legacy(&self, session: &Session) -> std::result::Result<(), String> {
+        let mut refreshed = false;
+        let mut response = loop {
+            let token = self
+                .session_token(session)
+                .await
+                .map_err(|e| crate::error::describe(&e))?;
+            let response = self
+                .http()
+                .get(session.url.clone())
+                .bearer_auth(token.expose())
+                .header("accept", "text/event-stream")
+                .timeout(std::time::Duration::from_secs(24 * 3600))
+                .send()
+                .await
+                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
+            match response.status().as_u16() {
+                401 if !refreshed => {
+                    refreshed = true;
+                    session.forget_token();
+                    self.refresh(&session.account)
+                        .await
+                        .map_err(|e| crate::error::describe(&e))?;
+                }
+                200..=299 => break response,
+                status => return Err(format!("its GET answered HTTP {status}")),
+            }
+        };
+        let (named, endpoint) = tokio::sync::oneshot::channel::<Url>();
+        let (base, to_client) = (session.url.clone(), session.to_client.clone());
+        let reader = tokio::spawn(async move {
+            let mut named = Some(named);
+            let mut events = super::event_stream::EventReader::default();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                let Ok(batch) = events.push(&chunk) else { break };
+                for event in batch {
+                    let Some(data) = event.data else { continue };
+                    match event.kind.as_deref() {
+                        Some("endpoint") => {
+                            let same_origin = |u: &Url| {
+                                u.origin() == base.origin() && matches!(u.scheme(), "http" | "https")
+                            };
+                            match base.join(data.trim()) {
+                                Ok(url) if same_origin(&url) => {
+                                    if let Some(named) = named.take() {
+                                        let _ = named.send(url);
+                                    }
+                                }
+                                _ => {
+                                    tracing::warn!(
+                                        "the MCP server named an endpoint on another origin; refused"
+                                    );
+                                    return;
+                                }
+                            }
+                        }
+                        None | Some("message") => {
+                            let _ = to_client.send(one_line(&data));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        });
+        let reader = AbortOnDrop(reader);
+        let endpoint = tokio::time::timeout(std::time::Duration::from_secs(10), endpoint)
+            .await
+            .map_err(|_| "its stream named no endpoint".to_string())?
+            .map_err(|_| "its stream ended before naming an endpoint".to_string())?;
+        tracing::info!(server = %strip_query(&session.url), "an HTTP+SSE (2024-11-05) server");
+        *session.legacy.lock().expect("session lock") = Some((endpoint, reader));
         Ok(())
     }
 
@@ -125,10 +221,7 @@ impl Keyport {
     /// server's `retry` delay (else a second) has passed, each message written to the client as it
     /// comes. A server that answers the GET with anything but success offers none: it is not
     /// asked again (unless its session was opened anew meanwhile).
-    async fn listen<W>(self: Arc<Self>, session: Arc<Session>, output: Arc<tokio::sync::Mutex<W>>)
-    where
-        W: AsyncWrite + Unpin + Send + 'static,
-    {
+    async fn listen(self: Arc<Self>, session: Arc<Session>) {
         let mut last_event: Option<String> = None;
         let mut retry = std::time::Duration::from_secs(1);
         let mut refreshed = false;
@@ -184,7 +277,6 @@ impl Keyport {
             let mut events = super::event_stream::EventReader::default();
             while let Ok(Some(chunk)) = response.chunk().await {
                 let Ok(batch) = events.push(&chunk) else { break };
-                let mut out = output.lock().await;
                 for event in batch {
                     if let Some(id) = event.id {
                         last_event = Some(id);
@@ -193,11 +285,9 @@ impl Keyport {
                         retry = std::time::Duration::from_millis(ms.clamp(100, 60_000));
                     }
                     if let Some(data) = event.data {
-                        let _ = out.write_all(one_line(&data).as_bytes()).await;
-                        let _ = out.write_all(b"\n").await;
+                        let _ = session.to_client.send(one_line(&data));
                     }
                 }
-                let _ = out.flush().await;
             }
             tokio::time::sleep(retry).await;
         }
@@ -220,6 +310,7 @@ impl Keyport {
         let mut refreshed = false;
         let mut step_ups = 0;
         let mut reopened = false;
+        let mut tried_legacy = false;
         let mut signed_in_again = false;
         loop {
             let token = match self.session_token(session).await {
@@ -282,6 +373,19 @@ impl Keyport {
                     continue;
                 }
             }
+            let is_initialize = message.get("method").and_then(|m| m.as_str()) == Some("initialize");
+            let legacy = session.legacy.lock().expect("session lock").is_some();
+            if is_initialize && matches!(status, 400 | 404 | 405) && !legacy && !tried_legacy {
+                // A server of the 2024-11-05 revision: its URL is an event stream to GET, which
+                // names where to POST (the MCP spec's backwards-compatibility rule).
+                tried_legacy = true;
+                match self.open_legacy(session).await {
+                    Ok(()) => continue,
+                    Err(why) => {
+                        tracing::debug!(%why, "not an HTTP+SSE server either");
+                    }
+                }
+            }
             let sent_in_session = session.id.lock().expect("session lock").is_some();
             if status == 404 && sent_in_session && !reopened && (step_ups > 0 || signed_in_again) {
                 // The new sign-in's token belongs to a new registration, and the server ties a
@@ -331,7 +435,7 @@ impl Session {
         line: &str,
     ) -> reqwest::RequestBuilder {
         let mut request = http
-            .post(self.url.clone())
+            .post(self.post_url())
             .bearer_auth(token.expose())
             .header("accept", "application/json, text/event-stream")
             .header("content-type", "application/json")
@@ -340,6 +444,14 @@ impl Session {
             request = request.header("mcp-session-id", sid);
         }
         request
+    }
+
+    /// Where messages go: the server's URL, or the endpoint an HTTP+SSE server named.
+    fn post_url(&self) -> Url {
+        match &*self.legacy.lock().expect("session lock") {
+            Some((endpoint, _)) => endpoint.clone(),
+            None => self.url.clone(),
+        }
     }
 
     /// Keeps the session id a response names.
