@@ -14,7 +14,6 @@
 
 mod across_ssh;
 pub mod choose;
-mod event_stream;
 mod exec;
 mod git;
 mod mcp_bridge;

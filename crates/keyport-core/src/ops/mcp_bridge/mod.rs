@@ -19,7 +19,10 @@
 //! way (`open_legacy`): its GET stream names where to POST, and every answer comes on that stream.
 //! One task writes everything for the client, a line each.
 
-use super::sign_in::{ConnectOptions, RedirectMode};
+mod events;
+mod sign_ins;
+mod streams;
+
 use super::Keyport;
 use crate::error::{Error, Result};
 use crate::model::strip_query;
@@ -54,7 +57,7 @@ struct Session {
     to_client: tokio::sync::mpsc::UnboundedSender<String>,
     /// With a server of the 2024-11-05 revision (HTTP+SSE): the endpoint its stream named, where
     /// messages are POSTed, and the task reading that stream.
-    legacy: Mutex<Option<(Url, AbortOnDrop)>>,
+    legacy: Mutex<Option<(Url, streams::AbortOnDrop)>>,
 }
 
 impl Keyport {
@@ -98,7 +101,7 @@ impl Keyport {
         let mut lines = input.lines();
         let mut running = tokio::task::JoinSet::new();
         // The server's own messages, once the session is initialized; ended with the bridge.
-        let mut listening: Option<AbortOnDrop> = None;
+        let mut listening: Option<streams::AbortOnDrop> = None;
         while let Some(line) = lines
             .next_line()
             .await
@@ -123,7 +126,7 @@ impl Keyport {
                 let legacy = session.legacy.lock().expect("session lock").is_some();
                 if listening.is_none() && !legacy {
                     let listen = self.clone().listen(session.clone());
-                    listening = Some(AbortOnDrop(tokio::spawn(listen)));
+                    listening = Some(streams::AbortOnDrop(tokio::spawn(listen)));
                 }
             } else {
                 running.spawn(forward);
@@ -137,160 +140,6 @@ impl Keyport {
         drop(session);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
         Ok(())
-    }
-
-    /// Opens the event stream of a 2024-11-05 (HTTP+SSE) server: a GET of its URL, whose first
-    /// `endpoint` event names where to POST (on the same origin, or it is refused); every
-    /// `message` event after it goes to the client, for as long as the bridge lives.
-    async fn open_legacy(&self, session: &Session) -> std::result::Result<(), String> {
-        let mut refreshed = false;
-        let mut response = loop {
-            let token = self
-                .session_token(session)
-                .await
-                .map_err(|e| crate::error::describe(&e))?;
-            let response = self
-                .http()
-                .get(session.url.clone())
-                .bearer_auth(token.expose())
-                .header("accept", "text/event-stream")
-                .timeout(std::time::Duration::from_secs(24 * 3600))
-                .send()
-                .await
-                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
-            match response.status().as_u16() {
-                401 if !refreshed => {
-                    refreshed = true;
-                    session.forget_token();
-                    self.refresh(&session.account)
-                        .await
-                        .map_err(|e| crate::error::describe(&e))?;
-                }
-                200..=299 => break response,
-                status => return Err(format!("its GET answered HTTP {status}")),
-            }
-        };
-        let (named, endpoint) = tokio::sync::oneshot::channel::<Url>();
-        let (base, to_client) = (session.url.clone(), session.to_client.clone());
-        let reader = tokio::spawn(async move {
-            let mut named = Some(named);
-            let mut events = super::event_stream::EventReader::default();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                let Ok(batch) = events.push(&chunk) else { break };
-                for event in batch {
-                    let Some(data) = event.data else { continue };
-                    match event.kind.as_deref() {
-                        Some("endpoint") => {
-                            let same_origin = |u: &Url| {
-                                u.origin() == base.origin() && matches!(u.scheme(), "http" | "https")
-                            };
-                            match base.join(data.trim()) {
-                                Ok(url) if same_origin(&url) => {
-                                    if let Some(named) = named.take() {
-                                        let _ = named.send(url);
-                                    }
-                                }
-                                _ => {
-                                    tracing::warn!(
-                                        "the MCP server named an endpoint on another origin; refused"
-                                    );
-                                    return;
-                                }
-                            }
-                        }
-                        None | Some("message") => {
-                            let _ = to_client.send(one_line(&data));
-                        }
-                        Some(_) => {}
-                    }
-                }
-            }
-        });
-        let reader = AbortOnDrop(reader);
-        let endpoint = tokio::time::timeout(std::time::Duration::from_secs(10), endpoint)
-            .await
-            .map_err(|_| "its stream named no endpoint".to_string())?
-            .map_err(|_| "its stream ended before naming an endpoint".to_string())?;
-        tracing::info!(server = %strip_query(&session.url), "an HTTP+SSE (2024-11-05) server");
-        *session.legacy.lock().expect("session lock") = Some((endpoint, reader));
-        Ok(())
-    }
-
-    /// The server's messages outside any request (the Streamable HTTP GET stream): opened once the
-    /// session is initialized and kept open, again after a drop with `Last-Event-ID` once the
-    /// server's `retry` delay (else a second) has passed, each message written to the client as it
-    /// comes. A server that answers the GET with anything but success offers none: it is not
-    /// asked again (unless its session was opened anew meanwhile).
-    async fn listen(self: Arc<Self>, session: Arc<Session>) {
-        let mut last_event: Option<String> = None;
-        let mut retry = std::time::Duration::from_secs(1);
-        let mut refreshed = false;
-        let mut failures = 0;
-        loop {
-            let Ok(token) = self.session_token(&session).await else {
-                return;
-            };
-            let sid = session.id.lock().expect("session lock").clone();
-            let mut request = self
-                .http()
-                .get(session.url.clone())
-                .bearer_auth(token.expose())
-                .header("accept", "text/event-stream")
-                // The stream lives as long as the session, not as long as a request to a provider.
-                .timeout(std::time::Duration::from_secs(24 * 3600));
-            if let Some(sid) = &sid {
-                request = request.header("mcp-session-id", sid);
-            }
-            if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
-                request = request.header("mcp-protocol-version", version);
-            }
-            if let Some(id) = &last_event {
-                request = request.header("last-event-id", id);
-            }
-            let mut response = match request.send().await {
-                Ok(r) => r,
-                Err(_) if failures < 5 => {
-                    failures += 1;
-                    tokio::time::sleep(retry).await;
-                    continue;
-                }
-                Err(_) => return,
-            };
-            let status = response.status().as_u16();
-            if status == 401 && !refreshed {
-                refreshed = true;
-                session.forget_token();
-                if self.refresh(&session.account).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            if !(200..300).contains(&status) {
-                let reopened = *session.id.lock().expect("session lock") != sid;
-                if reopened {
-                    continue;
-                }
-                tracing::debug!(status, "the MCP server offers no stream of its own messages");
-                return;
-            }
-            (refreshed, failures) = (false, 0);
-            let mut events = super::event_stream::EventReader::default();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                let Ok(batch) = events.push(&chunk) else { break };
-                for event in batch {
-                    if let Some(id) = event.id {
-                        last_event = Some(id);
-                    }
-                    if let Some(ms) = event.retry_ms {
-                        retry = std::time::Duration::from_millis(ms.clamp(100, 60_000));
-                    }
-                    if let Some(data) = event.data {
-                        let _ = session.to_client.send(one_line(&data));
-                    }
-                }
-            }
-            tokio::time::sleep(retry).await;
-        }
     }
 
     /// One client message to the server; the messages to hand back (answers, notifications,
@@ -466,112 +315,6 @@ impl Session {
     }
 }
 
-impl Keyport {
-    /// The token for the session's next request: the one held, while it has more than a minute
-    /// left, else a fresh one from [`Keyport::token`].
-    async fn session_token(&self, session: &Session) -> Result<crate::secret::Secret> {
-        let now = crate::model::now();
-        if let Some((token, expires_at)) = session.token.lock().expect("session lock").as_ref() {
-            if expires_at.is_none_or(|at| at > now + 60) {
-                return Ok(token.clone());
-            }
-        }
-        let issued = self.token(&session.account, 60).await?;
-        *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
-        Ok(issued.token)
-    }
-
-    /// A sign-in for `wanted` scopes (space-separated) together with those already granted, unless
-    /// another request's step-up already got them.
-    async fn step_up(&self, session: &Session, wanted: &str) -> Result<()> {
-        let _one = session.stepping_up.lock().await;
-        let account = self.find(&session.account)?;
-        let mut scopes = account.scopes.clone();
-        let missing: Vec<String> = wanted
-            .split_whitespace()
-            .filter(|s| !scopes.iter().any(|have| have == s))
-            .map(str::to_string)
-            .collect();
-        if missing.is_empty() && !wanted.trim().is_empty() {
-            return Ok(()); // another request's sign-in got them meanwhile
-        }
-        scopes.extend(missing);
-        tracing::info!(account = %account.id, scopes = %crate::text::escape_controls(&scopes.join(" ")), "the MCP server asks for more scopes: signing in again");
-        self.sign_in(session, &account, scopes).await
-    }
-
-    /// A new sign-in with the scopes already granted, for a grant that ended, unless another
-    /// request's sign-in already brought the account back.
-    async fn sign_in_again(&self, session: &Session) -> Result<()> {
-        let _one = session.stepping_up.lock().await;
-        let account = self.find(&session.account)?;
-        if self.usable(&account).is_ok() {
-            return Ok(());
-        }
-        tracing::info!(account = %account.id, "the MCP server's grant ended: signing in again");
-        let scopes = account.scopes.clone();
-        self.sign_in(session, &account, scopes).await
-    }
-
-    /// A sign-in of the session's account for `scopes`, shown as the adapter shows sign-ins; the
-    /// token held is then stale.
-    async fn sign_in(
-        &self,
-        session: &Session,
-        account: &crate::store::accounts::Account,
-        scopes: Vec<String>,
-    ) -> Result<()> {
-        let opts = ConnectOptions {
-            scopes: Some(scopes),
-            nickname: Some(account.nickname.clone()),
-            ..ConnectOptions::default()
-        };
-        let present = session.present.clone();
-        self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
-            present(address)
-        })
-        .await?;
-        session.forget_token();
-        Ok(())
-    }
-
-    /// Opens a new session for the client: its `initialize` again, then `initialized`.
-    async fn reopen(&self, session: &Session) -> std::result::Result<(), String> {
-        let initialize = session
-            .initialize
-            .lock()
-            .expect("session lock")
-            .clone()
-            .ok_or("the server forgot a session that was never opened")?;
-        *session.id.lock().expect("session lock") = None;
-        let token = self
-            .session_token(session)
-            .await
-            .map_err(|e| crate::error::describe(&e))?;
-        for line in [
-            initialize.as_str(),
-            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-        ] {
-            let response = session
-                .post(self.http(), &token, line)
-                .send()
-                .await
-                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
-            if !response.status().is_success() {
-                return Err(format!(
-                    "reopening the session: HTTP {}",
-                    response.status().as_u16()
-                ));
-            }
-            session.remember_id(&response);
-            // The answer to the replayed initialize was the client's already: read and drop it.
-            let _ = response.bytes().await;
-        }
-        tracing::info!(server = %strip_query(&session.url), "opened the MCP session again after a new sign-in");
-        Ok(())
-    }
-}
-
 /// The messages in a response: one JSON body, or the `data` of each event of a stream.
 async fn read_answers(
     mut response: reqwest::Response,
@@ -593,7 +336,7 @@ async fn read_answers(
             vec![one_line(text)]
         });
     }
-    Ok(super::event_stream::all_data(&text)
+    Ok(events::all_data(&text)
         .into_iter()
         .map(|d| one_line(&d))
         .collect())
@@ -632,15 +375,6 @@ fn error_if_request(message: &serde_json::Value, id: &serde_json::Value, why: &s
 
 fn rpc_error(id: &serde_json::Value, code: i64, message: &str) -> String {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
-}
-
-/// Stops the stream's task when the bridge ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]
