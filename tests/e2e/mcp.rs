@@ -471,3 +471,50 @@ fn a_server_of_the_2024_11_05_revision_is_reached_over_its_http_and_sse_transpor
     assert!(calls[0].as_str().unwrap().contains(&server.url), "{said}");
     assert_eq!(server.stats()["tool_calls"], 2);
 }
+
+#[test]
+fn a_client_id_metadata_document_is_the_client_id_where_the_server_takes_them_and_elsewhere_keyport_registers(
+) {
+    let env = Env::new(60);
+    let takes = McpServer::start_with(3600, &[("CIMD", "1")]);
+    let document = format!("{}/test/client-metadata.json", takes.url.trim_end_matches("/mcp"));
+    let id = env
+        .run(&[
+            "connect",
+            &takes.url,
+            "--client-metadata-url",
+            &document,
+            "--json",
+            "--timeout",
+            "30",
+        ])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stats = takes.stats();
+    assert_eq!(stats["registrations"], 0, "{stats}");
+    assert!(
+        stats["metadata_document_fetches"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    let token = env.run(&["token", &id]).ok().stdout;
+    assert!(
+        takes.call_whoami(token.trim()).1.contains(&document),
+        "the client id is the document's URL"
+    );
+
+    // A server that does not say it takes them gets a registration, as without the option.
+    let plain = McpServer::start(3600);
+    env.run(&[
+        "connect",
+        &plain.url,
+        "--client-metadata-url",
+        &document,
+        "--timeout",
+        "30",
+    ])
+    .ok();
+    assert_eq!(plain.stats()["registrations"], 1);
+}

@@ -20,6 +20,7 @@ default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead o
 default text/event-stream), LOG_LEVEL (default WARNING; logs go to stderr), PRM_RESOURCE (serve
 resource metadata naming this resource instead of our own: a server a client must refuse),
 TRANSPORT=sse (the 2024-11-05 HTTP+SSE transport at /sse instead of Streamable HTTP at /mcp),
+CIMD=1 (Client ID Metadata Documents taken, one served at /test/client-metadata.json),
 ISS_PARAMETER=right|wrong (the metadata promises RFC 9207 `iss` on the authorization answer,
 and it carries the issuer, or another one), PRE_REGISTERED="id:secret" (a confidential client
 registered out of band, client_secret_post,
@@ -74,6 +75,7 @@ STATS = {
     "tool_calls": 0,
     "insufficient_scope": 0,  # 403s asking for a step-up (see ScopeGate)
     "stream_notifications": 0,  # sent by notify_later, outside any request
+    "metadata_document_fetches": 0,  # Client ID Metadata Documents read (CIMD=1)
 }
 
 
@@ -90,6 +92,33 @@ class LoopbackClient(OAuthClientInformationFull):
         if redirect_uri is not None and redirect_uri.host == "127.0.0.1" and redirect_uri.path == "/callback":
             return redirect_uri
         return super().validate_redirect_uri(redirect_uri)
+
+
+# CIMD=1: the authorization server takes Client ID Metadata Documents (a client id that is the
+# URL of a JSON document describing the client), and serves one at /test/client-metadata.json.
+CIMD = os.environ.get("CIMD") == "1"
+
+
+def fetch_client_metadata(url: str) -> OAuthClientInformationFull | None:
+    """The client a Client ID Metadata Document describes, if its `client_id` is its own URL."""
+    import urllib.request
+
+    STATS["metadata_document_fetches"] += 1
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            document = json.loads(answer.read())
+    except (OSError, ValueError):
+        return None
+    if document.get("client_id") != url:
+        return None
+    return LoopbackClient(
+        client_id=url,
+        redirect_uris=document["redirect_uris"],
+        token_endpoint_auth_method="none",
+        grant_types=document.get("grant_types", ["authorization_code", "refresh_token"]),
+        scope=document.get("scope"),
+        client_name=document.get("client_name"),
+    )
 
 
 def pre_registered() -> dict[str, OAuthClientInformationFull]:
@@ -122,6 +151,10 @@ class AutoApproveProvider:
 
     # --- clients (RFC 7591 dynamic registration; the SDK handler validates and mints the id) ---
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if client_id not in self.clients and CIMD and client_id.startswith("http"):
+            document = await asyncio.to_thread(fetch_client_metadata, client_id)
+            if document is not None:
+                self.clients[client_id] = document
         return self.clients.get(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
@@ -293,11 +326,12 @@ class ScopeGate:
         await self.app(scope, replay, send)
 
 
-class IssAdvertised:
-    """ASGI wrapper: the authorization server's metadata says it sends `iss` with its answer."""
+class MetadataPatch:
+    """ASGI wrapper: the authorization server's metadata says more than the SDK writes (`fields`):
+    that it sends `iss` with its answer, that it takes Client ID Metadata Documents."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, fields: dict):
+        self.app, self.fields = app, fields
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/.well-known/oauth-authorization-server"):
@@ -313,7 +347,7 @@ class IssAdvertised:
 
         await self.app(scope, receive, capture)
         document = json.loads(body)
-        document["authorization_response_iss_parameter_supported"] = True
+        document.update(self.fields)
         await JSONResponse(document, status_code=start.get("status", 200))(scope, receive, send)
 
 
@@ -388,6 +422,21 @@ def build_app(port: int):
         task.add_done_callback(pending.discard)
         return "scheduled"
 
+    @mcp.custom_route("/test/client-metadata.json", methods=["GET"])
+    async def client_metadata(request: Request) -> JSONResponse:
+        """A Client ID Metadata Document for Keyport, as a project would publish it."""
+        return JSONResponse(
+            {
+                "client_id": f"http://{HOST}:{port}/test/client-metadata.json",
+                "client_name": "Keyport",
+                "redirect_uris": ["http://127.0.0.1/callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+                "scope": "admin",
+            }
+        )
+
     @mcp.custom_route("/test/stats", methods=["GET"])
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(STATS)
@@ -399,7 +448,9 @@ def build_app(port: int):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
     if os.environ.get("ISS_PARAMETER"):
         ISS_SENT["iss"] = issuer if os.environ["ISS_PARAMETER"] == "right" else "http://127.0.0.1:1/elsewhere/"
-        app = IssAdvertised(app)
+        app = MetadataPatch(app, {"authorization_response_iss_parameter_supported": True})
+    if CIMD:
+        app = MetadataPatch(app, {"client_id_metadata_document_supported": True})
     return app, issuer, resource
 
 

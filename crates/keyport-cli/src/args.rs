@@ -233,6 +233,11 @@ pub struct ClientChoice {
     /// command line); it is kept in the keychain.
     #[arg(long, value_name = "VAR", requires = "client_id")]
     pub client_secret_env: Option<String>,
+    /// For a remote MCP server that takes Client ID Metadata Documents: the URL of the one that
+    /// describes Keyport (its redirect URI: http://127.0.0.1/callback), used as the client id
+    /// there instead of registering; other servers still get a registration.
+    #[arg(long, value_name = "URL", conflicts_with = "client_id")]
+    pub client_metadata_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

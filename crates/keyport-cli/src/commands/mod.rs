@@ -92,8 +92,8 @@ pub async fn run(args: Args) -> Result<()> {
                 provider = server.id;
             } else if own.is_some() {
                 return Err(keyport_core::Error::Usage(
-                    "--client-id is for a remote MCP server's URL; give a catalog provider its client id \
-                     in providers.toml"
+                    "--client-id and --client-metadata-url are for a remote MCP server's URL; give a catalog \
+                     provider its client id in providers.toml"
                         .into(),
                 ));
             }
@@ -245,6 +245,13 @@ fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
 /// The client `--client-id` names, with the secret read from the variable `--client-secret-env`
 /// names.
 fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core::OwnClient>> {
+    if let Some(url) = &choice.client_metadata_url {
+        return Ok(Some(keyport_core::OwnClient {
+            client_id: url.clone(),
+            client_secret: None,
+            metadata_document: true,
+        }));
+    }
     let Some(client_id) = &choice.client_id else {
         return Ok(None);
     };
@@ -262,5 +269,6 @@ fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core:
     Ok(Some(keyport_core::OwnClient {
         client_id: client_id.clone(),
         client_secret,
+        metadata_document: false,
     }))
 }

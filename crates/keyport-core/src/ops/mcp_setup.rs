@@ -14,13 +14,16 @@ use crate::provider::mcp::{self, McpServer};
 use crate::secret::Secret;
 use url::Url;
 
-/// Who Keyport is to a server that the user registered it with beforehand (`--client-id`), in
-/// place of registering itself at each sign-in.
+/// Who Keyport is to a server without registering itself at each sign-in: a client the user
+/// registered beforehand (`--client-id`), or the URL of a Client ID Metadata Document
+/// (`--client-metadata-url`), which only a server that says it takes those gets.
 #[derive(Debug, Clone)]
 pub struct OwnClient {
     pub client_id: String,
     /// Kept in the keychain; with it, Keyport authenticates with `client_secret_basic`.
     pub client_secret: Option<Secret>,
+    /// The client id is a Client ID Metadata Document's URL.
+    pub metadata_document: bool,
 }
 
 impl OwnClient {
@@ -41,8 +44,16 @@ impl Keyport {
     /// else a new entry made from discovery. With `own`, Keyport is that client there (its id in
     /// the entry, its secret in the keychain) instead of registering itself.
     pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
-        let (provider, methods) = self.mcp_provider_entry(url, own).await?;
-        let Some(own) = own else {
+        if let Some(document) = own.filter(|o| o.metadata_document) {
+            let url = Url::parse(&document.client_id)
+                .map_err(|e| Error::Usage(format!("\"{}\" is not a URL ({e})", document.client_id)))?;
+            crate::model::check_endpoint(&url).map_err(Error::Usage)?;
+        }
+        let (provider, methods, takes_documents) = self.mcp_provider_entry(url, own).await?;
+        let Some(own) = own.filter(|o| !o.metadata_document || takes_documents) else {
+            if own.is_some() {
+                tracing::info!("the server takes no Client ID Metadata Documents: Keyport registers itself");
+            }
             return Ok(provider);
         };
         if let Some(secret) = &own.client_secret {
@@ -63,12 +74,13 @@ impl Keyport {
         Ok(provider)
     }
 
-    /// The catalog entry (found or added), and the token endpoint's authentication methods.
+    /// The catalog entry (found or added), the token endpoint's authentication methods, and
+    /// whether the server takes Client ID Metadata Documents.
     async fn mcp_provider_entry(
         &mut self,
         url: &str,
         own: Option<&OwnClient>,
-    ) -> Result<(Provider, Vec<String>)> {
+    ) -> Result<(Provider, Vec<String>, bool)> {
         let url =
             Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
@@ -79,7 +91,11 @@ impl Keyport {
             .iter()
             .find(|p| p.quirks.resource.as_deref() == Some(resource))
         {
-            return Ok((known.clone(), server.token_auth_methods));
+            return Ok((
+                known.clone(),
+                server.token_auth_methods,
+                server.client_metadata_documents,
+            ));
         }
         let base = id_for(&server.url);
         let catalog = self.catalog()?;
@@ -91,7 +107,7 @@ impl Keyport {
             .find(|id| catalog.get(id).is_err())
             .expect("an unbounded range always has a free id");
         let mut table = entry(&server);
-        if let Some(own) = own {
+        if let Some(own) = own.filter(|o| !o.metadata_document || server.client_metadata_documents) {
             table.insert("client_id", toml_edit::value(own.client_id.trim()));
             table.insert(
                 "token_request_auth_method",
@@ -102,7 +118,7 @@ impl Keyport {
         tracing::info!(provider = %id, resource, "MCP server added");
         let added = catalog.get(&id)?.clone();
         self.catalog = catalog.into();
-        Ok((added, server.token_auth_methods))
+        Ok((added, server.token_auth_methods, server.client_metadata_documents))
     }
 
     /// The account whose tokens are for the MCP server at `resource` (its URL, or the resource

@@ -43,6 +43,8 @@ pub struct McpServer {
     pub scopes: Vec<String>,
     /// How clients may authenticate at the token endpoint, as its metadata lists them.
     pub token_auth_methods: Vec<String>,
+    /// Whether it takes a Client ID Metadata Document's URL as a client id.
+    pub client_metadata_documents: bool,
 }
 
 /// RFC 9728 protected-resource metadata, the part Keyport reads.
@@ -75,6 +77,8 @@ struct ServerMetadata {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default)]
+    client_id_metadata_document_supported: bool,
 }
 
 /// A `WWW-Authenticate: Bearer …` challenge's parameters Keyport uses.
@@ -157,6 +161,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 iss_parameter_supported: m.authorization_response_iss_parameter_supported,
                 scopes,
                 token_auth_methods: m.token_endpoint_auth_methods_supported,
+                client_metadata_documents: m.client_id_metadata_document_supported,
             }
         }
         // 2025-03-26 without metadata: the default endpoints at the origin.
@@ -174,6 +179,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 iss_parameter_supported: false,
                 scopes,
                 token_auth_methods: Vec::new(),
+                client_metadata_documents: false,
             }
         }
     };
