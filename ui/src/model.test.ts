@@ -8,6 +8,8 @@ import {
   errorTitle,
   expiryText,
   consentExe,
+  consentHint,
+  remembersAnswers,
   consentText,
   consentTitle,
   decisionsFor,
@@ -135,6 +137,11 @@ describe('consent', () => {
     const signIn = { ...remote, account: '', account_label: 'GitHub', connect: 'GitHub' };
     expect(consentTitle(signIn)).toBe('Sign in to GitHub for python3 on devbox (over SSH)?');
     expect(consentText(signIn)).toContain('asks to connect a GitHub account');
+    expect(consentHint(signIn)).toContain('asked about every time');
+    expect(consentHint(q)).toContain('remembered for this program and account');
+    expect([remembersAnswers(q), remembersAnswers(remote), remembersAnswers(signIn)]).toEqual([true, true, false]);
+    expect(remembersAnswers({ ...remote, exe: '' })).toBe(false);
+    expect(consentHint({ ...remote, exe: '' })).toContain('no answer is remembered');
     const d = (exe: string, account: string, at: number, allow = true) => ({
       exe,
       account,

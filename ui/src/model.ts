@@ -174,6 +174,21 @@ export function consentText(q: Question): string {
   return `${q.program} asks for a token of ${q.account_label}. Allow it?`;
 }
 
+/** Whether an answer can be kept ("Always"): not for a sign-in, nor for an SSH connection that
+ * does not say where it leads. */
+export function remembersAnswers(q: Question): boolean {
+  return !q.connect && !(q.over_ssh && !q.exe);
+}
+
+/** What happens to the answer. */
+export function consentHint(q: Question): string {
+  if (q.connect) return 'It waits for your answer. A sign-in for another machine is asked about every time.';
+  if (q.over_ssh && !q.exe) {
+    return 'It waits for your answer. The SSH connection does not say where it leads, so no answer is remembered.';
+  }
+  return 'It waits for your answer. "Always" and "Deny" are remembered for this program and account; you can forget them under the account.';
+}
+
 /** What the question names as the asking program's identity: its executable, or the SSH link. */
 export function consentExe(q: Question): string {
   if (q.over_ssh) return `Through your SSH connection to ${q.over_ssh}`;

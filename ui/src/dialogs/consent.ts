@@ -4,7 +4,7 @@
 import { backend } from '../backend';
 import { $ } from '../dom';
 import { reload } from '../store';
-import { consentExe, consentText, consentTitle, type Question, type Reply } from '../model';
+import { consentExe, consentHint, consentText, consentTitle, remembersAnswers, type Question, type Reply } from '../model';
 import { notice, showError } from '../notices';
 
 const queue: Question[] = [];
@@ -19,8 +19,8 @@ function showNext() {
   $('consent-title').textContent = consentTitle(q);
   $('consent-text').textContent = consentText(q);
   $('consent-exe').textContent = consentExe(q);
-  // A sign-in is allowed once at a time, never remembered.
-  $('consent-always').hidden = Boolean(q.connect);
+  $('consent-always').hidden = !remembersAnswers(q);
+  $('consent-hint').textContent = consentHint(q);
   const answer = (reply: Reply) => async () => {
     queue.shift();
     showNext();
