@@ -216,26 +216,13 @@ pub fn run(cx: &Context, report: &mut Report) {
     // A refresh at half the token's life, give or take one sweep.
     let expected = load.elapsed.as_secs_f64() / (TOKEN_TTL as f64 / 2.0);
     let rate = load.count() as f64 / load.elapsed.as_secs_f64();
-    let (p50, p99, p999) = (
-        load.percentile_ms(0.5),
-        load.percentile_ms(0.99),
-        load.percentile_ms(0.999),
-    );
-    let failed = load.errors + warm.errors;
     report.row(
         format!(
             "7. agent soak: {} requests over the socket, {CLIENTS} clients",
             load.count()
         ),
         format!("{rate:.0} req/s"),
-        format!(
-            "p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms; {failed} errors{}",
-            warm.first_error
-                .take()
-                .or(load.first_error.take())
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        ),
+        outcome(&mut load, &mut warm),
         None,
     );
     report.row(
@@ -302,26 +289,13 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     let (rss_end, fds_end) = (app.rss_kib() as f64 / 1024.0, fds(&app));
     let refreshes = env.server.grants("refresh_token") - refreshes_before;
     let rate = load.count() as f64 / load.elapsed.as_secs_f64();
-    let (p50, p99, p999) = (
-        load.percentile_ms(0.5),
-        load.percentile_ms(0.99),
-        load.percentile_ms(0.999),
-    );
     report.row(
         format!(
             "7. app soak: the app's agent (consent, audit) for {minutes} min, {} requests",
             load.count()
         ),
         format!("{rate:.0} req/s"),
-        format!(
-            "p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms; {} errors{}; {refreshes} refreshes",
-            load.errors + warm.errors,
-            warm.first_error
-                .take()
-                .or(load.first_error.take())
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        ),
+        format!("{}; {refreshes} refreshes", outcome(&mut load, &mut warm)),
         None,
     );
     report.row(
@@ -335,6 +309,25 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     );
     report.notes.push(memory_plot(&samples));
     drop(app);
+}
+
+/// Latency percentiles and errors of a run (with its warm-up's errors), the first error quoted.
+fn outcome(load: &mut Load, warm: &mut Load) -> String {
+    let (p50, p99, p999) = (
+        load.percentile_ms(0.5),
+        load.percentile_ms(0.99),
+        load.percentile_ms(0.999),
+    );
+    let first = warm
+        .first_error
+        .take()
+        .or(load.first_error.take())
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    format!(
+        "p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms; {} errors{first}",
+        load.errors + warm.errors
+    )
 }
 
 /// "Always allow" for the suite's own executable and `account`, written before the app starts.

@@ -346,23 +346,23 @@ fn when_the_grant_has_ended_the_bridge_signs_in_again_instead_of_failing() {
 fn a_client_registered_beforehand_is_used_instead_of_registering_its_secret_kept_in_the_keychain() {
     let env = Env::new(60);
     let server = McpServer::start_with(3600, &[("PRE_REGISTERED", "keyport-by-hand:s3cr3t-by-hand")]);
+    // `keyport connect URL --client-id … --client-secret-env MCP_SECRET`, the secret being `secret`.
+    let connect = |secret: &str, more: &[&str]| -> Run {
+        let args = [
+            &["connect", &server.url, "--client-id", "keyport-by-hand"][..],
+            &["--client-secret-env", "MCP_SECRET", "--timeout", "30"],
+            more,
+        ]
+        .concat();
+        env.command(&args)
+            .env("MCP_SECRET", secret)
+            .output()
+            .unwrap()
+            .into()
+    };
     // The secret only ever in the environment: a wrong one is the server's refusal, and nothing
     // is stored.
-    let wrong = env
-        .command(&[
-            "connect",
-            &server.url,
-            "--client-id",
-            "keyport-by-hand",
-            "--client-secret-env",
-            "MCP_SECRET",
-            "--timeout",
-            "30",
-        ])
-        .env("MCP_SECRET", "not-the-secret")
-        .output()
-        .unwrap();
-    let wrong: Run = wrong.into();
+    let wrong = connect("not-the-secret", &[]);
     assert_eq!(wrong.code, 6, "{wrong:?}");
     assert!(env.list().as_array().unwrap().is_empty());
     env.run(&[
@@ -375,22 +375,7 @@ fn a_client_registered_beforehand_is_used_instead_of_registering_its_secret_kept
     ])
     .fails(2, "UNSET_VAR");
 
-    let run: Run = env
-        .command(&[
-            "connect",
-            &server.url,
-            "--client-id",
-            "keyport-by-hand",
-            "--client-secret-env",
-            "MCP_SECRET",
-            "--json",
-            "--timeout",
-            "30",
-        ])
-        .env("MCP_SECRET", "s3cr3t-by-hand")
-        .output()
-        .unwrap()
-        .into();
+    let run = connect("s3cr3t-by-hand", &["--json"]);
     let account = run.ok().json();
     let id = account["id"].as_str().unwrap().to_string();
     let stats = server.stats();
