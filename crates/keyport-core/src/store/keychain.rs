@@ -1,14 +1,9 @@
-//! The OS keychain: the only place Keyport puts secrets. On Linux the Secret Service, spoken to
-//! directly (`secret_service`: a plain session, a third of the cost); elsewhere through the
-//! `keyring` crate (Keychain on macOS, Credential Manager on Windows).
+//! The OS keychain, through the `keyring` crate: the only place Keyport puts secrets.
 //!
 //! Each account has one item (its [`TokenSet`] as JSON) so that `keyport token` costs a single
 //! keychain read. Items carry the home's service name (see [`crate::store::home::Home`]) and a user name
 //! of `account:<id>` or `client-secret:<provider>`, so `secret-tool lookup service <s> username <u>`
 //! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
-
-#[cfg(target_os = "linux")]
-mod secret_service;
 
 use crate::error::{Error, KeychainError, KeychainProblem, Result};
 use crate::model::tokens::TokenSet;
@@ -34,31 +29,6 @@ impl Keychain {
         format!("client-secret:{provider}")
     }
 
-    #[cfg(target_os = "linux")]
-    fn get(&self, user: &str) -> Result<Option<String>> {
-        match secret_service::get(&self.service, user).map_err(|e| classify_text(&e.to_string(), false))? {
-            Some(bytes) => String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|_| Error::Internal(format!("the keychain item {user} is not text"))),
-            None => Ok(None),
-        }
-    }
-
-    #[cfg(target_os = "linux")]
-    fn set(&self, user: &str, value: &str) -> Result<()> {
-        let label = format!("Keyport: {user} ({})", self.service);
-        secret_service::set(&self.service, user, &label, value.as_bytes())
-            .map_err(|e| classify_text(&e.to_string(), false).into())
-    }
-
-    #[cfg(target_os = "linux")]
-    fn delete(&self, user: &str) -> Result<()> {
-        secret_service::delete(&self.service, user)
-            .map(|_| ())
-            .map_err(|e| classify_text(&e.to_string(), false).into())
-    }
-
-    #[cfg(not(target_os = "linux"))]
     fn entry(&self, user: &str) -> Result<keyring::Entry> {
         if let Err(e) = keyring::Entry::store_status() {
             return Err(classify(e).into());
@@ -66,7 +36,6 @@ impl Keychain {
         keyring::Entry::new(&self.service, user).map_err(|e| classify(&e).into())
     }
 
-    #[cfg(not(target_os = "linux"))]
     fn get(&self, user: &str) -> Result<Option<String>> {
         match self.entry(user)?.get_password() {
             Ok(v) => Ok(Some(v)),
@@ -75,14 +44,12 @@ impl Keychain {
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
     fn set(&self, user: &str, value: &str) -> Result<()> {
         self.entry(user)?
             .set_password(value)
             .map_err(|e| classify(&e).into())
     }
 
-    #[cfg(not(target_os = "linux"))]
     fn delete(&self, user: &str) -> Result<()> {
         match self.entry(user)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -129,17 +96,11 @@ impl Keychain {
 }
 
 /// Turns the platform's error into one of the problems we can explain.
-#[cfg(not(target_os = "linux"))]
 fn classify(e: &keyring::Error) -> KeychainError {
-    classify_text(&e.to_string(), matches!(e, keyring::Error::NoStorageAccess(_)))
-}
-
-/// The problem an error's words describe (`no_access`: the platform said access was refused).
-fn classify_text(detail: &str, no_access: bool) -> KeychainError {
-    let detail = detail.to_string();
+    let detail = e.to_string();
     let lower = detail.to_lowercase();
-    let problem = match () {
-        _ if no_access => KeychainProblem::Locked,
+    let problem = match e {
+        keyring::Error::NoStorageAccess(_) => KeychainProblem::Locked,
         _ if lower.contains("org.freedesktop.secrets") || lower.contains("serviceunknown") => {
             KeychainProblem::NoService
         }
@@ -151,31 +112,8 @@ fn classify_text(detail: &str, no_access: bool) -> KeychainError {
         {
             KeychainProblem::NoSessionBus
         }
-        _ if lower.contains("locked") || lower.contains("prompt") => KeychainProblem::Locked,
-        // The Secret Service crate says this both when there is no bus and when nothing on it
-        // provides the service.
-        _ if lower.contains("no secret service provider or dbus session") => match session_bus_exists() {
-            true => KeychainProblem::NoService,
-            false => KeychainProblem::NoSessionBus,
-        },
+        _ if lower.contains("locked") => KeychainProblem::Locked,
         _ => KeychainProblem::Failed,
     };
     KeychainError { problem, detail }
-}
-
-/// Whether the session bus's socket is there (`DBUS_SESSION_BUS_ADDRESS`, else the runtime
-/// directory's `bus`); an abstract socket cannot be looked at and counts as there.
-fn session_bus_exists() -> bool {
-    match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
-        Ok(address) => address.split(';').any(|one| match one.strip_prefix("unix:") {
-            Some(rest) => rest.split(',').any(|kv| match kv.split_once('=') {
-                Some(("path", path)) => std::path::Path::new(path).exists(),
-                Some(("abstract", _)) => true,
-                _ => false,
-            }),
-            None => false,
-        }),
-        Err(_) => std::env::var_os("XDG_RUNTIME_DIR")
-            .is_some_and(|dir| std::path::Path::new(&dir).join("bus").exists()),
-    }
 }
