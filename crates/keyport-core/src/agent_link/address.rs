@@ -37,11 +37,13 @@ impl AgentAddress {
     /// home keeps accounts of its own (a desktop never sends its requests across SSH), or when
     /// it was named with `KEYPORT_HOME` (a home set up on purpose); else a forwarded one, if SSH
     /// left any here.
-    pub fn find(local: PathBuf, home_has_accounts: bool, home_named: bool) -> AgentAddress {
+    /// `home_has_accounts` is asked last, and only when the answer turns on it: `keyport token`
+    /// comes this way on every call.
+    pub fn find(local: PathBuf, home_named: bool, home_has_accounts: impl FnOnce() -> bool) -> AgentAddress {
         if let Some(named) = std::env::var_os(AGENT_VAR).filter(|v| !v.is_empty()) {
             return AgentAddress::Named(PathBuf::from(named));
         }
-        if home_has_accounts || home_named || std::fs::symlink_metadata(&local).is_ok() {
+        if home_named || std::fs::symlink_metadata(&local).is_ok() || home_has_accounts() {
             return AgentAddress::Local(local);
         }
         match forwarded_sockets(Path::new(FORWARD_DIR)) {

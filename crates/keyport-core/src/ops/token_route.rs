@@ -101,7 +101,7 @@ impl Keyport {
 /// accounts of its own, looks for one forwarded over SSH.
 pub fn agent_address(home: &Home) -> AgentAddress {
     let named = std::env::var_os("KEYPORT_HOME").is_some_and(|h| !h.is_empty());
-    AgentAddress::find(home.agent_socket(), home.accounts_file().exists(), named)
+    AgentAddress::find(home.agent_socket(), named, || home.accounts_file().exists())
 }
 
 enum Reached {
