@@ -222,11 +222,10 @@ impl Agent {
         };
         let usage = caller.usage("", Some(&ask.claim));
         consent.check_sign_in(&usage, &provider.display_name).await?;
+        // The catalog's scopes and no variables or nickname: the remote's were refused above.
         let opts = crate::ops::ConnectOptions {
-            scopes: ask.scopes,
-            nickname: ask.nickname,
             timeout: Duration::from_secs(ask.timeout.clamp(10, 900)),
-            variables: ask.variables,
+            ..Default::default()
         };
         let program = usage.program.clone().unwrap_or_default();
         let account = if ask.device {
