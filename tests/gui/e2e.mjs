@@ -762,7 +762,17 @@ test('a program on a machine reached with keyport ssh is asked about on the desk
   assert.match(text, new RegExp(`Allow python3[.\\d]* on ${dest} \\(over SSH\\) to use demo:Renamed in a terminal\\?`));
   assert.ok(text.includes('is what that machine says it is'), text);
   assert.ok(text.includes(`Through your SSH connection to ${ssh.destination}`), text);
-  await shot('consent-over-ssh');
+  // At a narrow window the question fits as it is (the program waits a few seconds only).
+  const size = await browser.getWindowSize();
+  await browser.setWindowSize(480, 720);
+  await browser.pause(200);
+  const fits = await browser.execute(() => {
+    const r = document.getElementById('consent').getBoundingClientRect();
+    return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth;
+  });
+  assert.ok(fits, '480 px: the question over SSH does not fit the window');
+  await shot('consent-over-ssh-480');
+  await browser.setWindowSize(size.width, size.height);
   await browser.$('#consent-once').click();
   r = await asked;
   assert.equal(r.code, 0, r.stderr);
@@ -773,6 +783,13 @@ test('a program on a machine reached with keyport ssh is asked about on the desk
   await browser.waitUntil(async () => (await (await action('Renamed in a terminal', 'ssh')).getText()) === 'Allow over SSH');
   await waitForText('.accounts', `over SSH to ${ssh.destination}`);
   await shot('used-over-ssh');
+  for (const w of [480, 1280]) {
+    await browser.setWindowSize(w, 720);
+    await browser.pause(300);
+    await (await row('Renamed in a terminal')).scrollIntoView();
+    await shot(`used-over-ssh-${w}`);
+  }
+  await browser.setWindowSize(size.width, size.height);
   r = await remoteToken();
   assert.equal(r.code, 9, r.stderr);
   assert.equal(await browser.$('#consent').isDisplayed(), false);
