@@ -14,9 +14,9 @@ use clap_complete::engine::ArgValueCandidates;
                   Exit codes: 0 ok, 1 other failure, 2 usage, 3 no such or ambiguous account, 4 needs reconnect, \
                   5 keychain unavailable or locked, 6 provider unreachable or provider error, 7 not offered by \
                   the provider or account, 8 refused for safety (another user's directory or agent), 9 the program \
-                  was denied the account in Keyport's window (or nobody answered).\n\n\
+                  was denied the account in Keyport's window (or nobody answered), or, over SSH, no account allowed there matches.\n\n\
                   Environment: KEYPORT_HOME moves all files (and namespaces keychain items) under a directory; \
-                  KEYPORT_ACCOUNT names the account for one command; KEYPORT_LOG (or RUST_LOG) sets the log \
+                  KEYPORT_ACCOUNT names the account for one command; KEYPORT_AGENT names the agent socket to ask (a forward over SSH); KEYPORT_LOG (or RUST_LOG) sets the log \
                   filter, e.g. KEYPORT_LOG=debug; BROWSER picks the browser."
 )]
 pub struct Args {
