@@ -8,11 +8,13 @@
 //! - `connection`: a provider as resolved for one account ([`Connection`]).
 //! - `tokens`: an account's tokens as the keychain keeps them ([`tokens::TokenSet`]) and the clock.
 //! - `issued`: a token as handed out to a program, with what it needs of the account ([`Issued`]).
+//! - `registration`: who Keyport is to a server it registered itself with ([`Registration`]).
 
 pub mod connection;
 pub mod endpoints;
 pub mod issued;
 pub mod quirks;
+pub mod registration;
 pub mod tokens;
 pub mod url_rules;
 
@@ -20,5 +22,6 @@ pub use connection::Connection;
 pub use endpoints::EndpointSet;
 pub use issued::Issued;
 pub use quirks::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
+pub use registration::Registration;
 pub use tokens::now;
 pub use url_rules::{check_endpoint, strip_query};

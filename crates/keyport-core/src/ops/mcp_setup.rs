@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, Provider};
 use crate::error::{Error, Result};
 use crate::provider::mcp::{self, McpServer};
 use crate::secret::Secret;
+use crate::store::config::McpSettings;
 use url::Url;
 
 /// Who Keyport is to a server without registering itself at each sign-in: a client the user
@@ -42,8 +43,20 @@ impl OwnClient {
 impl Keyport {
     /// The provider for the MCP server at `url`: the one already in the catalog for its resource,
     /// else a new entry made from discovery. With `own`, Keyport is that client there (its id in
-    /// the entry, its secret in the keychain) instead of registering itself.
+    /// the entry, its secret in the keychain) instead of registering itself; without it, the
+    /// metadata document config.toml names, if any.
     pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
+        let configured = match own {
+            Some(_) => None,
+            None => McpSettings::load(&self.home.config_file())?
+                .client_metadata_url
+                .map(|url| OwnClient {
+                    client_id: url.to_string(),
+                    client_secret: None,
+                    metadata_document: true,
+                }),
+        };
+        let own = own.or(configured.as_ref());
         if let Some(document) = own.filter(|o| o.metadata_document) {
             let url = Url::parse(&document.client_id)
                 .map_err(|e| Error::Usage(format!("\"{}\" is not a URL ({e})", document.client_id)))?;

@@ -44,6 +44,7 @@ use crate::store::accounts::{self, Account};
 use crate::store::audit::AuditLog;
 use crate::store::home::Home;
 use crate::store::keychain::Keychain;
+use crate::store::registrations::Registrations;
 use crate::view::AccountSummary;
 use std::path::PathBuf;
 
@@ -55,6 +56,8 @@ pub struct Keyport {
     accounts: AccountStore,
     keychain: Keychain,
     audit: AuditLog,
+    /// The clients Keyport registered itself as, one per authorization server.
+    registrations: Registrations,
     /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
     /// provider, and building a TLS client loads the root certificates.
     http: std::sync::OnceLock<reqwest::Client>,
@@ -73,12 +76,14 @@ impl Keyport {
         })?;
         let keychain = Keychain::new(home.keychain_service());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
+        let registrations = Registrations::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
             home,
             catalog,
             accounts,
             keychain,
             audit,
+            registrations,
             http: std::sync::OnceLock::new(),
             route: TokenRoute::Direct,
         })
@@ -140,21 +145,30 @@ impl Keyport {
     }
 
     /// The provider of `connection`, ready to talk to, with the client secret when the client
-    /// has one: the keychain's first, then the one written in the catalog file (if the provider
-    /// is still there with the same client id).
+    /// has one: a registered client's, else the provider's in the keychain, then the one written
+    /// in the catalog file (if the provider is still there with the same client id).
     fn remote<'a>(&'a self, provider_id: &str, connection: &'a Connection) -> Result<Remote<'a>> {
-        let secret = if connection.wants_client_secret() {
-            self.keychain.client_secret(provider_id)?.or_else(|| {
-                self.catalog()
-                    .ok()?
-                    .get(provider_id)
-                    .ok()
-                    .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
-                    .and_then(|p| p.client_secret.clone())
-            })
-        } else {
-            None
+        if !connection.wants_client_secret() {
+            return Ok(Remote::new(self.http(), connection, None));
+        }
+        let mut secret = match &connection.endpoints.dynamic_registration_url {
+            Some(url) => {
+                let key = crate::model::Registration::secret_key(url, &connection.client_id);
+                self.keychain.registered_secret(&key)?
+            }
+            None => None,
         };
+        if secret.is_none() {
+            secret = self.keychain.client_secret(provider_id)?;
+        }
+        let secret = secret.or_else(|| {
+            self.catalog()
+                .ok()?
+                .get(provider_id)
+                .ok()
+                .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
+                .and_then(|p| p.client_secret.clone())
+        });
         Ok(Remote::new(self.http(), connection, secret))
     }
 }

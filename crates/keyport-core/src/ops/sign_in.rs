@@ -5,7 +5,7 @@ use super::{crash_point, Keyport};
 use crate::catalog::{Provider, RedirectKind};
 use crate::error::{Error, Result};
 use crate::model::tokens::now;
-use crate::model::Connection;
+use crate::model::{Connection, Registration, TokenAuthMethod};
 use crate::provider::device::device_error;
 use crate::provider::grant::Grant;
 use crate::provider::remote::Remote;
@@ -136,6 +136,22 @@ impl Phases {
     }
 }
 
+/// Where a provider that registers itself does so.
+fn registration_url(provider: &Provider) -> &Url {
+    provider
+        .urls
+        .dynamic_registration_url
+        .as_ref()
+        .expect("a provider that registers itself has a registration URL")
+}
+
+/// Makes the sign-in's connection that of `registration`'s client.
+fn be_client(prepared: &mut Prepared<'_>, registration: &Registration) {
+    let connection = Arc::make_mut(&mut prepared.connection);
+    connection.client_id = registration.client_id.clone();
+    connection.auth_method = registration.auth_method;
+}
+
 impl Keyport {
     /// Runs the authorization-code flow with a loopback redirect. `present` receives the sign-in
     /// address: the one-time local one to open in the system browser, and the full one to show
@@ -173,59 +189,100 @@ impl Keyport {
             (RedirectKind::Loopback, _) => (None, None),
         };
         let mut prepared = self.prepare_sign_in(provider, &opts, phases).await?;
+        let registers = prepared.provider.registers_itself();
+        let kept = match registers {
+            true => self.kept_registration(&prepared, deep_links.is_none())?,
+            false => None,
+        };
         // The browser is opened on the listener's one-time start page in both cases, so the
-        // authorization request never appears on a command line.
-        let mut listener = CallbackListener::bind().await?;
+        // authorization request never appears on a command line. A kept loopback registration
+        // comes back to the port it registered: when that port is taken, Keyport registers again.
+        let (mut listener, kept) = match kept.as_ref().and_then(Registration::loopback_port) {
+            Some(port) => match CallbackListener::bind_port(port).await {
+                Ok(listener) => (listener, kept),
+                Err(e) => {
+                    tracing::info!(port, error = %e, "the registered redirect's port is taken: registering again");
+                    (CallbackListener::bind().await?, None)
+                }
+            },
+            None => (CallbackListener::bind().await?, kept),
+        };
         prepared.phases.mark("listener");
         let redirect_uri = match deep_links {
             None => listener.redirect_uri(),
             Some(_) => Url::parse(deep_link::REDIRECT_URI).expect("a valid URL"),
         };
-        if prepared.provider.registers_itself() {
-            self.register_for(&mut prepared, &redirect_uri).await?;
+        if registers {
+            match &kept {
+                Some(registration) => {
+                    tracing::info!(provider = %prepared.provider.id, "signing in as the client registered earlier");
+                    be_client(&mut prepared, registration);
+                }
+                None => self.register_for(&mut prepared, &redirect_uri).await?,
+            }
             prepared.phases.mark("registration");
         }
-        let probe = prepared
-            .probe
-            .take()
-            .expect("the probe is started with the sign-in");
-        let name = &prepared.provider.display_name;
-        let remote = prepared.remote()?;
-        let pending = remote.authorize(redirect_uri, &prepared.scopes);
-        let address = listener.start_page(&pending.url);
-        prepared.phases.mark("authorization request");
-        probe.outcome().await?;
-        prepared.phases.mark("keychain probe");
-        let callback = match deep_links {
-            None => {
-                tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
-                present(&address);
-                let serving = Serving::Callback {
-                    state: pending.state.expose(),
-                    pasted,
-                };
-                listener.serve(name, serving, opts.timeout).await?
-            }
-            Some(flows) => {
-                let waiter = flows.register(&pending.state);
-                tracing::info!(provider = %provider_id, "waiting for the keyport:// callback");
-                present(&address);
-                tokio::select! {
-                    callback = waiter.wait(name, opts.timeout) => callback?,
-                    ended = listener.serve(name, Serving::StartPageOnly, opts.timeout) => {
-                        ended?;
-                        return Err(Error::Internal("the start page's listener completed a sign-in".into()));
+        let signed_in = async {
+            let probe = prepared
+                .probe
+                .take()
+                .expect("the probe is started with the sign-in");
+            let name = &prepared.provider.display_name;
+            let remote = prepared.remote()?;
+            let pending = remote.authorize(redirect_uri, &prepared.scopes);
+            let address = listener.start_page(&pending.url);
+            prepared.phases.mark("authorization request");
+            probe.outcome().await?;
+            prepared.phases.mark("keychain probe");
+            let callback = match deep_links {
+                None => {
+                    tracing::info!(provider = %provider_id, port = listener.port(), "waiting for the authorization callback");
+                    present(&address);
+                    let serving = Serving::Callback {
+                        state: pending.state.expose(),
+                        pasted,
+                    };
+                    listener.serve(name, serving, opts.timeout).await?
+                }
+                Some(flows) => {
+                    let waiter = flows.register(&pending.state);
+                    tracing::info!(provider = %provider_id, "waiting for the keyport:// callback");
+                    present(&address);
+                    tokio::select! {
+                        callback = waiter.wait(name, opts.timeout) => callback?,
+                        ended = listener.serve(name, Serving::StartPageOnly, opts.timeout) => {
+                            ended?;
+                            return Err(Error::Internal("the start page's listener completed a sign-in".into()));
+                        }
                     }
                 }
+            };
+            prepared.phases.mark("browser");
+            prepared
+                .connection
+                .check_callback_issuer(callback.iss.as_deref())?;
+            let requested = pending.requested_scopes.clone();
+            let grant = remote.exchange(pending, callback.code).await?;
+            prepared.phases.mark("code exchange");
+            Ok((grant, requested))
+        }
+        .await;
+        let (grant, requested) = match signed_in {
+            Ok(done) => done,
+            Err(e) => {
+                // The server may have forgotten the client (many keep registrations in memory):
+                // its page then says so and the browser never comes back. The next sign-in
+                // registers again rather than fail the same way.
+                if let (
+                    Some(registration),
+                    Error::Timeout(_) | Error::Authorization(_) | Error::Provider(_),
+                ) = (&kept, &e)
+                {
+                    self.forget_registration(registration);
+                }
+                return Err(e);
             }
         };
-        prepared.phases.mark("browser");
-        prepared
-            .connection
-            .check_callback_issuer(callback.iss.as_deref())?;
-        let requested = pending.requested_scopes.clone();
-        let grant = remote.exchange(pending, callback.code).await?;
-        prepared.phases.mark("code exchange");
         self.store_connection(&prepared, grant, requested, opts.nickname)
             .await
     }
@@ -283,31 +340,76 @@ impl Keyport {
             .await
     }
 
-    /// Registers Keyport with the provider for this sign-in (RFC 7591), with the exact redirect
-    /// it will come back to; the client secret, if the server gives one, goes to the keychain.
+    /// The client Keyport registered earlier at this sign-in's server, if it can serve this
+    /// sign-in (its scopes, its kind of redirect, its secret unexpired and still in the keychain).
+    fn kept_registration(&self, prepared: &Prepared<'_>, loopback: bool) -> Result<Option<Registration>> {
+        let url = registration_url(&prepared.provider);
+        let Some(kept) = self.registrations.find(url)? else {
+            return Ok(None);
+        };
+        if !kept.serves(&prepared.scopes, loopback, now()) {
+            return Ok(None);
+        }
+        if kept.auth_method != TokenAuthMethod::None
+            && self
+                .keychain
+                .registered_secret(&Registration::secret_key(url, &kept.client_id))?
+                .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(kept))
+    }
+
+    /// Registers Keyport with the provider (RFC 7591), with the exact redirect this sign-in comes
+    /// back to and the scopes of this sign-in and of the registration it replaces; the client
+    /// secret, if the server gives one, goes to the keychain, the rest to the store for next time.
     async fn register_for(&self, prepared: &mut Prepared<'_>, redirect_uri: &Url) -> Result<()> {
-        let provider = &prepared.provider;
-        let url = provider
-            .urls
-            .dynamic_registration_url
-            .as_ref()
-            .expect("a provider that registers itself has a registration URL");
+        let url = registration_url(&prepared.provider);
+        let mut scopes = self
+            .registrations
+            .find(url)
+            .ok()
+            .flatten()
+            .map(|earlier| earlier.scopes)
+            .unwrap_or_default();
+        for scope in &prepared.scopes {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
         let registered = crate::provider::registration::register(
-            &provider.display_name,
+            &prepared.provider.display_name,
             url,
             redirect_uri,
-            &prepared.scopes,
+            &scopes,
             self.http(),
         )
         .await?;
+        let registration = registered.registration;
         if let Some(secret) = &registered.client_secret {
-            self.keychain.set_client_secret(&provider.id, secret)?;
+            let key = Registration::secret_key(url, &registration.client_id);
+            self.keychain.set_registered_secret(&key, secret)?;
         }
-        tracing::info!(provider = %provider.id, "registered with the provider for this sign-in");
-        let connection = Arc::make_mut(&mut prepared.connection);
-        connection.client_id = registered.client_id;
-        connection.auth_method = registered.auth_method;
+        tracing::info!(provider = %prepared.provider.id, "registered with the provider");
+        be_client(prepared, &registration);
+        if let Err(e) = self.registrations.keep(registration) {
+            tracing::warn!(error = %e, "could not keep the registration: the next sign-in registers again");
+        }
         Ok(())
+    }
+
+    fn forget_registration(&self, registration: &Registration) {
+        match self
+            .registrations
+            .forget(&registration.registration_url, &registration.client_id)
+        {
+            Ok(true) => {
+                tracing::info!("the sign-in with the registered client failed: the next one registers again")
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not forget the registration"),
+        }
     }
 
     /// What every sign-in needs before the user is involved: the provider with the user's

@@ -2,20 +2,20 @@
 //! client id for it (MCP servers). Keyport registers as a native public client with the exact
 //! loopback redirect it listens on for this sign-in (some servers match redirects exactly, port
 //! included), and uses the token endpoint authentication the answer names, whatever it asked for.
+//! What it registered is a [`Registration`], which the store keeps for the next sign-in there.
 
 use crate::error::ProviderError;
-use crate::model::{strip_query, TokenAuthMethod};
+use crate::model::{strip_query, Registration, TokenAuthMethod};
 use crate::provider::http;
 use crate::secret::Secret;
 use serde::Deserialize;
 use url::Url;
 
-/// What the server registered.
+/// What the server registered, and the client secret if it gave one.
 #[derive(Debug)]
 pub struct Registered {
-    pub client_id: String,
+    pub registration: Registration,
     pub client_secret: Option<Secret>,
-    pub auth_method: TokenAuthMethod,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +25,12 @@ struct Answer {
     client_secret: Option<Secret>,
     #[serde(default)]
     token_endpoint_auth_method: Option<String>,
+    /// RFC 7591 §3.2.1: what the server registered may differ from what was asked.
+    #[serde(default)]
+    scope: Option<String>,
+    /// 0 means never.
+    #[serde(default)]
+    client_secret_expires_at: Option<u64>,
 }
 
 /// Registers Keyport at `url` for a sign-in coming back to `redirect_uri`, asking for `scopes`.
@@ -91,9 +97,20 @@ pub async fn register(
     if auth_method != TokenAuthMethod::None && answer.client_secret.is_none() {
         return Err(fail("it asked for a client secret and gave none".into()));
     }
+    let scopes = match &answer.scope {
+        Some(granted) => granted.split_whitespace().map(str::to_string).collect(),
+        None => scopes.to_vec(),
+    };
     Ok(Registered {
-        client_id: answer.client_id,
+        registration: Registration {
+            registration_url: url.clone(),
+            client_id: answer.client_id,
+            auth_method,
+            redirect_uri: redirect_uri.clone(),
+            scopes,
+            expires_at: answer.client_secret_expires_at.filter(|&at| at != 0),
+            registered_at: crate::model::now(),
+        },
         client_secret: answer.client_secret,
-        auth_method,
     })
 }

@@ -14,6 +14,14 @@
 //!
 //! Rules are data, checked like the catalog: unknown fields, a rule with both or neither of
 //! `directory` and `host`, a relative directory or an empty account are clear errors.
+//!
+//! And how Keyport introduces itself to remote MCP servers that take Client ID Metadata
+//! Documents, when `--client-metadata-url` does not say it for one sign-in:
+//!
+//! ```toml
+//! [mcp]
+//! client_metadata_url = "https://example.com/keyport-client.json"
+//! ```
 
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -24,6 +32,52 @@ use std::path::{Path, PathBuf};
 struct File {
     #[serde(default)]
     rules: Vec<RuleSpec>,
+    #[serde(default)]
+    mcp: McpSettings,
+}
+
+/// The `[mcp]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpSettings {
+    /// The URL of the Client ID Metadata Document that describes Keyport: its client id at
+    /// every MCP server that says it takes those (https; the document is served by the user).
+    pub client_metadata_url: Option<url::Url>,
+}
+
+impl McpSettings {
+    /// The settings in `path`; the defaults when there is no such file.
+    pub fn load(path: &Path) -> Result<McpSettings> {
+        let Some(text) = read(path)? else {
+            return Ok(McpSettings::default());
+        };
+        let config_error = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: File = toml::from_str(&text).map_err(|e| config_error(e.message().to_string()))?;
+        if let Some(url) = &file.mcp.client_metadata_url {
+            // A metadata document's URL is the client id itself: https (http on loopback only,
+            // as for every endpoint) with a path.
+            crate::model::check_endpoint(url)
+                .map_err(|m| config_error(format!("[mcp] client_metadata_url: {m}")))?;
+            if url.path() == "/" {
+                return Err(config_error(format!(
+                    "[mcp] client_metadata_url must name a document, not a site (got \"{url}\")"
+                )));
+            }
+        }
+        Ok(file.mcp)
+    }
+}
+
+/// The text of `path`, or `None` when there is no such file.
+fn read(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,10 +107,8 @@ pub struct Rules(Vec<Rule>);
 impl Rules {
     /// The rules in `path`; none when there is no such file.
     pub fn load(path: &Path) -> Result<Rules> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Rules::default()),
-            Err(e) => return Err(Error::io("read", path, e)),
+        let Some(text) = read(path)? else {
+            return Ok(Rules::default());
         };
         Self::parse(&text, home_dir().as_deref()).map_err(|message| Error::Config {
             path: path.to_path_buf(),
@@ -176,9 +228,41 @@ mod tests {
             ("[[rules]]\nhost = \"a\"\naccount = \" \"\n", "empty `account`"),
             ("[[rules]]\nhost = \"a\"\naccont = \"x\"\n", "unknown field"),
             ("[rule]\n", "unknown field"),
+            (
+                "[mcp]\nclient_metadata = \"https://a.example/c\"\n",
+                "unknown field",
+            ),
         ] {
             let e = Rules::parse(text, Some(home)).unwrap_err();
             assert!(e.contains(expected), "{text:?} gave {e}");
+        }
+    }
+
+    #[test]
+    fn the_mcp_table_names_an_https_metadata_document_and_leaves_the_rules_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(McpSettings::load(&path).unwrap(), McpSettings::default());
+        std::fs::write(
+            &path,
+            "[mcp]\nclient_metadata_url = \"https://example.com/keyport.json\"\n\
+             [[rules]]\nhost = \"a\"\naccount = \"x\"\n",
+        )
+        .unwrap();
+        let settings = McpSettings::load(&path).unwrap();
+        assert_eq!(
+            settings.client_metadata_url.unwrap().as_str(),
+            "https://example.com/keyport.json"
+        );
+        assert_eq!(Rules::load(&path).unwrap().for_host("a"), Some("x"));
+        for bad in ["http://example.com/k.json", "https://example.com/", "not a url"] {
+            // http is refused except on loopback, as for every endpoint.
+            std::fs::write(&path, format!("[mcp]\nclient_metadata_url = \"{bad}\"\n")).unwrap();
+            let e = McpSettings::load(&path).unwrap_err().to_string();
+            assert!(
+                e.contains("client_metadata_url") || e.contains("relative URL"),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Each account has one item (its [`TokenSet`] as JSON) so that `keyport token` costs a single
 //! keychain read. Items carry the home's service name (see [`crate::store::home::Home`]) and a user name
-//! of `account:<id>` or `client-secret:<provider>`, so `secret-tool lookup service <s> username <u>`
+//! of `account:<id>`, `client-secret:<provider>` or `registered-client:<client id>@<registration URL>`, so `secret-tool lookup service <s> username <u>`
 //! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
 
 use crate::error::{Error, KeychainError, KeychainProblem, Result};
@@ -84,6 +84,17 @@ impl Keychain {
 
     pub fn set_client_secret(&self, provider: &str, secret: &Secret) -> Result<()> {
         self.set(&Self::client_secret_user(provider), secret.expose())
+    }
+
+    /// The secret of a client Keyport registered itself as; `key` is
+    /// [`crate::model::Registration::secret_key`]. Kept apart from the providers' secrets because
+    /// one registration serves every MCP server behind its authorization server.
+    pub fn registered_secret(&self, key: &str) -> Result<Option<Secret>> {
+        Ok(self.get(&format!("registered-client:{key}"))?.map(Secret::new))
+    }
+
+    pub fn set_registered_secret(&self, key: &str, secret: &Secret) -> Result<()> {
+        self.set(&format!("registered-client:{key}"), secret.expose())
     }
 
     /// Fails with a clear [`KeychainError`] unless the keychain can store: it writes and deletes

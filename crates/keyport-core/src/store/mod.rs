@@ -9,3 +9,4 @@ pub mod consent_book;
 pub mod home;
 pub mod keychain;
 pub mod lock;
+pub mod registrations;

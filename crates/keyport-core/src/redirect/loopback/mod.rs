@@ -91,8 +91,15 @@ enum Event {
 }
 
 impl CallbackListener {
+    /// Listens on a port the system picks (RFC 8252 §7.3).
     pub async fn bind() -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
+        Self::bind_port(0).await
+    }
+
+    /// Listens on `port`: the one a client Keyport registered earlier names in its redirect
+    /// (servers that compare redirects exactly accept no other). Fails when it is taken.
+    pub async fn bind_port(port: u16) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| Error::io("listen on", "127.0.0.1", e))?;
         let local = listener
