@@ -26,7 +26,7 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
 }
 
 /// Accounts that need reconnecting now (by the file, or because their token ran out for good).
-fn needing_reconnect(store: &AccountStore) -> HashSet<(String, String)> {
+fn needing_reconnect(store: &AccountStore) -> HashSet<(keyport_core::AccountId, String)> {
     let now = now();
     store
         .load()

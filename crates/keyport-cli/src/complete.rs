@@ -47,7 +47,7 @@ pub fn accounts() -> Vec<CompletionCandidate> {
     let Ok(all) = store.load() else { return Vec::new() };
     let mut out: Vec<CompletionCandidate> = Vec::new();
     for a in &all {
-        out.push(CompletionCandidate::new(a.id.clone()).help(Some(a.label().into())));
+        out.push(CompletionCandidate::new(a.id.as_str()).help(Some(a.label().into())));
         out.push(CompletionCandidate::new(format!("{}:{}", a.provider, a.nickname)));
     }
     let mut providers: Vec<&str> = all.iter().map(|a| a.provider.as_str()).collect();
@@ -71,6 +71,6 @@ pub fn providers() -> Vec<CompletionCandidate> {
     };
     catalog
         .iter()
-        .map(|p| CompletionCandidate::new(p.id.clone()).help(Some(p.display_name.clone().into())))
+        .map(|p| CompletionCandidate::new(p.id.as_str()).help(Some(p.display_name.clone().into())))
         .collect()
 }

@@ -82,5 +82,5 @@ async fn first_sign_in(
         })
         .await?;
     crate::note!("keyport: connected {} (id {})", account.label(), account.id);
-    Ok(account.id)
+    Ok(account.id.into())
 }

@@ -89,7 +89,7 @@ pub async fn run(args: Args) -> Result<()> {
             if provider.starts_with("https://") || provider.starts_with("http://") {
                 let server = keyport.mcp_provider(&provider, own.as_ref()).await?;
                 nickname = nickname.or_else(|| Some(server.display_name.clone()));
-                provider = server.id;
+                provider = server.id.into();
             } else if own.is_some() {
                 return Err(keyport_core::Error::Usage(
                     "--client-id and --client-metadata-url are for a remote MCP server's URL; give a catalog \

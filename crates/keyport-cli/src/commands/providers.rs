@@ -24,7 +24,7 @@ pub fn list(keyport: &Keyport, json: bool) -> Result<()> {
                 )
             };
             let vars = keyport_core::variables_text(&p.variables, false);
-            [p.id.clone(), p.display_name.clone(), vars, state]
+            [p.id.to_string(), p.display_name.clone(), vars, state]
         })
         .collect();
     crate::out!("{}", table(["ID", "NAME", "--var", "SET UP"], &rows));

@@ -8,6 +8,7 @@
 
 pub use crate::agent_link::DEFAULT_CONSENT_TIMEOUT;
 use crate::error::{Error, Result};
+use crate::model::AccountId;
 use crate::store::accounts::Account;
 use crate::store::audit::Use;
 use crate::store::consent_book::ConsentBook;
@@ -55,7 +56,7 @@ pub trait Asker: Send + Sync {
 }
 
 /// Programs that ask together for the same account wait on one question.
-type Waiters = HashMap<(String, String), Vec<oneshot::Sender<bool>>>;
+type Waiters = HashMap<(String, AccountId), Vec<oneshot::Sender<bool>>>;
 
 pub struct Consent {
     book: Arc<ConsentBook>,
@@ -117,7 +118,7 @@ impl Consent {
                 id: self.next_id.fetch_add(1, Ordering::Relaxed),
                 program: program.to_string(),
                 exe: exe.to_string(),
-                account: account.id.clone(),
+                account: account.id.to_string(),
                 account_label: account.label(),
                 over_ssh: over_ssh.map(str::to_string),
                 connect: None,

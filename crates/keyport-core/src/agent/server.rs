@@ -8,6 +8,7 @@ use super::caller::Caller;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
+use crate::model::AccountId;
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
@@ -37,7 +38,7 @@ struct Cache {
     /// Identifies the account file's version: it is replaced by rename, so every write brings a
     /// new inode.
     accounts_stamp: Option<(u64, SystemTime, u64)>,
-    tokens: HashMap<String, (Account, TokenSet)>,
+    tokens: HashMap<AccountId, (Account, TokenSet)>,
 }
 
 pub struct Agent {
@@ -171,7 +172,7 @@ impl Agent {
         match chosen {
             Ok(Some(account)) => {
                 let request = Request {
-                    account: account.id,
+                    account: account.id.into(),
                     min_ttl: ask.min_ttl,
                     claim: Some(ask.claim),
                 };
@@ -232,7 +233,7 @@ impl Agent {
             let asker = consent.asker();
             let show = |prompt: &crate::ops::DevicePrompt| {
                 asker.show_device_code(DeviceCode {
-                    provider: provider.id.clone(),
+                    provider: provider.id.to_string(),
                     provider_name: provider.display_name.clone(),
                     user_code: prompt.user_code.clone(),
                     verification_uri: prompt.verification_uri.to_string(),
@@ -291,7 +292,7 @@ impl Agent {
         let claim = request.claim.as_ref();
         // Another machine gets the token of an account the user allowed there, and no other.
         let mut reference = match caller.over_ssh() {
-            Some(destination) => self.find_over_ssh(&request.account, destination)?.id,
+            Some(destination) => self.find_over_ssh(&request.account, destination)?.id.into(),
             None => request.account.clone(),
         };
         if let Some(consent) = &self.consent {
@@ -301,7 +302,7 @@ impl Agent {
             self.keyport.usable(&account)?;
             consent.check(&caller.usage(&account.id, claim), &account).await?;
             // What is handed out is the account asked about, whatever the names mean by now.
-            reference = account.id;
+            reference = account.id.into();
         }
         let (account, tokens) = self.token(&reference, request.min_ttl).await?;
         let usage = caller.usage(&account.id, claim);
@@ -380,7 +381,7 @@ impl Agent {
         if cache.accounts_stamp != stamp || stamp.is_none() {
             cache.accounts = self.keyport.accounts()?;
             cache.accounts_stamp = stamp;
-            let live: Vec<String> = cache.accounts.iter().map(|a| a.id.clone()).collect();
+            let live: Vec<AccountId> = cache.accounts.iter().map(|a| a.id.clone()).collect();
             cache.tokens.retain(|id, _| live.contains(id));
         }
         Ok(f(&cache.accounts))
@@ -391,7 +392,7 @@ impl Agent {
         let mut tick = tokio::time::interval(REFRESH_SWEEP);
         loop {
             tick.tick().await;
-            let ids: Vec<String> = match self.keyport.accounts() {
+            let ids: Vec<AccountId> = match self.keyport.accounts() {
                 Ok(all) => all
                     .iter()
                     .filter(|a| a.has_refresh_token && a.lifecycle == Lifecycle::Active)

@@ -169,7 +169,7 @@ mod tests {
         for p in catalog.iter() {
             assert!(p.builtin);
             assert!(!p.is_set_up(), "{} ships a client id", p.id);
-            assert_ne!(p.display_name, p.id, "{} has no display name", p.id);
+            assert_ne!(p.display_name, p.id.as_str(), "{} has no display name", p.id);
             let registration = p
                 .registration_url
                 .as_deref()

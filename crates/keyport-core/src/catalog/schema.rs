@@ -2,7 +2,7 @@
 //! (plain data in `model/`), and how it redirects and asks for `{variables}`. The file format is documented in
 //! `docs/providers.md`.
 
-use crate::model::{EndpointSet, Integration, Quirks, TokenAuthMethod};
+use crate::model::{EndpointSet, Integration, ProviderId, Quirks, TokenAuthMethod};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub struct Variable {
 /// A provider, validated and ready to use.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    pub id: String,
+    pub id: ProviderId,
     pub display_name: String,
     pub registration_url: Option<String>,
     /// The endpoints, checked (https, or http on loopback), with `{variables}` filled in: their
@@ -67,13 +67,13 @@ impl Provider {
         self.variables.iter().filter(|(_, v)| v.default.is_none())
     }
 
-    /// Whether it can be signed in to: it has a client id, or registers one at each sign-in.
+    /// Whether it can be signed in to: it has a client id, or registers one (RFC 7591).
     pub fn is_set_up(&self) -> bool {
         self.client_id.as_deref().is_some_and(|c| !c.trim().is_empty()) || self.registers_itself()
     }
 
-    /// Whether Keyport registers itself with the provider at each sign-in (RFC 7591), having no
-    /// client id of its own there.
+    /// Whether Keyport registers itself with the provider (RFC 7591), having no client id of its
+    /// own there (the registration is then kept: `store/registrations.rs`).
     pub fn registers_itself(&self) -> bool {
         self.client_id.is_none() && self.urls.dynamic_registration_url.is_some()
     }

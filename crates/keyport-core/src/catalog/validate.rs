@@ -3,7 +3,7 @@
 
 use super::schema::{Provider, RedirectKind, Variable};
 use super::variables::{endpoint_urls, valid_value};
-use crate::model::EndpointSet;
+use crate::model::{EndpointSet, ProviderId};
 use crate::model::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -114,7 +114,7 @@ pub(super) fn validate(
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
     };
     Ok(Provider {
-        id: id.to_string(),
+        id: ProviderId::new(id),
         display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
         registration_url: spec.registration_url,
         urls,

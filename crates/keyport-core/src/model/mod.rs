@@ -2,6 +2,7 @@
 //! nothing of theirs (only the ground: `error`, `secret`, `text`). The catalog declares providers
 //! in these terms, the store keeps them, the protocol steps use them.
 //!
+//! - `ids`: account and provider ids as their own types ([`AccountId`], [`ProviderId`]).
 //! - `endpoints`: the endpoint fields of a provider, written once ([`EndpointSet`]).
 //! - `url_rules`: what an endpoint URL may be (https, or http on loopback only).
 //! - `quirks`: how a provider deviates from plain OAuth ([`Quirks`], [`Integration`], the enums).
@@ -12,6 +13,7 @@
 
 pub mod connection;
 pub mod endpoints;
+pub mod ids;
 pub mod issued;
 pub mod quirks;
 pub mod registration;
@@ -20,6 +22,7 @@ pub mod url_rules;
 
 pub use connection::Connection;
 pub use endpoints::EndpointSet;
+pub use ids::{AccountId, ProviderId};
 pub use issued::Issued;
 pub use quirks::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 pub use registration::Registration;

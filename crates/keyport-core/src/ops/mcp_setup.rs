@@ -152,7 +152,7 @@ impl Keyport {
             })
             .collect();
         match matching.as_slice() {
-            [one] => Ok(one.id.clone()),
+            [one] => Ok(one.id.to_string()),
             [] => Err(Error::NoSuchAccount(resource.to_string())),
             many => Err(Error::AmbiguousAccount {
                 reference: resource.to_string(),

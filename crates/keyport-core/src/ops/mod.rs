@@ -36,8 +36,8 @@ pub use token_route::{agent_address, TokenRoute};
 
 use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::model::Connection;
 use crate::model::Quirks;
+use crate::model::{AccountId, Connection, ProviderId};
 use crate::provider::remote::Remote;
 use crate::store::account_file::{AccountStore, LegacyEndpoints, ListedAccount};
 use crate::store::accounts::{self, Account};
@@ -140,14 +140,14 @@ impl Keyport {
         accounts::resolve(&all, reference).cloned()
     }
 
-    fn account_lock(&self, account_id: &str) -> PathBuf {
+    fn account_lock(&self, account_id: &AccountId) -> PathBuf {
         self.home.locks_dir().join(format!("account-{account_id}.lock"))
     }
 
     /// The provider of `connection`, ready to talk to, with the client secret when the client
     /// has one: a registered client's, else the provider's in the keychain, then the one written
     /// in the catalog file (if the provider is still there with the same client id).
-    fn remote<'a>(&'a self, provider_id: &str, connection: &'a Connection) -> Result<Remote<'a>> {
+    fn remote<'a>(&'a self, provider_id: &ProviderId, connection: &'a Connection) -> Result<Remote<'a>> {
         if !connection.wants_client_secret() {
             return Ok(Remote::new(self.http(), connection, None));
         }

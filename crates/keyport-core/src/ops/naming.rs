@@ -28,7 +28,7 @@ impl Keyport {
             let a = all
                 .iter_mut()
                 .find(|a| a.id == account.id)
-                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+                .ok_or_else(|| Error::NoSuchAccount(account.id.to_string()))?;
             a.nickname = nickname.to_string();
             a.updated_at = now();
             Ok(a.clone())
@@ -46,7 +46,7 @@ impl Keyport {
             all.iter()
                 .find(|a| a.id == account.id)
                 .cloned()
-                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))
+                .ok_or_else(|| Error::NoSuchAccount(account.id.to_string()))
         })
     }
 
@@ -58,7 +58,7 @@ impl Keyport {
             let a = all
                 .iter_mut()
                 .find(|a| a.id == account.id)
-                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+                .ok_or_else(|| Error::NoSuchAccount(account.id.to_string()))?;
             a.over_ssh = allowed;
             a.updated_at = now();
             Ok(a.clone())

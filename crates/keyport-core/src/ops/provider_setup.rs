@@ -20,8 +20,8 @@ pub struct NewProvider {
 
 impl Keyport {
     pub fn set_client_secret(&self, provider_id: &str, secret: &Secret) -> Result<()> {
-        self.catalog()?.get(provider_id)?;
-        self.keychain.set_client_secret(provider_id, secret)
+        let provider = self.catalog()?.get(provider_id)?;
+        self.keychain.set_client_secret(&provider.id, secret)
     }
 
     /// Adds a provider from its OpenID Connect discovery document to the user's catalog, and
@@ -53,10 +53,10 @@ impl Keyport {
         client_id: &str,
         secret: Option<&Secret>,
     ) -> Result<()> {
-        self.catalog()?.get(provider_id)?;
+        let provider = self.catalog()?.get(provider_id)?.id.clone();
         if let Some(secret) = secret.filter(|s| !s.expose().trim().is_empty()) {
             self.keychain.check()?;
-            self.keychain.set_client_secret(provider_id, secret)?;
+            self.keychain.set_client_secret(&provider, secret)?;
         }
         self.catalog = Catalog::set_client_id(&self.home.providers_file(), provider_id, client_id)?.into();
         Ok(())

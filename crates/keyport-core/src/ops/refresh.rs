@@ -5,6 +5,7 @@
 use super::{crash_point, Keyport};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
+use crate::model::AccountId;
 use crate::secret::Secret;
 use crate::store::accounts::{Account, Lifecycle};
 use crate::store::lock::FileLock;
@@ -51,13 +52,13 @@ impl Keyport {
         self.keychain
             .load_tokens(&account.id)?
             .ok_or_else(|| Error::NeedsReconnect {
-                account: account.id.clone(),
-                provider: account.provider.clone(),
+                account: account.id.to_string(),
+                provider: account.provider.to_string(),
                 reason: "its tokens are missing from the keychain".into(),
             })
     }
 
-    async fn refresh_account(&self, id: &str, mode: RefreshMode<'_>) -> Result<(Account, TokenSet)> {
+    async fn refresh_account(&self, id: &AccountId, mode: RefreshMode<'_>) -> Result<(Account, TokenSet)> {
         let _lock = FileLock::exclusive(&self.account_lock(id))?;
         // Re-read everything under the lock: another process may have refreshed, revoked or
         // removed the account while we waited.
@@ -67,7 +68,7 @@ impl Keyport {
         let now = now();
         if let RefreshMode::IfStale { seen } = mode {
             if current.access_token != *seen && !current.is_expired(now) {
-                tracing::debug!(account = id, "another process refreshed meanwhile");
+                tracing::debug!(account = %id, "another process refreshed meanwhile");
                 return Ok((account, current));
             }
         }
@@ -85,13 +86,13 @@ impl Keyport {
             };
         };
         let remote = self.remote(&account.provider, &account.connection)?;
-        tracing::info!(account = id, "refreshing the access token");
+        tracing::info!(account = %id, "refreshing the access token");
         let mut attempt = 0;
         let result = loop {
             match remote.refresh(&refresh_token).await {
                 Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
                     let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
-                    tracing::info!(account = id, error = %p, ?pause, "transient refresh failure; trying again");
+                    tracing::info!(account = %id, error = %p, ?pause, "transient refresh failure; trying again");
                     tokio::time::sleep(pause).await;
                     attempt += 1;
                 }
@@ -108,8 +109,8 @@ impl Keyport {
                 let account = self.accounts.update(|all| {
                     let a = all
                         .iter_mut()
-                        .find(|a| a.id == id)
-                        .ok_or_else(|| Error::NoSuchAccount(id.into()))?;
+                        .find(|a| &a.id == id)
+                        .ok_or_else(|| Error::NoSuchAccount(id.to_string()))?;
                     a.expires_at = tokens.expires_at;
                     a.token_obtained_at = tokens.obtained_at;
                     a.has_refresh_token = tokens.refresh_token.is_some();
@@ -130,7 +131,7 @@ impl Keyport {
             }
             Err(e) => match mode {
                 RefreshMode::IfStale { .. } if !current.is_expired(now) => {
-                    tracing::warn!(account = id, error = %e, "refresh failed; the current token is still valid");
+                    tracing::warn!(account = %id, error = %e, "refresh failed; the current token is still valid");
                     Ok((account, current))
                 }
                 _ => Err(e),
@@ -150,8 +151,8 @@ impl Keyport {
             Ok(())
         })?;
         Ok(Error::NeedsReconnect {
-            account: account.id.clone(),
-            provider: account.provider.clone(),
+            account: account.id.to_string(),
+            provider: account.provider.to_string(),
             reason: reason.into(),
         })
     }
@@ -164,8 +165,8 @@ impl Keyport {
         ensure_active(account)?;
         if account.status(now()) == crate::store::accounts::Status::NeedsReconnect {
             return Err(Error::NeedsReconnect {
-                account: account.id.clone(),
-                provider: account.provider.clone(),
+                account: account.id.to_string(),
+                provider: account.provider.to_string(),
                 reason: "its token expired and the provider gave no refresh token".into(),
             });
         }
@@ -177,8 +178,8 @@ fn ensure_active(account: &Account) -> Result<()> {
     match account.lifecycle.reconnect_reason() {
         None => Ok(()),
         Some(reason) => Err(Error::NeedsReconnect {
-            account: account.id.clone(),
-            provider: account.provider.clone(),
+            account: account.id.to_string(),
+            provider: account.provider.to_string(),
             reason: reason.to_string(),
         }),
     }

@@ -26,7 +26,7 @@ impl Keyport {
         let _lock = FileLock::exclusive(&self.account_lock(&account.id))?;
         let Some(url) = &account.connection.endpoints.revocation_url else {
             return Err(Error::NoRevocation {
-                account: account.id.clone(),
+                account: account.id.to_string(),
                 provider: account.connection.provider_name.clone(),
             });
         };
@@ -41,7 +41,7 @@ impl Keyport {
             let a = all
                 .iter_mut()
                 .find(|a| a.id == account.id)
-                .ok_or_else(|| Error::NoSuchAccount(account.id.clone()))?;
+                .ok_or_else(|| Error::NoSuchAccount(account.id.to_string()))?;
             a.lifecycle = Lifecycle::NeedsReconnect {
                 reason: "its access was revoked".into(),
             };

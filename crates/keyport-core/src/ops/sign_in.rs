@@ -422,7 +422,7 @@ impl Keyport {
     ) -> Result<Prepared<'_>> {
         let provider = provider.with_variables(&opts.variables)?;
         if !provider.is_set_up() {
-            return Err(Error::ProviderNotSetUp(provider.id.clone()));
+            return Err(Error::ProviderNotSetUp(provider.id.to_string()));
         }
         phases.mark("catalog");
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
@@ -485,7 +485,7 @@ impl Keyport {
                 .clone()
                 .or_else(|| existing.map(|i| all[i].nickname.clone()))
                 .or_else(|| profile.nickname.clone())
-                .unwrap_or_else(|| id.clone());
+                .unwrap_or_else(|| id.to_string());
             let account = Account {
                 id,
                 provider: provider.id.clone(),

@@ -14,7 +14,7 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Co
     let client_id = match (&provider.client_id, provider.registers_itself()) {
         (Some(id), _) => id.clone(),
         (None, true) => String::new(),
-        (None, false) => return Err(Error::ProviderNotSetUp(provider.id.clone())),
+        (None, false) => return Err(Error::ProviderNotSetUp(provider.id.to_string())),
     };
     let fail = |reason: &str| ProviderError::new(&provider.display_name, "discovery", reason);
     let found = match &provider.urls.issuer {

@@ -3,7 +3,7 @@
 //! (`account_file`); its tokens are in the keychain.
 
 use crate::error::{Error, Result};
-use crate::model::Connection;
+use crate::model::{AccountId, Connection, ProviderId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,8 +44,8 @@ impl Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account<C = Arc<Connection>> {
     /// Stable handle: `<provider>-<n>`.
-    pub id: String,
-    pub provider: String,
+    pub id: AccountId,
+    pub provider: ProviderId,
     pub nickname: String,
     /// The provider's stable user id (`sub`, `id`), to recognize a reconnect of the same user.
     #[serde(default)]
@@ -148,7 +148,7 @@ impl Account {
         let integration = &self.connection.integration;
         crate::model::Issued {
             token,
-            account: self.id.clone(),
+            account: self.id.to_string(),
             nickname: self.nickname.clone(),
             expires_at: self.expires_at,
             metadata: self.metadata.clone(),
@@ -214,9 +214,9 @@ pub fn resolve<'a>(accounts: &'a [Account], reference: &str) -> Result<&'a Accou
 }
 
 /// The next free `<provider>-<n>` id.
-pub fn next_id(accounts: &[Account], provider: &str) -> String {
+pub fn next_id(accounts: &[Account], provider: &ProviderId) -> AccountId {
     (1..)
-        .map(|n| format!("{provider}-{n}"))
+        .map(|n| AccountId::new(format!("{provider}-{n}")))
         .find(|id| accounts.iter().all(|a| &a.id != id))
         .expect("an unbounded range always has a free id")
 }
@@ -227,8 +227,8 @@ pub(crate) mod tests {
 
     pub(crate) fn account(id: &str, provider: &str, nickname: &str) -> Account {
         Account {
-            id: id.into(),
-            provider: provider.into(),
+            id: AccountId::new(id),
+            provider: ProviderId::new(provider),
             nickname: nickname.into(),
             subject: None,
             scopes: vec![],
@@ -278,8 +278,8 @@ pub(crate) mod tests {
             account("github-1", "github", "a"),
             account("github-3", "github", "b"),
         ];
-        assert_eq!(next_id(&accts, "github"), "github-2");
-        assert_eq!(next_id(&accts, "gitlab"), "gitlab-1");
+        assert_eq!(next_id(&accts, &ProviderId::new("github")), "github-2");
+        assert_eq!(next_id(&accts, &ProviderId::new("gitlab")), "gitlab-1");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, KeychainError, KeychainProblem, Result};
 use crate::model::tokens::TokenSet;
+use crate::model::{AccountId, ProviderId};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -21,11 +22,11 @@ impl Keychain {
         }
     }
 
-    pub fn account_user(account_id: &str) -> String {
+    pub fn account_user(account_id: &AccountId) -> String {
         format!("account:{account_id}")
     }
 
-    fn client_secret_user(provider: &str) -> String {
+    fn client_secret_user(provider: &ProviderId) -> String {
         format!("client-secret:{provider}")
     }
 
@@ -57,7 +58,7 @@ impl Keychain {
         }
     }
 
-    pub fn load_tokens(&self, account_id: &str) -> Result<Option<TokenSet>> {
+    pub fn load_tokens(&self, account_id: &AccountId) -> Result<Option<TokenSet>> {
         let Some(json) = self.get(&Self::account_user(account_id))? else {
             return Ok(None);
         };
@@ -69,20 +70,20 @@ impl Keychain {
         })
     }
 
-    pub fn store_tokens(&self, account_id: &str, tokens: &TokenSet) -> Result<()> {
+    pub fn store_tokens(&self, account_id: &AccountId, tokens: &TokenSet) -> Result<()> {
         let json = serde_json::to_string(tokens).expect("token sets serialize");
         self.set(&Self::account_user(account_id), &json)
     }
 
-    pub fn delete_tokens(&self, account_id: &str) -> Result<()> {
+    pub fn delete_tokens(&self, account_id: &AccountId) -> Result<()> {
         self.delete(&Self::account_user(account_id))
     }
 
-    pub fn client_secret(&self, provider: &str) -> Result<Option<Secret>> {
+    pub fn client_secret(&self, provider: &ProviderId) -> Result<Option<Secret>> {
         Ok(self.get(&Self::client_secret_user(provider))?.map(Secret::new))
     }
 
-    pub fn set_client_secret(&self, provider: &str, secret: &Secret) -> Result<()> {
+    pub fn set_client_secret(&self, provider: &ProviderId, secret: &Secret) -> Result<()> {
         self.set(&Self::client_secret_user(provider), secret.expose())
     }
 

@@ -25,7 +25,7 @@ mod streams;
 
 use super::Keyport;
 use crate::error::{Error, Result};
-use crate::model::strip_query;
+use crate::model::{strip_query, AccountId};
 use crate::redirect::loopback::SignInAddress;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -41,7 +41,7 @@ const MAX_STEP_UPS: u32 = 3;
 /// What one bridge keeps between requests.
 struct Session {
     url: Url,
-    account: String,
+    account: AccountId,
     id: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
     /// The client's `initialize`, replayed when the server forgets the session.

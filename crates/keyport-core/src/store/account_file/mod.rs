@@ -202,7 +202,7 @@ fn name_connections(accounts: &[Account]) -> (Vec<(String, &Connection)>, Vec<us
                 .unwrap_or_else(|| {
                     let name = (1..)
                         .map(|n| match n {
-                            1 => a.provider.clone(),
+                            1 => a.provider.to_string(),
                             n => format!("{}~{n}", a.provider),
                         })
                         .find(|name| table.iter().all(|(taken, _)| taken != name))
