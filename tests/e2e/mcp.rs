@@ -55,11 +55,65 @@ fn an_mcp_server_is_connected_by_its_url_and_its_tokens_call_its_tools() {
     assert_ne!(fresh.trim(), token.trim());
     assert_eq!(server.call_whoami(fresh.trim()).0, 200);
 
-    // Connecting the same server again reuses its entry and its account.
+    // Connecting the same server again reuses its entry, its account and its registration.
     env.run(&["connect", &server.url, "--timeout", "30"]).ok();
     assert_eq!(env.list().as_array().unwrap().len(), 1, "one account per server");
     let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
     assert_eq!(providers.matches("resource = ").count(), 1, "{providers}");
+    let stats = server.stats();
+    assert_eq!(
+        stats["registrations"], 1,
+        "the same client signed in again: {stats}"
+    );
+    assert_eq!(stats["authorizations"], 2, "{stats}");
+}
+
+/// The registration kept for the server, from `registrations.json`.
+fn kept_registration(env: &Env) -> serde_json::Value {
+    let text = std::fs::read_to_string(env.home.path().join("data/registrations.json")).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let all = file["registrations"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "one registration per server: {text}");
+    all[0].clone()
+}
+
+#[test]
+fn a_kept_registration_whose_port_is_taken_or_that_the_server_forgot_is_made_again() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    let first = kept_registration(&env);
+    let redirect = first["redirect_uri"].as_str().unwrap();
+    let port: u16 = redirect
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("a loopback redirect: {redirect}"));
+    assert!(!first["client_id"].as_str().unwrap().is_empty());
+
+    // The server matches redirects exactly, port included: with that port taken by another
+    // program, the registered client cannot come back, so Keyport registers again.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    drop(squatter);
+    let second = kept_registration(&env);
+    assert_ne!(second["client_id"], first["client_id"]);
+    assert_ne!(second["redirect_uri"], first["redirect_uri"]);
+    assert_eq!(server.stats()["registrations"], 2);
+
+    // A server that forgot its clients (many keep them in memory) shows an error page instead of
+    // coming back: that sign-in times out, and the next one registers again and succeeds.
+    server.forget_clients();
+    let failed = env.run(&["connect", &server.url, "--timeout", "3"]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    let kept = std::fs::read_to_string(env.home.path().join("data/registrations.json")).unwrap();
+    assert!(
+        kept.contains("\"registrations\": []"),
+        "the refused client is forgotten: {kept}"
+    );
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    assert_eq!(server.stats()["registrations"], 3);
+    assert_eq!(env.list()[0]["status"], "ok");
 }
 
 #[test]
@@ -502,4 +556,26 @@ fn a_client_id_metadata_document_is_the_client_id_where_the_server_takes_them_an
     ])
     .ok();
     assert_eq!(plain.stats()["registrations"], 1);
+
+    // Named once in config.toml, the document is the client id without the option too.
+    let another = McpServer::start_with(3600, &[("CIMD", "1")]);
+    let document = format!(
+        "{}/test/client-metadata.json",
+        another.url.trim_end_matches("/mcp")
+    );
+    std::fs::write(
+        env.home.path().join("config/config.toml"),
+        format!("[mcp]\nclient_metadata_url = \"{document}\"\n"),
+    )
+    .unwrap();
+    let id = env
+        .run(&["connect", &another.url, "--json", "--timeout", "30"])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(another.stats()["registrations"], 0);
+    let token = env.run(&["token", &id]).ok().stdout;
+    assert!(another.call_whoami(token.trim()).1.contains(&document));
 }

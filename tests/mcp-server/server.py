@@ -13,7 +13,8 @@ Built on the official Python MCP SDK (`mcp`, pinned in requirements.txt), one pr
     otherwise: the MCP spec's step-up);
   * a third, `notify_later`, that sends `notifications/tools/list_changed` a moment after it
     answers: outside any request, so only a client with the session's GET stream open sees it;
-  * GET /test/stats: counters for the tests to assert on.
+  * GET /test/stats: counters for the tests to assert on; POST /test/forget-clients: every
+    registered client forgotten (a restart of a server that keeps them in memory).
 
 Environment: PORT (default 0 = a free port), ACCESS_TTL (access token lifetime in seconds,
 default 3600), JSON_RESPONSE=1 (answer POST /mcp with application/json instead of the SDK's
@@ -24,9 +25,14 @@ CIMD=1 (Client ID Metadata Documents taken, one served at /test/client-metadata.
 ISS_PARAMETER=right|wrong (the metadata promises RFC 9207 `iss` on the authorization answer,
 and it carries the issuer, or another one), PRE_REGISTERED="id:secret" (a confidential client
 registered out of band, client_secret_post,
-its loopback redirect matching on any port).
+its loopback redirect matching on any port), AUTH_SERVER=<issuer URL> (a resource server only:
+no /register, /authorize, /token here; the resource metadata names that issuer and the scope
+`mcp:tools`, which every token needs; tokens are JWTs the issuer signed with a key from its
+metadata's jwks_uri, with `iss` the issuer and `aud` our /mcp URL; `admin_report` needs
+`mcp:admin` instead of `admin`; e.g. tests/oidc-server/server.mjs with MCP=1).
 Once listening it prints one JSON line on stdout:
   {"url": "http://127.0.0.1:PORT/mcp", "issuer": "http://127.0.0.1:PORT/"}
+(with AUTH_SERVER, "issuer" is that issuer).
 """
 
 import asyncio
@@ -37,6 +43,7 @@ import socket
 import time
 from urllib.parse import parse_qs
 
+import jwt
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -50,6 +57,7 @@ from mcp.server.auth.provider import (
     RefreshToken,
     construct_redirect_uri,
 )
+from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
@@ -62,6 +70,8 @@ SUBJECT = "test-user"  # the (only) resource owner; every authorization is auto-
 # ISS_PARAMETER=right|wrong: the metadata says the authorization answer carries `iss` (RFC 9207),
 # and it does: the issuer, or another one (a mix-up a client must refuse). Set in build_app.
 ISS_SENT: dict[str, str | None] = {"iss": None}
+# AUTH_SERVER=<issuer>: tokens come from that (external) authorization server; we only check them.
+AUTH_SERVER = os.environ.get("AUTH_SERVER")
 
 # Counters served at /test/stats.
 STATS = {
@@ -241,6 +251,74 @@ class AutoApproveProvider:
                 self.pair.pop(t, None)
 
 
+def discover_jwks_uri(issuer: str) -> str:
+    """The jwks_uri from the issuer's metadata: RFC 8414's well-known address first, then OpenID
+    Connect discovery's. The metadata must name the issuer itself."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    candidates = [
+        f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}",
+        f"{issuer.rstrip('/')}/.well-known/openid-configuration",
+    ]
+    for url in candidates:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                metadata = json.loads(answer.read())
+        except urllib.error.HTTPError:
+            continue
+        if metadata.get("issuer") != issuer:
+            raise ValueError(f"{url} names issuer {metadata.get('issuer')!r}, not {issuer!r}")
+        return metadata["jwks_uri"]
+    raise ValueError(f"no authorization server metadata for {issuer}")
+
+
+# Signature algorithms taken: asymmetric only (a shared secret would let the client mint tokens).
+JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class JwtVerifier:
+    """The SDK's TokenVerifier for AUTH_SERVER: an access token is good if it is a JWT signed by
+    the issuer (a key from its jwks_uri), with `iss` the issuer, `aud` our resource URL (or a list
+    holding it), and not expired."""
+
+    def __init__(self, issuer: str, resource: str):
+        self.issuer, self.resource = issuer, resource
+        self.keys: jwt.PyJWKClient | None = None  # found on first use
+
+    def _claims(self, token: str) -> dict:
+        if self.keys is None:
+            self.keys = jwt.PyJWKClient(discover_jwks_uri(self.issuer))
+        key = self.keys.get_signing_key_from_jwt(token)
+        return jwt.decode(
+            token,
+            key,
+            algorithms=JWT_ALGORITHMS,
+            issuer=self.issuer,
+            audience=self.resource,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            # PyJWKClient fetches with urllib: keep that off the event loop.
+            claims = await asyncio.to_thread(self._claims, token)
+        except (jwt.PyJWTError, OSError, ValueError, KeyError):
+            return None
+        return AccessToken(
+            token=token,
+            client_id=str(claims.get("client_id", "")),
+            scopes=str(claims.get("scope", "")).split(),
+            expires_at=int(claims["exp"]),
+            resource=self.resource,
+            subject=claims.get("sub"),
+            claims=claims,
+        )
+
+
 class TokenRequestWatch:
     """ASGI middleware for POST /token: the SDK's token handler does not hand the RFC 8707
     `resource` parameter to the provider, so record it here (and refuse a foreign one with
@@ -278,11 +356,12 @@ class TokenRequestWatch:
 
 class ScopeGate:
     """ASGI wrapper playing a server with a privileged tool: `tools/call` of `admin_report` needs
-    the scope `admin`, and a token without it gets 403 with an RFC 6750 `insufficient_scope`
-    challenge naming it (the MCP spec's step-up), before the SDK sees the request."""
+    the scope `admin` (`mcp:admin` with AUTH_SERVER), and a token without it gets 403 with an
+    RFC 6750 `insufficient_scope` challenge naming it (the MCP spec's step-up), before the SDK sees
+    the request. `find_token` looks a bearer token up (None: unknown, the SDK answers 401)."""
 
-    def __init__(self, app, provider: "AutoApproveProvider", metadata_url: str):
-        self.app, self.provider, self.metadata_url = app, provider, metadata_url
+    def __init__(self, app, find_token, metadata_url: str, scope: str):
+        self.app, self.find_token, self.metadata_url, self.scope = app, find_token, metadata_url, scope
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/mcp":
@@ -303,11 +382,11 @@ class ScopeGate:
         )
         if wants_admin:
             header = dict(scope["headers"]).get(b"authorization", b"").decode()
-            token = self.provider.access.get(header.removeprefix("Bearer ").strip())
-            if token is not None and "admin" not in token.scopes:
+            token = await self.find_token(header.removeprefix("Bearer ").strip())
+            if token is not None and self.scope not in token.scopes:
                 STATS["insufficient_scope"] += 1
                 challenge = (
-                    f'Bearer error="insufficient_scope", scope="admin", '
+                    f'Bearer error="insufficient_scope", scope="{self.scope}", '
                     f'resource_metadata="{self.metadata_url}"'
                 )
                 await JSONResponse(
@@ -372,20 +451,44 @@ def build_app(port: int):
     # the endpoint its first event names) instead of Streamable HTTP.
     legacy = os.environ.get("TRANSPORT") == "sse"
     resource = f"http://{HOST}:{port}/sse" if legacy else f"http://{HOST}:{port}/mcp"
-    provider = AutoApproveProvider(resource)
-    mcp = MCPServer(
-        "keyport-test-mcp",
-        auth_server_provider=provider,
-        auth=AuthSettings(
-            issuer_url=issuer,
-            resource_server_url=resource,
-            # The bearer middleware refuses tokens whose AccessToken.resource is not `resource`.
-            validate_token_resource=True,
-            client_registration_options=ClientRegistrationOptions(enabled=True),
-            revocation_options=RevocationOptions(enabled=True),
-        ),
-        log_level=LOG_LEVEL,
-    )
+    if AUTH_SERVER:
+        # A resource server only: the SDK serves the resource metadata and checks bearer tokens
+        # with our verifier; `required_scopes` is every token's minimum and the metadata's
+        # scopes_supported.
+        issuer, provider = AUTH_SERVER, None
+        verifier = JwtVerifier(AUTH_SERVER, resource)
+        find_token, admin_scope = verifier.verify_token, "mcp:admin"
+        mcp = MCPServer(
+            "keyport-test-mcp",
+            token_verifier=verifier,
+            auth=AuthSettings(
+                issuer_url=AUTH_SERVER,
+                resource_server_url=resource,
+                required_scopes=["mcp:tools"],
+                validate_token_resource=True,
+            ),
+            log_level=LOG_LEVEL,
+        )
+    else:
+        provider = AutoApproveProvider(resource)
+
+        async def find_token(token: str) -> AccessToken | None:
+            return provider.access.get(token)
+
+        admin_scope = "admin"
+        mcp = MCPServer(
+            "keyport-test-mcp",
+            auth_server_provider=provider,
+            auth=AuthSettings(
+                issuer_url=issuer,
+                resource_server_url=resource,
+                # The bearer middleware refuses tokens whose AccessToken.resource is not `resource`.
+                validate_token_resource=True,
+                client_registration_options=ClientRegistrationOptions(enabled=True),
+                revocation_options=RevocationOptions(enabled=True),
+            ),
+            log_level=LOG_LEVEL,
+        )
 
     @mcp.tool()
     def whoami() -> str:
@@ -400,7 +503,7 @@ def build_app(port: int):
 
     @mcp.tool()
     def admin_report() -> str:
-        """A privileged tool: its calls need the scope `admin` (see ScopeGate)."""
+        """A privileged tool: its calls need the scope `admin`, or `mcp:admin` (see ScopeGate)."""
         STATS["tool_calls"] += 1
         token = get_access_token()
         return json.dumps({"admin": True, "scopes": token.scopes if token else []})
@@ -441,9 +544,22 @@ def build_app(port: int):
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(STATS)
 
+    @mcp.custom_route("/test/forget-clients", methods=["POST"])
+    async def forget_clients(request: Request) -> JSONResponse:
+        """Forgets every registered client, as a restarted server that keeps them in memory does."""
+        if provider:
+            provider.clients.clear()
+        return JSONResponse({"forgotten": True})
+
     inner = mcp.sse_app(host=HOST) if legacy else mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE)
-    app = TokenRequestWatch(inner, resource)
-    app = ScopeGate(app, provider, f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp")
+    app = TokenRequestWatch(inner, resource) if provider else inner
+    # With AUTH_SERVER, the address the SDK serves the resource metadata at (RFC 9728 section 3.1).
+    metadata_url = (
+        str(build_resource_metadata_url(resource))
+        if AUTH_SERVER
+        else f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp"
+    )
+    app = ScopeGate(app, find_token, metadata_url, admin_scope)
     if os.environ.get("PRM_RESOURCE"):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
     if os.environ.get("ISS_PARAMETER"):

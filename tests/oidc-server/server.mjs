@@ -8,18 +8,28 @@
 // Clients: CLIENT_ID (public, PKCE), keyport-client-secret-post and keyport-client-secret-basic
 // (confidential, secret "confidential-test-secret"), introspector (for tests' introspection).
 // Prints one JSON line {"issuer": ..., "port": ...} on stdout once it listens.
-// Test-only endpoint: GET /test/stats -> counts of token grants seen, by grant type and outcome.
+// Test-only endpoint: GET /test/stats -> counts of token grants seen, by grant type and outcome,
+// and of client registrations (`registrations`, MCP=1).
+//
+// MCP=1: also the authorization server of an MCP resource server (tests/mcp-server with
+// AUTH_SERVER): open dynamic client registration (RFC 7591) at /reg, resource indicators
+// (RFC 8707) for any http://127.0.0.1:<port>/<path>, whose access tokens are JWTs (RFC 9068) with
+// that resource as `aud`, signed with the keys at /jwks; scopes `mcp:tools` and `mcp:admin`.
 import http from 'node:http';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT ?? 0);
 const ttl = Number(process.env.ACCESS_TOKEN_TTL ?? 60);
 const clientId = process.env.CLIENT_ID ?? 'keyport-test';
+const mcp = process.env.MCP === '1';
+const MCP_SCOPES = ['mcp:tools', 'mcp:admin'];
+// A resource indicator we issue tokens for (MCP=1): an MCP server on loopback, any port.
+const MCP_RESOURCE = /^http:\/\/127\.0\.0\.1:\d+\/[^?#]+$/;
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 // `time_ms`/`requests`: per path, how long the provider spent answering (the benchmark takes this
 // from a sign-in's time to find Keyport's own).
-const stats = { grants: {}, errors: {}, time_ms: {}, requests: {} };
+const stats = { grants: {}, errors: {}, time_ms: {}, requests: {}, registrations: 0 };
 const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
 // stdout carries only the announcement line: whoever started us may stop reading after it.
@@ -73,7 +83,9 @@ server.listen(port, '127.0.0.1', () => {
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // The MCP scopes are listed here too, not only as the resource's: registration refuses a
+    // client `scope` naming any scope not listed, and the list is discovery's scopes_supported.
+    scopes: ['openid', 'offline_access', 'email', 'profile', ...(mcp ? MCP_SCOPES : [])],
     findAccount: async (ctx, id) => ({
       accountId: id,
       claims: async () => ({
@@ -89,6 +101,20 @@ server.listen(port, '127.0.0.1', () => {
       revocation: { enabled: true },
       introspection: { enabled: true },
       deviceFlow: { enabled: true },
+      ...(mcp ? {
+        registration: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          // A code or refresh token granted for one resource yields tokens for it even when the
+          // token request does not name it again (with `openid` it would otherwise get an opaque
+          // token for userinfo).
+          useGrantedResource: async () => true,
+          getResourceServerInfo: async (ctx, resource) => {
+            if (!MCP_RESOURCE.test(resource)) throw new errors.InvalidTarget();
+            return { scope: MCP_SCOPES.join(' '), audience: resource, accessTokenFormat: 'jwt' };
+          },
+        },
+      } : {}),
     },
     ttl: {
       AccessToken: ttl,
@@ -106,6 +132,7 @@ server.listen(port, '127.0.0.1', () => {
   });
   provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
   provider.on('grant.error', (ctx, err) => bump(stats.errors, `${ctx.oidc.params?.grant_type}:${err.error}`));
+  provider.on('registration_create.success', () => { stats.registrations += 1; });
   provider.use(async (ctx, next) => {
     if (ctx.path === '/test/stats') {
       ctx.body = stats;

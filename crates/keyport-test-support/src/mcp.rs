@@ -61,6 +61,15 @@ impl McpServer {
             .unwrap()
     }
 
+    /// Makes the server forget every client registered with it, as a restarted server that keeps
+    /// them in memory does.
+    pub fn forget_clients(&self) {
+        let base = self.url.trim_end_matches("/mcp").trim_end_matches("/sse");
+        ureq::post(&format!("{base}/test/forget-clients"))
+            .send_empty()
+            .unwrap();
+    }
+
     /// Calls the `whoami` tool over Streamable HTTP with `token`: the HTTP status of the call, and
     /// the tool's text when it succeeded.
     pub fn call_whoami(&self, token: &str) -> (u16, String) {
