@@ -3,7 +3,7 @@
 //! metadata and authorization-server metadata, dynamic registration with the exact redirect, the
 //! resource indicator on every request, and the tokens used on the server's own tool.
 
-use keyport_test_support::{Env, McpServer, Run};
+use keyport_test_support::{Env, McpServer, OidcServer, Run};
 use std::process::Command;
 
 /// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
@@ -578,4 +578,66 @@ fn a_client_id_metadata_document_is_the_client_id_where_the_server_takes_them_an
     assert_eq!(another.stats()["registrations"], 0);
     let token = env.run(&["token", &id]).ok().stdout;
     assert!(another.call_whoami(token.trim()).1.contains(&document));
+}
+
+#[test]
+fn an_mcp_server_whose_authorization_server_is_node_oidc_provider_signs_in_refreshes_and_steps_up() {
+    // A second, independent authorization server: node oidc-provider with open registration and
+    // resource indicators, issuing JWT access tokens whose audience is the MCP server, which
+    // checks them against the provider's keys (tests/mcp-server/server.py, AUTH_SERVER).
+    let env = Env::new(60);
+    let auth = OidcServer::start_with(60, &[("MCP", "1")]);
+    let server = McpServer::start_with(3600, &[("AUTH_SERVER", auth.issuer.as_str())]);
+    let account = env
+        .run(&["connect", &server.url, "--json", "--timeout", "30"])
+        .ok()
+        .json();
+    let id = account["id"].as_str().unwrap().to_string();
+    let stats = auth.stats();
+    assert_eq!(stats["registrations"], 1, "{stats}");
+    assert_eq!(stats["grants"]["authorization_code"], 1, "{stats}");
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert!(
+        providers.contains(&format!("issuer = \"{}\"", auth.issuer)),
+        "{providers}"
+    );
+    // An OpenID provider grants offline_access only with prompt=consent: without it there would
+    // be no refresh token (the assertion on the refresh below).
+    assert!(providers.contains("prompt = \"consent\""), "{providers}");
+
+    let token = env.run(&["token", "--resource", &server.url]).ok().stdout;
+    let (status, said) = server.call_whoami(token.trim());
+    assert_eq!(status, 200, "{said}");
+    assert!(said.contains("mcp:tools"), "{said}");
+
+    // The refresh names the same resource, so the new token is a JWT for this server again.
+    env.run(&["refresh", &id]).ok();
+    assert_eq!(auth.grants("refresh_token"), 1);
+    let fresh = env.run(&["token", &id]).ok().stdout;
+    assert_ne!(fresh.trim(), token.trim());
+    assert_eq!(server.call_whoami(fresh.trim()).0, 200);
+
+    // A step-up to `mcp:admin` in the middle of a real client's session: the client registered
+    // without that scope, and oidc-provider refuses scopes a client did not register, so Keyport
+    // registers again (for both) and signs in once more.
+    let run: Run = sdk_client(&env, &server.url)
+        .env("EXTRA_TOOL", "admin_report")
+        .output()
+        .unwrap()
+        .into();
+    let said = run.ok().json();
+    let calls = said["calls"].as_array().unwrap();
+    let admin: serde_json::Value = serde_json::from_str(calls.last().unwrap().as_str().unwrap()).unwrap();
+    assert_eq!(admin["admin"], true, "{said}");
+    let stats = auth.stats();
+    assert_eq!(stats["registrations"], 2, "{stats}");
+    assert_eq!(stats["grants"]["authorization_code"], 2, "{stats}");
+    let accounts = env.list();
+    assert_eq!(accounts.as_array().unwrap().len(), 1, "{accounts}");
+
+    // Disconnecting revokes the grant at oidc-provider: its refresh token is dead there.
+    let (_, refresh_token) = env.stored_tokens(&id);
+    assert!(auth.is_active(&refresh_token));
+    env.run(&["disconnect", &id]).ok();
+    assert!(!auth.is_active(&refresh_token));
 }

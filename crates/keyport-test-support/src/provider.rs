@@ -9,13 +9,21 @@ pub struct OidcServer {
 
 impl OidcServer {
     pub fn start(access_token_ttl: u64) -> Self {
+        Self::start_with(access_token_ttl, &[])
+    }
+
+    /// Like [`OidcServer::start`], with more of the server's environment (`MCP=1`: open
+    /// registration and resource indicators, the authorization server of an MCP server).
+    pub fn start_with(access_token_ttl: u64, vars: &[(&str, &str)]) -> Self {
         let dir = super::repo_root().join("tests/oidc-server");
         assert!(
             dir.join("node_modules/oidc-provider").exists(),
             "run `npm ci --prefix tests/oidc-server` (scripts/install-deps does) before the tests"
         );
         let ttl = access_token_ttl.to_string();
-        let (child, info) = super::start_node_server(&dir.join("server.mjs"), &[("ACCESS_TOKEN_TTL", &ttl)]);
+        let mut all = vec![("ACCESS_TOKEN_TTL", ttl.as_str())];
+        all.extend_from_slice(vars);
+        let (child, info) = super::start_node_server(&dir.join("server.mjs"), &all);
         OidcServer {
             issuer: info["issuer"].as_str().unwrap().to_string(),
             child,

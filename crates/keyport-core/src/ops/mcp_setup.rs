@@ -221,6 +221,11 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     }
     let scopes: toml_edit::Array = server.scopes.iter().map(String::as_str).collect();
     t.insert("scopes", toml_edit::value(scopes));
+    if server.prompt_consent {
+        let mut params = toml_edit::InlineTable::new();
+        params.insert("prompt", "consent".into());
+        t.insert("authorization_params", toml_edit::value(params));
+    }
     t.insert("token_request_auth_method", toml_edit::value("none"));
     t
 }

@@ -45,6 +45,10 @@ pub struct McpServer {
     pub token_auth_methods: Vec<String>,
     /// Whether it takes a Client ID Metadata Document's URL as a client id.
     pub client_metadata_documents: bool,
+    /// Whether the authorization request says `prompt=consent`: an OpenID provider grants
+    /// `offline_access` (a refresh token) only then (OpenID Connect Core §11), and drops it
+    /// silently otherwise.
+    pub prompt_consent: bool,
 }
 
 /// RFC 9728 protected-resource metadata, the part Keyport reads.
@@ -144,11 +148,11 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
             {
                 check_endpoint(endpoint).map_err(fail)?;
             }
-            if m.scopes_supported.iter().any(|s| s == "offline_access")
-                && !scopes.iter().any(|s| s == "offline_access")
-            {
+            let offline = m.scopes_supported.iter().any(|s| s == "offline_access");
+            if offline && !scopes.iter().any(|s| s == "offline_access") {
                 scopes.push("offline_access".into());
             }
+            let prompt_consent = offline && m.scopes_supported.iter().any(|s| s == "openid");
             McpServer {
                 url: url.clone(),
                 resource,
@@ -162,6 +166,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 scopes,
                 token_auth_methods: m.token_endpoint_auth_methods_supported,
                 client_metadata_documents: m.client_id_metadata_document_supported,
+                prompt_consent,
             }
         }
         // 2025-03-26 without metadata: the default endpoints at the origin.
@@ -180,6 +185,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 scopes,
                 token_auth_methods: Vec::new(),
                 client_metadata_documents: false,
+                prompt_consent: false,
             }
         }
     };

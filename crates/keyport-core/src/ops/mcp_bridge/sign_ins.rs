@@ -55,14 +55,23 @@ impl Keyport {
         self.sign_in(session, &account, scopes).await
     }
 
-    /// A sign-in of the session's account for `scopes`, shown as the adapter shows sign-ins; the
-    /// token held is then stale.
+    /// A sign-in of the session's account for `scopes` and those its catalog entry asks for, shown
+    /// as the adapter shows sign-ins; the token held is then stale. The entry's count because a
+    /// server need not say it granted them: oidc-provider grants `offline_access` and leaves it
+    /// out of the token response's `scope`, and a sign-in without it gets no refresh token.
     pub(super) async fn sign_in(
         &self,
         session: &Session,
         account: &crate::store::accounts::Account,
-        scopes: Vec<String>,
+        mut scopes: Vec<String>,
     ) -> Result<()> {
+        if let Ok(entry) = self.catalog().and_then(|c| c.get(&account.provider)) {
+            for scope in &entry.scopes {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+        }
         let opts = ConnectOptions {
             scopes: Some(scopes),
             nickname: Some(account.nickname.clone()),
