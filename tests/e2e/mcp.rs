@@ -114,6 +114,16 @@ fn a_kept_registration_whose_port_is_taken_or_that_the_server_forgot_is_made_aga
     env.run(&["connect", &server.url, "--timeout", "30"]).ok();
     assert_eq!(server.stats()["registrations"], 3);
     assert_eq!(env.list()[0]["status"], "ok");
+
+    // Forgotten again, the server refuses the client's refresh (invalid_client): the account
+    // needs a reconnect, which registers again.
+    server.forget_clients();
+    let id = env.list()[0]["id"].as_str().unwrap().to_string();
+    env.run(&["refresh", &id])
+        .fails(4, "no longer knows the client Keyport registered");
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    assert_eq!(server.stats()["registrations"], 4);
+    env.run(&["refresh", &id]).ok();
 }
 
 #[test]

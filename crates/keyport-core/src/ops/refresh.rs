@@ -129,6 +129,19 @@ impl Keyport {
                 let reason = format!("the provider refused the refresh token: {}", p.reason);
                 Err(self.mark_needs_reconnect(&account, &reason)?)
             }
+            // A client Keyport registered that the server no longer knows (many keep registrations
+            // in memory): only a sign-in as a new client helps, and the kept one must not be
+            // offered again.
+            Err(Error::Provider(p)) if p.code.as_deref() == Some("invalid_client") => {
+                let Some(url) = &account.connection.endpoints.dynamic_registration_url else {
+                    return Err(Error::Provider(p));
+                };
+                if let Err(e) = self.registrations.forget(url, &account.connection.client_id) {
+                    tracing::warn!(error = %e, "could not forget the registration");
+                }
+                let reason = "the server no longer knows the client Keyport registered there";
+                Err(self.mark_needs_reconnect(&account, reason)?)
+            }
             Err(e) => match mode {
                 RefreshMode::IfStale { .. } if !current.is_expired(now) => {
                     tracing::warn!(account = %id, error = %e, "refresh failed; the current token is still valid");
