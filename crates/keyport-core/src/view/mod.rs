@@ -9,7 +9,7 @@ pub mod token_format;
 pub use matrix::{support_matrix, variables_text};
 
 use crate::catalog::{Catalog, Provider, RedirectKind, Variable};
-use crate::store::account_file::ListedAccount;
+use crate::store::account_file::{ListedAccount, Text};
 use crate::store::accounts::{Account, Status};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Account"))]
 pub struct AccountSummary<'a> {
-    /// The account as stored: id, provider, nickname, scopes, expiry, metadata, times.
+    /// What is shown of the stored account, at the top level.
     #[serde(flatten)]
-    pub account: ListedAccount<'a>,
+    pub account: AccountView<'a>,
     pub provider_name: Cow<'a, str>,
     pub status: Status,
     /// Why the account needs reconnecting, when it does.
@@ -31,6 +31,29 @@ pub struct AccountSummary<'a> {
     pub expires_in: Option<i64>,
     pub can_refresh: bool,
     pub can_revoke: bool,
+}
+
+/// The stored account's fields that interfaces show: everything but its lifecycle (shown as
+/// the summary's status), its connection and token bookkeeping. Moved out of a
+/// [`ListedAccount`], so still borrowed from the file's bytes where that was.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AccountView<'a> {
+    pub id: Cow<'a, str>,
+    pub provider: Cow<'a, str>,
+    pub nickname: Cow<'a, str>,
+    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
+    pub scopes: Vec<Text<'a>>,
+    /// Unix seconds; `null` for a token that does not expire.
+    pub expires_at: Option<u64>,
+    /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
+    pub metadata: BTreeMap<String, String>,
+    /// Whether a bare provider id means this account (`keyport default`).
+    pub is_default: bool,
+    /// Whether it may be used from machines reached over SSH (`keyport forwarding`).
+    pub over_ssh: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
 }
 
 impl<'a> AccountSummary<'a> {
@@ -58,16 +81,40 @@ impl<'a> AccountSummary<'a> {
             expires_in: account.expires_at.map(|e| e as i64 - now as i64),
             can_refresh: account.has_refresh_token,
             can_revoke: account.can_revoke(),
-            account,
+            account: AccountView {
+                id: account.id,
+                provider: account.provider,
+                nickname: account.nickname,
+                scopes: account.scopes,
+                expires_at: account.expires_at,
+                metadata: account.metadata,
+                is_default: account.is_default,
+                over_ssh: account.over_ssh,
+                created_at: account.created_at,
+                updated_at: account.updated_at,
+            },
         }
     }
 
     pub fn into_owned(self) -> AccountSummary<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        let a = self.account;
         AccountSummary {
-            account: self.account.into_owned(),
-            provider_name: Cow::Owned(self.provider_name.into_owned()),
+            account: AccountView {
+                id: own(a.id),
+                provider: own(a.provider),
+                nickname: own(a.nickname),
+                scopes: a.scopes.into_iter().map(|s| Text(own(s.0))).collect(),
+                expires_at: a.expires_at,
+                metadata: a.metadata,
+                is_default: a.is_default,
+                over_ssh: a.over_ssh,
+                created_at: a.created_at,
+                updated_at: a.updated_at,
+            },
+            provider_name: own(self.provider_name),
             status: self.status,
-            status_reason: self.status_reason.map(|r| Cow::Owned(r.into_owned())),
+            status_reason: self.status_reason.map(own),
             expires_in: self.expires_in,
             can_refresh: self.can_refresh,
             can_revoke: self.can_revoke,
@@ -143,6 +190,49 @@ mod tests {
         assert_eq!(relative(Some(2520)), "in 42 min");
         assert_eq!(relative(Some(-7200)), "2 h ago");
         assert_eq!(relative(Some(3 * 86_400)), "in 3 days");
+    }
+
+    #[test]
+    fn an_account_read_whole_or_listed_from_the_file_shows_the_same() {
+        use crate::store::accounts::Lifecycle;
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::account_file::AccountStore::new(dir.path().join("accounts.json"), dir.path());
+        let mut busy = crate::store::accounts::tests::account("x-1", "x", "n\u{1b}q\"");
+        busy.scopes = vec!["read".into(), "wr\\ite".into()];
+        busy.metadata
+            .insert("instance_url".into(), "https://i.example".into());
+        busy.is_default = true;
+        busy.over_ssh = true;
+        busy.expires_at = Some(500);
+        busy.has_refresh_token = false;
+        let mut ended = crate::store::accounts::tests::account("x-2", "x", "m");
+        ended.lifecycle = Lifecycle::NeedsReconnect {
+            reason: "refused".into(),
+        };
+        store
+            .update(|all| {
+                all.extend([busy, ended]);
+                Ok(())
+            })
+            .unwrap();
+        let catalog = Catalog::builtin().unwrap();
+        let whole: Vec<serde_json::Value> = store
+            .load()
+            .unwrap()
+            .iter()
+            .map(|a| serde_json::to_value(AccountSummary::new(a, &catalog, 1000)).unwrap())
+            .collect();
+        let bytes = store.read_bytes().unwrap();
+        let listed: Vec<serde_json::Value> = store
+            .listing(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|a| serde_json::to_value(AccountSummary::listed(a, &catalog, 1000).into_owned()).unwrap())
+            .collect();
+        assert_eq!(whole, listed);
+        assert_eq!(whole[0]["status"], "needs_reconnect", "{whole:?}");
+        assert_eq!(whole[1]["status_reason"], "refused");
     }
 
     #[test]

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 
 /// An account as listings need it: borrowed from the file's bytes where it can be, and without
 /// the connection (only whether it can revoke). `keyport list` reads these, so that its cost stays
-/// close to flat as accounts grow. Serialized, it is the account part of an
-/// [`crate::AccountSummary`].
-#[derive(Debug, Deserialize, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// close to flat as accounts grow; what interfaces show of it is a [`crate::view::AccountView`].
+///
+/// A second shape of [`Account`] on purpose: the owned one makes serde allocate every string of
+/// every account, a third of `keyport list`'s time with a thousand accounts. Its fields are the
+/// stored account's, read from the same JSON; a test below pins that both read one file alike.
+#[derive(Debug, Deserialize)]
 pub struct ListedAccount<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
@@ -23,35 +25,23 @@ pub struct ListedAccount<'a> {
     #[serde(borrow)]
     pub nickname: Cow<'a, str>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
     pub scopes: Vec<Text<'a>>,
-    /// Unix seconds; `null` for a token that does not expire.
     pub expires_at: Option<u64>,
-    #[serde(default, skip_serializing)]
-    #[cfg_attr(feature = "ts", ts(skip))]
+    #[serde(default)]
     pub token_obtained_at: u64,
-    #[serde(skip_serializing)]
-    #[cfg_attr(feature = "ts", ts(skip))]
     pub has_refresh_token: bool,
-    #[serde(skip_serializing)]
-    #[cfg_attr(feature = "ts", ts(skip))]
     pub lifecycle: Lifecycle,
     /// The name of the account's entry in the file's connection table; empty for an account
     /// listed from memory.
-    #[serde(borrow, skip_serializing)]
-    #[cfg_attr(feature = "ts", ts(skip))]
+    #[serde(borrow)]
     connection: Cow<'a, str>,
     /// Whether that connection has a revocation endpoint.
     #[serde(skip)]
-    #[cfg_attr(feature = "ts", ts(skip))]
     can_revoke: bool,
-    /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-    /// Whether a bare provider id means this account (`keyport default`).
     #[serde(default)]
     pub is_default: bool,
-    /// Whether it may be used from machines reached over SSH (`keyport forwarding`).
     #[serde(default)]
     pub over_ssh: bool,
     pub created_at: u64,
@@ -96,27 +86,6 @@ impl ListedAccount<'_> {
 
     pub fn can_revoke(&self) -> bool {
         self.can_revoke
-    }
-
-    pub fn into_owned(self) -> ListedAccount<'static> {
-        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
-        ListedAccount {
-            id: own(self.id),
-            provider: own(self.provider),
-            nickname: own(self.nickname),
-            scopes: self.scopes.into_iter().map(|s| Text(own(s.0))).collect(),
-            expires_at: self.expires_at,
-            token_obtained_at: self.token_obtained_at,
-            has_refresh_token: self.has_refresh_token,
-            lifecycle: self.lifecycle,
-            connection: own(self.connection),
-            can_revoke: self.can_revoke,
-            metadata: self.metadata,
-            is_default: self.is_default,
-            over_ssh: self.over_ssh,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
     }
 }
 

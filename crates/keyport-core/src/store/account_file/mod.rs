@@ -25,7 +25,7 @@
 mod listing;
 mod upgrade;
 
-pub use listing::ListedAccount;
+pub use listing::{ListedAccount, Text};
 pub use upgrade::LegacyEndpoints;
 
 use crate::error::{Error, Result};
