@@ -634,14 +634,35 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   assert.equal(await browser.$('#consent').isDisplayed(), false);
   await browser.waitUntil(async () => (await (await answers()).getText()).includes('node always allowed'));
 
-  // The user's own command in a terminal (a shell with a controlling terminal) is never asked.
-  const typed = spawnSync('script', ['-qec', `'${cli}' token '${account.id}'; true`, '/dev/null'], {
-    env: { ...env, SHELL: '/bin/bash' },
+  // The user's own command in a terminal they see (a shell in a terminal emulator, here xterm on
+  // the test's display) is never asked.
+  const printed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-xterm-')), 'out');
+  const typed = spawnSync('xterm', ['-e', 'sh', '-c', `'${cli}' token '${account.id}' > '${printed}' 2>&1; true`], {
+    env,
     encoding: 'utf8',
     timeout: 20000,
   });
   assert.equal(typed.status, 0, typed.stderr);
-  assert.ok(typed.stdout.includes(token()), `a terminal's keyport token printed the token: ${typed.stdout}`);
+  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for the terminal');
+  assert.equal(fs.readFileSync(printed, 'utf8').trim(), token(), 'keyport token in xterm printed the token');
+
+  // A terminal a program made for itself, which nobody sees (`script` in a new session), is no
+  // person typing: it is asked about like any program.
+  const hidden = new Promise((resolve) => {
+    const child = spawn('setsid', ['script', '-qec', `'${cli}' token '${account.id}'; true`, '/dev/null'], {
+      env: { ...env, SHELL: '/bin/sh' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /Allow (sh|dash) to use demo:Renamed in a terminal\?/);
+  await browser.$('#consent-once').click();
+  r = await hidden;
+  assert.equal(r.code, 0);
+  assert.ok(r.stdout.includes(token()), `allowed once, it got the token: ${r.stdout}`);
 
   // Asking turned off: an unknown program gets its token without a question.
   await browser.$('#consent-ask').click();

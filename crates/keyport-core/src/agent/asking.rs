@@ -212,7 +212,8 @@ const SHELLS: &[&str] = &[
     "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "elvish", "xonsh",
 ];
 
-/// `keyport token` typed at a shell prompt: the caller is a shell and has a controlling terminal.
+/// `keyport token` typed at a shell prompt: the caller is a shell, on a terminal a person sees
+/// (`terminal.rs`).
 fn from_the_users_terminal(usage: &Use) -> bool {
     let shell = usage
         .exe
@@ -220,28 +221,7 @@ fn from_the_users_terminal(usage: &Use) -> bool {
         .and_then(|e| std::path::Path::new(e).file_name())
         .and_then(|n| n.to_str())
         .is_some_and(|n| SHELLS.contains(&n));
-    shell && usage.pid.is_some_and(has_terminal)
-}
-
-/// Whether process `pid` has a controlling terminal (`tty_nr`, the 7th field of its stat line).
-#[cfg(target_os = "linux")]
-fn has_terminal(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return false;
-    };
-    rest.split_whitespace()
-        .nth(4)
-        .and_then(|tty| tty.parse::<i64>().ok())
-        .is_some_and(|tty| tty != 0)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn has_terminal(_pid: u32) -> bool {
-    false
+    shell && usage.pid.is_some_and(super::terminal::typed_in_a_terminal)
 }
 
 #[cfg(test)]
@@ -262,23 +242,12 @@ mod tests {
     }
 
     #[test]
-    fn only_a_shell_with_a_terminal_counts_as_the_user() {
-        // This test's own process has no terminal under CI; a shell path without a pid never passes.
+    fn only_a_shell_counts_as_the_user() {
+        // This test's own process is no shell; a shell path without a pid never passes.
         assert!(!from_the_users_terminal(&usage(
             Some("/usr/bin/python3"),
             Some(std::process::id())
         )));
         assert!(!from_the_users_terminal(&usage(Some("/usr/bin/bash"), None)));
-        assert_eq!(
-            from_the_users_terminal(&usage(Some("/usr/bin/bash"), Some(std::process::id()))),
-            has_terminal(std::process::id())
-        );
-    }
-
-    #[test]
-    fn the_terminal_field_is_read_past_a_name_with_parentheses() {
-        // pid 1 exists everywhere and has no controlling terminal.
-        assert!(!has_terminal(1));
-        assert!(!has_terminal(u32::MAX));
     }
 }

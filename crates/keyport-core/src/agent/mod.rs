@@ -7,11 +7,13 @@
 //!   that every operation that hands out a token can ask the agent.
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
 //! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
+//! - `terminal`: whether a caller is the person at a terminal they see (then nobody is asked).
 
 pub(crate) mod asking;
 mod caller;
 #[cfg(unix)]
 mod server;
+mod terminal;
 #[cfg(not(unix))]
 mod server {
     //! Without Unix sockets there is no agent: `keyport token` reads the keychain every time.

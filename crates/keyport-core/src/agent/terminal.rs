@@ -1,0 +1,193 @@
+//! Whether a caller is the person at a terminal: `keyport token` typed at a shell prompt passes
+//! consent without a question in the window, as the person's own command.
+//!
+//! A controlling terminal alone proves nothing: any program can make a pseudo-terminal and run a
+//! shell on it (`setsid script -qc "bash -c 'keyport token …'"`). What a program cannot make is
+//! a terminal the person sees. So the terminal must be hosted by one: the process that opened it
+//! and started its session (the session leader's parent) is a terminal emulator installed on the
+//! system (its executable owned by root, so a program of the user cannot put one of its own
+//! under that name), or sshd, or `login` on a console. Terminal multiplexers (tmux, screen) do
+//! not count: any program can start a detached session of one, which nobody sees. A program can
+//! still open a terminal window that runs `keyport`; that window is on the screen.
+
+/// Terminal emulators by executable file name. Those built on a browser runtime (VS Code, Hyper,
+/// Tabby) are left out: their terminal host can be started without a window.
+const TERMINAL_EMULATORS: &[&str] = &[
+    "gnome-terminal-server",
+    "kgx",
+    "ptyxis-agent",
+    "konsole",
+    "xterm",
+    "uxterm",
+    "xfce4-terminal",
+    "mate-terminal",
+    "lxterminal",
+    "qterminal",
+    "tilix",
+    "terminology",
+    "deepin-terminal",
+    "alacritty",
+    "kitty",
+    "wezterm-gui",
+    "foot",
+    "footclient",
+    "st",
+    "urxvt",
+    "urxvtd",
+    "rxvt",
+    "ghostty",
+    "contour",
+    "rio",
+    "Terminal",
+    "iTerm2",
+];
+
+/// Processes that run as root and host a login's terminal: their names cannot be taken by a
+/// program of the user (it cannot run as root).
+const LOGIN_HOSTS: &[&str] = &["sshd", "sshd-session", "login"];
+
+/// Whether process `pid` runs on a terminal that a person sees (see the module's comment).
+#[cfg(target_os = "linux")]
+pub fn typed_in_a_terminal(pid: u32) -> bool {
+    let Some(caller) = Stat::read(pid) else {
+        return false;
+    };
+    if caller.tty == 0 {
+        return false;
+    }
+    // The session leader is the first process on the terminal (the shell the emulator started);
+    // its parent opened the terminal.
+    let Some(leader) = Stat::read(caller.session) else {
+        return false;
+    };
+    leader.tty == caller.tty && hosts_a_visible_terminal(leader.ppid)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn typed_in_a_terminal(_pid: u32) -> bool {
+    false
+}
+
+#[cfg(target_os = "linux")]
+fn hosts_a_visible_terminal(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // A terminal emulator of the system: its executable, as the kernel knows it.
+    if let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) {
+        let named = exe
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| TERMINAL_EMULATORS.contains(&n));
+        if named && std::fs::metadata(&exe).is_ok_and(|m| m.uid() == 0) {
+            return true;
+        }
+    }
+    // sshd's per-session process runs as the user and hides its executable (it is not dumpable);
+    // the process above it, sshd's monitor, runs as root, and root's names are its own.
+    let login_host = |pid: u32| {
+        owner(pid) == Some(0) && Stat::read(pid).is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
+    };
+    login_host(pid) || (Stat::read(pid).is_some_and(|s| s.name.starts_with("sshd") && login_host(s.ppid)))
+}
+
+/// The real uid of process `pid`.
+#[cfg(target_os = "linux")]
+fn owner(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The fields of `/proc/<pid>/stat` this module reads.
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+struct Stat {
+    /// The command name (`comm`).
+    name: String,
+    ppid: u32,
+    session: u32,
+    /// The controlling terminal's device number; 0 for none.
+    tty: i64,
+}
+
+#[cfg(target_os = "linux")]
+impl Stat {
+    fn read(pid: u32) -> Option<Stat> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Self::parse(&text)
+    }
+
+    fn parse(text: &str) -> Option<Stat> {
+        // The name (field 2) may hold spaces and parentheses; the fields after it are plain.
+        let open = text.find('(')?;
+        let close = text.rfind(')')?;
+        let name = text.get(open + 1..close)?.to_string();
+        let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+        Some(Stat {
+            name,
+            ppid: rest.get(1)?.parse().ok()?,
+            session: rest.get(3)?.parse().ok()?,
+            tty: rest.get(4)?.parse().ok()?,
+        })
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_are_read_past_a_name_with_spaces_and_parentheses() {
+        let stat = Stat::parse("4242 (a (b) c) S 17 4242 4242 34816 4242 4194560 0").unwrap();
+        assert_eq!(stat.name, "a (b) c");
+        assert_eq!((stat.ppid, stat.session, stat.tty), (17, 4242, 34816));
+        assert!(Stat::parse("garbage").is_none());
+        assert!(!typed_in_a_terminal(1), "init has no terminal");
+        assert!(!typed_in_a_terminal(u32::MAX));
+    }
+
+    #[test]
+    fn a_shell_on_a_terminal_that_a_program_made_is_not_the_person() {
+        // `script` in a new session: the shell it starts has a controlling terminal (a
+        // pseudo-terminal), and nobody sees it.
+        if std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: no `script` (util-linux) on this machine");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut child = std::process::Command::new("setsid")
+            .args(["script", "-qc"])
+            .arg(format!("sh -c 'echo $$ > {}; sleep 5'", pid_file.display()))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let shell: u32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "the shell did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let stat = Stat::read(shell).unwrap();
+        let verdict = typed_in_a_terminal(shell);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_ne!(stat.tty, 0, "the shell has a controlling terminal");
+        assert!(!verdict, "but `script` is no terminal a person sees");
+    }
+}
