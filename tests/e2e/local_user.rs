@@ -432,3 +432,67 @@ fn another_user_holding_many_connections_does_not_block_a_sign_in() {
     );
     assert_eq!(run.ok().json()["nickname"], "alice@example.test");
 }
+
+#[test]
+fn a_crashed_agent_leaves_no_core_file_with_its_tokens() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let dir = tempfile::tempdir().unwrap();
+    let dir_text = dir.path().to_str().unwrap().to_string();
+    // Core files written into `dir` (the working directory), of any size.
+    let in_dir: &[&str] = &[
+        "sh",
+        "-c",
+        "cd \"$0\" && ulimit -c unlimited && exec \"$@\"",
+        &dir_text,
+    ];
+    let cores = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
+            .count()
+    };
+    // A process that did not protect itself leaves one: the check is real on this machine.
+    let mut control = env.program(std::path::Path::new("sh"));
+    let mut control = control.args(&in_dir[1..]).arg("sleep").arg("30").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    crash(control.id());
+    let _ = control.wait();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if cores() == 0 {
+        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+        eprintln!(
+            "skipped: this machine writes no core file into the working directory (core_pattern {pattern:?})"
+        );
+        return;
+    }
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+
+    let agent = env.agent_via(in_dir);
+    let token = env.run(&["token", &id]).ok().stdout;
+    assert!(!token.trim().is_empty(), "the agent holds a token");
+    crash(agent.pid());
+    let start = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{}/exe", agent.pid())).exists()
+        && std::fs::read_to_string(format!("/proc/{}/stat", agent.pid())).is_ok_and(|s| !s.contains(") Z "))
+    {
+        assert!(start.elapsed().as_secs() < 10, "the agent did not crash");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(cores(), 0, "the crashed agent wrote a core file");
+}
+
+/// Sends SIGABRT to `pid`, as a failed assertion or a double free would: its default action
+/// writes a core file. (Not SIGSEGV: Rust's own handler for it lets a process that did not
+/// really fault go on.)
+fn crash(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-ABRT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
