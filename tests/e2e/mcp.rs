@@ -6,6 +6,16 @@
 use keyport_test_support::{Env, McpServer, OidcServer, Run};
 use std::process::Command;
 
+/// Connects the MCP server at `url` (`keyport connect URL`): the account's id.
+fn connect_mcp(env: &Env, url: &str) -> String {
+    env.run(&["connect", url, "--json", "--timeout", "30"])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
 fn sdk_client(env: &Env, url: &str) -> Command {
     let root = keyport_test_support::repo_root();
@@ -338,13 +348,7 @@ fn a_tool_that_needs_more_scopes_gets_a_step_up_sign_in_in_the_middle_of_a_sessi
 fn disconnecting_an_mcp_server_revokes_its_grant() {
     let env = Env::new(60);
     let server = McpServer::start(3600);
-    let id = env
-        .run(&["connect", &server.url, "--json", "--timeout", "30"])
-        .ok()
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = connect_mcp(&env, &server.url);
     let token = env.stored_tokens(&id).0;
     env.run(&["disconnect", &id]).ok();
     assert_eq!(server.stats()["revocations"], 1);
@@ -382,13 +386,7 @@ fn the_typescript_sdks_client_uses_the_server_through_keyport_mcp() {
 fn when_the_grant_has_ended_the_bridge_signs_in_again_instead_of_failing() {
     let env = Env::new(60);
     let server = McpServer::start(3600);
-    let id = env
-        .run(&["connect", &server.url, "--json", "--timeout", "30"])
-        .ok()
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = connect_mcp(&env, &server.url);
     env.run(&["revoke", &id]).ok();
     assert_eq!(env.list()[0]["status"], "needs_reconnect");
     let run: keyport_test_support::Run = sdk_client(&env, &server.url).output().unwrap().into();
@@ -578,13 +576,7 @@ fn a_client_id_metadata_document_is_the_client_id_where_the_server_takes_them_an
         format!("[mcp]\nclient_metadata_url = \"{document}\"\n"),
     )
     .unwrap();
-    let id = env
-        .run(&["connect", &another.url, "--json", "--timeout", "30"])
-        .ok()
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = connect_mcp(&env, &another.url);
     assert_eq!(another.stats()["registrations"], 0);
     let token = env.run(&["token", &id]).ok().stdout;
     assert!(another.call_whoami(token.trim()).1.contains(&document));
