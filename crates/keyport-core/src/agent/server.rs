@@ -291,6 +291,7 @@ impl Agent {
     async fn consented_token(&self, request: &Request, caller: &Caller) -> Result<(Account, TokenSet, Use)> {
         let claim = request.claim.as_ref();
         // Another machine gets the token of an account the user allowed there, and no other.
+        let mut consented: Option<AccountId> = None;
         let mut reference = match caller.over_ssh() {
             Some(destination) => self.find_over_ssh(&request.account, destination)?.id.into(),
             None => request.account.clone(),
@@ -302,9 +303,17 @@ impl Agent {
             self.keyport.usable(&account)?;
             consent.check(&caller.usage(&account.id, claim), &account).await?;
             // What is handed out is the account asked about, whatever the names mean by now.
+            consented = Some(account.id.clone());
             reference = account.id.into();
         }
         let (account, tokens) = self.token(&reference, request.min_ttl).await?;
+        // Its id, looked up again, could have become another account's name meanwhile (the
+        // account removed during the question): only the account asked about goes out.
+        if consented.is_some_and(|id| id != account.id) {
+            return Err(Error::NoSuchAccount(
+                crate::text::escape_controls(&reference).into_owned(),
+            ));
+        }
         let usage = caller.usage(&account.id, claim);
         // The program judged is the one accepted: if it (or the program it ran for) became
         // another since, by execve during the question or after, nothing goes out.

@@ -2,20 +2,24 @@
 //! consent without a question in the window, as the person's own command.
 //!
 //! A controlling terminal alone proves nothing: any program can make a pseudo-terminal and run a
-//! shell on it (`setsid script -qc "bash -c 'keyport token …'"`). What a program cannot make is
-//! a terminal the person sees. So the terminal must be hosted by one: the process that opened it
-//! and started its session (the session leader's parent) is a terminal emulator installed on the
-//! system (its executable owned by root, so a program of the user cannot put one of its own
-//! under that name), or sshd, or `login` on a console. Terminal multiplexers (tmux, screen) do
-//! not count: any program can start a detached session of one, which nobody sees. A program can
-//! still open a terminal window that runs `keyport`; that window is on the screen.
+//! shell on it (`setsid script -qc "bash -c 'keyport token …'"`). So the terminal must be hosted
+//! by a program made for people to look at: the process that opened it and started its session
+//! (the session leader's parent) runs a terminal emulator installed on the system (the file it
+//! runs, as the kernel knows it, owned by root, in the agent's own mount namespace, so that no
+//! program of the user can pass its own under that name), or it is sshd or `login`. Terminal
+//! multiplexers (tmux, screen) and terminal servers that run without a window (`urxvtd`,
+//! `ptyxis-agent`) do not count: any program can start a detached one, which nobody sees.
+//!
+//! This is a convenience that keeps the person's own commands unasked, not a boundary: whatever
+//! runs in the person's terminal counts as them (a build script, a package's install hook), and
+//! a program can still start a real terminal emulator where nobody looks (a display of its own,
+//! a window started iconified) or log in over SSH with a key it adds. docs/SECURITY.md says so.
 
 /// Terminal emulators by executable file name. Those built on a browser runtime (VS Code, Hyper,
 /// Tabby) are left out: their terminal host can be started without a window.
 const TERMINAL_EMULATORS: &[&str] = &[
     "gnome-terminal-server",
     "kgx",
-    "ptyxis-agent",
     "konsole",
     "xterm",
     "uxterm",
@@ -30,10 +34,8 @@ const TERMINAL_EMULATORS: &[&str] = &[
     "kitty",
     "wezterm-gui",
     "foot",
-    "footclient",
     "st",
     "urxvt",
-    "urxvtd",
     "rxvt",
     "ghostty",
     "contour",
@@ -71,13 +73,16 @@ pub fn typed_in_a_terminal(_pid: u32) -> bool {
 #[cfg(target_os = "linux")]
 fn hosts_a_visible_terminal(pid: u32) -> bool {
     use std::os::unix::fs::MetadataExt;
-    // A terminal emulator of the system: its executable, as the kernel knows it.
-    if let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) {
+    // A terminal emulator of the system: the file it runs, through the kernel's own link (not
+    // the path the link names, which another mount namespace can put another file under), in
+    // our mount namespace.
+    let exe_link = format!("/proc/{pid}/exe");
+    if let Ok(exe) = std::fs::read_link(&exe_link) {
         let named = exe
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| TERMINAL_EMULATORS.contains(&n));
-        if named && std::fs::metadata(&exe).is_ok_and(|m| m.uid() == 0) {
+        if named && same_mount_namespace(pid) && std::fs::metadata(&exe_link).is_ok_and(|m| m.uid() == 0) {
             return true;
         }
     }
@@ -87,6 +92,13 @@ fn hosts_a_visible_terminal(pid: u32) -> bool {
         owner(pid) == Some(0) && Stat::read(pid).is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
     };
     login_host(pid) || (Stat::read(pid).is_some_and(|s| s.name.starts_with("sshd") && login_host(s.ppid)))
+}
+
+/// Whether process `pid` sees the same files as this one.
+#[cfg(target_os = "linux")]
+fn same_mount_namespace(pid: u32) -> bool {
+    let namespace = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/mnt")).ok();
+    namespace(&pid.to_string()).is_some_and(|theirs| Some(theirs) == namespace("self"))
 }
 
 /// The real uid of process `pid`.

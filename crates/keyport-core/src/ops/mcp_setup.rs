@@ -63,6 +63,11 @@ impl Keyport {
             crate::model::check_endpoint(&url).map_err(Error::Usage)?;
         }
         let (provider, methods, takes_documents) = self.mcp_provider_entry(url, own).await?;
+        // The configured document is a default: a client already set for this server (one the
+        // user registered by hand, say) stays.
+        if configured.is_some() && provider.client_id.is_some() {
+            return Ok(provider);
+        }
         let Some(own) = own.filter(|o| !o.metadata_document || takes_documents) else {
             if own.is_some() {
                 tracing::info!("the server takes no Client ID Metadata Documents: Keyport registers itself");

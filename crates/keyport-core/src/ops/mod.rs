@@ -151,12 +151,15 @@ impl Keyport {
         if !connection.wants_client_secret() {
             return Ok(Remote::new(self.http(), connection, None));
         }
-        let mut secret = match &connection.endpoints.dynamic_registration_url {
-            Some(url) => {
-                let key = crate::model::Registration::secret_key(url, &connection.client_id);
+        let mut secret = match (
+            &connection.endpoints.dynamic_registration_url,
+            &connection.endpoints.token_url,
+        ) {
+            (Some(url), Some(token_url)) => {
+                let key = crate::model::Registration::secret_key(url, token_url, &connection.client_id);
                 self.keychain.registered_secret(&key)?
             }
-            None => None,
+            _ => None,
         };
         if secret.is_none() {
             secret = self.keychain.client_secret(provider_id)?;

@@ -132,10 +132,13 @@ impl Keyport {
             // A client Keyport registered that the server no longer knows (many keep registrations
             // in memory): only a sign-in as a new client helps, and the kept one must not be
             // offered again.
-            Err(Error::Provider(p)) if p.code.as_deref() == Some("invalid_client") => {
-                let Some(url) = &account.connection.endpoints.dynamic_registration_url else {
-                    return Err(Error::Provider(p));
-                };
+            Err(Error::Provider(p))
+                if p.code.as_deref() == Some("invalid_client")
+                    && self.registered_itself(&account)
+                    && !matches!(mode, RefreshMode::IfStale { .. } if !current.is_expired(now)) =>
+            {
+                let url = (account.connection.endpoints.dynamic_registration_url.as_ref())
+                    .expect("a client Keyport registered has a registration URL");
                 if let Err(e) = self.registrations.forget(url, &account.connection.client_id) {
                     tracing::warn!(error = %e, "could not forget the registration");
                 }
@@ -150,6 +153,16 @@ impl Keyport {
                 _ => Err(e),
             },
         }
+    }
+
+    /// Whether the account's client is one Keyport registered itself as (its provider has no
+    /// client id of its own, and a registration endpoint), not one the user gave.
+    fn registered_itself(&self, account: &Account) -> bool {
+        account.connection.endpoints.dynamic_registration_url.is_some()
+            && self
+                .catalog()
+                .and_then(|c| c.get(&account.provider))
+                .is_ok_and(|p| p.registers_itself())
     }
 
     /// Records that only a reconnect can help, and returns the error that says so.

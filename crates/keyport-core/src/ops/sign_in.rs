@@ -145,6 +145,20 @@ fn registration_url(provider: &Provider) -> &Url {
         .expect("a provider that registers itself has a registration URL")
 }
 
+/// Whether a sign-in's failure may mean the server no longer knows the client: it refused it by
+/// name, or the browser never came back (such a server shows an error page of its own). A person
+/// saying no, or a server's passing trouble, keeps the registration.
+fn refused_client(e: &Error) -> bool {
+    match e {
+        Error::Timeout(_) => true,
+        Error::Provider(p) => matches!(
+            p.code.as_deref(),
+            Some("invalid_client" | "unauthorized_client" | "invalid_request")
+        ),
+        _ => false,
+    }
+}
+
 /// Makes the sign-in's connection that of `registration`'s client.
 fn be_client(prepared: &mut Prepared<'_>, registration: &Registration) {
     let connection = Arc::make_mut(&mut prepared.connection);
@@ -273,11 +287,7 @@ impl Keyport {
                 // The server may have forgotten the client (many keep registrations in memory):
                 // its page then says so and the browser never comes back. The next sign-in
                 // registers again rather than fail the same way.
-                if let (
-                    Some(registration),
-                    Error::Timeout(_) | Error::Authorization(_) | Error::Provider(_),
-                ) = (&kept, &e)
-                {
+                if let Some(registration) = kept.as_ref().filter(|_| refused_client(&e)) {
                     self.forget_registration(registration);
                 }
                 return Err(e);
@@ -341,19 +351,21 @@ impl Keyport {
     }
 
     /// The client Keyport registered earlier at this sign-in's server, if it can serve this
-    /// sign-in (its scopes, its kind of redirect, its secret unexpired and still in the keychain).
+    /// sign-in (the same issuer and endpoints, its scopes, its kind of redirect, its secret
+    /// unexpired and still in the keychain). An unreadable registrations file counts as empty:
+    /// Keyport then registers again.
     fn kept_registration(&self, prepared: &Prepared<'_>, loopback: bool) -> Result<Option<Registration>> {
         let url = registration_url(&prepared.provider);
-        let Some(kept) = self.registrations.find(url)? else {
+        let Some(kept) = self.kept_at(url) else {
             return Ok(None);
         };
-        if !kept.serves(&prepared.scopes, loopback, now()) {
+        if !kept.serves(&prepared.connection, &prepared.scopes, loopback, now()) {
             return Ok(None);
         }
         if kept.auth_method != TokenAuthMethod::None
             && self
                 .keychain
-                .registered_secret(&Registration::secret_key(url, &kept.client_id))?
+                .registered_secret(&Registration::secret_key(url, &kept.token_url, &kept.client_id))?
                 .is_none()
         {
             return Ok(None);
@@ -361,16 +373,22 @@ impl Keyport {
         Ok(Some(kept))
     }
 
+    fn kept_at(&self, url: &Url) -> Option<Registration> {
+        self.registrations.find(url).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the kept registrations cannot be read: registering again");
+            None
+        })
+    }
+
     /// Registers Keyport with the provider (RFC 7591), with the exact redirect this sign-in comes
     /// back to and the scopes of this sign-in and of the registration it replaces; the client
     /// secret, if the server gives one, goes to the keychain, the rest to the store for next time.
     async fn register_for(&self, prepared: &mut Prepared<'_>, redirect_uri: &Url) -> Result<()> {
         let url = registration_url(&prepared.provider);
+        // The scopes of the registration this one replaces too, if it was for the same server.
         let mut scopes = self
-            .registrations
-            .find(url)
-            .ok()
-            .flatten()
+            .kept_at(url)
+            .filter(|earlier| earlier.is_for(&prepared.connection))
             .map(|earlier| earlier.scopes)
             .unwrap_or_default();
         for scope in &prepared.scopes {
@@ -381,6 +399,7 @@ impl Keyport {
         let registered = crate::provider::registration::register(
             &prepared.provider.display_name,
             url,
+            &prepared.connection,
             redirect_uri,
             &scopes,
             self.http(),
@@ -388,7 +407,7 @@ impl Keyport {
         .await?;
         let registration = registered.registration;
         if let Some(secret) = &registered.client_secret {
-            let key = Registration::secret_key(url, &registration.client_id);
+            let key = Registration::secret_key(url, &registration.token_url, &registration.client_id);
             self.keychain.set_registered_secret(&key, secret)?;
         }
         tracing::info!(provider = %prepared.provider.id, "registered with the provider");

@@ -33,10 +33,12 @@ struct Answer {
     client_secret_expires_at: Option<u64>,
 }
 
-/// Registers Keyport at `url` for a sign-in coming back to `redirect_uri`, asking for `scopes`.
+/// Registers Keyport at `url` for a sign-in through `connection` (whose server the registration
+/// is kept for) coming back to `redirect_uri`, asking for `scopes`.
 pub async fn register(
     provider: &str,
     url: &Url,
+    connection: &crate::model::Connection,
     redirect_uri: &Url,
     scopes: &[String],
     client: &reqwest::Client,
@@ -104,6 +106,17 @@ pub async fn register(
     Ok(Registered {
         registration: Registration {
             registration_url: url.clone(),
+            issuer: connection.callback_issuer.clone(),
+            authorization_url: connection
+                .endpoints
+                .authorization_url
+                .clone()
+                .ok_or_else(|| fail("no authorization endpoint".into()))?,
+            token_url: connection
+                .endpoints
+                .token_url
+                .clone()
+                .ok_or_else(|| fail("no token endpoint".into()))?,
             client_id: answer.client_id,
             auth_method,
             redirect_uri: redirect_uri.clone(),

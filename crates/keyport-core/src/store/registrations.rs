@@ -94,6 +94,9 @@ mod tests {
     fn registration(url: &str, client_id: &str) -> Registration {
         Registration {
             registration_url: Url::parse(url).unwrap(),
+            issuer: None,
+            authorization_url: Url::parse("https://as.example/authorize").unwrap(),
+            token_url: Url::parse("https://as.example/token").unwrap(),
             client_id: client_id.into(),
             auth_method: TokenAuthMethod::None,
             redirect_uri: Url::parse("http://127.0.0.1:4711/callback").unwrap(),
