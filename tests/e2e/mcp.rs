@@ -643,3 +643,35 @@ fn an_mcp_server_whose_authorization_server_is_node_oidc_provider_signs_in_refre
     env.run(&["disconnect", &id]).ok();
     assert!(!auth.is_active(&refresh_token));
 }
+
+#[test]
+fn a_registration_that_comes_with_a_client_secret_keeps_it_in_the_keychain_and_refreshes_with_it() {
+    // The server decides (RFC 7591): a secret and client_secret_post, though Keyport asked for a
+    // public client. The secret goes to the keychain, never to a file, and is what the refresh
+    // and the next sign-in (the same client, kept) authenticate with.
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("CONFIDENTIAL_REGISTRATIONS", "1")]);
+    let id = connect_mcp(&env, &server.url);
+    let kept = kept_registration(&env);
+    assert_eq!(kept["auth_method"], "client_secret_post", "{kept}");
+    for file in [
+        "data/registrations.json",
+        "data/accounts.json",
+        "config/providers.toml",
+    ] {
+        let text = std::fs::read_to_string(env.home.path().join(file)).unwrap();
+        assert!(
+            !text.contains("client_secret\""),
+            "{file} holds no secret: {text}"
+        );
+    }
+    env.run(&["refresh", &id]).ok();
+    assert_eq!(server.stats()["token_grants"]["refresh_token"], 1);
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    let stats = server.stats();
+    assert_eq!(
+        stats["registrations"], 1,
+        "the kept client signed in again: {stats}"
+    );
+    assert_eq!(stats["token_grants"]["authorization_code"], 2, "{stats}");
+}

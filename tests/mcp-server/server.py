@@ -25,7 +25,8 @@ CIMD=1 (Client ID Metadata Documents taken, one served at /test/client-metadata.
 ISS_PARAMETER=right|wrong (the metadata promises RFC 9207 `iss` on the authorization answer,
 and it carries the issuer, or another one), PRE_REGISTERED="id:secret" (a confidential client
 registered out of band, client_secret_post,
-its loopback redirect matching on any port), AUTH_SERVER=<issuer URL> (a resource server only:
+its loopback redirect matching on any port), CONFIDENTIAL_REGISTRATIONS=1 (every client registered
+gets a client secret and client_secret_post, whatever it asked for), AUTH_SERVER=<issuer URL> (a resource server only:
 no /register, /authorize, /token here; the resource metadata names that issuer and the scope
 `mcp:tools`, which every token needs; tokens are JWTs the issuer signed with a key from its
 metadata's jwks_uri, with `iss` the issuer and `aud` our /mcp URL; `admin_report` needs
@@ -70,6 +71,8 @@ SUBJECT = "test-user"  # the (only) resource owner; every authorization is auto-
 # ISS_PARAMETER=right|wrong: the metadata says the authorization answer carries `iss` (RFC 9207),
 # and it does: the issuer, or another one (a mix-up a client must refuse). Set in build_app.
 ISS_SENT: dict[str, str | None] = {"iss": None}
+# CONFIDENTIAL_REGISTRATIONS=1: every registered client gets a secret (client_secret_post).
+CONFIDENTIAL_REGISTRATIONS = os.environ.get("CONFIDENTIAL_REGISTRATIONS") == "1"
 # AUTH_SERVER=<issuer>: tokens come from that (external) authorization server; we only check them.
 AUTH_SERVER = os.environ.get("AUTH_SERVER")
 
@@ -168,6 +171,11 @@ class AutoApproveProvider:
         return self.clients.get(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        if CONFIDENTIAL_REGISTRATIONS:
+            # RFC 7591 lets the server decide: whatever was asked, this client gets a secret and
+            # must send it in the body (the SDK's handler answers with this same object).
+            client_info.client_secret = secrets.token_urlsafe(24)
+            client_info.token_endpoint_auth_method = "client_secret_post"
         self.clients[client_info.client_id] = client_info
         STATS["registrations"] += 1
 
