@@ -202,6 +202,15 @@ fn legacy_connection(catalog: &Catalog, provider: &str, legacy: LegacyEndpoints)
     }
 }
 
+/// Adds to `scopes` those of `more` it lacks, in their order (a sign-in asking for a union).
+fn add_scopes(scopes: &mut Vec<String>, more: &[String]) {
+    for scope in more {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+}
+
 /// A named point between two writes. Debug builds abort there when `KEYPORT_TEST_CRASH_AT` names
 /// it, so the crash tests can check the state each partial write sequence leaves behind.
 fn crash_point(name: &str) {

@@ -51,11 +51,7 @@ impl Keyport {
     fn stored_tokens(&self, account: &Account) -> Result<TokenSet> {
         self.keychain
             .load_tokens(&account.id)?
-            .ok_or_else(|| Error::NeedsReconnect {
-                account: account.id.to_string(),
-                provider: account.provider.to_string(),
-                reason: "its tokens are missing from the keychain".into(),
-            })
+            .ok_or_else(|| needs_reconnect(account, "its tokens are missing from the keychain"))
     }
 
     async fn refresh_account(&self, id: &AccountId, mode: RefreshMode<'_>) -> Result<(Account, TokenSet)> {
@@ -139,9 +135,7 @@ impl Keyport {
             {
                 let url = (account.connection.endpoints.dynamic_registration_url.as_ref())
                     .expect("a client Keyport registered has a registration URL");
-                if let Err(e) = self.registrations.forget(url, &account.connection.client_id) {
-                    tracing::warn!(error = %e, "could not forget the registration");
-                }
+                self.forget_registration(url, &account.connection.client_id);
                 let reason = "the server no longer knows the client Keyport registered there";
                 Err(self.mark_needs_reconnect(&account, reason)?)
             }
@@ -176,11 +170,7 @@ impl Keyport {
             }
             Ok(())
         })?;
-        Ok(Error::NeedsReconnect {
-            account: account.id.to_string(),
-            provider: account.provider.to_string(),
-            reason: reason.into(),
-        })
+        Ok(needs_reconnect(account, reason))
     }
 }
 
@@ -190,11 +180,10 @@ impl Keyport {
     pub(crate) fn usable(&self, account: &Account) -> Result<()> {
         ensure_active(account)?;
         if account.status(now()) == crate::store::accounts::Status::NeedsReconnect {
-            return Err(Error::NeedsReconnect {
-                account: account.id.to_string(),
-                provider: account.provider.to_string(),
-                reason: "its token expired and the provider gave no refresh token".into(),
-            });
+            return Err(needs_reconnect(
+                account,
+                "its token expired and the provider gave no refresh token",
+            ));
         }
         Ok(())
     }
@@ -203,10 +192,15 @@ impl Keyport {
 fn ensure_active(account: &Account) -> Result<()> {
     match account.lifecycle.reconnect_reason() {
         None => Ok(()),
-        Some(reason) => Err(Error::NeedsReconnect {
-            account: account.id.to_string(),
-            provider: account.provider.to_string(),
-            reason: reason.to_string(),
-        }),
+        Some(reason) => Err(needs_reconnect(account, reason)),
+    }
+}
+
+/// The error that says only a reconnect of `account` helps, and why.
+fn needs_reconnect(account: &Account, reason: impl Into<String>) -> Error {
+    Error::NeedsReconnect {
+        account: account.id.to_string(),
+        provider: account.provider.to_string(),
+        reason: reason.into(),
     }
 }

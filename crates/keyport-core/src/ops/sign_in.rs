@@ -204,9 +204,14 @@ impl Keyport {
         };
         let mut prepared = self.prepare_sign_in(provider, &opts, phases).await?;
         let registers = prepared.provider.registers_itself();
-        let kept = match registers {
-            true => self.kept_registration(&prepared, deep_links.is_none())?,
-            false => None,
+        // Read once: the kept client if it serves this sign-in, else what a new registration
+        // adds its scopes to.
+        let earlier = registers
+            .then(|| self.kept_at(registration_url(&prepared.provider)))
+            .flatten();
+        let kept = match &earlier {
+            Some(earlier) => self.usable_registration(&prepared, earlier, deep_links.is_none())?,
+            None => None,
         };
         // The browser is opened on the listener's one-time start page in both cases, so the
         // authorization request never appears on a command line. A kept loopback registration
@@ -232,7 +237,10 @@ impl Keyport {
                     tracing::info!(provider = %prepared.provider.id, "signing in as the client registered earlier");
                     be_client(&mut prepared, registration);
                 }
-                None => self.register_for(&mut prepared, &redirect_uri).await?,
+                None => {
+                    self.register_for(&mut prepared, &redirect_uri, earlier.as_ref())
+                        .await?
+                }
             }
             prepared.phases.mark("registration");
         }
@@ -288,7 +296,7 @@ impl Keyport {
                 // its page then says so and the browser never comes back. The next sign-in
                 // registers again rather than fail the same way.
                 if let Some(registration) = kept.as_ref().filter(|_| refused_client(&e)) {
-                    self.forget_registration(registration);
+                    self.forget_registration(&registration.registration_url, &registration.client_id);
                 }
                 return Err(e);
             }
@@ -350,29 +358,29 @@ impl Keyport {
             .await
     }
 
-    /// The client Keyport registered earlier at this sign-in's server, if it can serve this
-    /// sign-in (the same issuer and endpoints, its scopes, its kind of redirect, its secret
-    /// unexpired and still in the keychain). An unreadable registrations file counts as empty:
-    /// Keyport then registers again.
-    fn kept_registration(&self, prepared: &Prepared<'_>, loopback: bool) -> Result<Option<Registration>> {
-        let url = registration_url(&prepared.provider);
-        let Some(kept) = self.kept_at(url) else {
-            return Ok(None);
-        };
+    /// `kept`, the client Keyport registered earlier at this sign-in's registration endpoint, if
+    /// it can serve this sign-in (the same issuer and endpoints, its scopes, its kind of
+    /// redirect, its secret unexpired and still in the keychain).
+    fn usable_registration(
+        &self,
+        prepared: &Prepared<'_>,
+        kept: &Registration,
+        loopback: bool,
+    ) -> Result<Option<Registration>> {
         if !kept.serves(&prepared.connection, &prepared.scopes, loopback, now()) {
             return Ok(None);
         }
-        if kept.auth_method != TokenAuthMethod::None
-            && self
-                .keychain
-                .registered_secret(&Registration::secret_key(url, &kept.token_url, &kept.client_id))?
-                .is_none()
-        {
-            return Ok(None);
+        if kept.auth_method != TokenAuthMethod::None {
+            let key = Registration::secret_key(&kept.registration_url, &kept.token_url, &kept.client_id);
+            if self.keychain.registered_secret(&key)?.is_none() {
+                return Ok(None);
+            }
         }
-        Ok(Some(kept))
+        Ok(Some(kept.clone()))
     }
 
+    /// The registration kept for the endpoint `url`. An unreadable registrations file counts as
+    /// empty: Keyport then registers again.
     fn kept_at(&self, url: &Url) -> Option<Registration> {
         self.registrations.find(url).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the kept registrations cannot be read: registering again");
@@ -381,21 +389,21 @@ impl Keyport {
     }
 
     /// Registers Keyport with the provider (RFC 7591), with the exact redirect this sign-in comes
-    /// back to and the scopes of this sign-in and of the registration it replaces; the client
-    /// secret, if the server gives one, goes to the keychain, the rest to the store for next time.
-    async fn register_for(&self, prepared: &mut Prepared<'_>, redirect_uri: &Url) -> Result<()> {
+    /// back to and the scopes of this sign-in and of `earlier`, the registration it replaces (if
+    /// that was for the same server); the client secret, if the server gives one, goes to the
+    /// keychain, the rest to the store for next time.
+    async fn register_for(
+        &self,
+        prepared: &mut Prepared<'_>,
+        redirect_uri: &Url,
+        earlier: Option<&Registration>,
+    ) -> Result<()> {
         let url = registration_url(&prepared.provider);
-        // The scopes of the registration this one replaces too, if it was for the same server.
-        let mut scopes = self
-            .kept_at(url)
+        let mut scopes = earlier
             .filter(|earlier| earlier.is_for(&prepared.connection))
-            .map(|earlier| earlier.scopes)
+            .map(|earlier| earlier.scopes.clone())
             .unwrap_or_default();
-        for scope in &prepared.scopes {
-            if !scopes.contains(scope) {
-                scopes.push(scope.clone());
-            }
-        }
+        super::add_scopes(&mut scopes, &prepared.scopes);
         let registered = crate::provider::registration::register(
             &prepared.provider.display_name,
             url,
@@ -418,13 +426,12 @@ impl Keyport {
         Ok(())
     }
 
-    fn forget_registration(&self, registration: &Registration) {
-        match self
-            .registrations
-            .forget(&registration.registration_url, &registration.client_id)
-        {
+    /// Forgets the registration of `client_id` at `url` (the server no longer knows it): the next
+    /// sign-in there registers again.
+    pub(super) fn forget_registration(&self, url: &Url, client_id: &str) {
+        match self.registrations.forget(url, client_id) {
             Ok(true) => {
-                tracing::info!("the sign-in with the registered client failed: the next one registers again")
+                tracing::info!("the server refused the registered client: the next sign-in registers again")
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not forget the registration"),

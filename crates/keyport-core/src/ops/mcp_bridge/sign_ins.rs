@@ -66,11 +66,7 @@ impl Keyport {
         mut scopes: Vec<String>,
     ) -> Result<()> {
         if let Ok(entry) = self.catalog().and_then(|c| c.get(&account.provider)) {
-            for scope in &entry.scopes {
-                if !scopes.contains(scope) {
-                    scopes.push(scope.clone());
-                }
-            }
+            crate::ops::add_scopes(&mut scopes, &entry.scopes);
         }
         let opts = ConnectOptions {
             scopes: Some(scopes),
