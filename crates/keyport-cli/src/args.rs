@@ -226,7 +226,7 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientChoice {
     /// For a remote MCP server: the client id you registered Keyport under there (its redirect
-    /// URI: http://127.0.0.1/callback, any port), instead of registering at each sign-in.
+    /// URI: http://127.0.0.1/callback, any port), instead of registering itself there.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// The environment variable that holds that client's secret (never the secret itself on a

@@ -50,7 +50,7 @@ endpoint_set! {
     /// RFC 8628 device authorization endpoint: sign-in by code, on another device.
     device_authorization_url,
     /// RFC 7591 dynamic client registration: with no `client_id` given, Keyport registers itself
-    /// at each sign-in, with the exact loopback redirect it listens on (MCP servers).
+    /// there, with the exact loopback redirect it listens on, and keeps the client (MCP servers).
     dynamic_registration_url,
 }
 

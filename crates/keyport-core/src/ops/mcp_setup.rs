@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::store::config::McpSettings;
 use url::Url;
 
-/// Who Keyport is to a server without registering itself at each sign-in: a client the user
+/// Who Keyport is to a server without registering itself: a client the user
 /// registered beforehand (`--client-id`), or the URL of a Client ID Metadata Document
 /// (`--client-metadata-url`), which only a server that says it takes those gets.
 #[derive(Debug, Clone)]
