@@ -16,6 +16,21 @@ fn connect_mcp(env: &Env, url: &str) -> String {
         .to_string()
 }
 
+/// The Python SDK's stdio client through `keyport mcp <url>`, calling `admin_report` (which needs
+/// a step-up) after its `whoami` calls: what it printed, and that last call's answer.
+fn admin_report_through_the_sdk_client(env: &Env, url: &str) -> (serde_json::Value, serde_json::Value) {
+    let run: Run = sdk_client(env, url)
+        .env("EXTRA_TOOL", "admin_report")
+        .output()
+        .unwrap()
+        .into();
+    let said = run.ok().json();
+    let calls = said["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 3, "whoami twice, then admin_report: {said}");
+    let admin = serde_json::from_str(calls[2].as_str().unwrap()).unwrap();
+    (said, admin)
+}
+
 /// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
 fn sdk_client(env: &Env, url: &str) -> Command {
     let root = keyport_test_support::repo_root();
@@ -322,14 +337,7 @@ fn a_tool_that_needs_more_scopes_gets_a_step_up_sign_in_in_the_middle_of_a_sessi
     // `admin_report` answers 403 insufficient_scope (scope "admin") to a token without it.
     let env = Env::new(60);
     let server = McpServer::start(3600);
-    let run: keyport_test_support::Run = sdk_client(&env, &server.url)
-        .env("EXTRA_TOOL", "admin_report")
-        .output()
-        .unwrap()
-        .into();
-    let said = run.ok().json();
-    let calls = said["calls"].as_array().unwrap();
-    let admin: serde_json::Value = serde_json::from_str(calls[2].as_str().unwrap()).unwrap();
+    let (said, admin) = admin_report_through_the_sdk_client(&env, &server.url);
     assert_eq!(admin["admin"], true, "{said}");
     assert_eq!(admin["scopes"], serde_json::json!(["admin"]), "{said}");
     let stats = server.stats();
@@ -622,14 +630,7 @@ fn an_mcp_server_whose_authorization_server_is_node_oidc_provider_signs_in_refre
     // A step-up to `mcp:admin` in the middle of a real client's session: the client registered
     // without that scope, and oidc-provider refuses scopes a client did not register, so Keyport
     // registers again (for both) and signs in once more.
-    let run: Run = sdk_client(&env, &server.url)
-        .env("EXTRA_TOOL", "admin_report")
-        .output()
-        .unwrap()
-        .into();
-    let said = run.ok().json();
-    let calls = said["calls"].as_array().unwrap();
-    let admin: serde_json::Value = serde_json::from_str(calls.last().unwrap().as_str().unwrap()).unwrap();
+    let (said, admin) = admin_report_through_the_sdk_client(&env, &server.url);
     assert_eq!(admin["admin"], true, "{said}");
     let stats = auth.stats();
     assert_eq!(stats["registrations"], 2, "{stats}");

@@ -4,6 +4,32 @@
 use keyport_test_support::{Env, Run};
 use std::process::Stdio;
 
+/// Runs `keyport` from `workers` threads at once, `per_worker` times each, with the arguments
+/// `call(worker, call)` names; every run must succeed.
+fn race<'a>(
+    env: &Env,
+    workers: usize,
+    per_worker: usize,
+    call: impl Fn(usize, usize) -> [&'a str; 2] + Sync,
+) {
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let call = &call;
+            scope.spawn(move || {
+                for i in 0..per_worker {
+                    let run: Run = env
+                        .command(&call(w, i))
+                        .stdout(Stdio::piped())
+                        .output()
+                        .unwrap()
+                        .into();
+                    assert_eq!(run.code, 0, "worker {w}, call {i}: {run:?}");
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn five_hundred_refreshes_from_racing_processes_lose_no_grant() {
     let env = Env::new(3600);
@@ -11,23 +37,12 @@ fn five_hundred_refreshes_from_racing_processes_lose_no_grant() {
     // The desktop app's refresher (the agent) runs too: token reads go through it, and its cache
     // must follow every rotation the other processes make.
     let _agent = env.agent();
-    let workers = 10;
-    let per_worker = 60;
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let (env, id) = (&env, &id);
-            scope.spawn(move || {
-                for i in 0..per_worker {
-                    // Forced refreshes, with token reads racing them from other workers.
-                    let args: &[&str] = if (w + i) % 6 == 5 {
-                        &["token", id]
-                    } else {
-                        &["refresh", id]
-                    };
-                    let run: Run = env.command(args).stdout(Stdio::piped()).output().unwrap().into();
-                    assert_eq!(run.code, 0, "worker {w}, call {i}: {run:?}");
-                }
-            });
+    // Forced refreshes, with token reads racing them from other workers.
+    race(&env, 10, 60, |w, i| {
+        if (w + i) % 6 == 5 {
+            ["token", &id]
+        } else {
+            ["refresh", &id]
         }
     });
     let stats = env.server.stats();
@@ -91,23 +106,12 @@ fn many_processes_reading_the_keychain_at_once_keep_the_secret_service_up() {
     // (docs/BENCHMARKS.md). A crashed daemon fails every later call of this test.
     let env = Env::new(3600);
     let id = env.connect("alice");
-    let workers = 16;
-    let per_worker = 40;
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let (env, id) = (&env, &id);
-            scope.spawn(move || {
-                for i in 0..per_worker {
-                    // Reads, and writes (a refresh stores the rotated tokens).
-                    let args: &[&str] = if (w + i) % 2 == 0 {
-                        &["token", id]
-                    } else {
-                        &["refresh", id]
-                    };
-                    let run: Run = env.command(args).stdout(Stdio::piped()).output().unwrap().into();
-                    assert_eq!(run.code, 0, "worker {w}, call {i}: {run:?}");
-                }
-            });
+    // Reads, and writes (a refresh stores the rotated tokens).
+    race(&env, 16, 40, |w, i| {
+        if (w + i) % 2 == 0 {
+            ["token", &id]
+        } else {
+            ["refresh", &id]
         }
     });
     // The daemon is still there, with the item.
