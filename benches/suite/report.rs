@@ -89,6 +89,19 @@ pub fn median_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> f64 {
     times[times.len() / 2]
 }
 
+/// The medians of `runs` runs of each command, run in turn (a b c a b c …) rather than one after
+/// the other: process starts here drift by 20 % within minutes, and a slow spell must fall on
+/// every command of a comparison alike.
+pub fn medians_in_turn(runs: usize, cmds: &mut [&mut dyn FnMut() -> Command]) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(runs); cmds.len()];
+    for _ in 0..runs {
+        for (cmd, times) in cmds.iter_mut().zip(times.iter_mut()) {
+            times.push(median_ms(1, &mut **cmd));
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]

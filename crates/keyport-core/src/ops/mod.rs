@@ -74,7 +74,7 @@ impl Keyport {
         accounts.upgrade(|provider, legacy| {
             Ok(legacy_connection(catalog_in(&catalog, &home)?, provider, legacy))
         })?;
-        let keychain = Keychain::new(home.keychain_service());
+        let keychain = Keychain::new(home.keychain_service(), &home.locks_dir());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         let registrations = Registrations::new(home.data_dir(), &home.locks_dir());
         Ok(Self {

@@ -1,24 +1,38 @@
-//! The OS keychain, through the `keyring` crate: the only place Keyport puts secrets.
+//! The OS keychain: the only place Keyport puts secrets. On Linux the Secret Service, spoken to
+//! directly ([`secret_service`]: one Keyport client at a time, a cheaper encrypted session); on
+//! macOS and Windows through the `keyring` crate (Keychain, Credential Manager).
 //!
 //! Each account has one item (its [`TokenSet`] as JSON) so that `keyport token` costs a single
 //! keychain read. Items carry the home's service name (see [`crate::store::home::Home`]) and a user name
 //! of `account:<id>`, `client-secret:<provider>` or `registered-client:<client id>@<registration URL>`, so `secret-tool lookup service <s> username <u>`
 //! finds them. There is no plaintext fallback: when the keychain is unusable, we say so and stop.
 
-use crate::error::{Error, KeychainError, KeychainProblem, Result};
+#[cfg(target_os = "linux")]
+mod secret_service;
+#[cfg(target_os = "linux")]
+mod session_crypto;
+
+use crate::error::{Error, Result};
+#[cfg(not(target_os = "linux"))]
+use crate::error::{KeychainError, KeychainProblem};
 use crate::model::tokens::TokenSet;
 use crate::model::{AccountId, ProviderId};
 use crate::secret::Secret;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Keychain {
     service: String,
+    /// `locks/keychain.lock`: Keyport's processes take turns at the Secret Service (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    turn: PathBuf,
 }
 
 impl Keychain {
-    pub fn new(service: impl Into<String>) -> Self {
+    pub fn new(service: impl Into<String>, locks_dir: &Path) -> Self {
         Self {
             service: service.into(),
+            turn: locks_dir.join("keychain.lock"),
         }
     }
 
@@ -30,6 +44,34 @@ impl Keychain {
         format!("client-secret:{provider}")
     }
 
+    #[cfg(target_os = "linux")]
+    fn get(&self, user: &str) -> Result<Option<String>> {
+        match secret_service::get(&self.turn, &self.service, user)? {
+            Some(bytes) => String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| Error::Internal(format!("the keychain item {user} is not text"))),
+            None => Ok(None),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn set(&self, user: &str, value: &str) -> Result<()> {
+        let label = format!("Keyport: {user} ({})", self.service);
+        Ok(secret_service::set(
+            &self.turn,
+            &self.service,
+            user,
+            &label,
+            value.as_bytes(),
+        )?)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn delete(&self, user: &str) -> Result<()> {
+        Ok(secret_service::delete(&self.turn, &self.service, user)?)
+    }
+
+    #[cfg(not(target_os = "linux"))]
     fn entry(&self, user: &str) -> Result<keyring::Entry> {
         if let Err(e) = keyring::Entry::store_status() {
             return Err(classify(e).into());
@@ -37,6 +79,7 @@ impl Keychain {
         keyring::Entry::new(&self.service, user).map_err(|e| classify(&e).into())
     }
 
+    #[cfg(not(target_os = "linux"))]
     fn get(&self, user: &str) -> Result<Option<String>> {
         match self.entry(user)?.get_password() {
             Ok(v) => Ok(Some(v)),
@@ -45,12 +88,14 @@ impl Keychain {
         }
     }
 
+    #[cfg(not(target_os = "linux"))]
     fn set(&self, user: &str, value: &str) -> Result<()> {
         self.entry(user)?
             .set_password(value)
             .map_err(|e| classify(&e).into())
     }
 
+    #[cfg(not(target_os = "linux"))]
     fn delete(&self, user: &str) -> Result<()> {
         match self.entry(user)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -108,6 +153,7 @@ impl Keychain {
 }
 
 /// Turns the platform's error into one of the problems we can explain.
+#[cfg(not(target_os = "linux"))]
 fn classify(e: &keyring::Error) -> KeychainError {
     let detail = e.to_string();
     let lower = detail.to_lowercase();
