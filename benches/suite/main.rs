@@ -15,6 +15,7 @@
 
 mod app;
 mod concurrent;
+mod keychain_load;
 mod list;
 mod mcp;
 mod report;
@@ -103,6 +104,9 @@ fn main() {
     }
     if want("signin") {
         signin::run(&cx, &mut report);
+    }
+    if want("keychain") {
+        keychain_load::run(&cx, &mut report);
     }
     if want("soak") {
         soak::run(&cx, &mut report);

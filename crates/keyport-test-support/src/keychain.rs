@@ -43,6 +43,13 @@ impl SessionKeychain {
         keychain
     }
 
+    /// Whether gnome-keyring is still up (it was started here, and nothing restarts it).
+    pub fn is_running(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.daemon.id())).is_ok_and(
+            |stat| !matches!(stat.rsplit(')').next(), Some(rest) if rest.trim_start().starts_with('Z')),
+        )
+    }
+
     /// A session bus with no Secret Service on it. Its configuration names no service
     /// directories, so nothing is started on demand (the stock session configuration would
     /// auto-start gnome-keyring, with a keyring of its own).

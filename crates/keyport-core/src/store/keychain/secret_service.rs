@@ -20,6 +20,7 @@
 use super::session_crypto::{KeyPair, SessionKey, ALGORITHM};
 use crate::error::{KeychainError, KeychainProblem};
 use crate::store::lock::FileLock;
+use futures_lite::future;
 use std::collections::HashMap;
 use std::path::Path;
 use zbus::blocking::{Connection, MessageIterator};
@@ -41,8 +42,8 @@ type WireSecret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
 
 /// The secret of the item for `service` and `user`, if there is one (unlocked first if it must).
 pub fn get(turn: &Path, service: &str, user: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    let client = Client::open(turn)?;
-    let Some(item) = client.find(service, user)?.into_iter().next() else {
+    let (client, found) = Client::open(turn, service, user)?;
+    let Some(item) = found.into_iter().next() else {
         return Ok(None);
     };
     let reply: HashMap<OwnedObjectPath, WireSecret> = client.call(
@@ -65,9 +66,9 @@ pub fn get(turn: &Path, service: &str, user: &str) -> Result<Option<Zeroizing<Ve
 /// Stores `secret` in the item for `service` and `user`, made in the default collection when
 /// there is none.
 pub fn set(turn: &Path, service: &str, user: &str, label: &str, secret: &[u8]) -> Result<()> {
-    let client = Client::open(turn)?;
+    let (client, found) = Client::open(turn, service, user)?;
     let wire = client.seal(secret)?;
-    if let Some(item) = client.find(service, user)?.into_iter().next() {
+    if let Some(item) = found.into_iter().next() {
         return client.call::<()>(item.as_str(), ITEM, "SetSecret", &(wire,));
     }
     let collection: OwnedObjectPath = client.call(SERVICE_PATH, SERVICE, "ReadAlias", &("default",))?;
@@ -99,8 +100,8 @@ pub fn set(turn: &Path, service: &str, user: &str, label: &str, secret: &[u8]) -
 
 /// Deletes every item for `service` and `user`.
 pub fn delete(turn: &Path, service: &str, user: &str) -> Result<()> {
-    let client = Client::open(turn)?;
-    for item in client.find(service, user)? {
+    let (client, found) = Client::open(turn, service, user)?;
+    for item in found {
         let prompt: OwnedObjectPath = client.call(item.as_str(), ITEM, "Delete", &())?;
         client.complete(&prompt)?;
     }
@@ -117,33 +118,54 @@ struct Client {
 }
 
 impl Client {
-    fn open(turn: &Path) -> Result<Self> {
+    /// Takes the turn, connects, opens a session and finds the items for `service` and `user`
+    /// (unlocked). The search is sent right behind `OpenSession`, not after its answer: it needs
+    /// no session, and the daemon answers both in one go, a round trip less.
+    fn open(turn: &Path, service: &str, user: &str) -> Result<(Self, Vec<OwnedObjectPath>)> {
         let turn = FileLock::exclusive(turn).map_err(|e| failed(&e.to_string()))?;
         let conn = Connection::session().map_err(|e| classify(&e))?;
         let pair = KeyPair::generate().map_err(|e| failed(&e.to_string()))?;
-        let reply = conn
-            .call_method(
+        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let bus = conn.inner();
+        let (opened, searched) = future::block_on(future::zip(
+            bus.call_method(
                 Some(DEST),
                 SERVICE_PATH,
                 Some(SERVICE),
                 "OpenSession",
                 &(ALGORITHM, Value::from(pair.public())),
-            )
+            ),
+            bus.call_method(
+                Some(DEST),
+                SERVICE_PATH,
+                Some(SERVICE),
+                "SearchItems",
+                &(attributes,),
+            ),
+        ));
+        let (output, session): (OwnedValue, OwnedObjectPath) = opened
+            .and_then(|reply| reply.body().deserialize())
             .map_err(|e| classify(&e))?;
-        let (output, session): (OwnedValue, OwnedObjectPath) =
-            reply.body().deserialize().map_err(|e| classify(&e))?;
         let peer: Vec<u8> = output
             .try_into()
             .map_err(|_| failed("the keychain's session answer is not a public key"))?;
         let key = pair
             .agree(&peer)
             .ok_or_else(|| failed("the keychain's public key is not a valid one"))?;
-        Ok(Self {
+        let (mut unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) = searched
+            .and_then(|reply| reply.body().deserialize())
+            .map_err(|e| classify(&e))?;
+        let client = Self {
             conn: Some(conn),
             session,
             key,
             _turn: turn,
-        })
+        };
+        if !locked.is_empty() {
+            client.unlock(locked.clone())?;
+            unlocked.extend(locked);
+        }
+        Ok((client, unlocked))
     }
 
     fn conn(&self) -> &Connection {
@@ -166,18 +188,6 @@ impl Client {
             .call_method(Some(DEST), path, Some(interface), method, body)
             .map_err(|e| classify(&e))?;
         reply.body().deserialize().map_err(|e| classify(&e))
-    }
-
-    /// The items for `service` and `user`, unlocked (a prompt, if the keychain shows one).
-    fn find(&self, service: &str, user: &str) -> Result<Vec<OwnedObjectPath>> {
-        let attributes = HashMap::from([("service", service), ("username", user)]);
-        let (mut unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
-            self.call(SERVICE_PATH, SERVICE, "SearchItems", &(attributes,))?;
-        if !locked.is_empty() {
-            self.unlock(locked.clone())?;
-            unlocked.extend(locked);
-        }
-        Ok(unlocked)
     }
 
     /// Unlocks `objects`, through the keychain's own prompt when it needs one.
