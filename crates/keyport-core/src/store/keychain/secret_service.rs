@@ -123,8 +123,14 @@ impl Client {
     /// no session, and the daemon answers both in one go, a round trip less.
     fn open(turn: &Path, service: &str, user: &str) -> Result<(Self, Vec<OwnedObjectPath>)> {
         let turn = FileLock::exclusive(turn).map_err(|e| failed(&e.to_string()))?;
-        let conn = Connection::session().map_err(|e| classify(&e))?;
-        let pair = KeyPair::generate().map_err(|e| failed(&e.to_string()))?;
+        // Our half of the key agreement is computed while the bus connection is made.
+        let (conn, pair) = std::thread::scope(|scope| {
+            let pair = scope.spawn(KeyPair::generate);
+            let conn = Connection::session();
+            (conn, pair.join().expect("generating a key pair does not panic"))
+        });
+        let conn = conn.map_err(|e| classify(&e))?;
+        let pair = pair.map_err(|e| failed(&e.to_string()))?;
         let attributes = HashMap::from([("service", service), ("username", user)]);
         let bus = conn.inner();
         let (opened, searched) = future::block_on(future::zip(
