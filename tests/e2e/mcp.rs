@@ -676,3 +676,79 @@ fn a_registration_that_comes_with_a_client_secret_keeps_it_in_the_keychain_and_r
     );
     assert_eq!(stats["token_grants"]["authorization_code"], 2, "{stats}");
 }
+
+/// How many secrets of clients Keyport registered itself the keychain holds.
+fn registered_secrets(env: &Env) -> usize {
+    let out = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "service", &env.service()])
+        .env("DBUS_SESSION_BUS_ADDRESS", &env.keychain.address)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter(|l| l.starts_with("attribute.username = registered-client:"))
+        .count()
+}
+
+/// The loopback port of the client kept for the next sign-in.
+fn kept_port(env: &Env) -> u16 {
+    let kept = kept_registration(env);
+    let redirect = kept["redirect_uri"].as_str().unwrap();
+    redirect
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("a loopback redirect: {redirect}"))
+}
+
+#[test]
+fn a_registered_clients_secret_is_deleted_once_nothing_signs_in_as_it() {
+    // Kept while it is the client kept for the next sign-in or an account signs in as it;
+    // deleted when neither holds, so that the secrets of replaced clients do not pile up.
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("CONFIDENTIAL_REGISTRATIONS", "1")]);
+    let connect = |extra: &[&str]| {
+        let mut args = vec!["connect", &server.url, "--json", "--timeout", "30"];
+        args.extend_from_slice(extra);
+        // The kept client's port taken: this sign-in registers a new client, kept in its place.
+        let squatter = std::net::TcpListener::bind(("127.0.0.1", kept_port(&env))).unwrap();
+        let id = env.run(&args).ok().json()["id"].as_str().unwrap().to_string();
+        drop(squatter);
+        id
+    };
+    let first = connect_mcp(&env, &server.url); // client 1
+    let nickname = env.list()[0]["nickname"].as_str().unwrap().to_string();
+    let second = connect(&["--nickname", "second"]); // client 2
+    assert_ne!(first, second);
+    assert_eq!(
+        registered_secrets(&env),
+        2,
+        "the first account still refreshes as client 1"
+    );
+    env.run(&["refresh", &first]).ok();
+
+    // Reconnected, the first account moves to client 3: nothing signs in as client 1 any more.
+    assert_eq!(connect(&["--nickname", &nickname]), first);
+    assert_eq!(server.stats()["registrations"], 3);
+    assert_eq!(registered_secrets(&env), 2, "client 1's secret is gone");
+    env.run(&["refresh", &first]).ok();
+
+    env.run(&["disconnect", &second]).ok();
+    assert_eq!(
+        registered_secrets(&env),
+        1,
+        "client 2's secret went with the last account that used it"
+    );
+    env.run(&["disconnect", &first]).ok();
+    assert_eq!(
+        registered_secrets(&env),
+        1,
+        "the kept client's secret stays for the next sign-in"
+    );
+    env.run(&["connect", &server.url, "--timeout", "30"]).ok();
+    assert_eq!(
+        server.stats()["registrations"],
+        3,
+        "signed in again as the kept client"
+    );
+}

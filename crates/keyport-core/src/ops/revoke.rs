@@ -86,6 +86,7 @@ impl Keyport {
             all.retain(|a| a.id != account.id);
             Ok(())
         })?;
+        self.drop_unused_secret_of(&account.connection);
         tracing::info!(account = %account.id, ?outcome, "disconnected");
         Ok((account, outcome))
     }

@@ -420,8 +420,15 @@ impl Keyport {
         }
         tracing::info!(provider = %prepared.provider.id, "registered with the provider");
         be_client(prepared, &registration);
-        if let Err(e) = self.registrations.keep(registration) {
-            tracing::warn!(error = %e, "could not keep the registration: the next sign-in registers again");
+        match self.registrations.keep(registration) {
+            Ok(replaced) => {
+                for old in replaced.iter().filter(|r| r.auth_method != TokenAuthMethod::None) {
+                    self.drop_unused_secret(&old.registration_url, &old.token_url, &old.client_id);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not keep the registration: the next sign-in registers again")
+            }
         }
         Ok(())
     }
@@ -430,11 +437,71 @@ impl Keyport {
     /// sign-in there registers again.
     pub(super) fn forget_registration(&self, url: &Url, client_id: &str) {
         match self.registrations.forget(url, client_id) {
-            Ok(true) => {
-                tracing::info!("the server refused the registered client: the next sign-in registers again")
+            Ok(forgotten) => {
+                for old in forgotten {
+                    tracing::info!(
+                        "the server refused the registered client: the next sign-in registers again"
+                    );
+                    if old.auth_method != TokenAuthMethod::None {
+                        self.drop_unused_secret(&old.registration_url, &old.token_url, &old.client_id);
+                    }
+                }
             }
-            Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not forget the registration"),
+        }
+    }
+
+    /// Deletes the keychain secret of a client Keyport registered once nothing signs in as it:
+    /// it is no longer the registration kept for its server, and no account was made with it.
+    /// Called when a registration is replaced or forgotten and when an account is disconnected,
+    /// so that secrets of clients nobody uses do not pile up in the keychain. A sign-in that
+    /// began with a registration just replaced can still finish with it; its refresh is then
+    /// refused as `invalid_client` and the account asks for a reconnect.
+    pub(super) fn drop_unused_secret(&self, registration_url: &Url, token_url: &Url, client_id: &str) {
+        let same_client = |url: Option<&Url>, token: Option<&Url>, id: &str| {
+            url == Some(registration_url) && token == Some(token_url) && id == client_id
+        };
+        let in_use = || -> Result<bool> {
+            let kept = self.registrations.find(registration_url)?;
+            if kept.is_some_and(|k| same_client(Some(&k.registration_url), Some(&k.token_url), &k.client_id))
+            {
+                return Ok(true);
+            }
+            Ok(self.accounts.load()?.iter().any(|a| {
+                let endpoints = &a.connection.endpoints;
+                same_client(
+                    endpoints.dynamic_registration_url.as_ref(),
+                    endpoints.token_url.as_ref(),
+                    &a.connection.client_id,
+                )
+            }))
+        };
+        let key = Registration::secret_key(registration_url, token_url, client_id);
+        match in_use().and_then(|used| {
+            if used {
+                Ok(false)
+            } else {
+                self.keychain.delete_registered_secret(&key).map(|()| true)
+            }
+        }) {
+            Ok(true) => tracing::info!("deleted the secret of a registered client nothing uses any more"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not delete the secret of a registered client nothing uses")
+            }
+        }
+    }
+
+    /// [`Self::drop_unused_secret`] for the client `connection` signed in as, if Keyport
+    /// registered it with a secret.
+    pub(super) fn drop_unused_secret_of(&self, connection: &Connection) {
+        let endpoints = &connection.endpoints;
+        if let (true, Some(url), Some(token_url)) = (
+            connection.wants_client_secret(),
+            &endpoints.dynamic_registration_url,
+            &endpoints.token_url,
+        ) {
+            self.drop_unused_secret(url, token_url, &connection.client_id);
         }
     }
 
@@ -552,14 +619,21 @@ impl Keyport {
             return Err(e);
         }
         crash_point("connect:secret-stored");
-        let account = self.accounts.update(|all| {
-            match all.iter_mut().find(|a| a.id == account.id) {
-                Some(a) => *a = account.clone(),
-                None => all.push(account.clone()),
-            }
-            Ok(account)
+        let (account, before) = self.accounts.update(|all| {
+            let before = match all.iter_mut().find(|a| a.id == account.id) {
+                Some(a) => Some(std::mem::replace(a, account.clone()).connection),
+                None => {
+                    all.push(account.clone());
+                    None
+                }
+            };
+            Ok((account, before))
         })?;
         prepared.phases.mark("writes");
+        // A reconnect may have moved the account to another client Keyport registered.
+        if let Some(before) = before.filter(|b| b.client_id != account.connection.client_id) {
+            self.drop_unused_secret_of(&before);
+        }
         prepared.phases.log();
         tracing::info!(account = %account.id, "connected");
         Ok(account)

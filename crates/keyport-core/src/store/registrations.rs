@@ -43,24 +43,29 @@ impl Registrations {
             .find(|r| &r.registration_url == url))
     }
 
-    /// Keeps `registration` as the one for its server, in place of any earlier one.
-    pub fn keep(&self, registration: Registration) -> Result<()> {
+    /// Keeps `registration` as the one for its server, in place of any earlier one, which it
+    /// returns.
+    pub fn keep(&self, registration: Registration) -> Result<Vec<Registration>> {
         self.change(|all| {
-            all.retain(|r| r.registration_url != registration.registration_url);
+            let (replaced, kept) = std::mem::take(all)
+                .into_iter()
+                .partition(|r| r.registration_url == registration.registration_url);
+            *all = kept;
             all.push(registration);
+            replaced
         })
     }
 
     /// Forgets the registration of `client_id` at `url` (the server refused it, or a sign-in with
-    /// it failed), unless another has taken its place meanwhile.
-    pub fn forget(&self, url: &Url, client_id: &str) -> Result<bool> {
-        let mut forgot = false;
+    /// it failed), unless another has taken its place meanwhile; returns what it forgot.
+    pub fn forget(&self, url: &Url, client_id: &str) -> Result<Vec<Registration>> {
         self.change(|all| {
-            let before = all.len();
-            all.retain(|r| !(&r.registration_url == url && r.client_id == client_id));
-            forgot = all.len() != before;
-        })?;
-        Ok(forgot)
+            let (forgotten, kept) = std::mem::take(all)
+                .into_iter()
+                .partition(|r| &r.registration_url == url && r.client_id == client_id);
+            *all = kept;
+            forgotten
+        })
     }
 
     fn read(&self) -> Result<File> {
@@ -75,14 +80,15 @@ impl Registrations {
     }
 
     /// Read, edit and write under the file's lock, so that two sign-ins at once keep both edits.
-    fn change(&self, edit: impl FnOnce(&mut Vec<Registration>)) -> Result<()> {
+    fn change<T>(&self, edit: impl FnOnce(&mut Vec<Registration>) -> T) -> Result<T> {
         let _lock = FileLock::exclusive(&self.lock)?;
         let mut file = self.read()?;
-        edit(&mut file.registrations);
+        let out = edit(&mut file.registrations);
         file.version = 1;
         let mut bytes = serde_json::to_vec_pretty(&file).expect("registrations serialize");
         bytes.push(b'\n');
-        crate::files::atomic::replace(&self.path, &bytes)
+        crate::files::atomic::replace(&self.path, &bytes)?;
+        Ok(out)
     }
 }
 
@@ -118,15 +124,16 @@ mod tests {
         store
             .keep(registration("https://b.example/register", "other"))
             .unwrap();
-        store
+        let replaced = store
             .keep(registration("https://a.example/register", "two"))
             .unwrap();
+        assert_eq!(replaced, [registration("https://a.example/register", "one")]);
         assert_eq!(store.find(&a).unwrap().unwrap().client_id, "two");
         assert!(
-            !store.forget(&a, "one").unwrap(),
+            store.forget(&a, "one").unwrap().is_empty(),
             "a replaced client is not the kept one"
         );
-        assert!(store.forget(&a, "two").unwrap());
+        assert_eq!(store.forget(&a, "two").unwrap().len(), 1);
         assert_eq!(store.find(&a).unwrap(), None);
         let b = Url::parse("https://b.example/register").unwrap();
         assert_eq!(store.find(&b).unwrap().unwrap().client_id, "other");

@@ -143,6 +143,10 @@ impl Keychain {
         self.set(&format!("registered-client:{key}"), secret.expose())
     }
 
+    pub fn delete_registered_secret(&self, key: &str) -> Result<()> {
+        self.delete(&format!("registered-client:{key}"))
+    }
+
     /// Fails with a clear [`KeychainError`] unless the keychain can store: it writes and deletes
     /// a probe item. A lookup alone is not enough: a locked Secret Service answers lookups of
     /// missing items, and refuses only the write that would have stored a new grant.
