@@ -77,11 +77,16 @@ pub fn median_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> f64 {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let mut c = cmd();
-            c.stdout(Stdio::null()).stderr(Stdio::null());
+            c.stdout(Stdio::null()).stderr(Stdio::piped());
             let start = Instant::now();
-            let status = c.status().expect("the program starts");
+            let out = c.output().expect("the program starts");
             let t = start.elapsed().as_secs_f64() * 1000.0;
-            assert!(status.success(), "{c:?} failed");
+            assert!(
+                out.status.success(),
+                "{c:?} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
             t
         })
         .collect();

@@ -20,14 +20,10 @@ impl Rng {
 
 /// Account ids that have a keychain item in this home.
 fn keychain_accounts(env: &Env) -> BTreeSet<String> {
-    let out = std::process::Command::new("secret-tool")
-        .args(["search", "--all", "service", &env.service()])
-        .env("DBUS_SESSION_BUS_ADDRESS", &env.keychain.address)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .filter_map(|l| l.strip_prefix("attribute.username = account:"))
+    env.keychain
+        .usernames(&env.service())
+        .iter()
+        .filter_map(|u| u.strip_prefix("account:"))
         .map(str::to_string)
         .collect()
 }

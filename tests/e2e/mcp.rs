@@ -679,14 +679,10 @@ fn a_registration_that_comes_with_a_client_secret_keeps_it_in_the_keychain_and_r
 
 /// How many secrets of clients Keyport registered itself the keychain holds.
 fn registered_secrets(env: &Env) -> usize {
-    let out = std::process::Command::new("secret-tool")
-        .args(["search", "--all", "service", &env.service()])
-        .env("DBUS_SESSION_BUS_ADDRESS", &env.keychain.address)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .filter(|l| l.starts_with("attribute.username = registered-client:"))
+    let usernames = env.keychain.usernames(&env.service());
+    usernames
+        .iter()
+        .filter(|u| u.starts_with("registered-client:"))
         .count()
 }
 

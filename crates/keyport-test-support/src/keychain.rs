@@ -113,6 +113,12 @@ impl SessionKeychain {
 
     /// How many items carry `service`.
     pub fn count(&self, service: &str) -> usize {
+        self.usernames(service).len()
+    }
+
+    /// The user names of the items that carry `service` (`account:<id>`, `registered-client:…`),
+    /// as `secret-tool search` lists them.
+    pub fn usernames(&self, service: &str) -> Vec<String> {
         let out = Command::new("secret-tool")
             .args(["search", "--all", "service", service])
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
@@ -120,8 +126,9 @@ impl SessionKeychain {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         text.lines()
-            .filter(|l| l.starts_with("attribute.service = "))
-            .count()
+            .filter_map(|l| l.strip_prefix("attribute.username = "))
+            .map(str::to_string)
+            .collect()
     }
 }
 
