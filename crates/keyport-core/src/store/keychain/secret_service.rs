@@ -7,10 +7,9 @@
 //!   client bookkeeping that aborts the daemon, taking every secret of the desktop session with
 //!   it, when several clients talk to it at once and come and go fast; upstream reports show it
 //!   with many programs. Sixteen processes reading at once set it off about once in 20,000 reads
-//!   (plain sessions nine times); the same reads taking turns, never. So every operation talks
-//!   to the Secret Service only while it holds `locks/keychain.lock`, and shuts its connection
-//!   down before giving the turn to the next process: the daemon never sees two Keyport clients
-//!   at once.
+//!   (plain sessions nine times); the same reads taking turns, never. So every operation takes
+//!   `locks/keychain.lock`, connects, works and closes its connection before giving the turn to
+//!   the next process: the daemon never sees two Keyport clients at once.
 //! - **The session's cost.** See `session_crypto`: ~5 ms of a ~13 ms lookup were our own
 //!   Diffie-Hellman arithmetic.
 //!
@@ -109,27 +108,13 @@ pub fn delete(turn: &Path, service: &str, user: &str) -> Result<()> {
     Ok(())
 }
 
-/// This process's turn at the Secret Service: the connection talks to it only while the lock is
-/// held, and is shut down before the lock is let go (on every path, errors included).
-struct Turn {
-    conn: Option<Connection>,
-    // Dropped after `Drop::drop` has closed the connection.
-    _lock: FileLock,
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.close();
-        }
-    }
-}
-
-/// A session opened in this process's turn.
+/// One connection with an open session, held while this process has the turn.
 struct Client {
-    turn: Turn,
+    conn: Option<Connection>,
     session: OwnedObjectPath,
     key: SessionKey,
+    // Declared last: dropped after `Drop::drop` has closed the connection.
+    _turn: FileLock,
 }
 
 impl Client {
@@ -137,9 +122,8 @@ impl Client {
     /// (unlocked). The search is sent right behind `OpenSession`, not after its answer: it needs
     /// no session, and the daemon answers both in one go, a round trip less.
     fn open(turn: &Path, service: &str, user: &str) -> Result<(Self, Vec<OwnedObjectPath>)> {
-        // The bus connection and our half of the key agreement are made before the turn, at the
-        // same time: until it sends the Secret Service a message, a connection is no client of
-        // it, so processes waiting for the turn get ready meanwhile.
+        let turn = FileLock::exclusive(turn).map_err(|e| failed(&e.to_string()))?;
+        // Our half of the key agreement is computed while the bus connection is made.
         let (conn, pair) = std::thread::scope(|scope| {
             let pair = scope.spawn(KeyPair::generate);
             let conn = Connection::session();
@@ -147,12 +131,8 @@ impl Client {
         });
         let conn = conn.map_err(|e| classify(&e))?;
         let pair = pair.map_err(|e| failed(&e.to_string()))?;
-        let turn = Turn {
-            _lock: FileLock::exclusive(turn).map_err(|e| failed(&e.to_string()))?,
-            conn: Some(conn),
-        };
         let attributes = HashMap::from([("service", service), ("username", user)]);
-        let bus = turn.conn.as_ref().expect("open until dropped").inner();
+        let bus = conn.inner();
         let (opened, searched) = future::block_on(future::zip(
             bus.call_method(
                 Some(DEST),
@@ -181,7 +161,12 @@ impl Client {
         let (mut unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) = searched
             .and_then(|reply| reply.body().deserialize())
             .map_err(|e| classify(&e))?;
-        let client = Self { turn, session, key };
+        let client = Self {
+            conn: Some(conn),
+            session,
+            key,
+            _turn: turn,
+        };
         if !locked.is_empty() {
             client.unlock(locked.clone())?;
             unlocked.extend(locked);
@@ -190,7 +175,7 @@ impl Client {
     }
 
     fn conn(&self) -> &Connection {
-        self.turn.conn.as_ref().expect("open until dropped")
+        self.conn.as_ref().expect("open until dropped")
     }
 
     fn call<R>(
@@ -253,6 +238,15 @@ impl Client {
     fn seal(&self, secret: &[u8]) -> Result<WireSecret> {
         let (iv, sealed) = self.key.encrypt(secret).map_err(|e| failed(&e.to_string()))?;
         Ok((self.session.clone(), iv, sealed, CONTENT_TYPE.into()))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Closed before the turn passes on: the next Keyport client must find this one gone.
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close();
+        }
     }
 }
 
