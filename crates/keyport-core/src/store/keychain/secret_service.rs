@@ -129,7 +129,7 @@ impl Client {
             let conn = Connection::session();
             (conn, pair.join().expect("generating a key pair does not panic"))
         });
-        let conn = conn.map_err(|e| classify(&e))?;
+        let conn = conn.map_err(|e| classify_connect(&e))?;
         let pair = pair.map_err(|e| failed(&e.to_string()))?;
         let attributes = HashMap::from([("service", service), ("username", user)]);
         let bus = conn.inner();
@@ -255,6 +255,24 @@ fn failed(detail: &str) -> KeychainError {
         problem: KeychainProblem::Failed,
         detail: detail.to_string(),
     }
+}
+
+/// Why the session bus could not be reached: zbus reports a missing or refusing socket in words,
+/// not as an I/O error kind.
+fn classify_connect(e: &zbus::Error) -> KeychainError {
+    let mut error = classify(e);
+    let words = error.detail.to_lowercase();
+    if [
+        "no such file or directory",
+        "connection refused",
+        "failed to connect to address",
+    ]
+    .iter()
+    .any(|w| words.contains(w))
+    {
+        error.problem = KeychainProblem::NoSessionBus;
+    }
+    error
 }
 
 /// Turns a D-Bus failure into one of the problems we can explain.
