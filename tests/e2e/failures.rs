@@ -192,7 +192,7 @@ fn a_locked_keychain_is_found_before_the_browser_opens() {
         .output()
         .unwrap()
         .into();
-    let run = run.fails(5, "keychain");
+    let run = run.fails(5, "the OS keychain is locked");
     assert!(!argv.exists(), "the browser was opened: {run:?}");
     assert_eq!(env.server.grants("authorization_code"), 0, "no grant was issued");
     assert!(env.list().as_array().unwrap().is_empty());
