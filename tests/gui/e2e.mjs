@@ -664,7 +664,9 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   assert.equal(r.code, 0);
   assert.ok(r.stdout.includes(token()), `allowed once, it got the token: ${r.stdout}`);
 
-  // Asking turned off: an unknown program gets its token without a question.
+  // Asking turned off: an unknown program gets its token without a question. (The question is
+  // closed first: it is a modal dialog, and while it is open a click on the page behind is lost.)
+  await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
   await browser.$('#consent-ask').click();
   await browser.waitUntil(async () => !(await browser.$('#consent-ask').isSelected()));
   r = await tokenRequest(account.id);
