@@ -66,6 +66,22 @@ impl Registration {
     pub fn secret_key(registration_url: &Url, token_url: &Url, client_id: &str) -> String {
         format!("{registration_url} {token_url} {client_id}")
     }
+
+    /// [`Self::secret_key`] of this client.
+    pub fn own_secret_key(&self) -> String {
+        Self::secret_key(&self.registration_url, &self.token_url, &self.client_id)
+    }
+
+    /// [`Self::secret_key`] of the client `connection` signs in as, when that may be one Keyport
+    /// registered (the connection names a registration and a token endpoint).
+    pub fn secret_key_of(connection: &Connection) -> Option<String> {
+        let endpoints = &connection.endpoints;
+        Some(Self::secret_key(
+            endpoints.dynamic_registration_url.as_ref()?,
+            endpoints.token_url.as_ref()?,
+            &connection.client_id,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -151,15 +151,9 @@ impl Keyport {
         if !connection.wants_client_secret() {
             return Ok(Remote::new(self.http(), connection, None));
         }
-        let mut secret = match (
-            &connection.endpoints.dynamic_registration_url,
-            &connection.endpoints.token_url,
-        ) {
-            (Some(url), Some(token_url)) => {
-                let key = crate::model::Registration::secret_key(url, token_url, &connection.client_id);
-                self.keychain.registered_secret(&key)?
-            }
-            _ => None,
+        let mut secret = match crate::model::Registration::secret_key_of(connection) {
+            Some(key) => self.keychain.registered_secret(&key)?,
+            None => None,
         };
         if secret.is_none() {
             secret = self.keychain.client_secret(provider_id)?;

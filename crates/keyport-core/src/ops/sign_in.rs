@@ -370,11 +370,10 @@ impl Keyport {
         if !kept.serves(&prepared.connection, &prepared.scopes, loopback, now()) {
             return Ok(None);
         }
-        if kept.auth_method != TokenAuthMethod::None {
-            let key = Registration::secret_key(&kept.registration_url, &kept.token_url, &kept.client_id);
-            if self.keychain.registered_secret(&key)?.is_none() {
-                return Ok(None);
-            }
+        if kept.auth_method != TokenAuthMethod::None
+            && self.keychain.registered_secret(&kept.own_secret_key())?.is_none()
+        {
+            return Ok(None);
         }
         Ok(Some(kept.clone()))
     }
@@ -415,15 +414,15 @@ impl Keyport {
         .await?;
         let registration = registered.registration;
         if let Some(secret) = &registered.client_secret {
-            let key = Registration::secret_key(url, &registration.token_url, &registration.client_id);
-            self.keychain.set_registered_secret(&key, secret)?;
+            self.keychain
+                .set_registered_secret(&registration.own_secret_key(), secret)?;
         }
         tracing::info!(provider = %prepared.provider.id, "registered with the provider");
         be_client(prepared, &registration);
         match self.registrations.keep(registration) {
             Ok(replaced) => {
                 for old in replaced.iter().filter(|r| r.auth_method != TokenAuthMethod::None) {
-                    self.drop_unused_secret(&old.registration_url, &old.token_url, &old.client_id);
+                    self.drop_unused_secret(&old.registration_url, &old.own_secret_key());
                 }
             }
             Err(e) => {
@@ -443,7 +442,7 @@ impl Keyport {
                         "the server refused the registered client: the next sign-in registers again"
                     );
                     if old.auth_method != TokenAuthMethod::None {
-                        self.drop_unused_secret(&old.registration_url, &old.token_url, &old.client_id);
+                        self.drop_unused_secret(&old.registration_url, &old.own_secret_key());
                     }
                 }
             }
@@ -457,31 +456,23 @@ impl Keyport {
     /// so that secrets of clients nobody uses do not pile up in the keychain. A sign-in that
     /// began with a registration just replaced can still finish with it; its refresh is then
     /// refused as `invalid_client` and the account asks for a reconnect.
-    pub(super) fn drop_unused_secret(&self, registration_url: &Url, token_url: &Url, client_id: &str) {
-        let same_client = |url: Option<&Url>, token: Option<&Url>, id: &str| {
-            url == Some(registration_url) && token == Some(token_url) && id == client_id
-        };
+    pub(super) fn drop_unused_secret(&self, registration_url: &Url, key: &str) {
         let in_use = || -> Result<bool> {
             let kept = self.registrations.find(registration_url)?;
-            if kept.is_some_and(|k| same_client(Some(&k.registration_url), Some(&k.token_url), &k.client_id))
-            {
+            if kept.is_some_and(|k| k.own_secret_key() == key) {
                 return Ok(true);
             }
-            Ok(self.accounts.load()?.iter().any(|a| {
-                let endpoints = &a.connection.endpoints;
-                same_client(
-                    endpoints.dynamic_registration_url.as_ref(),
-                    endpoints.token_url.as_ref(),
-                    &a.connection.client_id,
-                )
-            }))
+            Ok(self
+                .accounts
+                .load()?
+                .iter()
+                .any(|a| Registration::secret_key_of(&a.connection).as_deref() == Some(key)))
         };
-        let key = Registration::secret_key(registration_url, token_url, client_id);
         match in_use().and_then(|used| {
             if used {
                 Ok(false)
             } else {
-                self.keychain.delete_registered_secret(&key).map(|()| true)
+                self.keychain.delete_registered_secret(key).map(|()| true)
             }
         }) {
             Ok(true) => tracing::info!("deleted the secret of a registered client nothing uses any more"),
@@ -495,13 +486,13 @@ impl Keyport {
     /// [`Self::drop_unused_secret`] for the client `connection` signed in as, if Keyport
     /// registered it with a secret.
     pub(super) fn drop_unused_secret_of(&self, connection: &Connection) {
-        let endpoints = &connection.endpoints;
-        if let (true, Some(url), Some(token_url)) = (
+        let url = connection.endpoints.dynamic_registration_url.as_ref();
+        if let (true, Some(url), Some(key)) = (
             connection.wants_client_secret(),
-            &endpoints.dynamic_registration_url,
-            &endpoints.token_url,
+            url,
+            Registration::secret_key_of(connection),
         ) {
-            self.drop_unused_secret(url, token_url, &connection.client_id);
+            self.drop_unused_secret(url, &key);
         }
     }
 
