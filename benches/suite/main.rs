@@ -8,10 +8,11 @@
 //!   --minimal PATH     the minimal Tauri app to compare the desktop app with
 //!   --write FILE       also write the table as Markdown to FILE
 //!   --soak MINUTES     also run the desktop app's agent for that long (scenario 7)
-//!   --only NAME        run one scenario: token, concurrent, list, mcp, app, soak or signin
+//!   --only NAME        run one scenario: token, concurrent, list, mcp, app, signin, keychain
+//!                      or soak
 //!
 //! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6),
-//! `soak` (7), `signin` (8); `report` holds the table and the timing helpers.
+//! `soak` (7), `signin` (8), `keychain_load` (9); `report` holds the table and the timing helpers.
 
 mod app;
 mod concurrent;
