@@ -126,6 +126,20 @@ async function waitForText(selector, text, timeout = 20000) {
   });
 }
 const noticeText = async () => browser.$('#notices').getText();
+// Waits for an account's row to read `text`; on a timeout, says what the row and the notices read.
+async function waitForRow(nickname, text, timeout) {
+  let seen = '';
+  await browser.waitUntil(
+    async () => {
+      const r = await row(nickname);
+      seen = (await r.isExisting()) ? await r.getText() : '(no such row)';
+      return seen.includes(text);
+    },
+    { timeout, timeoutMsg: `${nickname}'s row never read "${text}"` },
+  ).catch(async (e) => {
+    throw new Error(`${e.message}; it read: ${JSON.stringify(seen)}; notices: ${JSON.stringify(await noticeText())}`);
+  });
+}
 
 before(async () => {
   // The provider, then the catalog that points at it.
@@ -330,6 +344,23 @@ test('refresh now gets new tokens from the provider', async () => {
   assert.notEqual(keychainItem(a.id).access_token, before.access_token);
 });
 
+test('a confirmation fading leaves the rows where they are under the pointer, until the next click', async () => {
+  const revoke = await action('alice@example.test', 'revoke');
+  await revoke.moveTo();
+  const before = await revoke.getLocation();
+  // "Refreshed …" (from the test before) fades six seconds after it came.
+  await browser.waitUntil(async () => !(await noticeText()).includes('Refreshed alice@example.test'), {
+    timeout: 10000,
+    timeoutMsg: 'the confirmation never faded',
+  });
+  assert.deepEqual(await revoke.getLocation(), before, 'the row moved under the pointer');
+  await browser.$('#accounts-title').click();
+  await browser.waitUntil(async () => (await revoke.getLocation()).y < before.y, {
+    timeout: 5000,
+    timeoutMsg: 'the faded confirmation kept its place after the click',
+  });
+});
+
 test('rename changes the nickname everywhere', async () => {
   await (await action('alice@example.test', 'rename')).click();
   await browser.$('#rename-input').waitForDisplayed();
@@ -339,9 +370,32 @@ test('rename changes the nickname everywhere', async () => {
   assert.equal(accounts()[0].nickname, 'Work account');
 });
 
-test('a change made with the CLI shows up without touching the window', async () => {
-  keyport('rename', accounts()[0].id, 'Renamed in a terminal');
+test('a change made with the CLI shows up without touching the window, and a click spanning it still lands', async () => {
+  // The button is pressed, the list redraws under it (the rename below), then the button is
+  // released: a person's click that straddles a redraw, which must still act, and on the account
+  // as it is now. The page notes when the list changed and when the button came up.
+  const rename = await action('Work account', 'rename');
+  await browser.execute(() => {
+    window.__straddle = {};
+    new MutationObserver(() => (window.__straddle.redrawn ??= performance.now())).observe(
+      document.getElementById('accounts'),
+      { subtree: true, childList: true, characterData: true, attributes: true },
+    );
+    document.addEventListener('mouseup', () => (window.__straddle.released = performance.now()), { once: true });
+  });
+  const id = accounts()[0].id;
+  const renaming = new Promise((resolve) =>
+    setTimeout(() => spawn(cli, ['rename', id, 'Renamed in a terminal'], { env, stdio: 'ignore' }).on('exit', resolve), 300),
+  );
+  await browser.action('pointer').move({ origin: rename }).down().pause(3000).up().perform();
+  assert.equal(await renaming, 0);
   await (await row('Renamed in a terminal')).waitForExist({ timeout: 5000 });
+  const t = await browser.execute(() => window.__straddle);
+  assert.ok(t.redrawn < t.released, `the list did not redraw while the button was down: ${JSON.stringify(t)}`);
+  await browser.$('#rename-input').waitForDisplayed({ timeout: 5000, timeoutMsg: 'the click was lost in the redraw' });
+  assert.equal(await browser.$('#rename-input').getValue(), 'Renamed in a terminal');
+  await browser.$('#rename-cancel').click();
+  await browser.$('#rename').waitForDisplayed({ reverse: true, timeout: 5000 });
 });
 
 test('a service without a client id opens the setup form, then connects', async () => {
@@ -476,9 +530,7 @@ test('a keyport:// link that belongs to no sign-in is explained and stores nothi
 test('revoke keeps the row, marked needs reconnect; reconnect brings it back', async () => {
   const nickname = 'Renamed in a terminal';
   await (await action(nickname, 'revoke')).click();
-  await browser.waitUntil(async () => (await (await row(nickname)).getText()).includes('Needs reconnect'), {
-    timeout: 15000,
-  });
+  await waitForRow(nickname, 'Needs reconnect', 15000);
   await shot('needs-reconnect');
   // A program without a terminal that Keyport has not seen asks for it now: one answer, the
   // real one (needs reconnecting, exit 4, what to run), and no question before it, since no
@@ -490,7 +542,7 @@ test('revoke keeps the row, marked needs reconnect; reconnect brings it back', a
   assert.match(r.stderr, /keyport connect demo/);
   assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question was asked');
   await (await action(nickname, 'reconnect')).click();
-  await browser.waitUntil(async () => (await (await row(nickname)).getText()).includes('OK'), { timeout: 30000 });
+  await waitForRow(nickname, 'OK', 30000);
   assert.equal(accounts().filter((a) => a.provider === 'demo').length, 1, 'reconnect updates, never duplicates');
 });
 

@@ -3,25 +3,30 @@
 import { actOn } from './actions';
 import { backend } from './backend';
 import { connect } from './dialogs/signin';
-import { $ } from './dom';
+import { $, patchList } from './dom';
 import { filterProviders, sortAccounts } from './model';
 import { showError } from './notices';
 import { accountItem, providerItem } from './render';
 import { now, onChange, state } from './store';
 
 function renderAccounts() {
-  const list = $('accounts');
-  list.replaceChildren(
-    ...sortAccounts(state.accounts).map((a) =>
+  patchList(
+    $('accounts'),
+    sortAccounts(state.accounts).map((a) =>
       accountItem(a, state.uses, now(), state.busy.has(a.id), actOn, state.consent.decisions, forget),
     ),
+    (row) => row.getAttribute('data-account'),
   );
   $('empty').hidden = state.accounts.length > 0;
 }
 
 export function renderProviders() {
   const query = $<HTMLInputElement>('provider-search').value;
-  $('providers').replaceChildren(...filterProviders(state.providers, query).map((p) => providerItem(p, connect)));
+  patchList(
+    $('providers'),
+    filterProviders(state.providers, query).map((p) => providerItem(p, connect)),
+    (item) => item.firstElementChild?.getAttribute('data-connect') ?? null,
+  );
 }
 
 /** Forgets a remembered answer: the program is asked again next time. */

@@ -22,9 +22,11 @@ export function icon(providerId: string, name: string): HTMLElement {
   return span;
 }
 
+// The handler is a property, not a listener: a redraw keeps the button and hands it the new one
+// (`patchList` in dom.ts).
 function button(label: string, attrs: Record<string, string>, onClick: () => void): HTMLButtonElement {
   const b = el('button', { type: 'button', ...attrs }, label);
-  b.addEventListener('click', onClick);
+  b.onclick = onClick;
   return b;
 }
 
