@@ -46,7 +46,10 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
     let agent_host = cx.options.app.as_ref().map(|app| {
         let mut c = env.program(app);
         c.env("DISPLAY", &cx.display.name);
-        App::start(c).0
+        let app = App::start(c).0;
+        // The agent path as programs meet it: the window done starting, not painting beside it.
+        app.settle();
+        app
     });
     let agent_cli = agent_host.is_none().then(|| env.agent());
     let socket = env.home.path().canonicalize().unwrap().join("data/agent.sock");

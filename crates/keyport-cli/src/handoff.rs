@@ -5,16 +5,16 @@
 use crate::exit::Exit;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 /// Runs `keyport-full` with these arguments in this process's place (on Unix, `exec`: same pid,
 /// same streams, its exit status is ours).
-pub fn run_full(argv: &[OsString]) -> ExitCode {
+pub fn run_full(argv: &[OsString]) -> u8 {
     let full = match full_path() {
         Ok(path) => path,
         Err(why) => {
             crate::note!("keyport: {why}");
-            return Exit::Failure.into();
+            return Exit::Failure as u8;
         }
     };
     let mut command = Command::new(&full);
@@ -29,14 +29,14 @@ pub fn run_full(argv: &[OsString]) -> ExitCode {
         }
         let e = command.exec();
         crate::note!("keyport: could not run {}: {e}", full.display());
-        Exit::Failure.into()
+        Exit::Failure as u8
     }
     #[cfg(not(unix))]
     match command.status() {
-        Ok(status) => ExitCode::from(status.code().map_or(1, |c| c as u8)),
+        Ok(status) => status.code().map_or(1, |c| c as u8),
         Err(e) => {
             crate::note!("keyport: could not run {}: {e}", full.display());
-            Exit::Failure.into()
+            Exit::Failure as u8
         }
     }
 }

@@ -21,11 +21,38 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// What `keyport` runs: a plain `token` request answered by the agent, else the full command.
-pub fn run_front() -> ExitCode {
+/// Returns the exit status.
+pub fn run_front() -> u8 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match fast::token(&argv) {
-        Some(exit) => exit.into(),
+        Some(exit) => exit as u8,
         None => handoff::run_full(&argv),
+    }
+}
+
+/// What Rust's start-up would have done for safety, for `keyport`'s own C `main` (src/main.rs
+/// says why it has one): descriptors 0–2 open, to /dev/null if they were closed, so a file or
+/// socket opened here never becomes "standard output"; SIGPIPE ignored, so a closed pipe is an
+/// error to handle rather than a silent death.
+#[cfg(target_os = "linux")]
+pub fn front_start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: plain system calls on this process's own descriptors and signal disposition; the
+    // path is a NUL-terminated literal.
+    unsafe {
+        let polled = libc::poll(fds.as_mut_ptr(), 3, 0);
+        for fd in fds {
+            let closed = polled < 0 && libc::fcntl(fd.fd, libc::F_GETFD) == -1
+                || polled >= 0 && fd.revents & libc::POLLNVAL != 0;
+            if closed && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1 {
+                libc::abort();
+            }
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }
 

@@ -193,7 +193,12 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Agent => {
             let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
             crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
-            agent.serve().await
+            // On a worker thread, not the thread that waits here: a connection accepted there is
+            // then served on the same thread, with no hand-over to another one first (as in the
+            // app, whose agent is spawned on its runtime).
+            tokio::spawn(agent.serve())
+                .await
+                .expect("the agent does not panic")
         }
         #[cfg(unix)]
         Command::Ssh {

@@ -110,7 +110,7 @@ impl Agent {
         }
     }
 
-    async fn connection(self: Arc<Self>, stream: UnixStream) {
+    async fn connection(self: Arc<Self>, mut stream: UnixStream) {
         let Ok(cred) = stream.peer_cred() else { return };
         if cred.uid() != self.uid {
             tracing::warn!(uid = cred.uid(), "refused a token request from another user");
@@ -119,7 +119,9 @@ impl Agent {
         let pid = cred.pid().and_then(|p| u32::try_from(p).ok());
         // Who asks is read now, before the request: what it does afterwards cannot change it.
         let caller = Caller::at_accept(pid);
-        let (read, mut write) = stream.into_split();
+        // Borrowed halves: an owned write half shuts the socket down when dropped, a system call
+        // on every answer that closing it makes needless (clients read one line).
+        let (read, mut write) = stream.split();
         let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_BYTES));
         let mut line = String::new();
         if reader.read_line(&mut line).await.is_err() {

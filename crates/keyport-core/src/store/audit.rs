@@ -103,6 +103,10 @@ impl Use {
 pub struct AuditLog {
     path: PathBuf,
     lock: PathBuf,
+    /// The log, kept open between appends: the agent appends for every token it hands out, and
+    /// checking the directory and opening the file each time was most of its own work on that
+    /// path (docs/BENCHMARKS.md). Shared by the clones, so one process keeps one descriptor.
+    kept: std::sync::Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 impl AuditLog {
@@ -110,6 +114,7 @@ impl AuditLog {
         Self {
             path: data_dir.join("audit.jsonl"),
             lock: locks_dir.join("audit.lock"),
+            kept: Default::default(),
         }
     }
 
@@ -121,22 +126,45 @@ impl AuditLog {
     }
 
     fn append(&self, entry: &Use) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            crate::files::private::create_dir(dir)?;
-        }
         let mut line = serde_json::to_vec(entry).expect("audit entries serialize");
         line.push(b'\n');
-        let mut file = crate::files::private::open_file(&self.path, true)?;
-        // One write of a whole line: concurrent appenders never interleave within a line.
-        let written = file.write_all(&line).and_then(|_| file.metadata());
-        let size = written
-            .map_err(|e| crate::error::Error::io("append to", &self.path, e))?
-            .len();
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        // A kept descriptor can outlive its file: compaction (here or in another process)
+        // replaces it, and someone may delete it. A line written into a file no longer in the
+        // directory is written again into the one that is, so no record is lost to the reuse.
+        let size = loop {
+            let reopened = kept.is_none();
+            let file = match kept.as_mut() {
+                Some(file) => file,
+                None => kept.insert(self.open()?),
+            };
+            // One write of a whole line: concurrent appenders never interleave within a line.
+            let meta = file
+                .write_all(&line)
+                .and_then(|_| file.metadata())
+                .map_err(|e| crate::error::Error::io("append to", &self.path, e))?;
+            if reopened || still_linked(&meta) {
+                break meta.len();
+            }
+            *kept = None;
+        };
+        if !cfg!(unix) {
+            *kept = None; // a replaced file cannot be told there: never reuse the descriptor
+        }
         if size > MAX_BYTES {
-            drop(file);
+            *kept = None;
+            drop(kept);
             self.compact()?;
         }
         Ok(())
+    }
+
+    /// Opens the log to append, after checking its directory is private.
+    fn open(&self) -> Result<std::fs::File> {
+        if let Some(dir) = self.path.parent() {
+            crate::files::private::create_dir(dir)?;
+        }
+        crate::files::private::open_file(&self.path, true)
     }
 
     fn compact(&self) -> Result<()> {
@@ -166,6 +194,15 @@ impl AuditLog {
             .take(limit)
             .collect()
     }
+}
+
+/// Whether the file behind an open descriptor still has a name in its directory (only asked
+/// where that can be told: elsewhere the descriptor is not kept).
+fn still_linked(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    return std::os::unix::fs::MetadataExt::nlink(meta) > 0;
+    #[cfg(not(unix))]
+    return true;
 }
 
 /// The executable of process `pid` (Linux: `/proc/<pid>/exe`).
@@ -253,6 +290,26 @@ mod tests {
             via: "keychain".into(),
             over_ssh: None,
         }
+    }
+
+    #[test]
+    fn a_line_written_while_the_file_was_replaced_or_deleted_lands_in_the_new_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::new(dir.path(), &dir.path().join("locks"));
+        let ats = |log: &AuditLog| log.recent(10).iter().map(|u| u.at).collect::<Vec<_>>();
+        log.record(&entry(1));
+        log.record(&entry(2));
+        // As compaction by another process does: a new file renamed over the log.
+        let other = dir.path().join("compacted");
+        std::fs::write(&other, format!("{}\n", serde_json::to_string(&entry(2)).unwrap())).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        log.record(&entry(3));
+        assert_eq!(ats(&log), vec![3, 2]);
+        std::fs::remove_file(&path).unwrap();
+        log.record(&entry(4));
+        log.record(&entry(5));
+        assert_eq!(ats(&log), vec![5, 4]);
     }
 
     #[test]
