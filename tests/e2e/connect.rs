@@ -31,6 +31,9 @@ fn connect_lists_the_account_and_keeps_secrets_only_in_the_keychain() {
         .expect("a refresh token was issued");
     assert_eq!(env.server.userinfo_status(access), 200);
 
+    // The one item is the account's: the probe that checked the keychain could store left none.
+    assert_eq!(env.keychain.usernames(&env.service()), ["account:demo-1"]);
+
     // The metadata file names the account but holds none of its secrets.
     let file = env.accounts_file();
     assert!(file.contains("alice@example.test"));

@@ -67,45 +67,27 @@ pub fn get(turn: &Path, service: &str, user: &str) -> Result<Option<Zeroizing<Ve
 /// there is none.
 pub fn set(turn: &Path, service: &str, user: &str, label: &str, secret: &[u8]) -> Result<()> {
     let (client, found) = Client::open(turn, service, user)?;
-    let wire = client.seal(secret)?;
-    if let Some(item) = found.into_iter().next() {
-        return client.call::<()>(item.as_str(), ITEM, "SetSecret", &(wire,));
-    }
-    let collection: OwnedObjectPath = client.call(SERVICE_PATH, SERVICE, "ReadAlias", &("default",))?;
-    if collection.as_str() == "/" {
-        return Err(failed("the keychain has no default collection to store in"));
-    }
-    let attributes = HashMap::from([("service", service), ("username", user)]);
-    let properties: HashMap<&str, Value> = HashMap::from([
-        ("org.freedesktop.Secret.Item.Label", Value::from(label)),
-        ("org.freedesktop.Secret.Item.Attributes", Value::from(attributes)),
-    ]);
-    let create = |client: &Client| -> Result<(OwnedObjectPath, OwnedObjectPath)> {
-        client.call(
-            collection.as_str(),
-            COLLECTION,
-            "CreateItem",
-            &(&properties, &wire, true),
-        )
-    };
-    let (_item, prompt) = match create(&client) {
-        Err(e) if e.problem == KeychainProblem::Locked => {
-            client.unlock(vec![collection.clone()])?;
-            create(&client)?
-        }
-        other => other?,
-    };
-    client.complete(&prompt)
+    client.store(found.into_iter().next(), service, user, label, secret)?;
+    Ok(())
 }
 
 /// Deletes every item for `service` and `user`.
 pub fn delete(turn: &Path, service: &str, user: &str) -> Result<()> {
     let (client, found) = Client::open(turn, service, user)?;
-    for item in found {
-        let prompt: OwnedObjectPath = client.call(item.as_str(), ITEM, "Delete", &())?;
-        client.complete(&prompt)?;
-    }
-    Ok(())
+    client.delete_items(found)
+}
+
+/// Writes an item for `service` and `user`, then deletes it, in one turn and one session:
+/// whether the keychain can store (a sign-in asks before it sends the person to the browser).
+pub fn probe(turn: &Path, service: &str, user: &str, label: &str) -> Result<()> {
+    let (client, found) = Client::open(turn, service, user)?;
+    let stored = client.store(found.first().cloned(), service, user, label, b"probe")?;
+    // An item made behind a prompt has no path until then: found again by its attributes.
+    let items = match stored {
+        Some(item) => vec![item],
+        None => client.search(service, user)?,
+    };
+    client.delete_items(found.into_iter().chain(items).collect())
 }
 
 /// One connection with an open session, held while this process has the turn.
@@ -231,6 +213,71 @@ impl Client {
                 problem: KeychainProblem::Locked,
                 detail: "the unlock prompt was dismissed".into(),
             });
+        }
+        Ok(())
+    }
+
+    /// Stores `secret` in `item`, or in a new item of the default collection when there is
+    /// none; returns the item's path when the keychain gave one.
+    fn store(
+        &self,
+        item: Option<OwnedObjectPath>,
+        service: &str,
+        user: &str,
+        label: &str,
+        secret: &[u8],
+    ) -> Result<Option<OwnedObjectPath>> {
+        let wire = self.seal(secret)?;
+        if let Some(item) = item {
+            self.call::<()>(item.as_str(), ITEM, "SetSecret", &(wire,))?;
+            return Ok(Some(item));
+        }
+        let collection: OwnedObjectPath = self.call(SERVICE_PATH, SERVICE, "ReadAlias", &("default",))?;
+        if collection.as_str() == "/" {
+            return Err(failed("the keychain has no default collection to store in"));
+        }
+        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let properties: HashMap<&str, Value> = HashMap::from([
+            ("org.freedesktop.Secret.Item.Label", Value::from(label)),
+            ("org.freedesktop.Secret.Item.Attributes", Value::from(attributes)),
+        ]);
+        let create = || -> Result<(OwnedObjectPath, OwnedObjectPath)> {
+            self.call(
+                collection.as_str(),
+                COLLECTION,
+                "CreateItem",
+                &(&properties, &wire, true),
+            )
+        };
+        let (item, prompt) = match create() {
+            Err(e) if e.problem == KeychainProblem::Locked => {
+                self.unlock(vec![collection.clone()])?;
+                create()?
+            }
+            other => other?,
+        };
+        self.complete(&prompt)?;
+        Ok((item.as_str() != "/").then_some(item))
+    }
+
+    /// The items for `service` and `user`, unlocked or not.
+    fn search(&self, service: &str, user: &str) -> Result<Vec<OwnedObjectPath>> {
+        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let (mut unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
+            self.call(SERVICE_PATH, SERVICE, "SearchItems", &(attributes,))?;
+        unlocked.extend(locked);
+        Ok(unlocked)
+    }
+
+    fn delete_items(&self, items: Vec<OwnedObjectPath>) -> Result<()> {
+        let mut done: Vec<OwnedObjectPath> = Vec::new();
+        for item in items {
+            if done.contains(&item) {
+                continue;
+            }
+            let prompt: OwnedObjectPath = self.call(item.as_str(), ITEM, "Delete", &())?;
+            self.complete(&prompt)?;
+            done.push(item);
         }
         Ok(())
     }
