@@ -144,18 +144,39 @@ impl App {
         }
     }
 
+    /// Resident memory by kind of process, in KiB: the app itself, WebKit's web process(es),
+    /// its network process, and anything else it started.
+    pub fn rss_by_kind(&self) -> [u64; 4] {
+        let mut kinds = [0u64; 4];
+        for pid in self.tree() {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let kind = match comm.trim() {
+                _ if pid == self.child.id() => 0,
+                c if c.starts_with("WebKitWebProces") => 1,
+                c if c.starts_with("WebKitNetworkPr") => 2,
+                _ => 3,
+            };
+            kinds[kind] += rss_of(pid);
+        }
+        kinds
+    }
+
     /// Resident memory of the app and all its descendants, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        self.tree()
-            .iter()
-            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-            .filter_map(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .sum()
+        self.tree().into_iter().map(rss_of).sum()
     }
+}
+
+/// Resident memory of one process, in KiB (0 when it is gone).
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
 }
 
 impl Drop for App {

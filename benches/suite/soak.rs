@@ -276,7 +276,8 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     );
     let fds = |app: &App| app.tree().iter().map(|p| descriptors(*p)).sum::<usize>();
     let (rss_warm, fds_warm) = (app.rss_kib() as f64 / 1024.0, fds(&app));
-    let mut samples = vec![(0u64, rss_warm)];
+    let kinds_warm = app.rss_by_kind();
+    let mut samples = vec![(0u64, rss_warm, kinds_warm)];
     let refreshes_before = env.server.grants("refresh_token");
     let mut load = drive(
         &socket,
@@ -284,9 +285,10 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         CLIENTS,
         Until::Deadline(Instant::now() + Duration::from_secs(60 * minutes)),
         Duration::from_millis(40),
-        |minute| samples.push((minute, app.rss_kib() as f64 / 1024.0)),
+        |minute| samples.push((minute, app.rss_kib() as f64 / 1024.0, app.rss_by_kind())),
     );
     let (rss_end, fds_end) = (app.rss_kib() as f64 / 1024.0, fds(&app));
+    let kinds_end = app.rss_by_kind();
     let refreshes = env.server.grants("refresh_token") - refreshes_before;
     let rate = load.count() as f64 / load.elapsed.as_secs_f64();
     report.row(
@@ -306,6 +308,21 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
             audit_kib(&env)
         ),
         Some(rss_end / rss_warm),
+    );
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    report.row(
+        "   of which, after warm-up → end",
+        format!("app {:.1} → {:.1} MiB", mib(kinds_warm[0]), mib(kinds_end[0])),
+        format!(
+            "WebKit web {:.1} → {:.1}, network {:.1} → {:.1}, other {:.1} → {:.1} MiB",
+            mib(kinds_warm[1]),
+            mib(kinds_end[1]),
+            mib(kinds_warm[2]),
+            mib(kinds_end[2]),
+            mib(kinds_warm[3]),
+            mib(kinds_end[3])
+        ),
+        None,
     );
     report.notes.push(memory_plot(&samples));
     drop(app);
@@ -345,21 +362,26 @@ fn allow_this_program(env: &Env, account: &str) {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 }
 
-/// The app's memory minute by minute, as a table and a text plot (for docs/BENCHMARKS.md).
-fn memory_plot(samples: &[(u64, f64)]) -> String {
+/// The app's memory minute by minute, as a table and a text plot (for docs/BENCHMARKS.md), with
+/// the app's own process and WebKit's web process beside the total.
+fn memory_plot(samples: &[(u64, f64, [u64; 4])]) -> String {
     let max = samples.iter().map(|s| s.1).fold(0.0, f64::max);
     let min = samples.iter().map(|s| s.1).fold(f64::MAX, f64::min);
     let mut out = String::from(
-        "The app soak's memory (RSS of the app and its WebKit processes), each minute after the warm-up:\n\n```\nminute   MiB    ",
+        "The app soak's memory (RSS of the app and its WebKit processes; of it, the app's own process and WebKit's web process), each minute after the warm-up:\n\n```\nminute   MiB    app    web    ",
     );
     out.push_str(&format!("{min:.1} … {max:.1}\n"));
-    for (minute, mib) in samples {
+    for (minute, mib, kinds) in samples {
         let width = if max > min {
             ((mib - min) / (max - min) * 40.0).round() as usize
         } else {
             0
         };
-        out.push_str(&format!("{minute:>6} {mib:>6.1}  |{}\n", "#".repeat(width + 1)));
+        let (app, web) = (kinds[0] as f64 / 1024.0, kinds[1] as f64 / 1024.0);
+        out.push_str(&format!(
+            "{minute:>6} {mib:>6.1} {app:>6.1} {web:>6.1}  |{}\n",
+            "#".repeat(width + 1)
+        ));
     }
     out.push_str("```");
     out
