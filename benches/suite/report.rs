@@ -39,6 +39,13 @@ impl Report {
         self.rows.push(row);
     }
 
+    /// A note under the table (a step breakdown, a plot), printed now too: a run without
+    /// `--write` would otherwise lose it.
+    pub fn note(&mut self, text: String) {
+        println!("\n{text}\n");
+        self.notes.push(text);
+    }
+
     pub fn markdown(&self, command: &str) -> String {
         let mut out =
             String::from("| measure | value | compared with | ratio |\n| --- | --- | --- | --- |\n");

@@ -88,7 +88,7 @@ pub fn run(cx: &Context, report: &mut Report) {
         None,
     );
     println!("   steps: {}", breakdown.join(", "));
-    report.notes.push(format!(
+    report.note(format!(
         "Scenario 8, Keyport's own time in a sign-in, step by step (medians; the provider's time taken out of discovery, code exchange and user info): {}.",
         breakdown.join(", ")
     ));

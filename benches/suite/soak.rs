@@ -247,7 +247,7 @@ pub fn run(cx: &Context, report: &mut Report) {
 /// allowed for the account, as a person's "Always" would) and the audit on.
 pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
     let Some(app_path) = &cx.options.app else {
-        report.notes.push("The app soak was skipped: pass --app.".into());
+        report.note("The app soak was skipped: pass --app.".into());
         return;
     };
     let env = Env::new(TOKEN_TTL * 3);
@@ -324,7 +324,7 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         ),
         None,
     );
-    report.notes.push(memory_plot(&samples));
+    report.note(memory_plot(&samples));
     drop(app);
 }
 

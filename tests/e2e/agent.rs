@@ -42,6 +42,45 @@ fn agent_answers_from_memory_with_the_same_output_and_exit_codes() {
     );
 }
 
+/// `keyport` brings its own start-up on Linux (src/main.rs): what Rust's would have done for a
+/// closed descriptor and a closed pipe still holds.
+#[test]
+fn the_agent_path_survives_closed_descriptors_and_a_reader_that_leaves() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let _agent = env.agent();
+    let keyport = env!("CARGO_BIN_EXE_keyport");
+    let bash = |script: String| -> Run {
+        env.program(std::path::Path::new("bash"))
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+            .into()
+    };
+    // Standard output closed: the socket must not become descriptor 1, nor the token go anywhere.
+    let closed = bash(format!(
+        "{keyport} token {id} >&- 2>/dev/null; echo \"exit $?\" >&2"
+    ));
+    assert!(closed.stderr.contains("exit 0"), "{closed:?}");
+    // All three closed: still an answer, and nothing written into the agent's socket (the agent
+    // would answer it or close; the next call must still work).
+    let none = bash(format!("{keyport} token {id} <&- >&- 2>&-; echo \"exit $?\" >&2"));
+    assert!(none.stderr.contains("exit 0"), "{none:?}");
+    // A reader that is gone before the token is written: no panic, no signal death.
+    let gone = bash(format!(
+        "exec 3>&1; {keyport} token {id} | (exec 0<&-; true); echo \"exit ${{PIPESTATUS[0]}}\" >&2"
+    ));
+    assert!(!gone.stderr.contains("panicked"), "{gone:?}");
+    assert!(!gone.stderr.contains("exit 141"), "killed by SIGPIPE: {gone:?}");
+    // The output is flushed on the way out (its own `main` returns through `exit`).
+    let run = env.run(&["token", &id]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout.trim(),
+        env.keychain_item(&id).unwrap()["access_token"].as_str().unwrap()
+    );
+}
+
 #[test]
 fn agent_refreshes_once_for_twenty_concurrent_callers() {
     let env = Env::new(6);
