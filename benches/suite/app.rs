@@ -96,10 +96,7 @@ impl App {
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
                 continue;
             };
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-                continue;
-            };
-            if let Some(ppid) = rest.split(' ').nth(1).and_then(|p| p.parse().ok()) {
+            if let Some(ppid) = stat_fields(&stat).and_then(|f| f.get(1)?.parse().ok()) {
                 parents.push((pid, ppid));
             }
         }
@@ -123,9 +120,7 @@ impl App {
                 .iter()
                 .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
                 .filter_map(|stat| {
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    let fields: Vec<&str> = rest.split(' ').collect();
-                    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+                    let fields = stat_fields(&stat)?;
                     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
                 })
                 .sum()
@@ -167,8 +162,14 @@ impl App {
     }
 }
 
+/// The fields of a `/proc/PID/stat` line after the command name (which may hold spaces and
+/// parentheses): the parent's pid is [1], the user and system CPU time [11] and [12].
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat[stat.rfind(')')? + 2..].split(' ').collect())
+}
+
 /// Resident memory of one process, in KiB (0 when it is gone).
-fn rss_of(pid: u32) -> u64 {
+pub fn rss_of(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

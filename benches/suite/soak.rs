@@ -8,7 +8,7 @@
 //! for that long, with the memory of all the app's processes sampled each minute, as a table and a
 //! plot.
 
-use crate::app::App;
+use crate::app::{rss_of, App};
 use crate::report::Report;
 use crate::Context;
 use keyport_test_support::Env;
@@ -138,15 +138,11 @@ fn drive(
 }
 
 fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    mib(rss_of(pid))
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 fn descriptors(pid: u32) -> usize {
@@ -275,7 +271,7 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         |_| {},
     );
     let fds = |app: &App| app.tree().iter().map(|p| descriptors(*p)).sum::<usize>();
-    let (rss_warm, fds_warm) = (app.rss_kib() as f64 / 1024.0, fds(&app));
+    let (rss_warm, fds_warm) = (mib(app.rss_kib()), fds(&app));
     let kinds_warm = app.rss_by_kind();
     let mut samples = vec![(0u64, rss_warm, kinds_warm)];
     let refreshes_before = env.server.grants("refresh_token");
@@ -285,9 +281,9 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         CLIENTS,
         Until::Deadline(Instant::now() + Duration::from_secs(60 * minutes)),
         Duration::from_millis(40),
-        |minute| samples.push((minute, app.rss_kib() as f64 / 1024.0, app.rss_by_kind())),
+        |minute| samples.push((minute, mib(app.rss_kib()), app.rss_by_kind())),
     );
-    let (rss_end, fds_end) = (app.rss_kib() as f64 / 1024.0, fds(&app));
+    let (rss_end, fds_end) = (mib(app.rss_kib()), fds(&app));
     let kinds_end = app.rss_by_kind();
     let refreshes = env.server.grants("refresh_token") - refreshes_before;
     let rate = load.count() as f64 / load.elapsed.as_secs_f64();
@@ -309,7 +305,6 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         ),
         Some(rss_end / rss_warm),
     );
-    let mib = |kib: u64| kib as f64 / 1024.0;
     report.row(
         "   of which, after warm-up → end",
         format!("app {:.1} → {:.1} MiB", mib(kinds_warm[0]), mib(kinds_end[0])),
@@ -371,15 +366,15 @@ fn memory_plot(samples: &[(u64, f64, [u64; 4])]) -> String {
         "The app soak's memory (RSS of the app and its WebKit processes; of it, the app's own process and WebKit's web process), each minute after the warm-up:\n\n```\nminute   MiB    app    web    ",
     );
     out.push_str(&format!("{min:.1} … {max:.1}\n"));
-    for (minute, mib, kinds) in samples {
+    for (minute, total, kinds) in samples {
         let width = if max > min {
-            ((mib - min) / (max - min) * 40.0).round() as usize
+            ((total - min) / (max - min) * 40.0).round() as usize
         } else {
             0
         };
-        let (app, web) = (kinds[0] as f64 / 1024.0, kinds[1] as f64 / 1024.0);
+        let (app, web) = (mib(kinds[0]), mib(kinds[1]));
         out.push_str(&format!(
-            "{minute:>6} {mib:>6.1} {app:>6.1} {web:>6.1}  |{}\n",
+            "{minute:>6} {total:>6.1} {app:>6.1} {web:>6.1}  |{}\n",
             "#".repeat(width + 1)
         ));
     }
