@@ -3,11 +3,13 @@
 import { $ } from './dom';
 import { asUiError, errorTitle, sentence, type UiError } from './model';
 
-// The stack sits above the accounts, so taking a notice out moves every row up. A confirmation that
-// fades while the pointer is over the window therefore keeps its (now empty) place until the
-// person's next click or key has landed, or the pointer leaves: a row must never slide under a
-// pointer that is about to click (Revoke turning into the button of the row below).
+// The stack sits above the accounts, so taking a notice out moves everything below it up. A
+// confirmation that fades while the pointer is over the window at or below it therefore keeps its
+// (now empty) place until the person's next click or key has landed, or the pointer goes above it
+// or leaves: a row must never slide under a pointer that is about to click (Revoke turning into the
+// button of the row below). Above the notice nothing moves, so there it goes at once.
 let pointerInside = false;
+let pointerY = Number.POSITIVE_INFINITY;
 const faded = new Set<HTMLElement>();
 
 function collapseFaded() {
@@ -15,20 +17,27 @@ function collapseFaded() {
   faded.clear();
 }
 
+/** Whether taking `box` out would move what is under the pointer. */
+function underPointerWouldMove(box: HTMLElement): boolean {
+  return pointerInside && pointerY >= box.getBoundingClientRect().top;
+}
+
 function fade(box: HTMLElement) {
   if (!box.isConnected) return;
-  if (!pointerInside) return box.remove();
+  if (!underPointerWouldMove(box)) return box.remove();
   box.classList.add('notice-faded');
   box.setAttribute('aria-hidden', 'true');
   faded.add(box);
 }
 
 export function watchPointer(doc: Document = document) {
-  const inside = () => {
+  const moved = (e: Event) => {
     pointerInside = true;
+    pointerY = e instanceof MouseEvent ? e.clientY : Number.POSITIVE_INFINITY;
+    if (faded.size && ![...faded].some(underPointerWouldMove)) collapseFaded();
   };
-  doc.addEventListener('pointermove', inside, { passive: true });
-  doc.addEventListener('mouseover', inside, { passive: true });
+  doc.addEventListener('pointermove', moved, { passive: true });
+  doc.addEventListener('mouseover', moved, { passive: true });
   doc.documentElement.addEventListener('mouseleave', () => {
     pointerInside = false;
     collapseFaded();
