@@ -50,7 +50,9 @@ impl Drop for Display {
 
 /// A running desktop app and the processes it started (WebKit's web and network processes).
 pub struct App {
-    child: Child,
+    /// The app's process, when this suite started it (else another program did, see `adopt`).
+    child: Option<Child>,
+    pid: u32,
 }
 
 impl App {
@@ -83,24 +85,35 @@ impl App {
             );
         }
         let took = start.elapsed().as_secs_f64() * 1000.0;
-        (App { child }, took)
+        let pid = child.id();
+        (
+            App {
+                child: Some(child),
+                pid,
+            },
+            took,
+        )
+    }
+
+    /// The app that `parent` started (WebKitWebDriver starts it), waiting up to 20 s for it.
+    pub fn adopt(parent: u32) -> App {
+        let start = Instant::now();
+        loop {
+            let found = processes()
+                .into_iter()
+                .find(|&(pid, ppid)| ppid == parent && comm(pid) == "keyport-app");
+            if let Some((pid, _)) = found {
+                return App { child: None, pid };
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "the app did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The app's process and all its descendants.
     pub fn tree(&self) -> Vec<u32> {
-        let mut parents: Vec<(u32, u32)> = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            if let Some(ppid) = stat_fields(&stat).and_then(|f| f.get(1)?.parse().ok()) {
-                parents.push((pid, ppid));
-            }
-        }
-        let mut tree = vec![self.child.id()];
+        let parents = processes();
+        let mut tree = vec![self.pid];
         let mut i = 0;
         while i < tree.len() {
             let p = tree[i];
@@ -144,9 +157,8 @@ impl App {
     pub fn rss_by_kind(&self) -> [u64; 4] {
         let mut kinds = [0u64; 4];
         for pid in self.tree() {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            let kind = match comm.trim() {
-                _ if pid == self.child.id() => 0,
+            let kind = match comm(pid).as_str() {
+                _ if pid == self.pid => 0,
                 c if c.starts_with("WebKitWebProces") => 1,
                 c if c.starts_with("WebKitNetworkPr") => 2,
                 _ => 3,
@@ -160,6 +172,31 @@ impl App {
     pub fn rss_kib(&self) -> u64 {
         self.tree().into_iter().map(rss_of).sum()
     }
+}
+
+/// Every process's pid and its parent's.
+fn processes() -> Vec<(u32, u32)> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some(ppid) = stat_fields(&stat).and_then(|f| f.get(1)?.parse().ok()) {
+            all.push((pid, ppid));
+        }
+    }
+    all
+}
+
+/// A process's command name ("" when it is gone).
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// The fields of a `/proc/PID/stat` line after the command name (which may hold spaces and
@@ -186,7 +223,9 @@ impl Drop for App {
         for pid in tree.iter().rev() {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
         }
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.wait();
+        }
     }
 }
 

@@ -8,11 +8,11 @@
 //!   --minimal PATH     the minimal Tauri app to compare the desktop app with
 //!   --write FILE       also write the table as Markdown to FILE
 //!   --soak MINUTES     also run the desktop app's agent for that long (scenario 7)
-//!   --only NAME        run one scenario: token, concurrent, list, mcp, app, signin, keychain
-//!                      or soak
+//!   --only NAME        run one scenario: token, concurrent, list, mcp, app, signin, keychain,
+//!                      soak or window
 //!
 //! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6),
-//! `soak` (7), `signin` (8), `keychain_load` (9); `report` holds the table and the timing helpers.
+//! `soak` (7), `signin` (8), `keychain_load` (9), `window_days` (10); `report` holds the table and the timing helpers.
 
 mod app;
 mod concurrent;
@@ -23,6 +23,7 @@ mod report;
 mod signin;
 mod soak;
 mod token;
+mod window_days;
 
 use keyport_test_support::Env;
 use std::path::PathBuf;
@@ -111,6 +112,9 @@ fn main() {
     }
     if want("soak") {
         soak::run(&cx, &mut report);
+    }
+    if want("window") {
+        window_days::run(&cx, &mut report);
     }
     if let Some(minutes) = cx.options.soak_minutes {
         soak::run_app(&cx, &mut report, minutes);

@@ -141,7 +141,7 @@ fn rss_mib(pid: u32) -> f64 {
     mib(rss_of(pid))
 }
 
-fn mib(kib: u64) -> f64 {
+pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
@@ -319,7 +319,11 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         ),
         None,
     );
-    report.note(memory_plot(&samples));
+    report.note(memory_plot(
+        "The app soak's memory (RSS of the app and its WebKit processes; of it, the app's own process and WebKit's web process), each minute after the warm-up:",
+        "minute",
+        &samples,
+    ));
     drop(app);
 }
 
@@ -357,16 +361,15 @@ fn allow_this_program(env: &Env, account: &str) {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 }
 
-/// The app's memory minute by minute, as a table and a text plot (for docs/BENCHMARKS.md), with
-/// the app's own process and WebKit's web process beside the total.
-fn memory_plot(samples: &[(u64, f64, [u64; 4])]) -> String {
+/// The app's memory as it went (`at` each minute, or each so many reloads), as a table and a
+/// text plot (for docs/BENCHMARKS.md), with the app's own process and WebKit's web process beside
+/// the total (RSS of the app and all its processes).
+pub fn memory_plot(caption: &str, column: &str, samples: &[(u64, f64, [u64; 4])]) -> String {
     let max = samples.iter().map(|s| s.1).fold(0.0, f64::max);
     let min = samples.iter().map(|s| s.1).fold(f64::MAX, f64::min);
-    let mut out = String::from(
-        "The app soak's memory (RSS of the app and its WebKit processes; of it, the app's own process and WebKit's web process), each minute after the warm-up:\n\n```\nminute   MiB    app    web    ",
-    );
+    let mut out = format!("{caption}\n\n```\n{column:>7}    MiB    app    web    ");
     out.push_str(&format!("{min:.1} … {max:.1}\n"));
-    for (minute, total, kinds) in samples {
+    for (at, total, kinds) in samples {
         let width = if max > min {
             ((total - min) / (max - min) * 40.0).round() as usize
         } else {
@@ -374,7 +377,7 @@ fn memory_plot(samples: &[(u64, f64, [u64; 4])]) -> String {
         };
         let (app, web) = (mib(kinds[0]), mib(kinds[1]));
         out.push_str(&format!(
-            "{minute:>6} {total:>6.1} {app:>6.1} {web:>6.1}  |{}\n",
+            "{at:>7} {total:>6.1} {app:>6.1} {web:>6.1}  |{}\n",
             "#".repeat(width + 1)
         ));
     }

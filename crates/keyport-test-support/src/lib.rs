@@ -9,6 +9,7 @@ mod mcp;
 mod provider;
 mod quirks;
 mod ssh;
+mod webdriver;
 
 pub use git::GitServer;
 pub use keychain::SessionKeychain;
@@ -16,6 +17,7 @@ pub use mcp::McpServer;
 pub use provider::OidcServer;
 pub use quirks::QuirksServer;
 pub use ssh::SshServer;
+pub use webdriver::WebDriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
