@@ -8,11 +8,14 @@
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
 //! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
 //! - `terminal`: whether a caller is the person at a terminal they see (then nobody is asked).
+//! - `sweep_backoff`: how long the background refresh leaves an account alone after it failed.
 
 pub(crate) mod asking;
 mod caller;
 #[cfg(unix)]
 mod server;
+#[cfg(unix)]
+mod sweep_backoff;
 mod terminal;
 #[cfg(not(unix))]
 mod server {

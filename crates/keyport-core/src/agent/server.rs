@@ -5,6 +5,7 @@
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::caller::Caller;
+use super::sweep_backoff::SweepBackoff;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
@@ -401,6 +402,7 @@ impl Agent {
     /// Refreshes every account shortly before its token would expire, so callers rarely wait.
     async fn sweep(self: Arc<Self>) {
         let mut tick = tokio::time::interval(REFRESH_SWEEP);
+        let mut backoff = SweepBackoff::default();
         loop {
             tick.tick().await;
             let ids: Vec<AccountId> = match self.keyport.accounts() {
@@ -411,11 +413,19 @@ impl Agent {
                     .collect(),
                 Err(_) => continue,
             };
+            backoff.keep_only(&ids);
             for id in ids {
+                if !backoff.due(&id, now()) {
+                    continue;
+                }
                 // Ask for a margin of two sweeps, so the token is fresh before anyone needs it.
                 let margin = DEFAULT_MIN_TTL_SECS + 2 * REFRESH_SWEEP.as_secs();
-                if let Err(e) = self.token(&id, margin).await {
-                    tracing::warn!(account = %id, error = %e, "background refresh failed");
+                match self.token(&id, margin).await {
+                    Ok(_) => backoff.succeeded(&id),
+                    Err(e) => {
+                        let pause = backoff.failed(&id, now(), REFRESH_SWEEP.as_secs());
+                        tracing::warn!(account = %id, error = %e, next_try_in_s = pause, "background refresh failed");
+                    }
                 }
             }
         }
