@@ -1,6 +1,8 @@
 //! The token agent (`keyport agent`, and the desktop app while it runs): tokens from memory, the
-//! same output and exit codes as the keychain path, one refresher, and an audit of who asked.
+//! same output and exit codes as the keychain path, one refresher that backs off while refreshes
+//! fail, and an audit of who asked.
 
+use keyport_test_support::faults::FaultServer;
 use keyport_test_support::{Env, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -298,4 +300,29 @@ fn keyport_full_is_found_where_packages_keep_helpers_and_must_be_the_same_versio
         mixed.stderr
     );
     assert_eq!(mixed.stdout, "");
+}
+
+/// Offline overnight: the background refresh fails at every sweep (every 30 s). The sweep tries
+/// again at the next sweep after the first failure, then skips one after the second, instead of
+/// asking the provider every time. Waits through three sweeps (75 s).
+#[test]
+fn the_refresh_sweep_backs_off_an_account_whose_refresh_keeps_failing() {
+    // A token that has expired by the time the agent starts: every sweep tries to refresh it.
+    let env = Env::new(2);
+    let id = env.connect("alice");
+    let provider = FaultServer::start();
+    crate::faults::redirect_token_endpoint(&env, &provider.url);
+    std::thread::sleep(Duration::from_secs(3));
+    let _agent = env.agent();
+    // Sweeps at 0, 30, 60 and 90 s; the first one's attempts (with its quick retries) are done
+    // within 15 s.
+    std::thread::sleep(Duration::from_secs(15));
+    let per_sweep = provider.requests();
+    assert!(per_sweep >= 1, "the first sweep tried to refresh");
+    std::thread::sleep(Duration::from_secs(60));
+    assert_eq!(
+        provider.requests(),
+        2 * per_sweep,
+        "the sweeps at 0 and 30 s try, the one at 60 s leaves {id} alone"
+    );
 }

@@ -6,7 +6,7 @@ use keyport_test_support::faults::{Fault, FaultServer};
 use keyport_test_support::{Env, Run};
 
 /// Points the account's stored token endpoint at `url` (what a misbehaving provider would be).
-fn redirect_token_endpoint(env: &Env, url: &str) {
+pub(crate) fn redirect_token_endpoint(env: &Env, url: &str) {
     let path = env.home.path().join("data/accounts.json");
     let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let entry = doc["accounts"][0]["connection"].as_str().unwrap().to_string();

@@ -402,7 +402,7 @@ impl Agent {
     /// Refreshes every account shortly before its token would expire, so callers rarely wait.
     async fn sweep(self: Arc<Self>) {
         let mut tick = tokio::time::interval(REFRESH_SWEEP);
-        let mut backoff = SweepBackoff::default();
+        let mut backoff = SweepBackoff::new(REFRESH_SWEEP.as_secs());
         loop {
             tick.tick().await;
             let ids: Vec<AccountId> = match self.keyport.accounts() {
@@ -415,7 +415,8 @@ impl Agent {
             };
             backoff.keep_only(&ids);
             for id in ids {
-                if !backoff.due(&id, now()) {
+                let began = now();
+                if !backoff.due(&id, began) {
                     continue;
                 }
                 // Ask for a margin of two sweeps, so the token is fresh before anyone needs it.
@@ -423,7 +424,7 @@ impl Agent {
                 match self.token(&id, margin).await {
                     Ok(_) => backoff.succeeded(&id),
                     Err(e) => {
-                        let pause = backoff.failed(&id, now(), REFRESH_SWEEP.as_secs());
+                        let pause = backoff.failed(&id, began);
                         tracing::warn!(account = %id, error = %e, next_try_in_s = pause, "background refresh failed");
                     }
                 }
