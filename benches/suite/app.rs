@@ -140,7 +140,7 @@ impl App {
         };
         // SAFETY: sysconf only reads a system constant.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let mut last = cpu_ticks();
         while start.elapsed() < Duration::from_secs(20) {
             std::thread::sleep(Duration::from_millis(250));

@@ -271,9 +271,9 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         |_| {},
     );
     let fds = |app: &App| app.tree().iter().map(|p| descriptors(*p)).sum::<usize>();
-    let (rss_warm, fds_warm) = (mib(app.rss_kib()), fds(&app));
-    let kinds_warm = app.rss_by_kind();
-    let mut samples = vec![(0u64, rss_warm, kinds_warm)];
+    let (kinds_warm, fds_warm) = (app.rss_by_kind(), fds(&app));
+    let rss_warm = total_mib(&kinds_warm);
+    let mut samples = vec![(0u64, kinds_warm)];
     let refreshes_before = env.server.grants("refresh_token");
     let mut load = drive(
         &socket,
@@ -281,10 +281,10 @@ pub fn run_app(cx: &Context, report: &mut Report, minutes: u64) {
         CLIENTS,
         Until::Deadline(Instant::now() + Duration::from_secs(60 * minutes)),
         Duration::from_millis(40),
-        |minute| samples.push((minute, mib(app.rss_kib()), app.rss_by_kind())),
+        |minute| samples.push((minute, app.rss_by_kind())),
     );
-    let (rss_end, fds_end) = (mib(app.rss_kib()), fds(&app));
-    let kinds_end = app.rss_by_kind();
+    let (kinds_end, fds_end) = (app.rss_by_kind(), fds(&app));
+    let rss_end = total_mib(&kinds_end);
     let refreshes = env.server.grants("refresh_token") - refreshes_before;
     let rate = load.count() as f64 / load.elapsed.as_secs_f64();
     report.row(
@@ -361,15 +361,21 @@ fn allow_this_program(env: &Env, account: &str) {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 }
 
-/// The app's memory as it went (`at` each minute, or each so many reloads), as a table and a
-/// text plot (for docs/BENCHMARKS.md), with the app's own process and WebKit's web process beside
-/// the total (RSS of the app and all its processes).
-pub fn memory_plot(caption: &str, column: &str, samples: &[(u64, f64, [u64; 4])]) -> String {
-    let max = samples.iter().map(|s| s.1).fold(0.0, f64::max);
-    let min = samples.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+/// The memory of all the app's processes, in MiB, from its parts by kind (`App::rss_by_kind`).
+pub fn total_mib(kinds: &[u64; 4]) -> f64 {
+    mib(kinds.iter().sum())
+}
+
+/// The app's memory as it went (`at` each minute, or each so many reloads; its parts by kind), as
+/// a table and a text plot (for docs/BENCHMARKS.md), with the app's own process and WebKit's web
+/// process beside the total (RSS of the app and all its processes).
+pub fn memory_plot(caption: &str, column: &str, samples: &[(u64, [u64; 4])]) -> String {
+    let totals: Vec<f64> = samples.iter().map(|(_, kinds)| total_mib(kinds)).collect();
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    let min = totals.iter().copied().fold(f64::MAX, f64::min);
     let mut out = format!("{caption}\n\n```\n{column:>7}    MiB    app    web    ");
     out.push_str(&format!("{min:.1} … {max:.1}\n"));
-    for (at, total, kinds) in samples {
+    for ((at, kinds), total) in samples.iter().zip(totals) {
         let width = if max > min {
             ((total - min) / (max - min) * 40.0).round() as usize
         } else {

@@ -8,7 +8,7 @@
 
 use crate::app::App;
 use crate::report::Report;
-use crate::soak::{memory_plot, mib};
+use crate::soak::{memory_plot, mib, total_mib};
 use crate::Context;
 use keyport_test_support::{Env, WebDriver};
 use std::path::Path;
@@ -51,8 +51,8 @@ pub fn run(cx: &Context, report: &mut Report) {
     // what the run itself leaves behind.
     reload(per_round / 4);
     app.settle();
-    let start = (mib(app.rss_kib()), app.rss_by_kind());
-    let mut samples = vec![(0u64, start.0, start.1)];
+    let start = app.rss_by_kind();
+    let mut samples = vec![(0u64, start)];
     // The CLI renames the account twice a second meanwhile: the file watcher's real event, and a
     // row whose text changes.
     let stop = AtomicBool::new(false);
@@ -71,31 +71,31 @@ pub fn run(cx: &Context, report: &mut Report) {
         for round in 1..=rounds {
             reload(per_round);
             std::thread::sleep(Duration::from_secs(1));
-            samples.push(((round * per_round) as u64, mib(app.rss_kib()), app.rss_by_kind()));
+            samples.push(((round * per_round) as u64, app.rss_by_kind()));
         }
         stop.store(true, Ordering::Relaxed);
     });
     let reloads = rounds * per_round;
     let days = reloads as f64 * RELOAD_EVERY_S / 86_400.0;
-    let end = samples.last().cloned().unwrap();
-    let peak_web = samples.iter().map(|s| s.2[1]).max().unwrap_or(0);
+    let end = samples.last().unwrap().1;
+    let peak_web = samples.iter().map(|s| s.1[1]).max().unwrap_or(0);
     report.row(
         format!(
             "10. the window over days: {reloads} list reloads ({days:.1} days of its 30-s clock), {} renames by the CLI",
             renames.load(Ordering::Relaxed)
         ),
-        format!("{:.1} → {:.1} MiB", start.0, end.1),
+        format!("{:.1} → {:.1} MiB", total_mib(&start), total_mib(&end)),
         format!(
             "app {:.1} → {:.1}, WebKit web {:.1} → {:.1} (highest {:.1}), network {:.1} → {:.1} MiB",
-            mib(start.1[0]),
-            mib(end.2[0]),
-            mib(start.1[1]),
-            mib(end.2[1]),
+            mib(start[0]),
+            mib(end[0]),
+            mib(start[1]),
+            mib(end[1]),
             mib(peak_web),
-            mib(start.1[2]),
-            mib(end.2[2]),
+            mib(start[2]),
+            mib(end[2]),
         ),
-        Some(end.1 / start.0),
+        Some(total_mib(&end) / total_mib(&start)),
     );
     report.note(memory_plot(
         "The window over days (scenario 10): RSS of the app and its WebKit processes, and of it the app's own process and WebKit's web process, after every so many list reloads:",

@@ -90,6 +90,12 @@ pub fn probe(turn: &Path, service: &str, user: &str, label: &str) -> Result<()> 
     client.delete_items(found.into_iter().chain(items).collect())
 }
 
+/// What an item is found by: the keychain service name and the user (as `secret-tool lookup
+/// service … username …` reads them).
+fn item_attributes<'a>(service: &'a str, user: &'a str) -> HashMap<&'a str, &'a str> {
+    HashMap::from([("service", service), ("username", user)])
+}
+
 /// One connection with an open session, held while this process has the turn.
 struct Client {
     conn: Option<Connection>,
@@ -113,7 +119,7 @@ impl Client {
         });
         let conn = conn.map_err(|e| classify_connect(&e))?;
         let pair = pair.map_err(|e| failed(&e.to_string()))?;
-        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let attributes = item_attributes(service, user);
         let bus = conn.inner();
         let (opened, searched) = future::block_on(future::zip(
             bus.call_method(
@@ -236,7 +242,7 @@ impl Client {
         if collection.as_str() == "/" {
             return Err(failed("the keychain has no default collection to store in"));
         }
-        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let attributes = item_attributes(service, user);
         let properties: HashMap<&str, Value> = HashMap::from([
             ("org.freedesktop.Secret.Item.Label", Value::from(label)),
             ("org.freedesktop.Secret.Item.Attributes", Value::from(attributes)),
@@ -262,7 +268,7 @@ impl Client {
 
     /// The items for `service` and `user`, unlocked or not.
     fn search(&self, service: &str, user: &str) -> Result<Vec<OwnedObjectPath>> {
-        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let attributes = item_attributes(service, user);
         let (mut unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
             self.call(SERVICE_PATH, SERVICE, "SearchItems", &(attributes,))?;
         unlocked.extend(locked);
