@@ -9,6 +9,8 @@
 //! - `device`: sign-in with a code (RFC 8628): approved, refused, expired.
 //! - `mcp`: remote MCP servers connected by URL (discovery, registration, resource indicators)
 //!   against a server built on the official MCP Python SDK.
+//! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
+//!   servers that ask for a sign-in late or never, a closed kept-alive connection.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
@@ -37,6 +39,7 @@ mod hygiene;
 mod integrations;
 mod local_user;
 mod mcp;
+mod mcp_revisions;
 mod quirks;
 mod races;
 mod revoke;

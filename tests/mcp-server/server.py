@@ -31,6 +31,16 @@ no /register, /authorize, /token here; the resource metadata names that issuer a
 `mcp:tools`, which every token needs; tokens are JWTs the issuer signed with a key from its
 metadata's jwks_uri, with `iss` the issuer and `aud` our /mcp URL; `admin_report` needs
 `mcp:admin` instead of `admin`; e.g. tests/oidc-server/server.mjs with MCP=1).
+AUTH=none (no authorization at all: every request is served without a token), AUTH=late401 or
+AUTH=late403 (discovery, `initialize` and `tools/list` are served without a token; a `tools/call`
+without one gets 401 with the resource metadata, or 403 `insufficient_scope` naming the scope
+`admin`), LEGACY_ISSUER_PATH=/oauth (a 2025-03-26 server: no resource metadata; the metadata at the
+origin's /.well-known/oauth-authorization-server names the issuer <origin>/oauth, whose endpoints
+live under that path).
+Every `tools/call` POST is recorded in /test/stats under `tool_call_headers`: its
+MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers, and whether it carried a session.
+The tool `echo_region` takes `region`, declared `x-mcp-header: Region` (2026-07-28: mirrored as the
+header `Mcp-Param-Region`, which the SDK checks against the body).
 Once listening it prints one JSON line on stdout:
   {"url": "http://127.0.0.1:PORT/mcp", "issuer": "http://127.0.0.1:PORT/"}
 (with AUTH_SERVER, "issuer" is that issuer).
@@ -44,7 +54,10 @@ import socket
 import time
 from urllib.parse import parse_qs
 
+from typing import Annotated
+
 import jwt
+from pydantic import Field
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -89,7 +102,13 @@ STATS = {
     "insufficient_scope": 0,  # 403s asking for a step-up (see ScopeGate)
     "stream_notifications": 0,  # sent by notify_later, outside any request
     "metadata_document_fetches": 0,  # Client ID Metadata Documents read (CIMD=1)
+    "tool_call_headers": [],  # the routing headers of each tools/call POST (see HeaderWatch)
+    "unauthenticated_requests": 0,  # POST /mcp served without a token (AUTH=none, AUTH=late*)
 }
+# AUTH=none | late401 | late403 (see the module's doc).
+AUTH = os.environ.get("AUTH", "")
+# LEGACY_ISSUER_PATH=/oauth: a 2025-03-26 server whose issuer is a path on its own origin.
+LEGACY_ISSUER_PATH = os.environ.get("LEGACY_ISSUER_PATH", "")
 
 
 def same_resource(a: str, b: str) -> bool:
@@ -413,6 +432,101 @@ class ScopeGate:
         await self.app(scope, replay, send)
 
 
+async def read_body(receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+def replaying(body: bytes, receive):
+    """A `receive` that hands the app `body` (already read) first."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def json_method(body: bytes) -> str | None:
+    try:
+        sent = json.loads(body)
+    except ValueError:
+        return None
+    return sent.get("method") if isinstance(sent, dict) else None
+
+
+class HeaderWatch:
+    """ASGI wrapper recording the routing headers of every `tools/call` POST to /mcp."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/mcp":
+            return await self.app(scope, receive, send)
+        body = await read_body(receive)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if "authorization" not in headers:
+            STATS["unauthenticated_requests"] += 1
+        if json_method(body) == "tools/call":
+            STATS["tool_call_headers"].append(
+                {
+                    "protocol_version": headers.get("mcp-protocol-version"),
+                    "method": headers.get("mcp-method"),
+                    "name": headers.get("mcp-name"),
+                    "params": {k: v for k, v in headers.items() if k.startswith("mcp-param-")},
+                    "session": "mcp-session-id" in headers,
+                }
+            )
+        await self.app(scope, replaying(body, receive), send)
+
+
+class LateAuth:
+    """Replaces the SDK's RequireAuthMiddleware on /mcp for AUTH=late401|late403: a request without
+    a token is served unless it is a `tools/call`, which gets 401 (the SDK's own answer, naming the
+    resource metadata) or 403 `insufficient_scope` for the scope `admin`."""
+
+    def __init__(self, required, metadata_url: str, status: int):
+        self.required, self.inner = required, required.app
+        self.metadata_url, self.status = metadata_url, status
+
+    async def __call__(self, scope, receive, send):
+        from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+        if isinstance(scope.get("user"), AuthenticatedUser):
+            return await self.required(scope, receive, send)
+        body = await read_body(receive)
+        if json_method(body) != "tools/call":
+            return await self.inner(scope, replaying(body, receive), send)
+        if self.status == 403:
+            challenge = f'Bearer error="insufficient_scope", scope="admin", resource_metadata="{self.metadata_url}"'
+            return await JSONResponse(
+                {"error": "insufficient_scope"}, status_code=403, headers={"WWW-Authenticate": challenge}
+            )(scope, receive, send)
+        await self.required(scope, replaying(body, receive), send)
+
+
+class PathPrefix:
+    """ASGI wrapper for LEGACY_ISSUER_PATH: the SDK serves its authorization endpoints at the root;
+    the metadata names them under the issuer's path, so strip it."""
+
+    def __init__(self, app, prefix: str):
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix + "/"):
+            scope = dict(scope, path=scope["path"][len(self.prefix):])
+        await self.app(scope, receive, send)
+
+
 class MetadataPatch:
     """ASGI wrapper: the authorization server's metadata says more than the SDK writes (`fields`):
     that it sends `iss` with its answer, that it takes Client ID Metadata Documents."""
@@ -477,6 +591,9 @@ def build_app(port: int):
             ),
             log_level=LOG_LEVEL,
         )
+    elif AUTH == "none":
+        provider, find_token, admin_scope = None, None, "admin"
+        mcp = MCPServer("keyport-test-mcp", log_level=LOG_LEVEL)
     else:
         provider = AutoApproveProvider(resource)
 
@@ -488,10 +605,11 @@ def build_app(port: int):
             "keyport-test-mcp",
             auth_server_provider=provider,
             auth=AuthSettings(
-                issuer_url=issuer,
-                resource_server_url=resource,
+                issuer_url=issuer + LEGACY_ISSUER_PATH.strip("/") if LEGACY_ISSUER_PATH else issuer,
+                # A 2025-03-26 server publishes no resource metadata.
+                resource_server_url=None if LEGACY_ISSUER_PATH else resource,
                 # The bearer middleware refuses tokens whose AccessToken.resource is not `resource`.
-                validate_token_resource=True,
+                validate_token_resource=not LEGACY_ISSUER_PATH,
                 client_registration_options=ClientRegistrationOptions(enabled=True),
                 revocation_options=RevocationOptions(enabled=True),
             ),
@@ -515,6 +633,12 @@ def build_app(port: int):
         STATS["tool_calls"] += 1
         token = get_access_token()
         return json.dumps({"admin": True, "scopes": token.scopes if token else []})
+
+    @mcp.tool()
+    def echo_region(region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})]) -> str:
+        """Answers with `region`, which a 2026-07-28 client also sends as `Mcp-Param-Region`."""
+        STATS["tool_calls"] += 1
+        return f"region {region}"
 
     pending: set[asyncio.Task] = set()
 
@@ -567,7 +691,15 @@ def build_app(port: int):
         if AUTH_SERVER
         else f"http://{HOST}:{port}/.well-known/oauth-protected-resource/mcp"
     )
-    app = ScopeGate(app, find_token, metadata_url, admin_scope)
+    if AUTH in ("late401", "late403"):
+        for route in inner.routes:
+            if getattr(route, "path", None) == "/mcp":
+                route.app = LateAuth(route.endpoint, metadata_url, 401 if AUTH == "late401" else 403)
+    if find_token is not None:
+        app = ScopeGate(app, find_token, metadata_url, admin_scope)
+    app = HeaderWatch(app)
+    if LEGACY_ISSUER_PATH:
+        app = PathPrefix(app, LEGACY_ISSUER_PATH.rstrip("/"))
     if os.environ.get("PRM_RESOURCE"):
         app = PrmOverride(app, issuer, os.environ["PRM_RESOURCE"])
     if os.environ.get("ISS_PARAMETER"):

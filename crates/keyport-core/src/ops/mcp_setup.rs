@@ -7,10 +7,14 @@
 //! can neither take an entry of another (another resource under the id it would get) nor have
 //! tokens issued for a resource that is not its own.
 
+use super::mcp_bridge::FirstSignIn;
+use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
 use crate::catalog::{Catalog, Provider};
 use crate::error::{Error, Result};
-use crate::provider::mcp::{self, McpServer};
+use crate::model::AccountId;
+use crate::provider::mcp::{self, Challenge, McpServer};
+use crate::redirect::loopback::SignInAddress;
 use crate::secret::Secret;
 use crate::store::config::McpSettings;
 use url::Url;
@@ -46,6 +50,17 @@ impl Keyport {
     /// the entry, its secret in the keychain) instead of registering itself; without it, the
     /// metadata document config.toml names, if any.
     pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
+        self.mcp_provider_asked(url, own, None).await
+    }
+
+    /// [`Keyport::mcp_provider`], with discovery starting from the challenge the server already
+    /// answered a request with, if any, instead of a request of its own.
+    async fn mcp_provider_asked(
+        &mut self,
+        url: &str,
+        own: Option<&OwnClient>,
+        challenge: Option<&Challenge>,
+    ) -> Result<Provider> {
         let configured = match own {
             Some(_) => None,
             None => McpSettings::load(&self.home.config_file())?
@@ -62,7 +77,7 @@ impl Keyport {
                 .map_err(|e| Error::Usage(format!("\"{}\" is not a URL ({e})", document.client_id)))?;
             crate::model::check_endpoint(&url).map_err(Error::Usage)?;
         }
-        let (provider, methods, takes_documents) = self.mcp_provider_entry(url, own).await?;
+        let (provider, methods, takes_documents) = self.mcp_provider_entry(url, own, challenge).await?;
         // The configured document is a default: a client already set for this server (one the
         // user registered by hand, say) stays.
         if configured.is_some() && provider.client_id.is_some() {
@@ -98,11 +113,12 @@ impl Keyport {
         &mut self,
         url: &str,
         own: Option<&OwnClient>,
+        challenge: Option<&Challenge>,
     ) -> Result<(Provider, Vec<String>, bool)> {
         let url =
             Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
-        let server = mcp::discover(&url, self.http()).await?;
+        let server = mcp::discover(&url, challenge.cloned(), self.http()).await?;
         let resource = server.resource.as_str();
         if let Some(known) = self
             .catalog()?
@@ -137,6 +153,75 @@ impl Keyport {
         let added = catalog.get(&id)?.clone();
         self.catalog = catalog.into();
         Ok((added, server.token_auth_methods, server.client_metadata_documents))
+    }
+
+    /// The account connected to the MCP server at `url` that can hand out a token now, if any: one
+    /// in the middle of another client's first sign-in (still connecting) is not.
+    pub fn ready_mcp_account(&self, url: &str) -> Result<Option<AccountId>> {
+        match self.account_for_resource(url) {
+            Ok(reference) => {
+                let account = self.find(&reference)?;
+                let usable =
+                    account.status(crate::model::now()) != crate::store::accounts::Status::NeedsReconnect;
+                Ok(usable.then_some(account.id))
+            }
+            Err(Error::NoSuchAccount(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The first sign-in to the MCP server at `url`, in the browser, once it asked for one
+    /// (`challenge`: its 401 or 403, where discovery starts and whose `scope` is asked for too).
+    /// Several clients asking at once make one sign-in: the first holds a lock while it adds the
+    /// server and signs in; the others wait for it and then take its account. `present` shows the
+    /// sign-in's address with the server's name.
+    pub async fn sign_in_to_mcp_server(
+        &self,
+        url: &str,
+        challenge: Option<Challenge>,
+        first: &FirstSignIn,
+        present: &(dyn Fn(&SignInAddress, &str) + Send + Sync),
+    ) -> Result<AccountId> {
+        let lock = self.home.locks_dir().join("mcp-first-sign-in.lock");
+        // Waiting for another client's sign-in may take minutes: off the runtime's threads.
+        let _one_at_a_time =
+            tokio::task::spawn_blocking(move || crate::store::lock::FileLock::exclusive(&lock))
+                .await
+                .map_err(|e| {
+                    Error::Internal(format!("waiting for another sign-in to this server failed ({e})"))
+                })??;
+        if let Some(id) = self.ready_mcp_account(url)? {
+            return Ok(id);
+        }
+        // A Keyport of its own: adding the server changes the catalog this one has read.
+        let mut fresh = Keyport::open(self.home.clone())?;
+        fresh.route = self.route;
+        let server = fresh
+            .mcp_provider_asked(url, first.own.as_ref(), challenge.as_ref())
+            .await?;
+        let asked: Vec<String> = challenge
+            .and_then(|c| c.scope)
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        let scopes = (!asked.is_empty()).then(|| {
+            let mut scopes = server.scopes.clone();
+            super::add_scopes(&mut scopes, &asked);
+            scopes
+        });
+        let name = server.display_name.clone();
+        let opts = ConnectOptions {
+            nickname: Some(name.clone()),
+            timeout: first.timeout,
+            scopes,
+            ..ConnectOptions::default()
+        };
+        let account = fresh
+            .connect_via(&server.id, opts, RedirectMode::Loopback, |address| {
+                present(address, &name)
+            })
+            .await?;
+        tracing::info!(account = %account.id, "connected the MCP server");
+        Ok(account.id)
     }
 
     /// The account whose tokens are for the MCP server at `resource` (its URL, or the resource

@@ -45,7 +45,7 @@ impl Keyport {
     pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<Issued> {
         match self.route {
             TokenRoute::Direct => {}
-            TokenRoute::ThroughAgent => match self.ask_running_agent(reference, min_ttl)? {
+            TokenRoute::ThroughAgent => match self.ask_running_agent(reference, min_ttl).await? {
                 Reached::Token(issued) => return Ok(*issued),
                 Reached::Refused(kind, message) => return Err(self.explain(reference, kind, message)),
                 Reached::Nobody => {}
@@ -67,23 +67,31 @@ impl Keyport {
 
     /// What the running agent said; `Nobody` when no agent that asks runs for this home (then
     /// the keychain may be read here).
-    fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
+    async fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
         let agent = self.agent_address();
-        Ok(
-            match crate::agent_link::client::ask_agent(&agent, reference, min_ttl)? {
-                Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
-                Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
-                Some(Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. }) => {
-                    return Err(Error::Internal("the agent answered another request".into()))
-                }
-                None if FileLock::is_held(&self.home.asking_agent_lock())? => {
-                    return Err(Error::AppUnreachable {
-                        socket: agent.shown(),
-                    })
-                }
-                None => Reached::Nobody,
-            },
-        )
+        // The agent may be asking the person (consent), which takes as long as they read: wait
+        // off the runtime's thread, so that the rest of the process goes on meanwhile. A held
+        // thread is how the MCP bridge once sent its next request on a connection the server had
+        // closed during the question.
+        let (asked, reference_owned) = (agent.clone(), reference.to_string());
+        let answer = tokio::task::spawn_blocking(move || {
+            crate::agent_link::client::ask_agent(&asked, &reference_owned, min_ttl)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("asking the agent failed ({e})")))??;
+        Ok(match answer {
+            Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
+            Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
+            Some(Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. }) => {
+                return Err(Error::Internal("the agent answered another request".into()))
+            }
+            None if FileLock::is_held(&self.home.asking_agent_lock())? => {
+                return Err(Error::AppUnreachable {
+                    socket: agent.shown(),
+                })
+            }
+            None => Reached::Nobody,
+        })
     }
 
     /// Why the agent handed out no token, as the files tell it (a typed error the edges can add

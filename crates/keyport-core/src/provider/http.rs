@@ -55,6 +55,13 @@ impl From<reqwest::Error> for HttpFailure {
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
 pub fn client() -> reqwest::Client {
+    builder()
+        .build()
+        .expect("the HTTP client configuration is static and valid")
+}
+
+/// The settings of [`client`], for a client that needs one more (the MCP bridge's pool).
+pub fn builder() -> reqwest::ClientBuilder {
     let timeout = std::env::var("KEYPORT_HTTP_TIMEOUT")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
@@ -65,8 +72,6 @@ pub fn client() -> reqwest::Client {
         .connect_timeout(Duration::from_secs(timeout.min(10)))
         .timeout(Duration::from_secs(timeout))
         .user_agent(concat!("keyport/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client configuration is static and valid")
 }
 
 /// Reads a response body, refusing anything over [`MAX_BODY_BYTES`].

@@ -11,7 +11,14 @@
 //!    path, the two root documents.
 //! 4. 2025-03-26 servers: no resource metadata means the server's origin is the authorization
 //!    server; with no metadata there either, the default endpoints `/authorize`, `/token` and
-//!    `/register` at the origin.
+//!    `/register` at the origin. The metadata found there may name an issuer under a path of the
+//!    same origin (`https://mcp.example.com/oauth`): taken, since a mix-up needs another server's
+//!    issuer, and the origin is the server's own (SECURITY.md).
+//!
+//! A server need not ask for a sign-in at its first request: it may let discovery, `initialize`
+//! and listing tools through and ask only at a tool call. The bridge then starts discovery from
+//! that later challenge; `keyport connect` on such a server finds its resource metadata at the
+//! well-known address.
 //!
 //! Every URL a server names is checked like a catalog URL (https, or http on loopback) and is
 //! only ever fetched or handed to the browser through the one-time start page, never a shell.
@@ -86,7 +93,7 @@ struct ServerMetadata {
 }
 
 /// A `WWW-Authenticate: Bearer …` challenge's parameters Keyport uses.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Challenge {
     pub resource_metadata: Option<String>,
     pub scope: Option<String>,
@@ -94,8 +101,13 @@ pub struct Challenge {
     pub error: Option<String>,
 }
 
-/// Discovers how to sign in to the MCP server at `url`.
-pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, ProviderError> {
+/// Discovers how to sign in to the MCP server at `url`, starting from `challenge` (the 401 or 403
+/// the server answered a request with) when there is one, else from a request of its own.
+pub async fn discover(
+    url: &Url,
+    challenge: Option<Challenge>,
+    client: &reqwest::Client,
+) -> Result<McpServer, ProviderError> {
     let host = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_string(),
@@ -103,8 +115,19 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
     };
     let fail = |reason: String| ProviderError::new(&host, "MCP discovery", reason);
     check_endpoint(url).map_err(fail)?;
-    let challenge = probe(url, client).await.map_err(fail)?;
+    let (challenge, asked) = match challenge {
+        Some(challenge) => (challenge, true),
+        None => probe(url, client).await.map_err(fail)?,
+    };
     let metadata = resource_metadata(url, &challenge, client).await.map_err(fail)?;
+    if metadata.is_none() && !asked {
+        return Err(fail(format!(
+            "{} answered without asking for a sign-in and publishes no resource metadata: it \
+             needs none (`keyport mcp` forwards to it as it is, and signs in if it ever asks)",
+            strip_query(url)
+        )));
+    }
+    let legacy = metadata.is_none();
     let (resource, servers, name, resource_scopes) = match metadata {
         Some(m) => {
             let resource = check_resource(url, &m.resource).map_err(fail)?;
@@ -127,7 +150,9 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
         ))
     })?;
     check_endpoint(&issuer).map_err(fail)?;
-    let found = server_metadata(&issuer, client).await.map_err(fail)?;
+    let found = server_metadata(&issuer, legacy.then_some(url), client)
+        .await
+        .map_err(fail)?;
     let mut scopes: Vec<String> = match &challenge.scope {
         Some(scope) => scope.split_whitespace().map(str::to_string).collect(),
         None => resource_scopes,
@@ -148,6 +173,7 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
             {
                 check_endpoint(endpoint).map_err(fail)?;
             }
+            let rediscoverable = m.issuer.trim_end_matches('/') == issuer.as_str().trim_end_matches('/');
             let offline = m.scopes_supported.iter().any(|s| s == "offline_access");
             if offline && !scopes.iter().any(|s| s == "offline_access") {
                 scopes.push("offline_access".into());
@@ -161,8 +187,11 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
                 token_url: m.token_endpoint,
                 registration_url: m.registration_endpoint,
                 revocation_url: m.revocation_endpoint,
-                issuer: Some(m.issuer),
-                iss_parameter_supported: m.authorization_response_iss_parameter_supported,
+                // An issuer under a path of a 2025-03-26 server's origin publishes its metadata
+                // at the origin only, where a sign-in's discovery would not look: its endpoints
+                // are kept instead, and no RFC 9207 check can be made (SECURITY.md).
+                issuer: rediscoverable.then_some(m.issuer),
+                iss_parameter_supported: rediscoverable && m.authorization_response_iss_parameter_supported,
                 scopes,
                 token_auth_methods: m.token_endpoint_auth_methods_supported,
                 client_metadata_documents: m.client_id_metadata_document_supported,
@@ -193,8 +222,9 @@ pub async fn discover(url: &Url, client: &reqwest::Client) -> Result<McpServer, 
     Ok(server)
 }
 
-/// A request without a token, as an MCP client's first: the challenge of its 401, if any.
-async fn probe(url: &Url, client: &reqwest::Client) -> Result<Challenge, String> {
+/// A request without a token, as an MCP client's first: the challenge of its 401, if any, and
+/// whether the server asked for a sign-in at all.
+async fn probe(url: &Url, client: &reqwest::Client) -> Result<(Challenge, bool), String> {
     let initialize = serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
@@ -215,17 +245,18 @@ async fn probe(url: &Url, client: &reqwest::Client) -> Result<Challenge, String>
         .find_map(parse_challenge)
         .unwrap_or_default();
     match response.status().as_u16() {
-        401 | 403 => Ok(challenge),
-        status if (200..300).contains(&status) => Err(format!(
-            "{} answered without asking for a sign-in (HTTP {status}): it needs none",
-            strip_query(url)
+        401 | 403 => Ok((challenge, true)),
+        // Served without a token: it may still ask later, at a tool call.
+        status if (200..300).contains(&status) => Ok((Challenge::default(), false)),
+        status => Ok((
+            Challenge {
+                // A server that refuses the probe otherwise may still publish metadata.
+                scope: None,
+                error: None,
+                resource_metadata: challenge.resource_metadata.filter(|_| status == 400),
+            },
+            true,
         )),
-        status => Ok(Challenge {
-            // A server that refuses the probe otherwise may still publish metadata.
-            scope: None,
-            error: None,
-            resource_metadata: challenge.resource_metadata.filter(|_| status == 400),
-        }),
     }
 }
 
@@ -309,11 +340,21 @@ async fn resource_metadata(
 }
 
 /// The authorization server's metadata, in the spec's order; `None` when it publishes none.
-async fn server_metadata(issuer: &Url, client: &reqwest::Client) -> Result<Option<ServerMetadata>, String> {
+/// With `legacy_server` (a 2025-03-26 server, whose origin `issuer` is), the document may name an
+/// issuer under a path of that same origin.
+async fn server_metadata(
+    issuer: &Url,
+    legacy_server: Option<&Url>,
+    client: &reqwest::Client,
+) -> Result<Option<ServerMetadata>, String> {
     for place in server_metadata_places(issuer) {
         if let Some(doc) = fetch_json::<ServerMetadata>(&place, client).await? {
             // RFC 8414 §3.3: the document names the issuer it was fetched for.
-            if doc.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+            let same = doc.issuer.trim_end_matches('/') == issuer.as_str().trim_end_matches('/');
+            let on_own_origin = legacy_server.is_some_and(|server| {
+                Url::parse(&doc.issuer).is_ok_and(|named| named.origin() == server.origin())
+            });
+            if !same && !on_own_origin {
                 return Err(format!(
                     "{} names issuer {} instead of {issuer}",
                     strip_query(&place),

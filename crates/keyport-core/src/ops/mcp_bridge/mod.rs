@@ -1,47 +1,82 @@
 //! `keyport mcp <url>`: a stdio MCP server for any MCP client, forwarding its JSON-RPC messages to a
-//! remote MCP server over Streamable HTTP with a valid token from Keyport on every request, so the
-//! client never signs in or keeps a token itself. The token is held in memory for the bridge's
-//! session and asked for again (through the agent: consent, audit) a minute before it expires,
-//! after a 401 and after a new sign-in.
+//! remote MCP server over HTTP with a token from Keyport once the server asks for one, so the
+//! client never signs in or keeps a token itself.
 //!
-//! Each line the client writes is POSTed (`Accept: application/json, text/event-stream`, the
-//! session's `Mcp-Session-Id`, `MCP-Protocol-Version` once negotiated); the answer, JSON or an
-//! event stream, goes back as lines. A 401 gets one retry with a token refreshed first. A 403
-//! `insufficient_scope` is a step-up (MCP spec): a sign-in for the scopes it names together with
-//! those already granted, then the request again; at most three for one request, then a JSON-RPC
-//! error, never a loop. A grant that ended (no refresh token, or revoked) is a new sign-in too,
-//! rather than a failure. A session the server no longer knows after that (a new registration's
-//! token) is opened again by replaying the client's `initialize`. The output carries only the
-//! protocol (diagnostics go to the log, never a token). Messages are forwarded concurrently: a
-//! long tool call does not hold up a ping. The server's own messages outside any request come
-//! over the session's GET stream, kept open for the bridge's life (`listen`). A server of the
-//! 2024-11-05 revision (HTTP+SSE), found when it refuses the `initialize` POST, is reached the old
-//! way (`open_legacy`): its GET stream names where to POST, and every answer comes on that stream.
-//! One task writes everything for the client, a line each.
+//! Layers, top-down:
+//! - this file reads the client's lines and carries each message in the revision the client
+//!   speaks (`revision`): a 2026-07-28 request is one POST standing alone, with the routing
+//!   headers derived from its body and no session; a message of the handshake era (2025-11-25,
+//!   06-18, 03-26) goes in the session `initialize` opened, whose GET stream brings the server's
+//!   own messages (`streams::listen`); a 2024-11-05 server (HTTP+SSE) is reached through the
+//!   endpoint its stream names (`streams::open_legacy`). Whatever the server answers goes back,
+//!   its JSON-RPC errors included (a refused `server/discover` is how a client learns to fall back
+//!   to `initialize`); an HTTP failure without one becomes an error naming the server, the status
+//!   and what to do.
+//! - `request` sends one HTTP request with whatever authorization it needs: none until the server
+//!   asks (a 401, or a 403 `insufficient_scope`), then a first sign-in, then the account's token;
+//!   a refresh after a 401; a step-up sign-in for the scopes a 403 names (three at most); a new
+//!   sign-in for a grant that ended; one new connection when a kept-alive one turns out closed.
+//!   Each failure is a [`request::Failure`].
+//! - `sign_ins` holds the token and the sign-ins; the first one is the core's
+//!   [`Keyport::sign_in_to_mcp_server`], shared with every other client starting at once.
+//!
+//! The output carries only the protocol (diagnostics go to the log, never a token). Messages are
+//! forwarded concurrently, so a long tool call does not hold up the next request; one task writes
+//! everything for the client, a line each.
 
 mod events;
+mod request;
+mod revision;
 mod sign_ins;
 mod streams;
 
 use super::Keyport;
 use crate::error::{Error, Result};
 use crate::model::{strip_query, AccountId};
+use crate::ops::mcp_setup::OwnClient;
 use crate::redirect::loopback::SignInAddress;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use url::Url;
 
-/// Shows a sign-in the bridge needs (a step-up) to the person: the adapter opens the browser and
-/// writes to stderr, never to the protocol's stdout.
-pub type Present = Arc<dyn Fn(&SignInAddress) + Send + Sync>;
+/// Why the bridge needs the person to sign in in the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInReason {
+    /// The server asked for a sign-in and no account is connected to it yet.
+    First,
+    /// The server asks for more scopes than the account was granted (a step-up).
+    MoreAccess,
+    /// The account's grant ended (revoked, or no refresh token left).
+    GrantEnded,
+}
 
-/// Sign-ins one request may cause before it gets an error instead.
-const MAX_STEP_UPS: u32 = 3;
+/// Shows a sign-in the bridge needs to the person, with the server's name: the adapter opens the
+/// browser and writes to stderr, never to the protocol's stdout.
+pub type Present = Arc<dyn Fn(&SignInAddress, SignInReason, &str) + Send + Sync>;
+
+/// How the bridge signs in when a server asks and no account is connected to it.
+#[derive(Clone)]
+pub struct FirstSignIn {
+    /// How long the person has to finish it in the browser.
+    pub timeout: Duration,
+    /// Who Keyport is to the server (`--client-id`, `--client-metadata-url`), if not itself.
+    pub own: Option<OwnClient>,
+}
 
 /// What one bridge keeps between requests.
 struct Session {
     url: Url,
-    account: AccountId,
+    /// The account whose tokens go to the server: `None` until the server asks for a sign-in.
+    account: Mutex<Option<AccountId>>,
+    first_sign_in: FirstSignIn,
+    /// Sign-ins made by this bridge: a request that saw one happen while it was under way may
+    /// find its session gone (a new registration's token), and opens it again.
+    sign_ins: AtomicU32,
+    /// The HTTP client of this bridge (see [`request`]).
+    http: reqwest::Client,
     id: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
     /// The client's `initialize`, replayed when the server forgets the session.
@@ -50,7 +85,7 @@ struct Session {
     /// agent and its consent, with an audit record) when it comes within a minute of expiry,
     /// after a 401, and after any new sign-in, rather than for every message.
     token: Mutex<Option<(crate::secret::Secret, Option<u64>)>>,
-    /// Held during a step-up, so that requests refused together make one sign-in.
+    /// Held during a sign-in, so that requests refused together make one.
     stepping_up: tokio::sync::Mutex<()>,
     present: Present,
     /// Every message for the client goes here; one task writes them out, a line each.
@@ -58,15 +93,20 @@ struct Session {
     /// With a server of the 2024-11-05 revision (HTTP+SSE): the endpoint its stream named, where
     /// messages are POSTed, and the task reading that stream.
     legacy: Mutex<Option<(Url, streams::AbortOnDrop)>>,
+    /// The `x-mcp-header` annotations of the server's tools, from the `tools/list` answers.
+    tools: Mutex<revision::ToolHeaders>,
 }
 
 impl Keyport {
-    /// Forwards `input`'s JSON-RPC lines to the MCP server at `url` as the account `reference`,
-    /// writing every answer to `output`, until `input` ends.
+    /// Forwards `input`'s JSON-RPC lines to the MCP server at `url`, writing every answer to
+    /// `output`, until `input` ends. With `account`, its tokens go out from the first request;
+    /// without, requests go out without one until the server asks, and `first_sign_in` says how
+    /// to sign in then.
     pub async fn bridge_mcp<W>(
         self: Arc<Self>,
         url: &str,
-        reference: &str,
+        account: Option<&str>,
+        first_sign_in: FirstSignIn,
         input: impl AsyncBufRead + Unpin,
         output: W,
         present: Present,
@@ -76,7 +116,10 @@ impl Keyport {
     {
         let url = Url::parse(url).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
-        let account = self.find(reference)?.id;
+        let account = match account {
+            Some(reference) => Some(self.find(reference)?.id),
+            None => None,
+        };
         let (to_client, mut for_client) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut output = output;
         let writer = tokio::spawn(async move {
@@ -88,7 +131,10 @@ impl Keyport {
         });
         let session = Arc::new(Session {
             url,
-            account,
+            account: Mutex::new(account),
+            first_sign_in,
+            sign_ins: AtomicU32::new(0),
+            http: request::client(),
             id: Mutex::new(None),
             protocol_version: Mutex::new(None),
             initialize: Mutex::new(None),
@@ -97,10 +143,14 @@ impl Keyport {
             present,
             to_client,
             legacy: Mutex::new(None),
+            tools: Mutex::new(revision::ToolHeaders::default()),
         });
         let mut lines = input.lines();
         let mut running = tokio::task::JoinSet::new();
-        // The server's own messages, once the session is initialized; ended with the bridge.
+        // The 2026-07-28 requests under way, by their JSON-RPC id: a client cancels one by saying
+        // so, and on that revision's HTTP the server learns it by the request's stream closing.
+        let mut under_way: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+        // The server's own messages, once a session is initialized; ended with the bridge.
         let mut listening: Option<streams::AbortOnDrop> = None;
         while let Some(line) = lines
             .next_line()
@@ -110,13 +160,37 @@ impl Keyport {
             if line.trim().is_empty() {
                 continue;
             }
-            let initialize = line.contains("\"initialize\"");
+            let message: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = session.to_client.send(rpc_error(
+                        &serde_json::Value::Null,
+                        -32700,
+                        &format!("not JSON: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let method = message["method"].as_str().unwrap_or_default();
+            let per_request = revision::per_request_version(&message).is_some();
+            if per_request && message.get("id").is_none() {
+                // 2026-07-28 defines no notifications to the server over HTTP.
+                if method == "notifications/cancelled" {
+                    let cancelled = message["params"]["requestId"].to_string();
+                    if let Some(request) = under_way.remove(&cancelled) {
+                        request.abort();
+                    }
+                }
+                continue;
+            }
+            let initialize = method == "initialize";
             if initialize {
                 *session.initialize.lock().expect("session lock") = Some(line.clone());
             }
+            let request_id = per_request.then(|| message["id"].to_string());
             let (keyport, session_here) = (self.clone(), session.clone());
             let forward = async move {
-                for answer in keyport.forward(&session_here, &line).await {
+                for answer in keyport.forward(&session_here, &message, &line).await {
                     let _ = session_here.to_client.send(answer);
                 }
             };
@@ -129,7 +203,11 @@ impl Keyport {
                     listening = Some(streams::AbortOnDrop(tokio::spawn(listen)));
                 }
             } else {
-                running.spawn(forward);
+                let handle = running.spawn(forward);
+                if let Some(request_id) = request_id {
+                    under_way.retain(|_, h| !h.is_finished());
+                    under_way.insert(request_id, handle);
+                }
             }
             while running.try_join_next().is_some() {}
         }
@@ -138,121 +216,49 @@ impl Keyport {
         drop(listening);
         session.legacy.lock().expect("session lock").take();
         drop(session);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
         Ok(())
     }
 
     /// One client message to the server; the messages to hand back (answers, notifications,
     /// requests of the server's, or a JSON-RPC error of ours).
-    async fn forward(&self, session: &Session, line: &str) -> Vec<String> {
-        let message: serde_json::Value = match serde_json::from_str(line) {
-            Ok(m) => m,
-            Err(e) => {
-                return vec![rpc_error(
-                    &serde_json::Value::Null,
-                    -32700,
-                    &format!("not JSON: {e}"),
-                )]
-            }
-        };
+    async fn forward(&self, session: &Session, message: &serde_json::Value, line: &str) -> Vec<String> {
         let id = message.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let mut refreshed = false;
-        let mut step_ups = 0;
+        let per_request = revision::per_request_version(message).map(str::to_string);
+        let method = message["method"].as_str().unwrap_or_default();
+        let sign_ins_before = session.sign_ins.load(Ordering::SeqCst);
         let mut reopened = false;
         let mut tried_legacy = false;
-        let mut signed_in_again = false;
         loop {
-            let token = match self.session_token(session).await {
-                Ok(token) => token,
-                // The grant ended (no refresh token, or revoked): sign in again rather than fail,
-                // once for this request.
-                Err(Error::NeedsReconnect { .. }) if !signed_in_again => {
-                    signed_in_again = true;
-                    if let Err(e) = self.sign_in_again(session).await {
-                        return error_if_request(&message, &id, &crate::error::describe(&e));
-                    }
-                    continue;
-                }
-                Err(e) => return error_if_request(&message, &id, &crate::error::describe(&e)),
-            };
-            let mut request = session.post(self.http(), &token, line);
-            if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
-                request = request.header("mcp-protocol-version", version);
-            }
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    let why = crate::provider::http::HttpFailure::from(e).message;
-                    return error_if_request(&message, &id, &why);
-                }
+            let build = |http: &reqwest::Client| session.post(http, line, message, per_request.as_deref());
+            let response = match self.send_authorized(session, &build).await {
+                Ok(response) => response,
+                Err(failure) => return error_if_request(message, &id, &failure.to_string()),
             };
             let status = response.status().as_u16();
-            if status == 401 && !refreshed {
-                // The token was refused: refresh once, then try again.
-                refreshed = true;
-                session.forget_token();
-                if let Err(e) = self.refresh(&session.account).await {
-                    return error_if_request(&message, &id, &crate::error::describe(&e));
-                }
-                continue;
-            }
-            if status == 403 {
-                let challenge = response
-                    .headers()
-                    .get_all("www-authenticate")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find_map(crate::provider::mcp::parse_challenge)
-                    .filter(|c| c.error.as_deref() == Some("insufficient_scope"));
-                if let Some(challenge) = challenge {
-                    if step_ups == MAX_STEP_UPS {
-                        return error_if_request(
-                            &message,
-                            &id,
-                            &format!("the server still asks for more scopes after {MAX_STEP_UPS} sign-ins"),
-                        );
-                    }
-                    step_ups += 1;
-                    if let Err(e) = self
-                        .step_up(session, challenge.scope.as_deref().unwrap_or(""))
-                        .await
-                    {
-                        return error_if_request(&message, &id, &crate::error::describe(&e));
-                    }
-                    continue;
-                }
-            }
-            let is_initialize = message.get("method").and_then(|m| m.as_str()) == Some("initialize");
             let legacy = session.legacy.lock().expect("session lock").is_some();
-            if is_initialize && matches!(status, 400 | 404 | 405) && !legacy && !tried_legacy {
+            if method == "initialize" && matches!(status, 400 | 404 | 405) && !legacy && !tried_legacy {
                 // A server of the 2024-11-05 revision: its URL is an event stream to GET, which
                 // names where to POST (the MCP spec's backwards-compatibility rule).
                 tried_legacy = true;
                 match self.open_legacy(session).await {
                     Ok(()) => continue,
-                    Err(why) => {
-                        tracing::debug!(%why, "not an HTTP+SSE server either");
-                    }
+                    Err(why) => tracing::debug!(%why, "not an HTTP+SSE server either"),
                 }
             }
-            let sent_in_session = session.id.lock().expect("session lock").is_some();
-            if status == 404 && sent_in_session && !reopened && (step_ups > 0 || signed_in_again) {
+            let in_session = per_request.is_none() && session.id.lock().expect("session lock").is_some();
+            let signed_in_meanwhile = session.sign_ins.load(Ordering::SeqCst) != sign_ins_before;
+            if status == 404 && in_session && !reopened && signed_in_meanwhile {
                 // The new sign-in's token belongs to a new registration, and the server ties a
                 // session to its client: open a new one as the client did, then send again.
                 reopened = true;
-                if let Err(why) = self.reopen(session).await {
-                    return error_if_request(&message, &id, &why);
+                if let Err(failure) = self.reopen(session).await {
+                    return error_if_request(message, &id, &failure.to_string());
                 }
                 continue;
             }
-            session.remember_id(&response);
-            if !(200..300).contains(&status) {
-                tracing::warn!(status, server = %strip_query(&session.url), "the MCP server refused a message");
-                return error_if_request(
-                    &message,
-                    &id,
-                    &format!("{} answered HTTP {status}", strip_query(&session.url)),
-                );
+            if per_request.is_none() {
+                session.remember_id(&response);
             }
             let event_stream = response
                 .headers()
@@ -261,10 +267,30 @@ impl Keyport {
                 .is_some_and(|t| t.starts_with("text/event-stream"));
             let answers = match read_answers(response, event_stream).await {
                 Ok(answers) => answers,
-                Err(why) => return error_if_request(&message, &id, &why),
+                Err(why) => {
+                    let failure = request::Failure::Answer {
+                        server: strip_query(&session.url),
+                        why,
+                    };
+                    return error_if_request(message, &id, &failure.to_string());
+                }
             };
+            if !(200..300).contains(&status) {
+                // A JSON-RPC error in the refusal is the server's word to the client (a
+                // `server/discover` it does not know, a protocol version it does not speak): pass
+                // it on, under the client's id.
+                if let Some(error) = answers.iter().find_map(|a| json_rpc_error(a, &id)) {
+                    return vec![error];
+                }
+                tracing::warn!(status, server = %strip_query(&session.url), "the MCP server refused a message");
+                let failure = request::Failure::Refused {
+                    server: strip_query(&session.url),
+                    status,
+                };
+                return error_if_request(message, &id, &failure.to_string());
+            }
             for answer in &answers {
-                remember_version(session, &message, answer);
+                session.learn(message, answer);
             }
             return answers;
         }
@@ -272,25 +298,47 @@ impl Keyport {
 }
 
 impl Session {
+    fn account(&self) -> Option<AccountId> {
+        self.account.lock().expect("session lock").clone()
+    }
+
     fn forget_token(&self) {
         *self.token.lock().expect("session lock") = None;
     }
 
-    /// A POST of one message to the server with `token`, in the session once it has one.
+    /// A POST of one client message: a 2026-07-28 request with its routing headers (and no
+    /// session), else in the session once it has one, with the negotiated version.
     fn post(
         &self,
         http: &reqwest::Client,
-        token: &crate::secret::Secret,
         line: &str,
+        message: &serde_json::Value,
+        per_request: Option<&str>,
     ) -> reqwest::RequestBuilder {
         let mut request = http
             .post(self.post_url())
-            .bearer_auth(token.expose())
             .header("accept", "application/json, text/event-stream")
             .header("content-type", "application/json")
             .body(line.to_string());
+        match per_request {
+            Some(version) => {
+                let tools = self.tools.lock().expect("session lock");
+                for (name, value) in revision::routing_headers(message, version, &tools) {
+                    request = request.header(name, value);
+                }
+            }
+            None => request = self.in_session(request),
+        }
+        request
+    }
+
+    /// The session's id and negotiated protocol version, once it has them.
+    fn in_session(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         if let Some(sid) = self.id.lock().expect("session lock").clone() {
             request = request.header("mcp-session-id", sid);
+        }
+        if let Some(version) = self.protocol_version.lock().expect("session lock").clone() {
+            request = request.header("mcp-protocol-version", version);
         }
         request
     }
@@ -313,6 +361,23 @@ impl Session {
             *self.id.lock().expect("session lock") = Some(sid.to_string());
         }
     }
+
+    /// What an answer teaches the bridge: the protocol version `initialize` negotiated (on every
+    /// later request of the session), the `x-mcp-header` annotations of listed tools.
+    fn learn(&self, sent: &serde_json::Value, answer: &str) {
+        let method = sent["method"].as_str().unwrap_or_default();
+        if !matches!(method, "initialize" | "tools/list") {
+            return;
+        }
+        let Ok(answer) = serde_json::from_str::<serde_json::Value>(answer) else {
+            return;
+        };
+        if method == "tools/list" {
+            self.tools.lock().expect("session lock").learn(&answer);
+        } else if let Some(version) = answer["result"]["protocolVersion"].as_str() {
+            *self.protocol_version.lock().expect("session lock") = Some(version.to_string());
+        }
+    }
 }
 
 /// The messages in a response: one JSON body, or the `data` of each event of a stream.
@@ -324,7 +389,7 @@ async fn read_answers(
     while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
         body.extend_from_slice(&chunk);
         if body.len() > 16 * crate::provider::http::MAX_BODY_BYTES {
-            return Err("the MCP server's answer is too large".into());
+            return Err("its answer is too large".into());
         }
     }
     let text = String::from_utf8_lossy(&body);
@@ -350,17 +415,14 @@ fn one_line(text: &str) -> String {
     }
 }
 
-/// After `initialize`, the protocol version the server chose goes on every request.
-fn remember_version(session: &Session, sent: &serde_json::Value, answer: &str) {
-    if sent.get("method").and_then(|m| m.as_str()) != Some("initialize") {
-        return;
-    }
-    let Ok(answer) = serde_json::from_str::<serde_json::Value>(answer) else {
-        return;
-    };
-    if let Some(version) = answer["result"]["protocolVersion"].as_str() {
-        *session.protocol_version.lock().expect("session lock") = Some(version.to_string());
-    }
+/// `answer` when it is a JSON-RPC error, under the request's `id` (a server refusing a request
+/// before reading it may answer with a null id).
+fn json_rpc_error(answer: &str, id: &serde_json::Value) -> Option<String> {
+    let mut error: serde_json::Value = serde_json::from_str(answer).ok()?;
+    error.get("error")?.get("code")?.as_i64()?;
+    error["jsonrpc"] = "2.0".into();
+    error["id"] = id.clone();
+    Some(error.to_string())
 }
 
 /// A JSON-RPC error for a request (a notification gets no answer).
@@ -396,5 +458,16 @@ mod tests {
         );
         let notification = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         assert!(error_if_request(&notification, &serde_json::Value::Null, "down").is_empty());
+    }
+
+    #[test]
+    fn a_servers_json_rpc_refusal_goes_back_under_the_clients_id() {
+        let refusal = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32022,"message":"unsupported","data":{"supported":["2025-11-25"]}}}"#;
+        let passed: serde_json::Value =
+            serde_json::from_str(&json_rpc_error(refusal, &serde_json::json!(4)).unwrap()).unwrap();
+        assert_eq!(passed["id"], 4);
+        assert_eq!(passed["error"]["code"], -32022);
+        assert_eq!(passed["error"]["data"]["supported"][0], "2025-11-25");
+        assert!(json_rpc_error(r#"{"detail":"Not Found"}"#, &serde_json::json!(4)).is_none());
     }
 }

@@ -1,9 +1,10 @@
 //! The bridge's tokens and sign-ins: the session's token, held until a minute before it expires;
 //! a step-up for more scopes; a sign-in again when the grant ended; the session opened again when
-//! the new sign-in's token belongs to a new registration.
+//! the new sign-in's token belongs to a new registration. (The first sign-in is the core's, in
+//! `mcp_setup`, shared with `keyport connect`.)
 
-use super::Session;
-use crate::error::Result;
+use super::{Session, SignInReason};
+use crate::error::{Error, Result};
 use crate::model::strip_query;
 use crate::ops::sign_in::{ConnectOptions, RedirectMode};
 use crate::ops::Keyport;
@@ -18,7 +19,10 @@ impl Keyport {
                 return Ok(token.clone());
             }
         }
-        let issued = self.token(&session.account, 60).await?;
+        let account = session
+            .account()
+            .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
+        let issued = self.token(&account, 60).await?;
         *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
         Ok(issued.token)
     }
@@ -27,7 +31,7 @@ impl Keyport {
     /// another request's step-up already got them.
     pub(super) async fn step_up(&self, session: &Session, wanted: &str) -> Result<()> {
         let _one = session.stepping_up.lock().await;
-        let account = self.find(&session.account)?;
+        let account = self.session_account(session)?;
         let mut scopes = account.scopes.clone();
         let missing: Vec<String> = wanted
             .split_whitespace()
@@ -39,20 +43,30 @@ impl Keyport {
         }
         scopes.extend(missing);
         tracing::info!(account = %account.id, scopes = %crate::text::escape_controls(&scopes.join(" ")), "the MCP server asks for more scopes: signing in again");
-        self.sign_in(session, &account, scopes).await
+        self.sign_in(session, &account, scopes, SignInReason::MoreAccess)
+            .await
+    }
+
+    /// The session's account, as stored now.
+    fn session_account(&self, session: &Session) -> Result<crate::store::accounts::Account> {
+        let id = session
+            .account()
+            .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
+        self.find(&id)
     }
 
     /// A new sign-in with the scopes already granted, for a grant that ended, unless another
     /// request's sign-in already brought the account back.
     pub(super) async fn sign_in_again(&self, session: &Session) -> Result<()> {
         let _one = session.stepping_up.lock().await;
-        let account = self.find(&session.account)?;
+        let account = self.session_account(session)?;
         if self.usable(&account).is_ok() {
             return Ok(());
         }
         tracing::info!(account = %account.id, "the MCP server's grant ended: signing in again");
         let scopes = account.scopes.clone();
-        self.sign_in(session, &account, scopes).await
+        self.sign_in(session, &account, scopes, SignInReason::GrantEnded)
+            .await
     }
 
     /// A sign-in of the session's account for `scopes` and those its catalog entry asks for, shown
@@ -64,6 +78,7 @@ impl Keyport {
         session: &Session,
         account: &crate::store::accounts::Account,
         mut scopes: Vec<String>,
+        reason: SignInReason,
     ) -> Result<()> {
         if let Ok(entry) = self.catalog().and_then(|c| c.get(&account.provider)) {
             crate::ops::add_scopes(&mut scopes, &entry.scopes);
@@ -74,41 +89,44 @@ impl Keyport {
             ..ConnectOptions::default()
         };
         let present = session.present.clone();
+        let name = account.nickname.clone();
         self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
-            present(address)
+            present(address, reason, &name)
         })
         .await?;
+        session.sign_ins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         session.forget_token();
         Ok(())
     }
 
     /// Opens a new session for the client: its `initialize` again, then `initialized`.
-    pub(super) async fn reopen(&self, session: &Session) -> std::result::Result<(), String> {
-        let initialize = session
-            .initialize
-            .lock()
-            .expect("session lock")
-            .clone()
-            .ok_or("the server forgot a session that was never opened")?;
+    pub(super) async fn reopen(&self, session: &Session) -> std::result::Result<(), super::request::Failure> {
+        let initialize = session.initialize.lock().expect("session lock").clone();
+        let Some(initialize) = initialize else {
+            return Err(super::request::Failure::Refused {
+                server: strip_query(&session.url).to_string(),
+                status: 404,
+            });
+        };
         *session.id.lock().expect("session lock") = None;
-        let token = self
-            .session_token(session)
-            .await
-            .map_err(|e| crate::error::describe(&e))?;
         for line in [
             initialize.as_str(),
             r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         ] {
-            let response = session
-                .post(self.http(), &token, line)
-                .send()
-                .await
-                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
+            let build = |http: &reqwest::Client| {
+                session.in_session(
+                    http.post(session.post_url())
+                        .header("accept", "application/json, text/event-stream")
+                        .header("content-type", "application/json")
+                        .body(line.to_string()),
+                )
+            };
+            let response = self.send_authorized(session, &build).await?;
             if !response.status().is_success() {
-                return Err(format!(
-                    "reopening the session: HTTP {}",
-                    response.status().as_u16()
-                ));
+                return Err(super::request::Failure::Refused {
+                    server: strip_query(&session.url).to_string(),
+                    status: response.status().as_u16(),
+                });
             }
             session.remember_id(&response);
             // The answer to the replayed initialize was the client's already: read and drop it.

@@ -13,33 +13,19 @@ impl Keyport {
     /// `endpoint` event names where to POST (on the same origin, or it is refused); every
     /// `message` event after it goes to the client, for as long as the bridge lives.
     pub(super) async fn open_legacy(&self, session: &Session) -> std::result::Result<(), String> {
-        let mut refreshed = false;
-        let mut response = loop {
-            let token = self
-                .session_token(session)
-                .await
-                .map_err(|e| crate::error::describe(&e))?;
-            let response = self
-                .http()
-                .get(session.url.clone())
-                .bearer_auth(token.expose())
+        let build = |http: &reqwest::Client| {
+            http.get(session.url.clone())
                 .header("accept", "text/event-stream")
+                // The stream lives as long as the bridge, not as long as a request to a provider.
                 .timeout(std::time::Duration::from_secs(24 * 3600))
-                .send()
-                .await
-                .map_err(|e| crate::provider::http::HttpFailure::from(e).message)?;
-            match response.status().as_u16() {
-                401 if !refreshed => {
-                    refreshed = true;
-                    session.forget_token();
-                    self.refresh(&session.account)
-                        .await
-                        .map_err(|e| crate::error::describe(&e))?;
-                }
-                200..=299 => break response,
-                status => return Err(format!("its GET answered HTTP {status}")),
-            }
         };
+        let mut response = self
+            .send_authorized(session, &build)
+            .await
+            .map_err(|failure| failure.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("its GET answered HTTP {}", response.status().as_u16()));
+        }
         let (named, endpoint) = tokio::sync::oneshot::channel::<Url>();
         let (base, to_client) = (session.url.clone(), session.to_client.clone());
         let reader = tokio::spawn(async move {
@@ -94,32 +80,24 @@ impl Keyport {
     pub(super) async fn listen(self: Arc<Self>, session: Arc<Session>) {
         let mut last_event: Option<String> = None;
         let mut retry = std::time::Duration::from_secs(1);
-        let mut refreshed = false;
         let mut failures = 0;
         loop {
-            let Ok(token) = self.session_token(&session).await else {
-                return;
-            };
             let sid = session.id.lock().expect("session lock").clone();
-            let mut request = self
-                .http()
-                .get(session.url.clone())
-                .bearer_auth(token.expose())
-                .header("accept", "text/event-stream")
-                // The stream lives as long as the session, not as long as a request to a provider.
-                .timeout(std::time::Duration::from_secs(24 * 3600));
-            if let Some(sid) = &sid {
-                request = request.header("mcp-session-id", sid);
-            }
-            if let Some(version) = session.protocol_version.lock().expect("session lock").clone() {
-                request = request.header("mcp-protocol-version", version);
-            }
-            if let Some(id) = &last_event {
-                request = request.header("last-event-id", id);
-            }
-            let mut response = match request.send().await {
+            let resume = last_event.clone();
+            let build = |http: &reqwest::Client| {
+                let mut request = session
+                    .in_session(http.get(session.url.clone()))
+                    .header("accept", "text/event-stream")
+                    // The stream lives as long as the session, not as long as a request to a provider.
+                    .timeout(std::time::Duration::from_secs(24 * 3600));
+                if let Some(id) = &resume {
+                    request = request.header("last-event-id", id);
+                }
+                request
+            };
+            let mut response = match self.send_unasked(&session, &build).await {
                 Ok(r) => r,
-                Err(_) if failures < 5 => {
+                Err(super::request::Failure::Unreachable { .. }) if failures < 5 => {
                     failures += 1;
                     tokio::time::sleep(retry).await;
                     continue;
@@ -127,14 +105,6 @@ impl Keyport {
                 Err(_) => return,
             };
             let status = response.status().as_u16();
-            if status == 401 && !refreshed {
-                refreshed = true;
-                session.forget_token();
-                if self.refresh(&session.account).await.is_err() {
-                    return;
-                }
-                continue;
-            }
             if !(200..300).contains(&status) {
                 let reopened = *session.id.lock().expect("session lock") != sid;
                 if reopened {
@@ -143,7 +113,7 @@ impl Keyport {
                 tracing::debug!(status, "the MCP server offers no stream of its own messages");
                 return;
             }
-            (refreshed, failures) = (false, 0);
+            failures = 0;
             let mut events = super::events::EventReader::default();
             while let Ok(Some(chunk)) = response.chunk().await {
                 let Ok(batch) = events.push(&chunk) else { break };

@@ -1,0 +1,155 @@
+//! `keyport mcp` as today's MCP clients speak it, against a server built on the official Python
+//! SDK (`tests/mcp-server`), with the SDK's newest client (`Client`, 2026-07-28 by default) in each
+//! of its modes; servers that ask for a sign-in late or never; a 2025-03-26 server whose issuer is
+//! a path on its own origin; a connection the server closed while the bridge was idle.
+
+use keyport_test_support::{Env, McpServer, Run};
+use std::process::Command;
+
+/// The Python SDK's `Client` (`tests/mcp-server/modern_client.py`) in `mode`, running
+/// `keyport mcp <url>`.
+fn modern_client(env: &Env, url: &str, mode: &str) -> Command {
+    let root = keyport_test_support::repo_root();
+    let mut client = env.program(&root.join(".tools/mcp-venv/bin/python"));
+    client
+        .arg(root.join("tests/mcp-server/modern_client.py"))
+        .arg(keyport_test_support::keyport_bin())
+        .args(["mcp", url, "--timeout", "30"])
+        .env("MODE", mode);
+    client
+}
+
+/// What the client printed, after it succeeded.
+fn said(client: &mut Command) -> serde_json::Value {
+    let run: Run = client.output().unwrap().into();
+    run.ok().json()
+}
+
+/// The routing headers of the server's last `tools/call`.
+fn last_call_headers(server: &McpServer) -> serde_json::Value {
+    let stats = server.stats();
+    stats["tool_call_headers"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn the_sdks_newest_client_works_through_keyport_mcp_in_each_of_its_modes() {
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    for (mode, spoken) in [
+        ("auto", "2026-07-28"),
+        ("2026-07-28", "2026-07-28"),
+        ("legacy", "2025-11-25"),
+    ] {
+        let said = said(
+            modern_client(&env, &server.url, mode)
+                .env("TOOL", "echo_region")
+                .env("ARGS", r#"{"region": "eu west "}"#),
+        );
+        assert_eq!(said["protocol"], spoken, "{mode}: {said}");
+        let calls = said["calls"].as_array().unwrap();
+        assert!(calls[0].as_str().unwrap().contains(&server.url), "{mode}: {said}");
+        assert_eq!(calls[2], "region eu west ", "{mode}: {said}");
+        let headers = last_call_headers(&server);
+        if spoken == "2026-07-28" {
+            // One request, standing alone, with the routing facts the server checks against the
+            // body; the argument's trailing space survives the header's encoding.
+            assert_eq!(headers["protocol_version"], "2026-07-28", "{mode}: {headers}");
+            assert_eq!(headers["method"], "tools/call", "{headers}");
+            assert_eq!(headers["name"], "echo_region", "{headers}");
+            assert_eq!(
+                headers["params"]["mcp-param-region"], "=?base64?ZXUgd2VzdCA=?=",
+                "{headers}"
+            );
+            assert_eq!(headers["session"], false, "{headers}");
+        } else {
+            assert_eq!(headers["protocol_version"], "2025-11-25", "{headers}");
+            assert_eq!(headers["session"], true, "{headers}");
+        }
+    }
+    let stats = server.stats();
+    assert_eq!(stats["authorizations"], 1, "one sign-in for the three: {stats}");
+    assert_eq!(stats["tool_calls"], 9, "{stats}");
+}
+
+#[test]
+fn a_server_that_needs_no_sign_in_is_simply_forwarded_to() {
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("AUTH", "none")]);
+    for mode in ["auto", "legacy"] {
+        let said = said(&mut modern_client(&env, &server.url, mode));
+        assert_eq!(said["calls"][0], "hello", "{mode}: {said}");
+    }
+    assert_eq!(env.list().as_array().unwrap().len(), 0, "no account was made");
+    let stats = server.stats();
+    assert_eq!(stats["tool_calls"], 4, "{stats}");
+    assert_eq!(stats["registrations"], 0, "{stats}");
+}
+
+#[test]
+fn a_server_that_asks_only_at_a_tool_call_gets_one_sign_in_then() {
+    for (auth, scopes) in [("late401", None), ("late403", Some("admin"))] {
+        let env = Env::new(60);
+        let server = McpServer::start_with(3600, &[("AUTH", auth)]);
+        let said = said(&mut modern_client(&env, &server.url, "auto"));
+        assert_eq!(said["protocol"], "2026-07-28", "{auth}: {said}");
+        let whoami: serde_json::Value = serde_json::from_str(said["calls"][0].as_str().unwrap()).unwrap();
+        assert_eq!(whoami["resource"], server.url.as_str(), "{auth}: {said}");
+        if let Some(scope) = scopes {
+            // The 403 named the scope: the first sign-in asked for it, no step-up needed.
+            assert!(
+                whoami["scopes"].as_array().unwrap().contains(&scope.into()),
+                "{auth}: {whoami}"
+            );
+        }
+        let stats = server.stats();
+        assert_eq!(stats["authorizations"], 1, "{auth}: {stats}");
+        assert!(
+            stats["unauthenticated_requests"].as_u64().unwrap() >= 2,
+            "discovery and tools/list went out without a token: {stats}"
+        );
+        assert_eq!(env.list().as_array().unwrap().len(), 1, "{auth}");
+        // A second client uses the account from its first request.
+        said_again(&env, &server);
+        assert_eq!(server.stats()["authorizations"], 1, "{auth}");
+    }
+}
+
+fn said_again(env: &Env, server: &McpServer) {
+    let said = said(&mut modern_client(env, &server.url, "legacy"));
+    assert!(said["calls"][0].as_str().unwrap().contains(&server.url), "{said}");
+}
+
+#[test]
+fn a_2025_03_26_server_whose_issuer_is_a_path_on_its_own_origin_is_signed_in_to() {
+    // No resource metadata; the origin's RFC 8414 document names <origin>/oauth as its issuer.
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("LEGACY_ISSUER_PATH", "/oauth")]);
+    let account = env
+        .run(&["connect", &server.url, "--json", "--timeout", "30"])
+        .ok()
+        .json();
+    assert_eq!(account["status"], "ok", "{account}");
+    let token = env.run(&["token", "--resource", &server.url]).ok().stdout;
+    assert_eq!(server.call_whoami(token.trim()).0, 200);
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert!(
+        providers.contains("/oauth/authorize\""),
+        "the endpoints the metadata named, under the issuer's path: {providers}"
+    );
+}
+
+#[test]
+fn a_connection_the_server_closed_while_the_bridge_waited_does_not_fail_the_next_call() {
+    // uvicorn closes a kept-alive connection after 5 s idle: the second call comes after that.
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    for mode in ["2026-07-28", "legacy"] {
+        let said = said(modern_client(&env, &server.url, mode).env("PAUSE", "6"));
+        assert_eq!(said["calls"].as_array().unwrap().len(), 2, "{mode}: {said}");
+    }
+}
