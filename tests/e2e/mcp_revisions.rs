@@ -3,7 +3,7 @@
 //! of its modes; servers that ask for a sign-in late or never; a 2025-03-26 server whose issuer is
 //! a path on its own origin; a connection the server closed while the bridge was idle.
 
-use keyport_test_support::{Env, McpServer, Run};
+use keyport_test_support::{Env, McpServer, OidcServer, Run};
 use std::process::Command;
 
 /// The Python SDK's `Client` (`tests/mcp-server/modern_client.py`) in `mode`, running
@@ -151,5 +151,92 @@ fn a_connection_the_server_closed_while_the_bridge_waited_does_not_fail_the_next
     for mode in ["2026-07-28", "legacy"] {
         let said = said(modern_client(&env, &server.url, mode).env("PAUSE", "6"));
         assert_eq!(said["calls"].as_array().unwrap().len(), 2, "{mode}: {said}");
+    }
+}
+
+#[test]
+fn a_machine_signs_in_with_client_credentials_by_secret_or_private_key_and_renews_alone() {
+    // node oidc-provider as the authorization server (client credentials, private_key_jwt, JWT
+    // access tokens for the resource), tokens of 4 s; the MCP server checks them.
+    let auth = OidcServer::start_with(4, &[("MCP", "1")]);
+    let server = McpServer::start_with(3600, &[("AUTH_SERVER", auth.issuer.as_str())]);
+    let keys = &auth.announced["machine_keys"];
+    let cases = [
+        (
+            "keyport-machine-secret",
+            "--client-secret-env",
+            "machine-test-secret".to_string(),
+        ),
+        (
+            "keyport-machine-ec",
+            "--private-key-env",
+            keys["ec"].as_str().unwrap().to_string(),
+        ),
+        (
+            "keyport-machine-rsa",
+            "--private-key-env",
+            keys["rsa"].as_str().unwrap().to_string(),
+        ),
+    ];
+    let mut minted = 0;
+    for (client, flag, credential) in cases {
+        let env = Env::new(60);
+        // No browser may be used: a sign-in that tried would fail here.
+        let run: Run = env
+            .command(&[
+                "connect",
+                &server.url,
+                "--client-credentials",
+                "--client-id",
+                client,
+                flag,
+                "MACHINE_CREDENTIAL",
+                "--json",
+                "--timeout",
+                "5",
+            ])
+            .env("MACHINE_CREDENTIAL", &credential)
+            .env("BROWSER", "/bin/false")
+            .output()
+            .unwrap()
+            .into();
+        let account = run.ok().json();
+        assert_eq!(account["status"], "ok", "{client}: {account}");
+        let id = account["id"].as_str().unwrap().to_string();
+        minted += 1;
+        assert_eq!(auth.grants("client_credentials"), minted, "{client}");
+
+        // The credential is in the keychain only: not in any of Keyport's files.
+        for file in ["config/providers.toml", "data/accounts.json"] {
+            let text = std::fs::read_to_string(env.home.path().join(file)).unwrap_or_default();
+            let line = credential.lines().nth(1).unwrap_or(&credential);
+            assert!(!text.contains(line), "{client}: the credential is in {file}");
+        }
+        let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+        assert!(
+            providers.contains("grant = \"client_credentials\""),
+            "{providers}"
+        );
+
+        // Its token works on the server's tools, through the newest client.
+        let said = said(modern_client(&env, &server.url, "auto").env("BROWSER", "/bin/false"));
+        let whoami: serde_json::Value = serde_json::from_str(said["calls"][0].as_str().unwrap()).unwrap();
+        assert_eq!(whoami["client_id"], client, "{said}");
+        assert!(
+            whoami["scopes"].as_array().unwrap().contains(&"mcp:tools".into()),
+            "{whoami}"
+        );
+        minted = auth.grants("client_credentials");
+
+        // Once the token ran out, the next one is minted the same way: no refresh token, no
+        // person, no reconnect.
+        let before = env.run(&["token", &id]).ok().stdout;
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        let after = env.run(&["token", &id]).ok().stdout;
+        assert_ne!(before.trim(), after.trim(), "{client}: a new token");
+        assert_eq!(server.call_whoami(after.trim()).0, 200, "{client}");
+        minted += 1;
+        assert_eq!(auth.grants("client_credentials"), minted, "{client}");
+        assert_eq!(env.list()[0]["status"], "ok", "{client}");
     }
 }

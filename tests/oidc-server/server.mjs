@@ -15,6 +15,11 @@
 // AUTH_SERVER): open dynamic client registration (RFC 7591) at /reg, resource indicators
 // (RFC 8707) for any http://127.0.0.1:<port>/<path>, whose access tokens are JWTs (RFC 9068) with
 // that resource as `aud`, signed with the keys at /jwks; scopes `mcp:tools` and `mcp:admin`.
+// Also machines' clients for the client credentials grant (MCP's SEP-1046), allowed both MCP
+// scopes: `keyport-machine-secret` (client_secret_basic, secret "machine-test-secret"), and
+// `keyport-machine-ec` / `keyport-machine-rsa` (private_key_jwt, ES256 / RS256), whose private
+// keys, made at start, are in the announcement as `machine_keys: {ec, rsa}` (PKCS#8 PEM).
+import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 
@@ -34,6 +39,39 @@ const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
 // stdout carries only the announcement line: whoever started us may stop reading after it.
 console.log = console.info = console.error;
+
+// The machines' key pairs (MCP=1): the public halves are the clients' registered keys.
+const machineKeys = Object.fromEntries(
+  mcp
+    ? [
+        ['ec', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+        ['rsa', crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })],
+      ]
+    : [],
+);
+const machineClients = mcp
+  ? [
+      {
+        client_id: 'keyport-machine-secret',
+        client_secret: 'machine-test-secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        scope: MCP_SCOPES.join(' '),
+      },
+      ...Object.entries(machineKeys).map(([kind, pair]) => ({
+        client_id: `keyport-machine-${kind}`,
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: kind === 'ec' ? 'ES256' : 'RS256',
+        jwks: { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), use: 'sig' }] },
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        scope: MCP_SCOPES.join(' '),
+      })),
+    ]
+  : [];
 
 const server = http.createServer();
 server.listen(port, '127.0.0.1', () => {
@@ -69,6 +107,7 @@ server.listen(port, '127.0.0.1', () => {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       })),
+      ...machineClients,
       {
         // Used by tests to ask whether a token is still active.
         client_id: 'introspector',
@@ -103,6 +142,7 @@ server.listen(port, '127.0.0.1', () => {
       deviceFlow: { enabled: true },
       ...(mcp ? {
         registration: { enabled: true },
+        clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,
           // A code or refresh token granted for one resource yields tokens for it even when the
@@ -118,6 +158,7 @@ server.listen(port, '127.0.0.1', () => {
     },
     ttl: {
       AccessToken: ttl,
+      ClientCredentials: ttl,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 24 * 3600,
@@ -145,7 +186,10 @@ server.listen(port, '127.0.0.1', () => {
     stats.requests[path] = (stats.requests[path] ?? 0) + 1;
   });
   server.on('request', provider.callback());
-  process.stdout.write(`${JSON.stringify({ issuer, port: actual })}\n`);
+  const machine_keys = Object.fromEntries(
+    Object.entries(machineKeys).map(([kind, pair]) => [kind, pair.privateKey.export({ format: 'pem', type: 'pkcs8' })]),
+  );
+  process.stdout.write(`${JSON.stringify({ issuer, port: actual, ...(mcp ? { machine_keys } : {}) })}\n`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));

@@ -233,6 +233,20 @@ pub struct ClientChoice {
     /// command line); it is kept in the keychain.
     #[arg(long, value_name = "VAR", requires = "client_id")]
     pub client_secret_env: Option<String>,
+    /// The client signs in as itself, with no person and no browser (the client credentials
+    /// grant; for machines and CI): give its secret with --client-secret-env or its private key
+    /// with --private-key-env. A new token is asked for whenever the last one runs out.
+    #[arg(long, requires = "client_id")]
+    pub client_credentials: bool,
+    /// The environment variable that holds the client's private key (PKCS#8 PEM; P-256 signs
+    /// ES256, RSA RS256), to sign in with `private_key_jwt`; it is kept in the keychain.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "client_credentials",
+        conflicts_with = "client_secret_env"
+    )]
+    pub private_key_env: Option<String>,
     /// For a remote MCP server that takes Client ID Metadata Documents: the URL of the one that
     /// describes Keyport (its redirect URI: http://127.0.0.1/callback), used as the client id
     /// there instead of registering; other servers still get a registration.

@@ -4,6 +4,8 @@ use std::process::Child;
 
 pub struct OidcServer {
     pub issuer: String,
+    /// Everything the server announced (with MCP=1, the machines' private keys: `machine_keys`).
+    pub announced: serde_json::Value,
     child: Child,
 }
 
@@ -26,6 +28,7 @@ impl OidcServer {
         let (child, info) = super::start_node_server(&dir.join("server.mjs"), &all);
         OidcServer {
             issuer: info["issuer"].as_str().unwrap().to_string(),
+            announced: info,
             child,
         }
     }

@@ -253,27 +253,37 @@ fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core:
     if let Some(url) = &choice.client_metadata_url {
         return Ok(Some(keyport_core::OwnClient {
             client_id: url.clone(),
-            client_secret: None,
             metadata_document: true,
+            ..keyport_core::OwnClient::default()
         }));
     }
     let Some(client_id) = &choice.client_id else {
         return Ok(None);
     };
-    let client_secret = match &choice.client_secret_env {
-        Some(var) => Some(keyport_core::Secret::new(
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| {
-                    keyport_core::Error::Usage(format!("--client-secret-env {var}: that variable is not set"))
-                })?,
-        )),
-        None => None,
-    };
+    let client_secret = secret_from_env("--client-secret-env", choice.client_secret_env.as_deref())?;
+    let private_key = secret_from_env("--private-key-env", choice.private_key_env.as_deref())?;
+    if choice.client_credentials && client_secret.is_none() && private_key.is_none() {
+        return Err(keyport_core::Error::Usage(
+            "--client-credentials needs the client's secret (--client-secret-env VAR) or its private key \
+             (--private-key-env VAR)"
+                .into(),
+        ));
+    }
     Ok(Some(keyport_core::OwnClient {
         client_id: client_id.clone(),
         client_secret,
         metadata_document: false,
+        client_credentials: choice.client_credentials,
+        private_key,
     }))
+}
+
+/// The secret in the environment variable `var` names (never a secret on a command line).
+fn secret_from_env(flag: &str, var: Option<&str>) -> Result<Option<keyport_core::Secret>> {
+    let Some(var) = var else { return Ok(None) };
+    let value = std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| keyport_core::Error::Usage(format!("{flag} {var}: that variable is not set")))?;
+    Ok(Some(keyport_core::Secret::new(value)))
 }

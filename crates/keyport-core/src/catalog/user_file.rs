@@ -38,16 +38,18 @@ impl Catalog {
 
     /// Sets `client_id` of provider `id` in the user's file.
     pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
-        Self::set_client(user_file, id, client_id, None)
+        Self::set_client(user_file, id, client_id, None, None)
     }
 
-    /// Sets provider `id`'s client id, and how it authenticates at the token endpoint when
-    /// `auth_method` says (`none`, `client_secret_basic`, `client_secret_post`).
+    /// Sets provider `id`'s client id, how it authenticates at the token endpoint when
+    /// `auth_method` says (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`),
+    /// and how it gets tokens when `grant` says (`authorization_code`, `client_credentials`).
     pub fn set_client(
         user_file: &Path,
         id: &str,
         client_id: &str,
         auth_method: Option<&str>,
+        grant: Option<&str>,
     ) -> Result<Catalog> {
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
@@ -66,6 +68,11 @@ impl Catalog {
             table.insert("client_id", toml_edit::value(client_id));
             if let Some(method) = auth_method {
                 table.insert("token_request_auth_method", toml_edit::value(method));
+            }
+            match grant {
+                Some("authorization_code") => drop(table.remove("grant")),
+                Some(grant) => drop(table.insert("grant", toml_edit::value(grant))),
+                None => {}
             }
             Ok(())
         })

@@ -4,7 +4,7 @@
 use super::schema::{Provider, RedirectKind, Variable};
 use super::variables::{endpoint_urls, valid_value};
 use crate::model::{EndpointSet, ProviderId};
-use crate::model::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
+use crate::model::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -46,6 +46,8 @@ pub(super) struct ProviderSpec {
     git_url: Option<String>,
     resource: Option<String>,
     env_var: Option<String>,
+    #[serde(default)]
+    grant: GrantKind,
 }
 
 /// Token-response fields that hold secrets: never kept as metadata, which is not secret.
@@ -112,6 +114,7 @@ pub(super) fn validate(
         pkce: spec.pkce.unwrap_or(defaults.pkce),
         authorization_params: spec.authorization_params,
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
+        grant: spec.grant,
     };
     Ok(Provider {
         id: ProviderId::new(id),
@@ -195,6 +198,20 @@ fn check_quirks(spec: &ProviderSpec, urls: &EndpointSet<Option<String>>) -> std:
             return Err("`revocation = \"bearer\"` needs a `revocation_url`".into())
         }
         _ => {}
+    }
+    if spec.grant == GrantKind::ClientCredentials
+        && (spec.client_id.is_none() || spec.token_request_auth_method == TokenAuthMethod::None)
+    {
+        return Err(
+            "`grant = \"client_credentials\"` needs a `client_id` and a `token_request_auth_method` \
+             that authenticates it (client_secret_basic, client_secret_post or private_key_jwt)"
+                .into(),
+        );
+    }
+    if spec.token_request_auth_method == TokenAuthMethod::PrivateKeyJwt && spec.client_secret.is_some() {
+        return Err(
+            "`private_key_jwt` signs with a private key kept in the keychain, not a `client_secret`".into(),
+        );
     }
     for field in &spec.keep_fields {
         if !valid_path(field) {

@@ -81,6 +81,12 @@ impl Connection {
             .unwrap_or_else(|| self.token_url())
     }
 
+    /// Whether a new access token can be had without the person once `tokens` run out: with a
+    /// refresh token, or with the client's own credentials (the client credentials grant).
+    pub fn renews(&self, tokens: &super::tokens::TokenSet) -> bool {
+        tokens.refresh_token.is_some() || self.quirks.grant == super::GrantKind::ClientCredentials
+    }
+
     pub fn wants_client_secret(&self) -> bool {
         self.auth_method != TokenAuthMethod::None
     }

@@ -24,7 +24,7 @@ pub use connection::Connection;
 pub use endpoints::EndpointSet;
 pub use ids::{AccountId, ProviderId};
 pub use issued::Issued;
-pub use quirks::{Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
+pub use quirks::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 pub use registration::Registration;
 pub use tokens::now;
 pub use url_rules::{check_endpoint, strip_query};

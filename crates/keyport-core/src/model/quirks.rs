@@ -15,6 +15,27 @@ pub enum TokenAuthMethod {
     None,
     ClientSecretPost,
     ClientSecretBasic,
+    /// A JWT the client signs with its private key (RFC 7523 §2.2), kept in the keychain where a
+    /// client secret would be: for machines that sign in with the client credentials grant.
+    PrivateKeyJwt,
+}
+
+/// How an account gets its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// A person signs in in the browser (or with a device code); refresh tokens renew it.
+    #[default]
+    AuthorizationCode,
+    /// The client's own credentials, no person (RFC 6749 §4.4; MCP's SEP-1046 for machines and
+    /// CI): a new token is asked for whenever the last one runs out.
+    ClientCredentials,
+}
+
+impl GrantKind {
+    fn is_default(&self) -> bool {
+        *self == GrantKind::AuthorizationCode
+    }
 }
 
 /// How the token endpoint wants its request body.
@@ -74,6 +95,9 @@ pub struct Quirks {
     /// refresh requests: the MCP server the tokens are for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// How tokens are had: with a person, or with the client's credentials alone.
+    #[serde(skip_serializing_if = "GrantKind::is_default")]
+    pub grant: GrantKind,
 }
 
 impl Default for Quirks {
@@ -91,6 +115,7 @@ impl Default for Quirks {
             pkce: true,
             authorization_params: BTreeMap::new(),
             resource: None,
+            grant: GrantKind::default(),
         }
     }
 }

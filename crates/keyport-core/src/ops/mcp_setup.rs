@@ -21,25 +21,46 @@ use url::Url;
 
 /// Who Keyport is to a server without registering itself: a client the user
 /// registered beforehand (`--client-id`), or the URL of a Client ID Metadata Document
-/// (`--client-metadata-url`), which only a server that says it takes those gets.
-#[derive(Debug, Clone)]
+/// (`--client-metadata-url`), which only a server that says it takes those gets. With
+/// `client_credentials`, a machine's client that signs in as itself, with no person (MCP's
+/// SEP-1046), by its secret or its private key.
+#[derive(Debug, Clone, Default)]
 pub struct OwnClient {
     pub client_id: String,
     /// Kept in the keychain; with it, Keyport authenticates with `client_secret_basic`.
     pub client_secret: Option<Secret>,
     /// The client id is a Client ID Metadata Document's URL.
     pub metadata_document: bool,
+    /// The client signs in as itself (the client credentials grant): no browser, no person.
+    pub client_credentials: bool,
+    /// A PKCS#8 PEM private key that signs `private_key_jwt` assertions, kept in the keychain
+    /// where a secret would be.
+    pub private_key: Option<Secret>,
 }
 
 impl OwnClient {
-    /// With a secret: `client_secret_post` when the server lists it (it names the client in the
-    /// body too, which some servers' token endpoints insist on, the MCP Python SDK's among them),
-    /// else `client_secret_basic` (RFC 8414's default).
+    /// With a private key, `private_key_jwt`. With a secret: `client_secret_post` when the server
+    /// lists it (it names the client in the body too, which some servers' token endpoints insist
+    /// on, the MCP Python SDK's among them), else `client_secret_basic` (RFC 8414's default).
     fn auth_method(&self, listed: &[String]) -> &'static str {
-        match self.client_secret {
-            None => "none",
-            Some(_) if listed.iter().any(|m| m == "client_secret_post") => "client_secret_post",
-            Some(_) => "client_secret_basic",
+        match (&self.client_secret, &self.private_key) {
+            (_, Some(_)) => "private_key_jwt",
+            (None, None) => "none",
+            (Some(_), None) if listed.iter().any(|m| m == "client_secret_post") => "client_secret_post",
+            (Some(_), None) => "client_secret_basic",
+        }
+    }
+
+    /// The credential the keychain keeps for this client: its secret or its private key.
+    fn credential(&self) -> Option<&Secret> {
+        self.private_key.as_ref().or(self.client_secret.as_ref())
+    }
+
+    fn grant(&self) -> &'static str {
+        if self.client_credentials {
+            "client_credentials"
+        } else {
+            "authorization_code"
         }
     }
 }
@@ -67,8 +88,8 @@ impl Keyport {
                 .client_metadata_url
                 .map(|url| OwnClient {
                     client_id: url.to_string(),
-                    client_secret: None,
                     metadata_document: true,
+                    ..OwnClient::default()
                 }),
         };
         let own = own.or(configured.as_ref());
@@ -89,16 +110,23 @@ impl Keyport {
             }
             return Ok(provider);
         };
-        if let Some(secret) = &own.client_secret {
+        if let Some(secret) = own.credential() {
             self.keychain.check()?;
             self.keychain.set_client_secret(&provider.id, secret)?;
         }
-        if provider.client_id.as_deref() != Some(own.client_id.as_str()) {
+        let method = own.auth_method(&methods);
+        let changed = provider.client_id.as_deref() != Some(own.client_id.as_str())
+            || (provider.quirks.grant == crate::model::GrantKind::ClientCredentials)
+                != own.client_credentials
+            || (own.private_key.is_some()
+                && provider.token_request_auth_method != crate::model::TokenAuthMethod::PrivateKeyJwt);
+        if changed {
             let catalog = Catalog::set_client(
                 &self.home.providers_file(),
                 &provider.id,
                 &own.client_id,
-                Some(own.auth_method(&methods)),
+                Some(method),
+                Some(own.grant()),
             )?;
             let updated = catalog.get(&provider.id)?.clone();
             self.catalog = catalog.into();
@@ -147,6 +175,9 @@ impl Keyport {
                 "token_request_auth_method",
                 toml_edit::value(own.auth_method(&server.token_auth_methods)),
             );
+            if own.client_credentials {
+                table.insert("grant", toml_edit::value(own.grant()));
+            }
         }
         let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;
         tracing::info!(provider = %id, resource, "MCP server added");

@@ -68,7 +68,10 @@ impl Keyport {
                 return Ok((account, current));
             }
         }
-        let Some(refresh_token) = current.refresh_token.clone() else {
+        // A client with credentials of its own (the client credentials grant) asks again as itself.
+        let as_client = account.connection.quirks.grant == crate::model::GrantKind::ClientCredentials;
+        let refresh_token = current.refresh_token.clone();
+        if refresh_token.is_none() && !as_client {
             if current.is_expired(now) {
                 let reason = "the access token expired and the provider issued no refresh token";
                 return Err(self.mark_needs_reconnect(&account, reason)?);
@@ -80,12 +83,16 @@ impl Keyport {
                     account.id
                 ))),
             };
-        };
+        }
         let remote = self.remote(&account.provider, &account.connection)?;
         tracing::info!(account = %id, "refreshing the access token");
         let mut attempt = 0;
         let result = loop {
-            match remote.refresh(&refresh_token).await {
+            let renewed = match &refresh_token {
+                Some(refresh_token) if !as_client => remote.refresh(refresh_token).await,
+                _ => remote.client_credentials(&account.scopes).await,
+            };
+            match renewed {
                 Err(Error::Provider(p)) if p.transient && attempt + 1 < REFRESH_ATTEMPTS => {
                     let pause = REFRESH_BACKOFF * 3u32.pow(attempt);
                     tracing::info!(account = %id, error = %p, ?pause, "transient refresh failure; trying again");
@@ -109,7 +116,7 @@ impl Keyport {
                         .ok_or_else(|| Error::NoSuchAccount(id.to_string()))?;
                     a.expires_at = tokens.expires_at;
                     a.token_obtained_at = tokens.obtained_at;
-                    a.has_refresh_token = tokens.refresh_token.is_some();
+                    a.has_refresh_token = a.connection.renews(&tokens);
                     if let Some(scopes) = &grant.scopes {
                         a.scopes = scopes.clone();
                     }

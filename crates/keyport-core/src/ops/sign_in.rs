@@ -5,7 +5,7 @@ use super::{crash_point, Keyport};
 use crate::catalog::{Provider, RedirectKind};
 use crate::error::{Error, Result};
 use crate::model::tokens::now;
-use crate::model::{Connection, Registration, TokenAuthMethod};
+use crate::model::{Connection, GrantKind, Registration, TokenAuthMethod};
 use crate::provider::device::device_error;
 use crate::provider::grant::Grant;
 use crate::provider::remote::Remote;
@@ -191,6 +191,9 @@ impl Keyport {
     ) -> Result<Account> {
         let phases = Phases::start();
         let provider = self.catalog()?.get(provider_id)?;
+        if provider.quirks.grant == GrantKind::ClientCredentials {
+            return self.connect_as_client(provider, opts, phases).await;
+        }
         let (deep_links, pasted) = match (provider.redirect, mode) {
             (RedirectKind::DeepLink, RedirectMode::DeepLink(flows)) => (Some(flows), None),
             (RedirectKind::DeepLink, _) => {
@@ -302,6 +305,29 @@ impl Keyport {
             }
         };
         self.store_connection(&prepared, grant, requested, opts.nickname)
+            .await
+    }
+
+    /// Connects a client that signs in with its own credentials (the client credentials grant): no
+    /// browser and no person, its secret or private key from the keychain.
+    async fn connect_as_client(
+        &self,
+        provider: &Provider,
+        opts: ConnectOptions,
+        phases: Phases,
+    ) -> Result<Account> {
+        let mut prepared = self.prepare_sign_in(provider, &opts, phases).await?;
+        if let Some(probe) = prepared.probe.take() {
+            probe.outcome().await?;
+        }
+        prepared.phases.mark("keychain probe");
+        // A machine has no user: `openid` and `offline_access` (which discovery adds for people)
+        // mean nothing for it, and servers refuse them to such clients.
+        prepared.scopes.retain(|s| s != "openid" && s != "offline_access");
+        let grant = prepared.remote()?.client_credentials(&prepared.scopes).await?;
+        prepared.phases.mark("client credentials");
+        let scopes = prepared.scopes.clone();
+        self.store_connection(&prepared, grant, scopes, opts.nickname)
             .await
     }
 
@@ -578,7 +604,7 @@ impl Keyport {
                 scopes,
                 expires_at: tokens.expires_at,
                 token_obtained_at: tokens.obtained_at,
-                has_refresh_token: tokens.refresh_token.is_some(),
+                has_refresh_token: prepared.connection.renews(&tokens),
                 lifecycle: Lifecycle::Active,
                 connection: prepared.connection.clone(),
                 metadata: grant.kept.clone(),

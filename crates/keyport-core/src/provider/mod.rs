@@ -4,6 +4,8 @@
 //! of deviating token responses.
 
 pub mod authorize;
+pub mod client_assertion;
+pub mod client_credentials;
 pub mod device;
 pub mod discovered;
 pub mod discovery;

@@ -56,7 +56,9 @@ impl<'a> Remote<'a> {
         let mut client = oauth2::Client::new(ClientId::new(c.client_id.clone()))
             .set_token_uri(TokenUrl::from_url(token_url.clone()));
         // A public client sends only its id; oauth2 puts it in the body when there is no secret.
-        if let Some(secret) = &self.secret {
+        // A private key never leaves: the client credentials grant signs an assertion with it.
+        let shared = c.auth_method != TokenAuthMethod::PrivateKeyJwt;
+        if let Some(secret) = self.secret.as_ref().filter(|_| shared) {
             client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
         client.set_auth_type(match c.auth_method {

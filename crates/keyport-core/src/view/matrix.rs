@@ -66,6 +66,7 @@ pub fn support_matrix(catalog: &Catalog) -> String {
                 TokenAuthMethod::None => "no",
                 TokenAuthMethod::ClientSecretPost => "yes (post)",
                 TokenAuthMethod::ClientSecretBasic => "yes (basic)",
+                TokenAuthMethod::PrivateKeyJwt => "yes (private key)",
             },
             if vars.is_empty() { "—" } else { &vars },
         ));
