@@ -10,7 +10,7 @@
 //! - `mcp`: remote MCP servers connected by URL (discovery, registration, resource indicators)
 //!   against a server built on the official MCP Python SDK.
 //! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
-//!   servers that ask for a sign-in late or never, a closed kept-alive connection.
+//!   servers that ask for a sign-in late or never, client credentials, an identity provider's ID-JAG.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.

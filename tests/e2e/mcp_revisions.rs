@@ -1,7 +1,10 @@
 //! `keyport mcp` as today's MCP clients speak it, against a server built on the official Python
 //! SDK (`tests/mcp-server`), with the SDK's newest client (`Client`, 2026-07-28 by default) in each
 //! of its modes; servers that ask for a sign-in late or never; a 2025-03-26 server whose issuer is
-//! a path on its own origin; a connection the server closed while the bridge was idle.
+//! a path on its own origin; machines signing in with client credentials; a sign-in through the
+//! organization's identity provider (an ID-JAG). (A kept-alive connection the server closed while
+//! the bridge's thread was held is `core::ops::mcp_bridge::request`'s unit test: only a held
+//! runtime reproduces it.)
 
 use keyport_test_support::{Env, McpServer, OidcServer, Run};
 use std::process::Command;
@@ -144,17 +147,6 @@ fn a_2025_03_26_server_whose_issuer_is_a_path_on_its_own_origin_is_signed_in_to(
 }
 
 #[test]
-fn a_connection_the_server_closed_while_the_bridge_waited_does_not_fail_the_next_call() {
-    // uvicorn closes a kept-alive connection after 5 s idle: the second call comes after that.
-    let env = Env::new(60);
-    let server = McpServer::start(3600);
-    for mode in ["2026-07-28", "legacy"] {
-        let said = said(modern_client(&env, &server.url, mode).env("PAUSE", "6"));
-        assert_eq!(said["calls"].as_array().unwrap().len(), 2, "{mode}: {said}");
-    }
-}
-
-#[test]
 fn a_machine_signs_in_with_client_credentials_by_secret_or_private_key_and_renews_alone() {
     // node oidc-provider as the authorization server (client credentials, private_key_jwt, JWT
     // access tokens for the resource), tokens of 4 s; the MCP server checks them.
@@ -178,8 +170,8 @@ fn a_machine_signs_in_with_client_credentials_by_secret_or_private_key_and_renew
             keys["rsa"].as_str().unwrap().to_string(),
         ),
     ];
-    let mut minted = 0;
     for (client, flag, credential) in cases {
+        let minted = auth.grants("client_credentials");
         let env = Env::new(60);
         // No browser may be used: a sign-in that tried would fail here.
         let run: Run = env
@@ -203,8 +195,7 @@ fn a_machine_signs_in_with_client_credentials_by_secret_or_private_key_and_renew
         let account = run.ok().json();
         assert_eq!(account["status"], "ok", "{client}: {account}");
         let id = account["id"].as_str().unwrap().to_string();
-        minted += 1;
-        assert_eq!(auth.grants("client_credentials"), minted, "{client}");
+        assert_eq!(auth.grants("client_credentials"), minted + 1, "{client}");
 
         // The credential is in the keychain only: not in any of Keyport's files.
         for file in ["config/providers.toml", "data/accounts.json"] {
@@ -226,17 +217,104 @@ fn a_machine_signs_in_with_client_credentials_by_secret_or_private_key_and_renew
             whoami["scopes"].as_array().unwrap().contains(&"mcp:tools".into()),
             "{whoami}"
         );
-        minted = auth.grants("client_credentials");
 
         // Once the token ran out, the next one is minted the same way: no refresh token, no
         // person, no reconnect.
         let before = env.run(&["token", &id]).ok().stdout;
+        let minted = auth.grants("client_credentials");
         std::thread::sleep(std::time::Duration::from_secs(5));
         let after = env.run(&["token", &id]).ok().stdout;
         assert_ne!(before.trim(), after.trim(), "{client}: a new token");
         assert_eq!(server.call_whoami(after.trim()).0, 200, "{client}");
-        minted += 1;
-        assert_eq!(auth.grants("client_credentials"), minted, "{client}");
+        assert!(
+            auth.grants("client_credentials") > minted,
+            "{client}: minted anew"
+        );
         assert_eq!(env.list()[0]["status"], "ok", "{client}");
     }
+}
+
+#[test]
+fn through_the_organizations_identity_provider_an_id_jag_signs_in_with_no_browser_and_renews() {
+    // node oidc-provider as the organization's identity provider, exchanging its ID tokens for
+    // ID-JAGs (RFC 8693); the Python SDK's authorization server taking them (RFC 7523 jwt-bearer,
+    // SEP-990) for a client the organization registered there. Tokens of 4 s.
+    let env = Env::new(60);
+    let idp = OidcServer::start_with(60, &[("ID_JAG_CLIENT_ID", "keyport-enterprise")]);
+    env.add_providers(&format!(
+        "\n[providers.corp]\ndisplay_name = \"Corp\"\nissuer = \"{}\"\nclient_id = \"keyport-test\"\n\
+         scopes = [\"openid\", \"email\", \"offline_access\"]\nauthorization_params = {{ prompt = \"consent\" }}\n",
+        idp.issuer
+    ));
+    let person: Run = env
+        .command(&["connect", "corp", "--json", "--timeout", "30"])
+        .env("KEYPORT_TEST_LOGIN", "alice")
+        .output()
+        .unwrap()
+        .into();
+    let person = person.ok().json()["id"].as_str().unwrap().to_string();
+    let server = McpServer::start_with(
+        4,
+        &[
+            ("PRE_REGISTERED", "keyport-enterprise:enterprise-secret"),
+            ("ID_JAG_ISSUER", idp.issuer.as_str()),
+        ],
+    );
+    // The server itself: no browser may open (BROWSER fails).
+    let run: Run = env
+        .command(&[
+            "connect",
+            &server.url,
+            "--via",
+            &person,
+            "--client-id",
+            "keyport-enterprise",
+            "--client-secret-env",
+            "MCP_CLIENT_SECRET",
+            "--json",
+            "--timeout",
+            "5",
+        ])
+        .env("MCP_CLIENT_SECRET", "enterprise-secret")
+        .env("BROWSER", "/bin/false")
+        .output()
+        .unwrap()
+        .into();
+    let account = run.ok().json();
+    let id = account["id"].as_str().unwrap().to_string();
+    assert_eq!(account["status"], "ok", "{account}");
+    assert_eq!(idp.stats()["id_jags"], 1);
+    assert_eq!(server.stats()["identity_assertions"], 1);
+    assert_eq!(
+        server.stats()["authorizations"],
+        0,
+        "no browser sign-in at the server"
+    );
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert!(
+        providers.contains("grant = \"identity_assertion\""),
+        "{providers}"
+    );
+    assert!(providers.contains(&format!("via = \"{person}\"")), "{providers}");
+    assert!(
+        !providers.contains("enterprise-secret"),
+        "the secret is in the keychain only"
+    );
+
+    // A client through keyport mcp: the server knows the person the identity provider named.
+    let said = said(modern_client(&env, &server.url, "auto").env("BROWSER", "/bin/false"));
+    let whoami: serde_json::Value = serde_json::from_str(said["calls"][0].as_str().unwrap()).unwrap();
+    assert_eq!(whoami["subject"], "alice", "{said}");
+    assert_eq!(whoami["client_id"], "keyport-enterprise", "{said}");
+
+    // Once the token ran out: a new ID-JAG, a new token; still no browser, no reconnect.
+    let before = env.run(&["token", &id]).ok().stdout;
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let after = env.run(&["token", &id]).ok().stdout;
+    assert_ne!(before.trim(), after.trim());
+    assert_eq!(server.call_whoami(after.trim()).0, 200);
+    let assertions = server.stats()["identity_assertions"].as_u64().unwrap();
+    assert!(assertions >= 2, "{assertions}");
+    assert_eq!(idp.stats()["id_jags"].as_u64().unwrap(), assertions);
+    assert_eq!(server.stats()["authorizations"], 0);
 }

@@ -37,6 +37,10 @@ without one gets 401 with the resource metadata, or 403 `insufficient_scope` nam
 `admin`), LEGACY_ISSUER_PATH=/oauth (a 2025-03-26 server: no resource metadata; the metadata at the
 origin's /.well-known/oauth-authorization-server names the issuer <origin>/oauth, whose endpoints
 live under that path).
+ID_JAG_ISSUER=<IdP issuer> (Enterprise-Managed Authorization, SEP-990: the jwt-bearer grant
+takes an ID-JAG that IdP signed with a key from <issuer>/test/id-jag-jwks, for our issuer and
+resource and for the authenticated client; tokens come without a refresh token, and a PRE_REGISTERED
+client may use that grant; /test/stats counts `identity_assertions`).
 Every `tools/call` POST is recorded in /test/stats under `tool_call_headers`: its
 MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers, and whether it carried a session.
 The tool `echo_region` takes `region`, declared `x-mcp-header: Region` (2026-07-28: mirrored as the
@@ -64,6 +68,7 @@ from starlette.responses import JSONResponse
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import (
+    TokenError,
     AccessToken,
     AuthorizationCode,
     AuthorizationParams,
@@ -104,7 +109,10 @@ STATS = {
     "metadata_document_fetches": 0,  # Client ID Metadata Documents read (CIMD=1)
     "tool_call_headers": [],  # the routing headers of each tools/call POST (see HeaderWatch)
     "unauthenticated_requests": 0,  # POST /mcp served without a token (AUTH=none, AUTH=late*)
+    "identity_assertions": 0,  # ID-JAGs exchanged for tokens (ID_JAG_ISSUER)
 }
+# ID_JAG_ISSUER=<IdP issuer>: the enterprise IdP whose ID-JAGs the jwt-bearer grant takes.
+ID_JAG_ISSUER = os.environ.get("ID_JAG_ISSUER")
 # AUTH=none | late401 | late403 (see the module's doc).
 AUTH = os.environ.get("AUTH", "")
 # LEGACY_ISSUER_PATH=/oauth: a 2025-03-26 server whose issuer is a path on its own origin.
@@ -164,7 +172,8 @@ def pre_registered() -> dict[str, OAuthClientInformationFull]:
         client_secret=secret,
         redirect_uris=["http://127.0.0.1/callback"],
         token_endpoint_auth_method="client_secret_post",
-        grant_types=["authorization_code", "refresh_token"],
+        grant_types=["authorization_code", "refresh_token"]
+        + (["urn:ietf:params:oauth:grant-type:jwt-bearer"] if ID_JAG_ISSUER else []),
         scope="admin",
     )
     return {client_id: client}
@@ -173,8 +182,10 @@ def pre_registered() -> dict[str, OAuthClientInformationFull]:
 class AutoApproveProvider:
     """The SDK's OAuthAuthorizationServerProvider interface, in memory, approving everything."""
 
-    def __init__(self, resource: str):
+    def __init__(self, resource: str, issuer: str = ""):
         self.resource = resource  # the only resource (RFC 8707) we issue tokens for
+        self.issuer = issuer  # our issuer: the audience an ID-JAG must name
+        self.seen_jti: set[str] = set()  # ID-JAGs already exchanged (replays refused)
         self.clients: dict[str, OAuthClientInformationFull] = pre_registered()
         self.codes: dict[str, AuthorizationCode] = {}
         self.access: dict[str, AccessToken] = {}
@@ -238,8 +249,41 @@ class AutoApproveProvider:
         STATS["token_grants"]["refresh_token"] += 1
         return self._issue(client.client_id, scopes, token.resource, token.subject)
 
-    def _issue(self, client_id: str, scopes: list[str], resource: str | None, subject: str | None) -> OAuthToken:
-        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params) -> OAuthToken:
+        """SEP-990 leg 2: an ID-JAG from the enterprise IdP (ID_JAG_ISSUER) for a token of ours."""
+        if not ID_JAG_ISSUER:
+            raise TokenError("unsupported_grant_type", "no enterprise IdP is trusted here")
+        try:
+            keys = jwt.PyJWKClient(f"{ID_JAG_ISSUER.rstrip('/')}/test/id-jag-jwks")
+            key = await asyncio.to_thread(keys.get_signing_key_from_jwt, params.assertion)
+            header = jwt.get_unverified_header(params.assertion)
+            claims = jwt.decode(
+                params.assertion,
+                key,
+                algorithms=JWT_ALGORITHMS,
+                issuer=ID_JAG_ISSUER,
+                audience=self.issuer,
+                options={"require": ["exp", "iss", "aud", "sub", "jti"]},
+            )
+        except (jwt.PyJWTError, OSError, ValueError) as e:
+            raise TokenError("invalid_grant", f"the ID-JAG is not valid: {e}")
+        if header.get("typ") != "oauth-id-jag+jwt":
+            raise TokenError("invalid_grant", "the assertion is not an ID-JAG")
+        if claims.get("client_id") != client.client_id:
+            raise TokenError("invalid_grant", "the ID-JAG is for another client")
+        if not same_resource(claims.get("resource", ""), self.resource):
+            raise TokenError("invalid_target", "the ID-JAG is for another resource")
+        if claims["jti"] in self.seen_jti:
+            raise TokenError("invalid_grant", "this ID-JAG was used already")
+        self.seen_jti.add(claims["jti"])
+        STATS["identity_assertions"] += 1
+        scopes = str(claims.get("scope", "")).split()
+        return self._issue(client.client_id, scopes, self.resource, claims["sub"], refresh=False)
+
+    def _issue(
+        self, client_id: str, scopes: list[str], resource: str | None, subject: str | None, refresh: bool = True
+    ) -> OAuthToken:
+        access, refresh_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.access[access] = AccessToken(
             token=access,
             client_id=client_id,
@@ -249,15 +293,17 @@ class AutoApproveProvider:
             resource=resource or self.resource,
             subject=subject,
         )
-        self.refresh[refresh] = RefreshToken(
-            token=refresh, client_id=client_id, scopes=scopes, resource=resource, subject=subject
+        if not refresh:
+            return OAuthToken(access_token=access, expires_in=ACCESS_TTL, scope=" ".join(scopes) or None)
+        self.refresh[refresh_token] = RefreshToken(
+            token=refresh_token, client_id=client_id, scopes=scopes, resource=resource, subject=subject
         )
-        self.pair[access], self.pair[refresh] = refresh, access
+        self.pair[access], self.pair[refresh_token] = refresh_token, access
         return OAuthToken(
             access_token=access,
             expires_in=ACCESS_TTL,
             scope=" ".join(scopes) or None,
-            refresh_token=refresh,
+            refresh_token=refresh_token,
         )
 
     # --- bearer check for /mcp (the SDK wraps this in its ProviderTokenVerifier) ---
@@ -595,7 +641,7 @@ def build_app(port: int):
         provider, find_token, admin_scope = None, None, "admin"
         mcp = MCPServer("keyport-test-mcp", log_level=LOG_LEVEL)
     else:
-        provider = AutoApproveProvider(resource)
+        provider = AutoApproveProvider(resource, issuer)
 
         async def find_token(token: str) -> AccessToken | None:
             return provider.access.get(token)
@@ -612,6 +658,7 @@ def build_app(port: int):
                 validate_token_resource=not LEGACY_ISSUER_PATH,
                 client_registration_options=ClientRegistrationOptions(enabled=True),
                 revocation_options=RevocationOptions(enabled=True),
+                identity_assertion_enabled=bool(ID_JAG_ISSUER),
             ),
             log_level=LOG_LEVEL,
         )

@@ -19,8 +19,17 @@
 // scopes: `keyport-machine-secret` (client_secret_basic, secret "machine-test-secret"), and
 // `keyport-machine-ec` / `keyport-machine-rsa` (private_key_jwt, ES256 / RS256), whose private
 // keys, made at start, are in the announcement as `machine_keys: {ec, rsa}` (PKCS#8 PEM).
+//
+// ID_JAG_CLIENT_ID=<id>: also an enterprise IdP of MCP's Enterprise-Managed Authorization
+// (SEP-990, Cross App Access): its public client may use RFC 8693 token exchange to trade an ID
+// token it was issued (subject_token_type id_token) for an ID-JAG (requested_token_type id-jag),
+// a JWT of type `oauth-id-jag+jwt` naming the user (`sub`), the MCP authorization server asked
+// for (`aud` = `audience`), the MCP server (`resource`), the MCP client's id there (<id>, as an
+// administrator would configure it) and the scopes; signed with a key served at
+// /test/id-jag-jwks. /test/stats counts `id_jags` issued.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import * as jose from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT ?? 0);
@@ -32,9 +41,12 @@ const MCP_SCOPES = ['mcp:tools', 'mcp:admin'];
 const MCP_RESOURCE = /^http:\/\/127\.0\.0\.1:\d+\/[^?#]+$/;
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const idJagClient = process.env.ID_JAG_CLIENT_ID;
+const idJagKey = idJagClient ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : null;
 // `time_ms`/`requests`: per path, how long the provider spent answering (the benchmark takes this
 // from a sign-in's time to find Keyport's own).
-const stats = { grants: {}, errors: {}, time_ms: {}, requests: {}, registrations: 0 };
+const stats = { grants: {}, errors: {}, time_ms: {}, requests: {}, registrations: 0, id_jags: 0 };
 const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
 // stdout carries only the announcement line: whoever started us may stop reading after it.
@@ -86,7 +98,7 @@ server.listen(port, '127.0.0.1', () => {
         // Native loopback redirect: the port is not compared (RFC 8252 §7.3). The desktop app's
         // custom-scheme redirect is registered too, for providers set to `redirect = "deep_link"`.
         redirect_uris: ['http://127.0.0.1/callback', 'keyport://oauth/callback'],
-        grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+        grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT, ...(idJagClient ? [TOKEN_EXCHANGE] : [])],
         response_types: ['code'],
       },
       {
@@ -171,12 +183,58 @@ server.listen(port, '127.0.0.1', () => {
     // Exact expiry, so tests can wait a token out.
     clockTolerance: 0,
   });
+  if (idJagClient) {
+    provider.registerGrantType(
+      TOKEN_EXCHANGE,
+      async (ctx) => {
+        const p = ctx.oidc.params;
+        if (p.subject_token_type !== 'urn:ietf:params:oauth:token-type:id_token'
+          || p.requested_token_type !== 'urn:ietf:params:oauth:token-type:id-jag') {
+          throw new errors.InvalidRequest('only an ID token for an ID-JAG is exchanged here');
+        }
+        if (!p.audience || !p.resource) throw new errors.InvalidRequest('audience and resource are required');
+        let claims;
+        try {
+          // Issued by us, to this very client, and not expired.
+          ({ payload: claims } = await provider.IdToken.validate(p.subject_token, ctx.oidc.client));
+        } catch (e) {
+          throw new errors.InvalidGrant(`the subject token is not a valid ID token (${e.message})`);
+        }
+        if (claims.exp * 1000 < Date.now()) throw new errors.InvalidGrant('the ID token has expired');
+        const jag = await new jose.SignJWT({
+          client_id: idJagClient,
+          resource: p.resource,
+          ...(p.scope ? { scope: p.scope } : {}),
+          jti: crypto.randomUUID(),
+        })
+          .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid: 'id-jag' })
+          .setIssuer(issuer)
+          .setSubject(claims.sub)
+          .setAudience(p.audience)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(idJagKey.privateKey);
+        stats.id_jags += 1;
+        ctx.body = {
+          access_token: jag,
+          issued_token_type: 'urn:ietf:params:oauth:token-type:id-jag',
+          token_type: 'N_A',
+          expires_in: 300,
+        };
+      },
+      ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'],
+    );
+  }
   provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
   provider.on('grant.error', (ctx, err) => bump(stats.errors, `${ctx.oidc.params?.grant_type}:${err.error}`));
   provider.on('registration_create.success', () => { stats.registrations += 1; });
   provider.use(async (ctx, next) => {
     if (ctx.path === '/test/stats') {
       ctx.body = stats;
+      return;
+    }
+    if (ctx.path === '/test/id-jag-jwks' && idJagKey) {
+      ctx.body = { keys: [{ ...idJagKey.publicKey.export({ format: 'jwk' }), kid: 'id-jag', alg: 'RS256', use: 'sig' }] };
       return;
     }
     const start = process.hrtime.bigint();

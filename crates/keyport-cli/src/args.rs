@@ -247,6 +247,17 @@ pub struct ClientChoice {
         conflicts_with = "client_secret_env"
     )]
     pub private_key_env: Option<String>,
+    /// Sign in through your organization's identity provider, as this account of yours there (an
+    /// OpenID account in Keyport): its ID token is exchanged for an identity assertion for the
+    /// server, with no browser (MCP's Enterprise-Managed Authorization). Give the client id and
+    /// secret your organization registered for Keyport at the server.
+    #[arg(
+        long,
+        value_name = "ACCOUNT",
+        requires = "client_secret_env",
+        conflicts_with = "client_credentials"
+    )]
+    pub via: Option<String>,
     /// For a remote MCP server that takes Client ID Metadata Documents: the URL of the one that
     /// describes Keyport (its redirect URI: http://127.0.0.1/callback), used as the client id
     /// there instead of registering; other servers still get a registration.

@@ -275,6 +275,7 @@ fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core:
         metadata_document: false,
         client_credentials: choice.client_credentials,
         private_key,
+        via: choice.via.clone(),
     }))
 }
 

@@ -38,18 +38,20 @@ impl Catalog {
 
     /// Sets `client_id` of provider `id` in the user's file.
     pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
-        Self::set_client(user_file, id, client_id, None, None)
+        Self::set_client(user_file, id, client_id, None, None, None)
     }
 
     /// Sets provider `id`'s client id, how it authenticates at the token endpoint when
     /// `auth_method` says (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`),
-    /// and how it gets tokens when `grant` says (`authorization_code`, `client_credentials`).
+    /// and how it gets tokens when `grant` says (`authorization_code`, `client_credentials`,
+    /// `identity_assertion`, the last through the identity provider's account `via`).
     pub fn set_client(
         user_file: &Path,
         id: &str,
         client_id: &str,
         auth_method: Option<&str>,
         grant: Option<&str>,
+        via: Option<&str>,
     ) -> Result<Catalog> {
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
@@ -72,6 +74,11 @@ impl Catalog {
             match grant {
                 Some("authorization_code") => drop(table.remove("grant")),
                 Some(grant) => drop(table.insert("grant", toml_edit::value(grant))),
+                None => {}
+            }
+            match via {
+                Some(via) => drop(table.insert("via", toml_edit::value(via))),
+                None if grant.is_some() => drop(table.remove("via")),
                 None => {}
             }
             Ok(())

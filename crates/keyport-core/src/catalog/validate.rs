@@ -48,6 +48,7 @@ pub(super) struct ProviderSpec {
     env_var: Option<String>,
     #[serde(default)]
     grant: GrantKind,
+    via: Option<String>,
 }
 
 /// Token-response fields that hold secrets: never kept as metadata, which is not secret.
@@ -115,6 +116,7 @@ pub(super) fn validate(
         authorization_params: spec.authorization_params,
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
         grant: spec.grant,
+        via: spec.via.clone(),
     };
     Ok(Provider {
         id: ProviderId::new(id),
@@ -207,6 +209,14 @@ fn check_quirks(spec: &ProviderSpec, urls: &EndpointSet<Option<String>>) -> std:
              that authenticates it (client_secret_basic, client_secret_post or private_key_jwt)"
                 .into(),
         );
+    }
+    if (spec.grant == GrantKind::IdentityAssertion) != spec.via.is_some() {
+        return Err(
+            "`grant = \"identity_assertion\"` and `via` (the identity provider's account) go together".into(),
+        );
+    }
+    if spec.grant == GrantKind::IdentityAssertion && spec.client_id.is_none() {
+        return Err("`grant = \"identity_assertion\"` needs the client's `client_id` at this server".into());
     }
     if spec.token_request_auth_method == TokenAuthMethod::PrivateKeyJwt && spec.client_secret.is_some() {
         return Err(

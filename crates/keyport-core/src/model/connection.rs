@@ -82,9 +82,10 @@ impl Connection {
     }
 
     /// Whether a new access token can be had without the person once `tokens` run out: with a
-    /// refresh token, or with the client's own credentials (the client credentials grant).
+    /// refresh token, with the client's own credentials (the client credentials grant), or with a
+    /// new identity assertion from the organization's identity provider.
     pub fn renews(&self, tokens: &super::tokens::TokenSet) -> bool {
-        tokens.refresh_token.is_some() || self.quirks.grant == super::GrantKind::ClientCredentials
+        tokens.refresh_token.is_some() || self.quirks.grant != super::GrantKind::AuthorizationCode
     }
 
     pub fn wants_client_secret(&self) -> bool {

@@ -30,6 +30,11 @@ pub enum GrantKind {
     /// The client's own credentials, no person (RFC 6749 §4.4; MCP's SEP-1046 for machines and
     /// CI): a new token is asked for whenever the last one runs out.
     ClientCredentials,
+    /// An identity assertion from the organization's identity provider (MCP's Enterprise-Managed
+    /// Authorization, SEP-990): the ID token of the account `via` names is exchanged there for an
+    /// ID-JAG (RFC 8693), which this server's authorization server takes for a token (the RFC 7523
+    /// jwt-bearer grant). No browser per server; a new exchange when the token runs out.
+    IdentityAssertion,
 }
 
 impl GrantKind {
@@ -98,6 +103,10 @@ pub struct Quirks {
     /// How tokens are had: with a person, or with the client's credentials alone.
     #[serde(skip_serializing_if = "GrantKind::is_default")]
     pub grant: GrantKind,
+    /// With the identity assertion grant: the account at the organization's identity provider
+    /// whose ID token is exchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Default for Quirks {
@@ -116,6 +125,7 @@ impl Default for Quirks {
             authorization_params: BTreeMap::new(),
             resource: None,
             grant: GrantKind::default(),
+            via: None,
         }
     }
 }

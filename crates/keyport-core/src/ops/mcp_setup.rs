@@ -36,6 +36,9 @@ pub struct OwnClient {
     /// A PKCS#8 PEM private key that signs `private_key_jwt` assertions, kept in the keychain
     /// where a secret would be.
     pub private_key: Option<Secret>,
+    /// Sign in through the organization's identity provider, as this account there (its
+    /// reference): an identity assertion instead of a browser (MCP's SEP-990).
+    pub via: Option<String>,
 }
 
 impl OwnClient {
@@ -57,10 +60,10 @@ impl OwnClient {
     }
 
     fn grant(&self) -> &'static str {
-        if self.client_credentials {
-            "client_credentials"
-        } else {
-            "authorization_code"
+        match (&self.via, self.client_credentials) {
+            (Some(_), _) => "identity_assertion",
+            (None, true) => "client_credentials",
+            (None, false) => "authorization_code",
         }
     }
 }
@@ -92,6 +95,19 @@ impl Keyport {
                     ..OwnClient::default()
                 }),
         };
+        // `via` names an account by any reference: the entry keeps its id.
+        let resolved;
+        let own = match own {
+            Some(own) if own.via.is_some() => {
+                let idp = self.find(own.via.as_deref().unwrap_or_default())?;
+                resolved = OwnClient {
+                    via: Some(idp.id.to_string()),
+                    ..own.clone()
+                };
+                Some(&resolved)
+            }
+            other => other,
+        };
         let own = own.or(configured.as_ref());
         if let Some(document) = own.filter(|o| o.metadata_document) {
             let url = Url::parse(&document.client_id)
@@ -116,6 +132,7 @@ impl Keyport {
         }
         let method = own.auth_method(&methods);
         let changed = provider.client_id.as_deref() != Some(own.client_id.as_str())
+            || provider.quirks.via != own.via
             || (provider.quirks.grant == crate::model::GrantKind::ClientCredentials)
                 != own.client_credentials
             || (own.private_key.is_some()
@@ -127,6 +144,7 @@ impl Keyport {
                 &own.client_id,
                 Some(method),
                 Some(own.grant()),
+                own.via.as_deref(),
             )?;
             let updated = catalog.get(&provider.id)?.clone();
             self.catalog = catalog.into();
@@ -175,8 +193,11 @@ impl Keyport {
                 "token_request_auth_method",
                 toml_edit::value(own.auth_method(&server.token_auth_methods)),
             );
-            if own.client_credentials {
+            if own.client_credentials || own.via.is_some() {
                 table.insert("grant", toml_edit::value(own.grant()));
+            }
+            if let Some(via) = &own.via {
+                table.insert("via", toml_edit::value(via.as_str()));
             }
         }
         let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;

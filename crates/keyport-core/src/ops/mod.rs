@@ -14,6 +14,7 @@
 
 mod across_ssh;
 pub mod choose;
+mod enterprise;
 mod exec;
 mod git;
 mod mcp_bridge;

@@ -68,8 +68,10 @@ impl Keyport {
                 return Ok((account, current));
             }
         }
-        // A client with credentials of its own (the client credentials grant) asks again as itself.
-        let as_client = account.connection.quirks.grant == crate::model::GrantKind::ClientCredentials;
+        // A client with credentials of its own asks again as itself; one signed in through the
+        // organization's identity provider presents a new identity assertion.
+        let grant_kind = account.connection.quirks.grant;
+        let as_client = grant_kind != crate::model::GrantKind::AuthorizationCode;
         let refresh_token = current.refresh_token.clone();
         if refresh_token.is_none() && !as_client {
             if current.is_expired(now) {
@@ -88,8 +90,14 @@ impl Keyport {
         tracing::info!(account = %id, "refreshing the access token");
         let mut attempt = 0;
         let result = loop {
-            let renewed = match &refresh_token {
-                Some(refresh_token) if !as_client => remote.refresh(refresh_token).await,
+            let renewed = match (&refresh_token, grant_kind) {
+                (Some(refresh_token), crate::model::GrantKind::AuthorizationCode) => {
+                    remote.refresh(refresh_token).await
+                }
+                (_, crate::model::GrantKind::IdentityAssertion) => {
+                    // Boxed: the identity provider's account may need a refresh of its own first.
+                    Box::pin(self.grant_by_assertion(&account.connection, &remote, &account.scopes)).await
+                }
                 _ => remote.client_credentials(&account.scopes).await,
             };
             match renewed {

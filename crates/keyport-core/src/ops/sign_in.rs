@@ -191,8 +191,8 @@ impl Keyport {
     ) -> Result<Account> {
         let phases = Phases::start();
         let provider = self.catalog()?.get(provider_id)?;
-        if provider.quirks.grant == GrantKind::ClientCredentials {
-            return self.connect_as_client(provider, opts, phases).await;
+        if provider.quirks.grant != GrantKind::AuthorizationCode {
+            return self.connect_without_browser(provider, opts, phases).await;
         }
         let (deep_links, pasted) = match (provider.redirect, mode) {
             (RedirectKind::DeepLink, RedirectMode::DeepLink(flows)) => (Some(flows), None),
@@ -308,9 +308,10 @@ impl Keyport {
             .await
     }
 
-    /// Connects a client that signs in with its own credentials (the client credentials grant): no
-    /// browser and no person, its secret or private key from the keychain.
-    async fn connect_as_client(
+    /// Connects without a browser: a client that signs in with its own credentials (the client
+    /// credentials grant, its secret or private key from the keychain), or through the
+    /// organization's identity provider (an identity assertion).
+    async fn connect_without_browser(
         &self,
         provider: &Provider,
         opts: ConnectOptions,
@@ -321,11 +322,19 @@ impl Keyport {
             probe.outcome().await?;
         }
         prepared.phases.mark("keychain probe");
-        // A machine has no user: `openid` and `offline_access` (which discovery adds for people)
-        // mean nothing for it, and servers refuse them to such clients.
+        // No refresh token comes (a new grant is had the same way), and no person is asked:
+        // `openid` and `offline_access`, which discovery adds for people, mean nothing here, and
+        // servers refuse them to such clients.
         prepared.scopes.retain(|s| s != "openid" && s != "offline_access");
-        let grant = prepared.remote()?.client_credentials(&prepared.scopes).await?;
-        prepared.phases.mark("client credentials");
+        let remote = prepared.remote()?;
+        let grant = match provider.quirks.grant {
+            GrantKind::IdentityAssertion => {
+                self.grant_by_assertion(&prepared.connection, &remote, &prepared.scopes)
+                    .await?
+            }
+            _ => remote.client_credentials(&prepared.scopes).await?,
+        };
+        prepared.phases.mark("grant without a browser");
         let scopes = prepared.scopes.clone();
         self.store_connection(&prepared, grant, scopes, opts.nickname)
             .await

@@ -11,6 +11,7 @@ pub mod discovered;
 pub mod discovery;
 pub mod grant;
 pub mod http;
+pub mod identity_assertion;
 pub mod json_path;
 pub mod mcp;
 pub mod profile;

@@ -67,6 +67,28 @@ impl<'a> Remote<'a> {
         })
     }
 
+    /// `request` (a form POST of `form`) authenticated as the connection's client: HTTP Basic, or
+    /// its id (and secret) in the body; a private key never goes out this way (it signs
+    /// assertions), so such a client names only its id.
+    pub(crate) fn authenticate<'f>(
+        &'f self,
+        request: reqwest::RequestBuilder,
+        form: &mut Vec<(&'f str, &'f str)>,
+    ) -> reqwest::RequestBuilder {
+        let c = self.connection;
+        match (c.auth_method, &self.secret) {
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
+                return request.basic_auth(&c.client_id, Some(secret.expose()));
+            }
+            (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
+                form.push(("client_id", &c.client_id));
+                form.push(("client_secret", secret.expose()));
+            }
+            _ => form.push(("client_id", &c.client_id)),
+        }
+        request
+    }
+
     /// Our HTTP client, with the connection's token quirks, as `oauth2` wants it.
     pub(crate) fn transport(&self) -> impl http::OAuthTransport + 'a {
         let quirks = &self.connection.quirks;

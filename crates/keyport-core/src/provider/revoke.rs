@@ -4,7 +4,7 @@
 
 use crate::error::{Error, ProviderError, Result};
 use crate::model::tokens::TokenSet;
-use crate::model::{RevocationStyle, TokenAuthMethod};
+use crate::model::RevocationStyle;
 use crate::provider::http;
 use crate::provider::remote::Remote;
 use crate::secret::Secret;
@@ -37,19 +37,8 @@ impl Remote<'_> {
 
     /// RFC 7009 token revocation. `hint` is `refresh_token` or `access_token`.
     async fn revoke_one(&self, url: &Url, token: &Secret, hint: &str) -> Result<()> {
-        let conn = self.connection;
         let mut form: Vec<(&str, &str)> = vec![("token", token.expose()), ("token_type_hint", hint)];
-        let mut request = self.http.post(url.clone());
-        match (conn.auth_method, &self.secret) {
-            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
-                request = request.basic_auth(&conn.client_id, Some(secret.expose()));
-            }
-            (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
-                form.push(("client_id", &conn.client_id));
-                form.push(("client_secret", secret.expose()));
-            }
-            _ => form.push(("client_id", &conn.client_id)),
-        }
+        let request = self.authenticate(self.http.post(url.clone()), &mut form);
         let public = self.secret.is_none();
         match self.send_revocation(url, request.form(&form)).await {
             // A public client's request refused as malformed is sent once more with an empty

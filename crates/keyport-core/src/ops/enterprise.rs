@@ -1,0 +1,91 @@
+//! Signing in to an MCP server through the organization's identity provider (MCP's
+//! Enterprise-Managed Authorization, SEP-990): the person's account at the identity provider (an
+//! OpenID account in Keyport, named by `via`) lends its ID token, which the identity provider
+//! exchanges for an ID-JAG for this server, which the server's authorization server takes for a
+//! token (`provider/identity_assertion.rs`). The same on every renewal: no browser per server,
+//! and the organization's policy is asked each time.
+
+use super::Keyport;
+use crate::error::{Error, Result};
+use crate::model::Connection;
+use crate::provider::grant::Grant;
+use crate::provider::identity_assertion::IdJagRequest;
+use crate::provider::remote::Remote;
+use crate::secret::Secret;
+
+impl Keyport {
+    /// A token for `connection`'s server, as `remote` (its client there), for `scopes`.
+    pub(super) async fn grant_by_assertion(
+        &self,
+        connection: &Connection,
+        remote: &Remote<'_>,
+        scopes: &[String],
+    ) -> Result<Grant> {
+        let via = connection.quirks.via.as_deref().ok_or_else(|| {
+            Error::Usage(format!(
+                "{} signs in through an identity provider, but none is named (`via`)",
+                connection.provider_name
+            ))
+        })?;
+        let id_token = self.fresh_id_token(via).await?;
+        let idp = self.find(via)?;
+        let idp_remote = self.remote(&idp.provider, &idp.connection)?;
+        // The authorization server the ID-JAG is for: its issuer, else its token endpoint.
+        let audience = connection
+            .callback_issuer
+            .clone()
+            .unwrap_or_else(|| connection.token_url().to_string());
+        let jag = idp_remote
+            .id_jag(IdJagRequest {
+                id_token: &id_token,
+                audience: &audience,
+                resource: connection.quirks.resource.as_deref(),
+                scopes,
+            })
+            .await?;
+        remote.jwt_bearer(&jag, scopes).await
+    }
+
+    /// The ID token of the account `via`, from a refresh first when the one kept has (nearly)
+    /// expired: an identity provider refuses to exchange a stale one.
+    async fn fresh_id_token(&self, via: &str) -> Result<Secret> {
+        let (_, tokens) = self.token_set(via, 60).await?;
+        let now = crate::model::now();
+        let fresh = |token: &Secret| expires_at(token).is_none_or(|at| at > now + 60);
+        if let Some(token) = tokens.id_token.filter(fresh) {
+            return Ok(token);
+        }
+        self.refresh(via).await?;
+        let (account, tokens) = self.token_set(via, 60).await?;
+        tokens.id_token.ok_or_else(|| {
+            Error::Usage(format!(
+                "{} has no ID token to present to its identity provider: connect it with the `openid` scope",
+                account.label()
+            ))
+        })
+    }
+}
+
+/// The `exp` of a JWT, read without checking it (the identity provider checks it; this only
+/// decides whether to refresh first).
+fn expires_at(jwt: &Secret) -> Option<u64> {
+    use base64::Engine as _;
+    let payload = jwt.expose().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?["exp"].as_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_tokens_expiry_is_read_from_its_payload() {
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"a","exp":1234}"#);
+        assert_eq!(expires_at(&Secret::new(format!("h.{payload}.s"))), Some(1234));
+        assert_eq!(expires_at(&Secret::new("not a jwt")), None);
+    }
+}
