@@ -5,8 +5,12 @@ line (`keyport mcp <url>`, or `mcp-remote <url> --header …`), and the bridge's
 after the calls (the process and its children). Prints one JSON line:
 {"direct_ms": [...], "bridge_ms": [...], "rss_kib": N}.
 
-Usage: MCP_TOKEN=… bridge_latency.py URL N -- BRIDGE COMMAND…   (the bridge's stdio is ours; the
-token comes in the environment, never on a command line)
+Usage: MCP_TOKEN=… [REVISION=2026-07-28] bridge_latency.py URL N -- BRIDGE COMMAND…   (the
+bridge's stdio is ours; the token comes in the environment, never on a command line)
+
+REVISION=2026-07-28 speaks that revision on both paths: no `initialize` and no session, each
+request standing alone with its `_meta` envelope and, over HTTP, its routing headers. Otherwise
+the 2025-06-18 handshake and a session.
 """
 import json
 import os
@@ -29,7 +33,14 @@ def rpc(i, method, params=None):
 
 
 INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+MODERN = os.environ.get("REVISION") == "2026-07-28"
 CALL = {"name": "whoami", "arguments": {}}
+if MODERN:
+    CALL["_meta"] = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
 
 
 def direct():
@@ -46,6 +57,10 @@ def direct():
         h = dict(headers)
         if session:
             h["mcp-session-id"] = session
+        if MODERN:
+            h.update({"mcp-protocol-version": "2026-07-28", "mcp-method": body["method"]})
+            if body["method"] == "tools/call":
+                h["mcp-name"] = body["params"]["name"]
         connection.request("POST", parsed.path, body=json.dumps(body), headers=h)
         response = connection.getresponse()
         data = response.read()
@@ -53,8 +68,10 @@ def direct():
             raise SystemExit(f"straight HTTP got {response.status}: {data[:200]}")
         return response.getheader("mcp-session-id"), data
 
-    session, _ = post(rpc(1, "initialize", INIT))
-    post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    session = None
+    if not MODERN:
+        session, _ = post(rpc(1, "initialize", INIT))
+        post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
     times = []
     for i in range(n):
         start = time.perf_counter()
@@ -82,9 +99,10 @@ def through_bridge():
             if got.get("id") == i:
                 return got
 
-    send(rpc(1, "initialize", INIT))
-    answer(1)
-    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    if not MODERN:
+        send(rpc(1, "initialize", INIT))
+        answer(1)
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     times = []
     for i in range(n):
         start = time.perf_counter()

@@ -77,6 +77,11 @@ fn the_sdks_newest_client_works_through_keyport_mcp_in_each_of_its_modes() {
     let stats = server.stats();
     assert_eq!(stats["authorizations"], 1, "one sign-in for the three: {stats}");
     assert_eq!(stats["tool_calls"], 9, "{stats}");
+    // The account reads as what the server says it is (its serverInfo), marked as an MCP server.
+    let listed = &env.list()[0];
+    assert_eq!(listed["nickname"], "keyport-test-mcp", "{listed}");
+    assert_eq!(listed["provider_name"], "keyport-test-mcp", "{listed}");
+    assert_eq!(listed["mcp_server"], true, "{listed}");
 }
 
 #[test]
@@ -317,4 +322,20 @@ fn through_the_organizations_identity_provider_an_id_jag_signs_in_with_no_browse
     assert!(assertions >= 2, "{assertions}");
     assert_eq!(idp.stats()["id_jags"].as_u64().unwrap(), assertions);
     assert_eq!(server.stats()["authorizations"], 0);
+}
+
+#[test]
+fn a_request_whose_event_stream_the_server_closes_is_resumed_with_last_event_id() {
+    // The server closes the tool call's stream before answering (as a server that wants to be
+    // polled does) and names `retry: 300`: the answer comes only to a client that resumes.
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("EVENT_STORE", "1"), ("JSON_RESPONSE", "0")]);
+    let said = said(
+        modern_client(&env, &server.url, "legacy")
+            .env("TOOL", "poll_later")
+            .env("ARGS", "{}"),
+    );
+    assert_eq!(said["calls"][2], "polled", "{said}");
+    let stats = server.stats();
+    assert!(stats["resumed"].as_u64().unwrap() >= 1, "{stats}");
 }

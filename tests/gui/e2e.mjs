@@ -471,11 +471,13 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
   }
   await browser.setWindowSize(width, height);
   await browser.$('#mcp-save').click();
-  const name = new URL(url).host;
+  // Named after what the server says it is (its serverInfo), not its host and port, and marked.
+  const name = 'keyport-test-mcp';
   await browser.waitUntil(async () => (await row(name)).isExisting(), {
     timeout: 30000,
-    timeoutMsg: 'the MCP server is not listed as an account',
+    timeoutMsg: 'the MCP server is not listed as an account under its own name',
   });
+  assert.equal(await (await (await row(name)).$('.badge-mcp')).getText(), 'MCP server');
   await shot('mcp-account');
   for (const w of [480, 1280]) {
     await browser.setWindowSize(w, 720);

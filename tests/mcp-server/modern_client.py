@@ -6,7 +6,8 @@ MODE is the client's `mode`: `auto` (its default: `server/discover`, falling bac
 `2026-07-28` (that revision, no probe) or `legacy` (the `initialize` handshake). It lists the tools,
 calls `whoami`, waits PAUSE seconds, calls it again, then TOOL with ARGS (JSON) if set, and prints one
 JSON line: {"protocol": <negotiated version>, "tools": [...], "calls": [<text>, ...]}. A tool
-answering with an error, or any failure, goes to stderr with exit code 1.
+answering with an error, a call not answered within 60 s, or any failure, goes to stderr with exit
+code 1.
 """
 
 import asyncio
@@ -33,7 +34,8 @@ async def main() -> None:
         for i, (name, arguments) in enumerate(wanted):
             if i == 1:
                 await asyncio.sleep(pause)
-            result = await client.call_tool(name, arguments)
+            # A call that never gets its answer fails the run instead of hanging it.
+            result = await asyncio.wait_for(client.call_tool(name, arguments), 60)
             if result.is_error:
                 raise SystemExit(f"{name} failed: {result.content}")
             calls.append(result.content[0].text)

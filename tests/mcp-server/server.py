@@ -41,6 +41,10 @@ ID_JAG_ISSUER=<IdP issuer> (Enterprise-Managed Authorization, SEP-990: the jwt-b
 takes an ID-JAG that IdP signed with a key from <issuer>/test/id-jag-jwks, for our issuer and
 resource and for the authenticated client; tokens come without a refresh token, and a PRE_REGISTERED
 client may use that grant; /test/stats counts `identity_assertions`).
+EVENT_STORE=1 (resumable streams: every event has an id, the priming event says `retry: 300`;
+the tool `poll_later` closes its POST's event stream before it answers, as a server that wants to be
+polled does, so its answer comes only to a client that resumes with Last-Event-ID; use with
+JSON_RESPONSE=0; /test/stats counts `resumed` streams).
 Every `tools/call` POST is recorded in /test/stats under `tool_call_headers`: its
 MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers, and whether it carried a session.
 The tool `echo_region` takes `region`, declared `x-mcp-header: Region` (2026-07-28: mirrored as the
@@ -110,6 +114,7 @@ STATS = {
     "tool_call_headers": [],  # the routing headers of each tools/call POST (see HeaderWatch)
     "unauthenticated_requests": 0,  # POST /mcp served without a token (AUTH=none, AUTH=late*)
     "identity_assertions": 0,  # ID-JAGs exchanged for tokens (ID_JAG_ISSUER)
+    "resumed": 0,  # streams resumed with Last-Event-ID (EVENT_STORE=1)
 }
 # ID_JAG_ISSUER=<IdP issuer>: the enterprise IdP whose ID-JAGs the jwt-bearer grant takes.
 ID_JAG_ISSUER = os.environ.get("ID_JAG_ISSUER")
@@ -322,6 +327,33 @@ class AutoApproveProvider:
                 self.access.pop(t, None)
                 self.refresh.pop(t, None)
                 self.pair.pop(t, None)
+
+
+class MemoryEventStore:
+    """The SDK's EventStore interface, in memory (EVENT_STORE=1): what a resuming client missed."""
+
+    def __init__(self):
+        self.events: list[tuple[str, str, object]] = []  # (event id, stream id, message)
+
+    async def store_event(self, stream_id, message):
+        event_id = str(len(self.events) + 1)
+        self.events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id, send_callback):
+        from mcp.server.streamable_http import EventMessage
+
+        found = next((s for e, s, _ in self.events if e == last_event_id), None)
+        if found is None:
+            return None
+        STATS["resumed"] += 1
+        after = False
+        for event_id, stream_id, message in self.events:
+            if event_id == last_event_id:
+                after = True
+            elif after and stream_id == found and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return found
 
 
 def discover_jwks_uri(issuer: str) -> str:
@@ -687,6 +719,14 @@ def build_app(port: int):
         STATS["tool_calls"] += 1
         return f"region {region}"
 
+    @mcp.tool()
+    async def poll_later(ctx: Context) -> str:
+        """Closes its own event stream, then answers: only a client that resumes gets it."""
+        await ctx.close_sse_stream()
+        await asyncio.sleep(0.5)
+        STATS["tool_calls"] += 1
+        return "polled"
+
     pending: set[asyncio.Task] = set()
 
     @mcp.tool()
@@ -730,7 +770,12 @@ def build_app(port: int):
             provider.clients.clear()
         return JSONResponse({"forgotten": True})
 
-    inner = mcp.sse_app(host=HOST) if legacy else mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE)
+    resumable = {"event_store": MemoryEventStore(), "retry_interval": 300} if os.environ.get("EVENT_STORE") == "1" else {}
+    inner = (
+        mcp.sse_app(host=HOST)
+        if legacy
+        else mcp.streamable_http_app(host=HOST, json_response=JSON_RESPONSE, **resumable)
+    )
     app = TokenRequestWatch(inner, resource) if provider else inner
     # With AUTH_SERVER, the address the SDK serves the resource metadata at (RFC 9728 section 3.1).
     metadata_url = (

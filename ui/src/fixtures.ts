@@ -13,6 +13,7 @@ export const account = (over: Partial<Account> = {}): Account => ({
   scopes: ['openid', 'email'],
   can_refresh: true,
   can_revoke: true,
+  mcp_server: false,
   metadata: {},
   is_default: false,
   over_ssh: false,

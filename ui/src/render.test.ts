@@ -54,6 +54,13 @@ describe('an account row', () => {
     expect([...busy.querySelectorAll('button')].every((b) => b.disabled)).toBe(true);
   });
 
+  it('marks an MCP server as one, and only it', () => {
+    const server = accountItem(account({ mcp_server: true, nickname: 'Acme Tickets' }), [], 1000, false, () => {});
+    expect(server.querySelector('.badge-mcp')?.textContent).toBe('MCP server');
+    const person = accountItem(account(), [], 1000, false, () => {});
+    expect(person.querySelector('.badge-mcp')).toBeNull();
+  });
+
   it('puts text in as text, never as markup', () => {
     const li = accountItem(account({ nickname: '<img src=x onerror=alert(1)>' }), [], 1000, false, () => {});
     expect(li.querySelector('img')).toBeNull();

@@ -50,6 +50,7 @@ export function accountItem(
   );
   // The account `keyport token <provider>` means when the provider has several.
   if (a.is_default) title.append(el('span', { class: 'badge badge-default', title: `keyport token ${a.provider}` }, 'default'));
+  if (a.mcp_server) title.append(el('span', { class: 'badge badge-mcp', title: 'A remote MCP server: MCP clients reach it through keyport mcp' }, 'MCP server'));
   if (a.over_ssh) title.append(el('span', { class: 'badge badge-ssh', title: 'Usable from machines reached with keyport ssh' }, 'over SSH'));
   const facts = [a.provider_name, needsReconnect ? null : expiryText(a)].filter(Boolean).join(' · ');
   item.append(title, el('div', { class: 'meta' }, facts));

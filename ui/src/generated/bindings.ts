@@ -9,7 +9,12 @@ status_reason: string | null,
 /**
  * Seconds until expiry (negative once expired).
  */
-expires_in: number | null, can_refresh: boolean, can_revoke: boolean, id: string, provider: string, nickname: string, scopes: Array<string>, 
+expires_in: number | null, can_refresh: boolean, can_revoke: boolean, 
+/**
+ * Whether the account is a remote MCP server's (its tokens are for one resource), which the
+ * window marks as such.
+ */
+mcp_server: boolean, id: string, provider: string, nickname: string, scopes: Array<string>, 
 /**
  * Unix seconds; `null` for a token that does not expire.
  */
@@ -112,7 +117,8 @@ program: string,
  */
 exe: string, account: string, 
 /**
- * The account as the window shows it (`provider:nickname`).
+ * The account in words (`provider:nickname`; "the MCP server <its name>" for one), never
+ * an id made of a host and port.
  */
 account_label: string, 
 /**

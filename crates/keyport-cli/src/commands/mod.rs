@@ -84,11 +84,10 @@ pub async fn run(args: Args) -> Result<()> {
                 return connect::on_the_desktop(&keyport, &provider, &opts, device, json);
             }
             // A URL is a remote MCP server: found, and added as a provider, before the sign-in.
-            let mut nickname = nickname;
+            // Its account is named after what the server says it is (the core asks it).
             let own = own_client(&client)?;
             if provider.starts_with("https://") || provider.starts_with("http://") {
                 let server = keyport.mcp_provider(&provider, own.as_ref()).await?;
-                nickname = nickname.or_else(|| Some(server.display_name.clone()));
                 provider = server.id.into();
             } else if own.is_some() {
                 return Err(keyport_core::Error::Usage(

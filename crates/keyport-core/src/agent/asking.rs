@@ -29,7 +29,8 @@ pub struct Question {
     /// The path of its executable: what the answer is remembered for.
     pub exe: String,
     pub account: String,
-    /// The account as the window shows it (`provider:nickname`).
+    /// The account in words (`provider:nickname`; "the MCP server <its name>" for one), never
+    /// an id made of a host and port.
     pub account_label: String,
     /// The SSH destination the request came through; then `program` is only what the machine
     /// there says, and the window says so.
@@ -119,7 +120,7 @@ impl Consent {
                 program: program.to_string(),
                 exe: exe.to_string(),
                 account: account.id.to_string(),
-                account_label: account.label(),
+                account_label: account.spoken(),
                 over_ssh: over_ssh.map(str::to_string),
                 connect: None,
             };

@@ -85,6 +85,21 @@ impl Catalog {
         })
     }
 
+    /// Sets provider `id`'s `display_name` in the user's file (an MCP server named after what it
+    /// says it is).
+    pub fn set_display_name(user_file: &Path, id: &str, name: &str) -> Result<Catalog> {
+        let file = user_file.display().to_string();
+        Self::edit_user_file(user_file, |catalog, providers| {
+            catalog.get(id)?;
+            let table = providers
+                .get_mut(id)
+                .and_then(|t| t.as_table_mut())
+                .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] is not in the user's file")))?;
+            table.insert("display_name", toml_edit::value(name));
+            Ok(())
+        })
+    }
+
     /// Adds `table` as `[providers.<id>]` to the user's file. An id that is already taken
     /// (built-in or the user's) is refused. Returns the catalog with it.
     pub fn add_to_user_file(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<Catalog> {

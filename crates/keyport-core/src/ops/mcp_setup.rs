@@ -262,7 +262,6 @@ impl Keyport {
         });
         let name = server.display_name.clone();
         let opts = ConnectOptions {
-            nickname: Some(name.clone()),
             timeout: first.timeout,
             scopes,
             ..ConnectOptions::default()
@@ -302,6 +301,64 @@ impl Keyport {
             }),
         }
     }
+}
+
+impl Keyport {
+    /// What the MCP server at `resource` says it is, asked with `token`: the `serverInfo` of an
+    /// `initialize` (its `title`, else its `name`), made fit for a nickname; `None` when it says
+    /// nothing usable. The session it opened is closed again.
+    pub(super) async fn mcp_server_name(&self, resource: &str, token: &Secret) -> Option<String> {
+        let url = Url::parse(resource).ok()?;
+        let initialize = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "keyport", "version": env!("CARGO_PKG_VERSION")}}
+        });
+        let response = self
+            .http()
+            .post(url.clone())
+            .bearer_auth(token.expose())
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize)
+            .send()
+            .await
+            .ok()?;
+        let session = response.headers().get("mcp-session-id").cloned();
+        let body = crate::provider::http::read_capped(response).await.ok()?;
+        if let Some(session) = session {
+            let _ = (self.http().delete(url).bearer_auth(token.expose()))
+                .header("mcp-session-id", session)
+                .send()
+                .await;
+        }
+        server_name(&String::from_utf8_lossy(&body))
+    }
+}
+
+/// The name in an `initialize` answer (JSON, or an event stream's `data`), fit for a nickname:
+/// printable, without `:` (which separates provider and nickname in a reference), not too long.
+fn server_name(answer: &str) -> Option<String> {
+    let json = if answer.trim_start().starts_with('{') {
+        answer.to_string()
+    } else {
+        answer
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let answer: serde_json::Value = serde_json::from_str(&json).ok()?;
+    let info = &answer["result"]["serverInfo"];
+    let said = info["title"].as_str().or(info["name"].as_str())?;
+    let name: String = said
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == ':' { ' ' } else { c })
+        .take(60)
+        .collect();
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 /// An id from the server's host, port and path: `https://mcp.example.com/v1/mcp` gives
@@ -375,6 +432,16 @@ fn entry(server: &McpServer) -> toml_edit::Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_name_is_its_title_else_its_name_made_fit_for_a_nickname() {
+        let json = r#"{"jsonrpc":"2.0","id":1,"result":{"serverInfo":{"name":"acme-mcp","title":"Acme: Tickets\u001b[2J"}}}"#;
+        assert_eq!(server_name(json).as_deref(), Some("Acme Tickets[2J"));
+        let stream = "event: message\ndata: {\"result\":{\"serverInfo\":{\"name\":\"acme-mcp\"}}}\n\n";
+        assert_eq!(server_name(stream).as_deref(), Some("acme-mcp"));
+        assert_eq!(server_name(r#"{"result":{"serverInfo":{"name":"  "}}}"#), None);
+        assert_eq!(server_name("not json"), None);
+    }
 
     #[test]
     fn ids_come_from_host_port_and_path() {

@@ -572,13 +572,26 @@ impl Keyport {
         prepared.phases.mark("user info");
         // An MCP server says nothing of its user: its account is named after the server, so that
         // it reads well and a reconnect finds it.
-        let nickname = nickname.or_else(|| {
-            provider
-                .quirks
-                .resource
-                .as_ref()
-                .map(|_| provider.display_name.clone())
-        });
+        // The first account of an MCP server is named after what the server says it is (its
+        // `serverInfo`), and so is its catalog entry, so that a reconnect finds it by that name.
+        let first_of_server = provider.quirks.resource.is_some()
+            && nickname.is_none()
+            && self.accounts()?.iter().all(|a| a.provider != provider.id);
+        let mut display_name = provider.display_name.clone();
+        if first_of_server {
+            let resource = provider.quirks.resource.as_deref().unwrap_or_default();
+            if let Some(name) = self.mcp_server_name(resource, &grant.tokens.access_token).await {
+                match crate::catalog::Catalog::set_display_name(
+                    &self.home.providers_file(),
+                    &provider.id,
+                    &name,
+                ) {
+                    Ok(_) => display_name = name,
+                    Err(e) => tracing::warn!(error = %e, "could not name the MCP server in providers.toml"),
+                }
+            }
+        }
+        let nickname = nickname.or_else(|| provider.quirks.resource.as_ref().map(|_| display_name.clone()));
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
         // A new account is written in three steps, so that a crash at any point leaves the

@@ -36,7 +36,8 @@ pub struct McpServer {
     pub url: Url,
     /// The RFC 8707 resource indicator: the metadata's `resource`, else the server's URL.
     pub resource: Url,
-    /// A name for people: the metadata's `resource_name`, else the host.
+    /// A name for people: the metadata's `resource_name`, else the host and path (the server's
+    /// own name, from its `serverInfo`, replaces it once signed in).
     pub name: String,
     pub authorization_url: Url,
     pub token_url: Url,
@@ -114,6 +115,7 @@ pub async fn discover(
         (None, _) => "the MCP server".to_string(),
     };
     let fail = |reason: String| ProviderError::new(&host, "MCP discovery", reason);
+    let host_and_path = format!("{host}{}", url.path().trim_end_matches('/'));
     check_endpoint(url).map_err(fail)?;
     let (challenge, asked) = match challenge {
         Some(challenge) => (challenge, true),
@@ -182,7 +184,7 @@ pub async fn discover(
             McpServer {
                 url: url.clone(),
                 resource,
-                name: name.unwrap_or_else(|| host.clone()),
+                name: name.unwrap_or_else(|| host_and_path.clone()),
                 authorization_url: m.authorization_endpoint,
                 token_url: m.token_endpoint,
                 registration_url: m.registration_endpoint,
@@ -204,7 +206,7 @@ pub async fn discover(
             McpServer {
                 url: url.clone(),
                 resource,
-                name: name.unwrap_or_else(|| host.clone()),
+                name: name.unwrap_or_else(|| host_and_path.clone()),
                 authorization_url: at("/authorize"),
                 token_url: at("/token"),
                 registration_url: Some(at("/register")),

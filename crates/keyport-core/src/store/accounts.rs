@@ -143,6 +143,15 @@ impl Account {
         )
     }
 
+    /// The account in a sentence: its [`Account::label`], or "the MCP server <its name>" for a
+    /// remote MCP server's, whose provider id is made of a host and port that read badly.
+    pub fn spoken(&self) -> String {
+        match &self.connection.quirks.resource {
+            Some(_) => format!("the MCP server {}", crate::text::escape_controls(&self.nickname)),
+            None => self.label(),
+        }
+    }
+
     /// `token`, handed out with what its users need of this account.
     pub fn issue(&self, token: crate::secret::Secret) -> crate::model::Issued {
         let integration = &self.connection.integration;

@@ -31,6 +31,9 @@ pub struct AccountSummary<'a> {
     pub expires_in: Option<i64>,
     pub can_refresh: bool,
     pub can_revoke: bool,
+    /// Whether the account is a remote MCP server's (its tokens are for one resource), which the
+    /// window marks as such.
+    pub mcp_server: bool,
 }
 
 /// The stored account's fields that interfaces show: everything but its lifecycle (shown as
@@ -62,10 +65,12 @@ impl<'a> AccountSummary<'a> {
     }
 
     pub fn listed(account: ListedAccount<'a>, catalog: &'a Catalog, now: u64) -> Self {
-        let provider_name = match catalog.get(&account.provider) {
-            Ok(p) => Cow::Borrowed(p.display_name.as_str()),
-            Err(_) => account.provider.clone(),
+        let entry = catalog.get(&account.provider).ok();
+        let provider_name = match entry {
+            Some(p) => Cow::Borrowed(p.display_name.as_str()),
+            None => account.provider.clone(),
         };
+        let mcp_server = entry.is_some_and(|p| p.quirks.resource.is_some());
         let status = account.status(now);
         let status_reason = match (account.lifecycle.reconnect_reason(), status) {
             (Some(reason), _) => Some(Cow::Owned(reason.to_string())),
@@ -81,6 +86,7 @@ impl<'a> AccountSummary<'a> {
             expires_in: account.expires_at.map(|e| e as i64 - now as i64),
             can_refresh: account.has_refresh_token,
             can_revoke: account.can_revoke(),
+            mcp_server,
             account: AccountView {
                 id: account.id,
                 provider: account.provider,
@@ -118,6 +124,7 @@ impl<'a> AccountSummary<'a> {
             expires_in: self.expires_in,
             can_refresh: self.can_refresh,
             can_revoke: self.can_revoke,
+            mcp_server: self.mcp_server,
         }
     }
 }

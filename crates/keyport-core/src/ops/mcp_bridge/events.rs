@@ -22,6 +22,11 @@ pub struct EventReader {
 const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
 impl EventReader {
+    /// The event the stream's end completes, if one was under way.
+    pub fn finish(&mut self) -> Vec<Event> {
+        self.push(b"\n\n").unwrap_or_default()
+    }
+
     /// The events `bytes` completes; `Err` when one grows past any sensible size.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<Event>, String> {
         self.pending.extend_from_slice(bytes);
@@ -76,15 +81,6 @@ fn parse(block: &str) -> Event {
     event
 }
 
-/// The `data` of each event of a whole stream.
-pub fn all_data(text: &str) -> Vec<String> {
-    let mut reader = EventReader::default();
-    let mut events = reader.push(text.as_bytes()).unwrap_or_default();
-    // The stream's end ends its last event.
-    events.extend(reader.push(b"\n\n").unwrap_or_default());
-    events.into_iter().filter_map(|e| e.data).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,8 +111,10 @@ mod tests {
                 "cut at {cut}"
             );
         }
-        assert_eq!(all_data("data: {\"c\":3}"), ["{\"c\":3}"]);
-        assert!(all_data("retry: 100\n\n").is_empty());
+        let mut unended = EventReader::default();
+        assert!(unended.push(b"data: {\"c\":3}").unwrap().is_empty());
+        let last = unended.finish();
+        assert_eq!(last[0].data.as_deref(), Some("{\"c\":3}"));
         let mut huge = EventReader::default();
         assert!(huge.push(&vec![b'x'; MAX_EVENT_BYTES + 1]).is_err());
     }

@@ -265,7 +265,11 @@ impl Keyport {
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|t| t.starts_with("text/event-stream"));
-            let answers = match read_answers(response, event_stream).await {
+            let resumable = per_request.is_none() && session.id.lock().expect("session lock").is_some();
+            let answers = match self
+                .read_answers(session, response, event_stream, &id, resumable)
+                .await
+            {
                 Ok(answers) => answers,
                 Err(why) => {
                     let failure = request::Failure::Answer {
@@ -380,11 +384,120 @@ impl Session {
     }
 }
 
-/// The messages in a response: one JSON body, or the `data` of each event of a stream.
-async fn read_answers(
-    mut response: reqwest::Response,
-    event_stream: bool,
-) -> std::result::Result<Vec<String>, String> {
+/// How many times one request's event stream is resumed after it drops before its answer came.
+const MAX_RESUMPTIONS: u32 = 5;
+
+impl Keyport {
+    /// The messages in a response: one JSON body, or the `data` of each event of a stream. A
+    /// stream of a session that ends before the answer to `id` came (a server that closes it to
+    /// be polled, a proxy timing out) is resumed as the spec says: after the server's `retry`
+    /// delay, a GET with `Last-Event-ID`, which carries on where it stopped.
+    async fn read_answers(
+        &self,
+        session: &Session,
+        mut response: reqwest::Response,
+        event_stream: bool,
+        id: &serde_json::Value,
+        resumable: bool,
+    ) -> std::result::Result<Vec<String>, String> {
+        if !event_stream {
+            let body = read_body(response).await?;
+            let text = String::from_utf8_lossy(&body);
+            let text = text.trim();
+            return Ok(if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![one_line(text)]
+            });
+        }
+        let mut answers = Vec::new();
+        let mut last_event: Option<String> = None;
+        let mut retry = std::time::Duration::from_secs(1);
+        let mut resumptions = 0;
+        loop {
+            let mut events = events::EventReader::default();
+            let mut answered = false;
+            let mut size = 0;
+            let mut ended = false;
+            // Read until the answer came (a resumed stream may stay open after it) or the stream ends.
+            while !ended && !answered {
+                // The stream's end completes its last event.
+                let next = match response.chunk().await {
+                    // A stream cut off mid-way (the server closed it, a proxy timed out) is a
+                    // stream that ended: resumed below when it can be.
+                    Err(e) if resumable && last_event.is_some() => {
+                        tracing::debug!(error = %e, "the request's event stream was cut off");
+                        None
+                    }
+                    other => other.map_err(|e| e.to_string())?,
+                };
+                let batch = match next {
+                    Some(chunk) => {
+                        size += chunk.len();
+                        if size > 16 * crate::provider::http::MAX_BODY_BYTES {
+                            return Err("its answer is too large".into());
+                        }
+                        events.push(&chunk)?
+                    }
+                    None => {
+                        ended = true;
+                        events.finish()
+                    }
+                };
+                for event in batch {
+                    last_event = event.id.or(last_event);
+                    if let Some(ms) = event.retry_ms {
+                        retry = std::time::Duration::from_millis(ms.clamp(100, 60_000));
+                    }
+                    if let Some(data) = event.data {
+                        let line = one_line(&data);
+                        answered |= answers_request(&line, id);
+                        answers.push(line);
+                    }
+                }
+            }
+            let Some(resume_from) = last_event
+                .clone()
+                .filter(|_| resumable && !answered && !id.is_null())
+            else {
+                return Ok(answers);
+            };
+            if resumptions == MAX_RESUMPTIONS {
+                return Err(format!(
+                    "its event stream dropped {MAX_RESUMPTIONS} times before the answer came"
+                ));
+            }
+            resumptions += 1;
+            tokio::time::sleep(retry).await;
+            tracing::debug!(resumptions, "resuming the request's event stream");
+            let build = |http: &reqwest::Client| {
+                session
+                    .in_session(http.get(session.url.clone()))
+                    .header("accept", "text/event-stream")
+                    .header("last-event-id", resume_from.as_str())
+            };
+            response = self
+                .send_unasked(session, &build)
+                .await
+                .map_err(|f| f.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!(
+                    "its event stream dropped, and resuming it was answered HTTP {}",
+                    response.status().as_u16()
+                ));
+            }
+        }
+    }
+}
+
+/// Whether `line` is the answer (a result or an error) to the request `id`.
+fn answers_request(line: &str, id: &serde_json::Value) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .is_ok_and(|m| &m["id"] == id && (m.get("result").is_some() || m.get("error").is_some()))
+}
+
+/// A whole response body, within the bridge's size cap.
+async fn read_body(mut response: reqwest::Response) -> std::result::Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
         body.extend_from_slice(&chunk);
@@ -392,19 +505,7 @@ async fn read_answers(
             return Err("its answer is too large".into());
         }
     }
-    let text = String::from_utf8_lossy(&body);
-    if !event_stream {
-        let text = text.trim();
-        return Ok(if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![one_line(text)]
-        });
-    }
-    Ok(events::all_data(&text)
-        .into_iter()
-        .map(|d| one_line(&d))
-        .collect())
+    Ok(body)
 }
 
 /// A JSON message on one line (stdio framing: one message per line).
