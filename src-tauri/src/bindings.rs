@@ -95,6 +95,7 @@ mod tests {
             crate::questions::DecisionView::decl(&cfg),
             crate::questions::ConsentSettings::decl(&cfg),
             crate::first_view::FirstView::decl(&cfg),
+            crate::commands::OrganizationSignIn::decl(&cfg),
         ];
         for decl in decls {
             out.push_str(&format!("export {decl}\n\n"));

@@ -79,10 +79,32 @@ pub async fn add_provider(
 
 /// Adds a remote MCP server by its URL: its sign-in discovered and its entry written to
 /// providers.toml (or the one already there for it). The window then connects it like any service.
+/// How an MCP server is signed in to through the organization's identity provider (MCP's
+/// Enterprise-Managed Authorization): the person's account there, and the client the organization
+/// registered for Keyport at the server. The secret is the one the person typed; it goes to the
+/// keychain and never comes back to the window.
+#[derive(Debug, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct OrganizationSignIn {
+    /// The account at the identity provider (its id).
+    pub via: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
 #[tauri::command]
-pub async fn add_mcp_server(url: String) -> Result<serde_json::Value, UiError> {
+pub async fn add_mcp_server(
+    url: String,
+    organization: Option<OrganizationSignIn>,
+) -> Result<serde_json::Value, UiError> {
     let mut keyport = keyport()?;
-    let provider = keyport.mcp_provider(&url, None).await?;
+    let own = organization.map(|o| keyport_core::OwnClient {
+        client_id: o.client_id.trim().to_string(),
+        client_secret: Some(Secret::new(o.client_secret)),
+        via: Some(o.via),
+        ..keyport_core::OwnClient::default()
+    });
+    let provider = keyport.mcp_provider(&url, own.as_ref()).await?;
     Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
 }
 

@@ -146,6 +146,8 @@ before(async () => {
   const server = start('node', [path.join(root, 'tests/oidc-server/server.mjs')], {
     PORT: '0',
     ACCESS_TOKEN_TTL: '3600',
+    // Also the organization's identity provider of an MCP server (its ID-JAGs name this client).
+    ID_JAG_CLIENT_ID: 'keyport-enterprise',
   });
   issuer = await new Promise((resolve, reject) => {
     server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).issuer));
@@ -492,6 +494,41 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
   assert.equal(stats.registrations, 1);
   assert.equal(stats.last_token_resource, url, 'the tokens are for that server');
   // Disconnected again, so that the other tests see the accounts they expect.
+  keyport('disconnect', '--local-only', account.id);
+});
+
+test("an MCP server added through my organization's sign-in connects with no browser", async () => {
+  // The organization's identity provider is the demo provider (an ID token of a demo account is
+  // exchanged there for an ID-JAG); the MCP server's authorization server knows the client the
+  // organization registered for Keyport.
+  const person = accounts().find((a) => a.provider === 'demo' && a.status === 'ok');
+  assert.ok(person, `a demo account to sign in with: ${JSON.stringify(accounts())}`);
+  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+    PORT: '0',
+    PRE_REGISTERED: 'keyport-enterprise:enterprise-secret',
+    ID_JAG_ISSUER: issuer,
+  });
+  const url = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
+    server.once('exit', () => reject(new Error('the MCP server did not start')));
+  });
+  await browser.$('#add-mcp').click();
+  await browser.$('#mcp').waitForDisplayed();
+  await browser.$('#mcp-url').setValue(url);
+  await browser.$('#mcp-org summary').click();
+  await browser.$('#mcp-via').selectByAttribute('value', person.id);
+  await browser.$('#mcp-client-id').setValue('keyport-enterprise');
+  await browser.$('#mcp-client-secret').setValue('enterprise-secret');
+  await shot('add-mcp-organization');
+  await browser.$('#mcp-save').click();
+  await browser.waitUntil(async () => (await row('keyport-test-mcp')).isExisting(), {
+    timeout: 30000,
+    timeoutMsg: 'the MCP server is not listed after the organization sign-in',
+  });
+  const stats = await (await fetch(url.replace(/mcp$/, 'test/stats'))).json();
+  assert.equal(stats.identity_assertions, 1, 'signed in with an ID-JAG');
+  assert.equal(stats.authorizations, 0, 'no browser sign-in at the server');
+  const account = accounts().find((a) => a.nickname === 'keyport-test-mcp');
   keyport('disconnect', '--local-only', account.id);
 });
 

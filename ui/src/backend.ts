@@ -2,7 +2,7 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type FirstView, type Question, type Reply } from './generated/bindings';
+import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type FirstView, type OrganizationSignIn, type Question, type Reply } from './generated/bindings';
 import type { Account, Provider, Use, UiError, Disconnected } from './model';
 import { asUiError } from './model';
 
@@ -48,7 +48,8 @@ export const backend = {
   addProvider: (issuer: string, name: string | null, clientId: string | null) =>
     call<Provider>(Commands.add_provider, { issuer, name, clientId }),
   /** Adds a remote MCP server by its URL (its sign-in discovered); its catalog entry. */
-  addMcpServer: (url: string) => call<Provider>(Commands.add_mcp_server, { url }),
+  addMcpServer: (url: string, organization: OrganizationSignIn | null = null) =>
+    call<Provider>(Commands.add_mcp_server, { url, organization }),
   openRegistrationPage: (provider: string) => call<void>(Commands.open_registration_page, { provider }),
   refresh: (account: string) => call<Account>(Commands.refresh_account, { account }),
   revoke: (account: string) => call<Account>(Commands.revoke_account, { account }),

@@ -197,6 +197,12 @@ export type FirstView = { accounts: { Ok : Array<Account> } | { Err : UiError },
  */
 font_family: string | null, };
 
+export type OrganizationSignIn = { 
+/**
+ * The account at the identity provider (its id).
+ */
+via: string, client_id: string, client_secret: string, };
+
 /** The commands the window may call. */
 export const Commands = {
   list_accounts: 'list_accounts',
