@@ -322,6 +322,53 @@ fn through_the_organizations_identity_provider_an_id_jag_signs_in_with_no_browse
     assert!(assertions >= 2, "{assertions}");
     assert_eq!(idp.stats()["id_jags"].as_u64().unwrap(), assertions);
     assert_eq!(server.stats()["authorizations"], 0);
+
+    // An ID token obtained elsewhere (no account at the identity provider in this home): given
+    // once from the environment, kept in the keychain, exchanged at the named token endpoint.
+    let id_token = env.keychain_item(&person).unwrap()["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let elsewhere = Env::new(60);
+    let token_endpoint = format!("{}/token", idp.issuer);
+    let run: Run = elsewhere
+        .command(&[
+            "connect",
+            &server.url,
+            "--client-id",
+            "keyport-enterprise",
+            "--client-secret-env",
+            "MCP_CLIENT_SECRET",
+            "--idp-token-endpoint",
+            &token_endpoint,
+            "--idp-client-id",
+            "keyport-test",
+            "--idp-id-token-env",
+            "ID_TOKEN",
+            "--json",
+            "--timeout",
+            "5",
+        ])
+        .env("MCP_CLIENT_SECRET", "enterprise-secret")
+        .env("ID_TOKEN", &id_token)
+        .env("BROWSER", "/bin/false")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.ok().json()["status"], "ok");
+    let providers = std::fs::read_to_string(elsewhere.home.path().join("config/providers.toml")).unwrap();
+    assert!(
+        providers.contains(&format!("idp_token_url = \"{token_endpoint}\"")),
+        "{providers}"
+    );
+    assert!(
+        !providers.contains(&id_token),
+        "the ID token is in the keychain only"
+    );
+    let answered = self::said(modern_client(&elsewhere, &server.url, "auto").env("BROWSER", "/bin/false"));
+    let whoami: serde_json::Value = serde_json::from_str(answered["calls"][0].as_str().unwrap()).unwrap();
+    assert_eq!(whoami["subject"], "alice", "{answered}");
+    assert_eq!(server.stats()["authorizations"], 0);
 }
 
 #[test]

@@ -480,6 +480,10 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
     timeoutMsg: 'the MCP server is not listed as an account under its own name',
   });
   assert.equal(await (await (await row(name)).$('.badge-mcp')).getText(), 'MCP server');
+  // Its service tile reads the same, not its host and port.
+  await browser.waitUntil(async () => (await browser.$('#providers').getText()).includes(name), {
+    timeoutMsg: 'the service tile still names the host and port',
+  });
   await shot('mcp-account');
   for (const w of [480, 1280]) {
     await browser.setWindowSize(w, 720);
@@ -819,6 +823,45 @@ test('a program that runs another program while its question is open gets nothin
 
 // OpenSSH's sshd on a loopback port, run by this user: its sessions play a machine reached over
 // SSH (a home of their own, no accounts, no keychain).
+test("an MCP client's first call is answered though the question outlasted the server's kept-alive connection", async () => {
+  // The server closes idle connections after 1 s; the bridge's first request (refused: no token
+  // yet) left one in its pool, then a sign-in, then the question, answered after 1.5 s. The call
+  // must not fail on the connection the server closed meanwhile. (People take 30 s and more, and
+  // servers keep connections 5 to 75 s: the same race, shortened to fit the question's 4 s here.)
+  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+    PORT: '0',
+    KEEP_ALIVE: '1',
+  });
+  const url = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
+    server.once('exit', () => reject(new Error('the MCP server did not start')));
+  });
+  const client = start(path.join(root, '.tools/mcp-venv/bin/python'), [
+    path.join(root, 'tests/mcp-server/modern_client.py'),
+    cli,
+    'mcp',
+    url,
+    '--timeout',
+    '30',
+  ], { MODE: 'legacy' });
+  let out = '';
+  let err = '';
+  client.stdout.on('data', (d) => { out += d; });
+  client.stderr.on('data', (d) => { err += d; });
+  const ended = new Promise((resolve) => client.once('exit', resolve));
+  await browser.$('#consent').waitForDisplayed({ timeout: 30000 });
+  assert.match(await browser.$('#consent').getText(), /to use the MCP server keyport-test-mcp\?/);
+  await shot('consent-mcp');
+  // Longer than the server keeps an idle connection, shorter than the question waits (4 s here).
+  await browser.pause(1500);
+  await browser.$('#consent-once').click();
+  assert.equal(await ended, 0, err);
+  const said = JSON.parse(out);
+  assert.ok(said.calls[0].includes(url), JSON.stringify(said));
+  const account = accounts().find((a) => a.nickname === 'keyport-test-mcp');
+  keyport('disconnect', '--local-only', account.id);
+});
+
 async function startSshd() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-sshd-'));
   const remoteHome = path.join(dir, 'home');

@@ -45,6 +45,7 @@ EVENT_STORE=1 (resumable streams: every event has an id, the priming event says 
 the tool `poll_later` closes its POST's event stream before it answers, as a server that wants to be
 polled does, so its answer comes only to a client that resumes with Last-Event-ID; use with
 JSON_RESPONSE=0; /test/stats counts `resumed` streams).
+KEEP_ALIVE=N (seconds before an idle kept-alive connection is closed; uvicorn's default 5).
 Every `tools/call` POST is recorded in /test/stats under `tool_call_headers`: its
 MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers, and whether it carried a session.
 The tool `echo_region` takes `region`, declared `x-mcp-header: Region` (2026-07-28: mirrored as the
@@ -814,7 +815,11 @@ async def main() -> None:
     port = sock.getsockname()[1]
     app, issuer, resource = build_app(port)
     # log_config=None: uvicorn's loggers propagate to the SDK's stderr handler; stdout stays ours.
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level=LOG_LEVEL.lower()))
+    # KEEP_ALIVE=N: idle kept-alive connections are closed after N s (uvicorn's default is 5).
+    keep_alive = int(os.environ.get("KEEP_ALIVE", "5"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, log_level=LOG_LEVEL.lower(), timeout_keep_alive=keep_alive)
+    )
 
     async def announce():
         while not server.started:

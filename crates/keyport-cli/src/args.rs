@@ -258,6 +258,22 @@ pub struct ClientChoice {
         conflicts_with = "client_credentials"
     )]
     pub via: Option<String>,
+    /// With an ID token obtained elsewhere (another tool's sign-in at your organization): its
+    /// identity provider's token endpoint, where it is exchanged for identity assertions.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires_all = ["idp_client_id", "idp_id_token_env", "client_secret_env"],
+        conflicts_with_all = ["via", "client_credentials"]
+    )]
+    pub idp_token_endpoint: Option<String>,
+    /// Keyport's client id at that identity provider.
+    #[arg(long, value_name = "ID", requires = "idp_token_endpoint")]
+    pub idp_client_id: Option<String>,
+    /// The environment variable that holds that ID token; it is kept in the keychain and used
+    /// until it expires.
+    #[arg(long, value_name = "VAR", requires = "idp_token_endpoint")]
+    pub idp_id_token_env: Option<String>,
     /// For a remote MCP server that takes Client ID Metadata Documents: the URL of the one that
     /// describes Keyport (its redirect URI: http://127.0.0.1/callback), used as the client id
     /// there instead of registering; other servers still get a registration.

@@ -40,9 +40,9 @@ pub use model::{now, AccountId, Issued, ProviderId};
 pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};
 pub use ops::choose::choose_reference;
 pub use ops::{
-    agent_address, ConnectOptions, DevicePrompt, EnvRequest, FirstSignIn, GitCredential, GitRequest, Keyport,
-    NewProvider, OwnClient, Present, RedirectMode, RevocationOutcome, SignInReason, TokenRoute,
-    DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
+    agent_address, ConnectOptions, DevicePrompt, EnvRequest, FirstSignIn, GitCredential, GitRequest,
+    GivenIdToken, Keyport, NewProvider, OwnClient, Present, RedirectMode, RevocationOutcome, SignInReason,
+    TokenRoute, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MIN_TTL_SECS,
 };
 pub use process_guard::forbid_memory_reads;
 pub use redirect::browser::open as open_browser;

@@ -60,6 +60,8 @@ export function addMcpServer() {
     dialog.close();
     await reloadProviders();
     await connect(added);
+    // The first sign-in names the server after what it says it is: its tile too.
+    await reloadProviders();
   };
   dialog.showModal();
 }

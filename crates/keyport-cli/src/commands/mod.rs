@@ -275,6 +275,15 @@ fn own_client(choice: &crate::args::ClientChoice) -> Result<Option<keyport_core:
         client_credentials: choice.client_credentials,
         private_key,
         via: choice.via.clone(),
+        id_token_from: match (&choice.idp_token_endpoint, &choice.idp_client_id) {
+            (Some(token_url), Some(client_id)) => Some(keyport_core::GivenIdToken {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                id_token: secret_from_env("--idp-id-token-env", choice.idp_id_token_env.as_deref())?
+                    .ok_or_else(|| keyport_core::Error::Usage("--idp-id-token-env is missing".into()))?,
+            }),
+            _ => None,
+        },
     }))
 }
 

@@ -203,7 +203,7 @@ impl Consent {
 fn refused(program: &str, account: &Account, timed_out: bool) -> Error {
     Error::Refused {
         program: crate::text::escape_controls(program).into_owned(),
-        account: account.label(),
+        account: account.spoken(),
         timed_out,
     }
 }

@@ -13,6 +13,7 @@ mod validate;
 mod variables;
 
 pub use schema::{Provider, RedirectKind, Variable};
+pub use user_file::ClientGrant;
 
 use crate::error::{Error, Result};
 use crate::model::EndpointSet;

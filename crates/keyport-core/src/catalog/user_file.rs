@@ -6,6 +6,17 @@ use super::{catalog_error, Catalog};
 use crate::error::{Error, Result};
 use std::path::Path;
 
+/// How a client gets its tokens, as [`Catalog::set_client`] writes it: the entry's `grant`, and
+/// for an identity assertion where its ID token comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientGrant<'a> {
+    /// `authorization_code`, `client_credentials` or `identity_assertion`.
+    pub kind: &'a str,
+    pub via: Option<&'a str>,
+    pub idp_token_url: Option<&'a str>,
+    pub idp_client_id: Option<&'a str>,
+}
+
 impl Catalog {
     /// Edits the user's file: `change` gets the catalog as the file makes it now, and the file's
     /// `[providers]` table. The edited text must load as a catalog before it replaces the file.
@@ -38,20 +49,18 @@ impl Catalog {
 
     /// Sets `client_id` of provider `id` in the user's file.
     pub fn set_client_id(user_file: &Path, id: &str, client_id: &str) -> Result<Catalog> {
-        Self::set_client(user_file, id, client_id, None, None, None)
+        Self::set_client(user_file, id, client_id, None, None)
     }
 
     /// Sets provider `id`'s client id, how it authenticates at the token endpoint when
     /// `auth_method` says (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`),
-    /// and how it gets tokens when `grant` says (`authorization_code`, `client_credentials`,
-    /// `identity_assertion`, the last through the identity provider's account `via`).
+    /// and how it gets tokens when `grant` says (in one edit: the entry is checked whole).
     pub fn set_client(
         user_file: &Path,
         id: &str,
         client_id: &str,
         auth_method: Option<&str>,
-        grant: Option<&str>,
-        via: Option<&str>,
+        grant: Option<ClientGrant<'_>>,
     ) -> Result<Catalog> {
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
@@ -71,15 +80,22 @@ impl Catalog {
             if let Some(method) = auth_method {
                 table.insert("token_request_auth_method", toml_edit::value(method));
             }
-            match grant {
-                Some("authorization_code") => drop(table.remove("grant")),
-                Some(grant) => drop(table.insert("grant", toml_edit::value(grant))),
-                None => {}
-            }
-            match via {
-                Some(via) => drop(table.insert("via", toml_edit::value(via))),
-                None if grant.is_some() => drop(table.remove("via")),
-                None => {}
+            if let Some(grant) = grant {
+                let fields = [
+                    (
+                        "grant",
+                        (grant.kind != "authorization_code").then_some(grant.kind),
+                    ),
+                    ("via", grant.via),
+                    ("idp_token_url", grant.idp_token_url),
+                    ("idp_client_id", grant.idp_client_id),
+                ];
+                for (field, value) in fields {
+                    match value {
+                        Some(value) => drop(table.insert(field, toml_edit::value(value))),
+                        None => drop(table.remove(field)),
+                    }
+                }
             }
             Ok(())
         })

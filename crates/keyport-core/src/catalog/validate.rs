@@ -49,6 +49,8 @@ pub(super) struct ProviderSpec {
     #[serde(default)]
     grant: GrantKind,
     via: Option<String>,
+    idp_token_url: Option<String>,
+    idp_client_id: Option<String>,
 }
 
 /// Token-response fields that hold secrets: never kept as metadata, which is not secret.
@@ -117,6 +119,8 @@ pub(super) fn validate(
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
         grant: spec.grant,
         via: spec.via.clone(),
+        idp_token_url: spec.idp_token_url.clone(),
+        idp_client_id: spec.idp_client_id.clone(),
     };
     Ok(Provider {
         id: ProviderId::new(id),
@@ -210,9 +214,21 @@ fn check_quirks(spec: &ProviderSpec, urls: &EndpointSet<Option<String>>) -> std:
                 .into(),
         );
     }
-    if (spec.grant == GrantKind::IdentityAssertion) != spec.via.is_some() {
+    let elsewhere = spec.idp_token_url.is_some() && spec.idp_client_id.is_some();
+    if spec.idp_token_url.is_some() != spec.idp_client_id.is_some() {
+        return Err("`idp_token_url` and `idp_client_id` go together".into());
+    }
+    if let Some(url) = &spec.idp_token_url {
+        let parsed = url::Url::parse(url).map_err(|e| format!("`idp_token_url` \"{url}\": {e}"))?;
+        crate::model::check_endpoint(&parsed).map_err(|m| format!("`idp_token_url`: {m}"))?;
+    }
+    if (spec.grant == GrantKind::IdentityAssertion) != (spec.via.is_some() || elsewhere)
+        || (spec.via.is_some() && elsewhere)
+    {
         return Err(
-            "`grant = \"identity_assertion\"` and `via` (the identity provider's account) go together".into(),
+            "`grant = \"identity_assertion\"` goes with either `via` (the identity provider's account) or \
+             `idp_token_url` and `idp_client_id` (an ID token given from elsewhere)"
+                .into(),
         );
     }
     if spec.grant == GrantKind::IdentityAssertion && spec.client_id.is_none() {

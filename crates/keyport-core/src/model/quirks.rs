@@ -107,6 +107,12 @@ pub struct Quirks {
     /// whose ID token is exchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Or, with an ID token obtained elsewhere (kept in the keychain): the identity provider's
+    /// token endpoint and Keyport's client id there, for the exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_token_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_client_id: Option<String>,
 }
 
 impl Default for Quirks {
@@ -126,6 +132,8 @@ impl Default for Quirks {
             resource: None,
             grant: GrantKind::default(),
             via: None,
+            idp_token_url: None,
+            idp_client_id: None,
         }
     }
 }

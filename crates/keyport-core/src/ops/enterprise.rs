@@ -14,36 +14,81 @@ use crate::provider::remote::Remote;
 use crate::secret::Secret;
 
 impl Keyport {
-    /// A token for `connection`'s server, as `remote` (its client there), for `scopes`.
+    /// A token for `connection`'s server, as `remote` (its client there), for `scopes`. The ID
+    /// token comes from the account `via` names, or was given from elsewhere (in the keychain,
+    /// exchanged at `idp_token_url` as `idp_client_id`).
     pub(super) async fn grant_by_assertion(
         &self,
         connection: &Connection,
         remote: &Remote<'_>,
         scopes: &[String],
     ) -> Result<Grant> {
-        let via = connection.quirks.via.as_deref().ok_or_else(|| {
-            Error::Usage(format!(
-                "{} signs in through an identity provider, but none is named (`via`)",
-                connection.provider_name
-            ))
-        })?;
-        let id_token = self.fresh_id_token(via).await?;
-        let idp = self.find(via)?;
-        let idp_remote = self.remote(&idp.provider, &idp.connection)?;
         // The authorization server the ID-JAG is for: its issuer, else its token endpoint.
         let audience = connection
             .callback_issuer
             .clone()
             .unwrap_or_else(|| connection.token_url().to_string());
-        let jag = idp_remote
-            .id_jag(IdJagRequest {
-                id_token: &id_token,
-                audience: &audience,
-                resource: connection.quirks.resource.as_deref(),
-                scopes,
-            })
-            .await?;
+        let request = |id_token| IdJagRequest {
+            id_token,
+            audience: &audience,
+            resource: connection.quirks.resource.as_deref(),
+            scopes,
+        };
+        let quirks = &connection.quirks;
+        let jag = match (&quirks.via, &quirks.idp_token_url, &quirks.idp_client_id) {
+            (Some(via), _, _) => {
+                let id_token = self.fresh_id_token(via).await?;
+                let idp = self.find(via)?;
+                let idp_remote = self.remote(&idp.provider, &idp.connection)?;
+                idp_remote.id_jag(request(&id_token)).await?
+            }
+            (None, Some(token_url), Some(client_id)) => {
+                let id_token = self.given_id_token(connection)?;
+                let idp = elsewhere_idp(connection, token_url, client_id)?;
+                Remote::new(self.http(), &idp, None)
+                    .id_jag(request(&id_token))
+                    .await?
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "{} signs in through an identity provider, but none is named (`via`, or \
+                     `idp_token_url` and `idp_client_id`)",
+                    connection.provider_name
+                )))
+            }
+        };
         remote.jwt_bearer(&jag, scopes).await
+    }
+
+    /// The ID token given from elsewhere for this server, while it is good.
+    fn given_id_token(&self, connection: &Connection) -> Result<Secret> {
+        let provider = self
+            .catalog()?
+            .iter()
+            .find(|p| p.quirks.resource == connection.quirks.resource && p.quirks.idp_token_url.is_some())
+            .map(|p| p.id.clone())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} is no longer in the catalog",
+                    connection.provider_name
+                ))
+            })?;
+        let token = self.keychain.identity_token(&provider)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "the ID token given for {} is not in the keychain; connect it again with --idp-id-token-env",
+                connection.provider_name
+            ))
+        })?;
+        if expires_at(&token).is_some_and(|at| at <= crate::model::now()) {
+            return Err(Error::NeedsReconnect {
+                account: connection.provider_name.clone(),
+                provider: provider.to_string(),
+                reason: "the ID token given from elsewhere has expired; connect again with a fresh one \
+                         (--idp-id-token-env)"
+                    .into(),
+            });
+        }
+        Ok(token)
     }
 
     /// The ID token of the account `via`, from a refresh first when the one kept has (nearly)
@@ -64,6 +109,25 @@ impl Keyport {
             ))
         })
     }
+}
+
+/// The identity provider of an ID token given from elsewhere, as a public client there.
+fn elsewhere_idp(connection: &Connection, token_url: &str, client_id: &str) -> Result<Connection> {
+    let url = url::Url::parse(token_url)
+        .map_err(|e| Error::Usage(format!("\"{token_url}\" is not a URL ({e})")))?;
+    Ok(Connection {
+        provider_name: format!("the identity provider of {}", connection.provider_name),
+        endpoints: crate::model::EndpointSet {
+            token_url: Some(url),
+            ..Default::default()
+        },
+        callback_issuer: None,
+        iss_parameter_supported: false,
+        quirks: crate::model::Quirks::default(),
+        integration: Default::default(),
+        client_id: client_id.to_string(),
+        auth_method: crate::model::TokenAuthMethod::None,
+    })
 }
 
 /// The `exp` of a JWT, read without checking it (the identity provider checks it; this only

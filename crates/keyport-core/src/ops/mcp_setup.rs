@@ -39,6 +39,19 @@ pub struct OwnClient {
     /// Sign in through the organization's identity provider, as this account there (its
     /// reference): an identity assertion instead of a browser (MCP's SEP-990).
     pub via: Option<String>,
+    /// Or with an ID token obtained elsewhere, exchanged at that identity provider.
+    pub id_token_from: Option<GivenIdToken>,
+}
+
+/// An ID token obtained outside Keyport, and where to exchange it for identity assertions.
+#[derive(Debug, Clone)]
+pub struct GivenIdToken {
+    /// The identity provider's token endpoint.
+    pub token_url: String,
+    /// Keyport's (public) client id there.
+    pub client_id: String,
+    /// Kept in the keychain; good until it expires.
+    pub id_token: Secret,
 }
 
 impl OwnClient {
@@ -60,10 +73,13 @@ impl OwnClient {
     }
 
     fn grant(&self) -> &'static str {
-        match (&self.via, self.client_credentials) {
-            (Some(_), _) => "identity_assertion",
-            (None, true) => "client_credentials",
-            (None, false) => "authorization_code",
+        match (
+            self.via.is_some() || self.id_token_from.is_some(),
+            self.client_credentials,
+        ) {
+            (true, _) => "identity_assertion",
+            (false, true) => "client_credentials",
+            (false, false) => "authorization_code",
         }
     }
 }
@@ -130,21 +146,32 @@ impl Keyport {
             self.keychain.check()?;
             self.keychain.set_client_secret(&provider.id, secret)?;
         }
+        if let Some(given) = &own.id_token_from {
+            self.keychain.set_identity_token(&provider.id, &given.id_token)?;
+        }
         let method = own.auth_method(&methods);
         let changed = provider.client_id.as_deref() != Some(own.client_id.as_str())
             || provider.quirks.via != own.via
+            || provider.quirks.idp_token_url.as_deref()
+                != own.id_token_from.as_ref().map(|g| g.token_url.as_str())
             || (provider.quirks.grant == crate::model::GrantKind::ClientCredentials)
                 != own.client_credentials
             || (own.private_key.is_some()
                 && provider.token_request_auth_method != crate::model::TokenAuthMethod::PrivateKeyJwt);
         if changed {
+            let given = own.id_token_from.as_ref();
+            let grant = crate::catalog::ClientGrant {
+                kind: own.grant(),
+                via: own.via.as_deref(),
+                idp_token_url: given.map(|g| g.token_url.as_str()),
+                idp_client_id: given.map(|g| g.client_id.as_str()),
+            };
             let catalog = Catalog::set_client(
                 &self.home.providers_file(),
                 &provider.id,
                 &own.client_id,
                 Some(method),
-                Some(own.grant()),
-                own.via.as_deref(),
+                Some(grant),
             )?;
             let updated = catalog.get(&provider.id)?.clone();
             self.catalog = catalog.into();
@@ -193,11 +220,15 @@ impl Keyport {
                 "token_request_auth_method",
                 toml_edit::value(own.auth_method(&server.token_auth_methods)),
             );
-            if own.client_credentials || own.via.is_some() {
+            if own.grant() != "authorization_code" {
                 table.insert("grant", toml_edit::value(own.grant()));
             }
             if let Some(via) = &own.via {
                 table.insert("via", toml_edit::value(via.as_str()));
+            }
+            if let Some(given) = &own.id_token_from {
+                table.insert("idp_token_url", toml_edit::value(given.token_url.as_str()));
+                table.insert("idp_client_id", toml_edit::value(given.client_id.as_str()));
             }
         }
         let catalog = Catalog::add_to_user_file(&self.home.providers_file(), &id, table)?;

@@ -29,7 +29,7 @@ mod token_route;
 pub use exec::EnvRequest;
 pub use git::{GitCredential, GitRequest};
 pub use mcp_bridge::{FirstSignIn, Present, SignInReason};
-pub use mcp_setup::OwnClient;
+pub use mcp_setup::{GivenIdToken, OwnClient};
 pub use provider_setup::NewProvider;
 pub use refresh::DEFAULT_MIN_TTL_SECS;
 pub use revoke::RevocationOutcome;

@@ -137,6 +137,16 @@ impl Keychain {
         self.set(&Self::client_secret_user(provider), secret.expose())
     }
 
+    /// An ID token given for provider `provider` from elsewhere (an identity provider Keyport has
+    /// no account at), which identity assertions for it are exchanged for.
+    pub fn identity_token(&self, provider: &ProviderId) -> Result<Option<Secret>> {
+        Ok(self.get(&format!("idp-id-token:{provider}"))?.map(Secret::new))
+    }
+
+    pub fn set_identity_token(&self, provider: &ProviderId, token: &Secret) -> Result<()> {
+        self.set(&format!("idp-id-token:{provider}"), token.expose())
+    }
+
     /// The secret of a client Keyport registered itself as; `key` is
     /// [`crate::model::Registration::secret_key`]. Kept apart from the providers' secrets because
     /// one registration serves every MCP server behind its authorization server.
