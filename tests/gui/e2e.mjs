@@ -481,9 +481,12 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
   });
   assert.equal(await (await (await row(name)).$('.badge-mcp')).getText(), 'MCP server');
   // Its service tile reads the same, not its host and port.
-  await browser.waitUntil(async () => (await browser.$('#providers').getText()).includes(name), {
-    timeoutMsg: 'the service tile still names the host and port',
-  });
+  const server_id = accounts().find((a) => a.nickname === name).provider;
+  const tile = () => browser.$(`#providers [data-connect='${server_id}']`);
+  let title = '';
+  await browser
+    .waitUntil(async () => (title = await (await tile()).getAttribute('title')) === name)
+    .catch(() => assert.fail(`the service tile still names ${title}`));
   await shot('mcp-account');
   for (const w of [480, 1280]) {
     await browser.setWindowSize(w, 720);
