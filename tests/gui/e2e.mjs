@@ -448,12 +448,8 @@ test('a service added by its issuer URL appears in the list and connects', async
 
 test('an MCP server added by its URL is signed in to and listed as an account', async () => {
   // A real MCP server and authorization server on the official Python SDK (tests/mcp-server).
-  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+  const url = await startMcpServer({
     PORT: '0',
-  });
-  const url = await new Promise((resolve, reject) => {
-    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
-    server.once('exit', () => reject(new Error('the MCP server did not start')));
   });
   await browser.$('#add-mcp').click();
   await browser.$('#mcp').waitForDisplayed();
@@ -510,14 +506,10 @@ test("an MCP server added through my organization's sign-in connects with no bro
   // organization registered for Keyport.
   const person = accounts().find((a) => a.provider === 'demo' && a.status === 'ok');
   assert.ok(person, `a demo account to sign in with: ${JSON.stringify(accounts())}`);
-  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+  const url = await startMcpServer({
     PORT: '0',
     PRE_REGISTERED: 'keyport-enterprise:enterprise-secret',
     ID_JAG_ISSUER: issuer,
-  });
-  const url = await new Promise((resolve, reject) => {
-    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
-    server.once('exit', () => reject(new Error('the MCP server did not start')));
   });
   await browser.$('#add-mcp').click();
   await browser.$('#mcp').waitForDisplayed();
@@ -831,13 +823,9 @@ test("an MCP client's first call is answered though the question outlasted the s
   // yet) left one in its pool, then a sign-in, then the question, answered after 1.5 s. The call
   // must not fail on the connection the server closed meanwhile. (People take 30 s and more, and
   // servers keep connections 5 to 75 s: the same race, shortened to fit the question's 4 s here.)
-  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], {
+  const url = await startMcpServer({
     PORT: '0',
     KEEP_ALIVE: '1',
-  });
-  const url = await new Promise((resolve, reject) => {
-    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
-    server.once('exit', () => reject(new Error('the MCP server did not start')));
   });
   const client = start(path.join(root, '.tools/mcp-venv/bin/python'), [
     path.join(root, 'tests/mcp-server/modern_client.py'),
@@ -864,6 +852,15 @@ test("an MCP client's first call is answered though the question outlasted the s
   const account = accounts().find((a) => a.nickname === 'keyport-test-mcp');
   keyport('disconnect', '--local-only', account.id);
 });
+
+/** A real MCP server on the official Python SDK (tests/mcp-server) with `vars`; its URL. */
+async function startMcpServer(vars) {
+  const server = start(path.join(root, '.tools/mcp-venv/bin/python'), [path.join(root, 'tests/mcp-server/server.py')], vars);
+  return new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).url));
+    server.once('exit', () => reject(new Error('the MCP server did not start')));
+  });
+}
 
 async function startSshd() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-sshd-'));

@@ -436,11 +436,7 @@ class TokenRequestWatch:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/token" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         STATS["token_requests"] += 1
         resource = parse_qs(body.decode("latin-1")).get("resource", [None])[0]
         STATS["last_token_resource"] = resource
@@ -448,16 +444,7 @@ class TokenRequestWatch:
             error = {"error": "invalid_target", "error_description": f"unknown resource {resource}"}
             return await JSONResponse(error, status_code=400, headers={"Cache-Control": "no-store"})(scope, receive, send)
 
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 class ScopeGate:
@@ -473,12 +460,7 @@ class ScopeGate:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/mcp":
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
             sent = json.loads(body)
         except ValueError:
@@ -499,16 +481,7 @@ class ScopeGate:
                     {"error": "insufficient_scope"}, status_code=403, headers={"WWW-Authenticate": challenge}
                 )(scope, receive, send)
                 return
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 async def read_body(receive) -> bytes:

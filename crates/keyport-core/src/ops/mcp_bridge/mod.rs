@@ -85,6 +85,9 @@ struct Session {
     /// agent and its consent, with an audit record) when it comes within a minute of expiry,
     /// after a 401, and after any new sign-in, rather than for every message.
     token: Mutex<Option<(crate::secret::Secret, Option<u64>)>>,
+    /// Held while a token is fetched; `fetched` counts the fetches (see `session_token`).
+    fetching: tokio::sync::Mutex<()>,
+    fetched: AtomicU32,
     /// Held during a sign-in, so that requests refused together make one.
     stepping_up: tokio::sync::Mutex<()>,
     present: Present,
@@ -139,6 +142,8 @@ impl Keyport {
             protocol_version: Mutex::new(None),
             initialize: Mutex::new(None),
             token: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+            fetched: AtomicU32::new(0),
             stepping_up: tokio::sync::Mutex::new(()),
             present,
             to_client,

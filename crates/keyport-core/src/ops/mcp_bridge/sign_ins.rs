@@ -19,11 +19,25 @@ impl Keyport {
                 return Ok(token.clone());
             }
         }
+        // One fetch at a time: requests that need a token together take the one fetched while
+        // they waited (a token living under a minute is never "held", and concurrent refreshes in
+        // one process would wait on each other's file lock on the runtime's one thread).
+        let seen = session.fetched.load(std::sync::atomic::Ordering::SeqCst);
+        let _one = session.fetching.lock().await;
+        if session.fetched.load(std::sync::atomic::Ordering::SeqCst) != seen {
+            let now = crate::model::now();
+            if let Some((token, expires_at)) = session.token.lock().expect("session lock").as_ref() {
+                if expires_at.is_none_or(|at| at > now) {
+                    return Ok(token.clone());
+                }
+            }
+        }
         let account = session
             .account()
             .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
         let issued = self.token(&account, 60).await?;
         *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
+        session.fetched.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(issued.token)
     }
 
