@@ -45,7 +45,8 @@ const env = {
   // What a real browser does with a keyport:// redirect: ask the system, which starts a second
   // instance of the app with the URL (registered by the app at start-up).
   KEYPORT_TEST_SCHEME_OPENER: 'gio open',
-  // How long a program waits for an answer to "Allow … to use …?" (a minute by default).
+  // How long a program waits for an answer to "Allow … to use …?" (a minute by default). Later
+  // tests count on a question left unanswered being gone within seconds.
   KEYPORT_CONSENT_TIMEOUT: '4',
   TAURI_WEBVIEW_AUTOMATION: 'true',
 };
@@ -816,17 +817,13 @@ test('a program that runs another program while its question is open gets nothin
   assert.ok(!stdout.includes(keychainItem(account.id).access_token));
 });
 
-// OpenSSH's sshd on a loopback port, run by this user: its sessions play a machine reached over
-// SSH (a home of their own, no accounts, no keychain).
 test("an MCP client's first call is answered though the question outlasted the server's kept-alive connection", async () => {
   // The server closes idle connections after 1 s; the bridge's first request (refused: no token
   // yet) left one in its pool, then a sign-in, then the question, answered after 1.5 s. The call
   // must not fail on the connection the server closed meanwhile. (People take 30 s and more, and
-  // servers keep connections 5 to 75 s: the same race, shortened to fit the question's 4 s here.)
-  const url = await startMcpServer({
-    PORT: '0',
-    KEEP_ALIVE: '1',
-  });
+  // servers keep connections 5 to 75 s: the same race, shortened to fit the 4 s a question waits
+  // in this suite.)
+  const url = await startMcpServer({ PORT: '0', KEEP_ALIVE: '1' });
   const client = start(path.join(root, '.tools/mcp-venv/bin/python'), [
     path.join(root, 'tests/mcp-server/modern_client.py'),
     cli,
@@ -843,7 +840,6 @@ test("an MCP client's first call is answered though the question outlasted the s
   await browser.$('#consent').waitForDisplayed({ timeout: 30000 });
   assert.match(await browser.$('#consent').getText(), /to use the MCP server keyport-test-mcp\?/);
   await shot('consent-mcp');
-  // Longer than the server keeps an idle connection, shorter than the question waits (4 s here).
   await browser.pause(1500);
   await browser.$('#consent-once').click();
   assert.equal(await ended, 0, err);
@@ -862,6 +858,8 @@ async function startMcpServer(vars) {
   });
 }
 
+// OpenSSH's sshd on a loopback port, run by this user: its sessions play a machine reached over
+// SSH (a home of their own, no accounts, no keychain).
 async function startSshd() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-gui-sshd-'));
   const remoteHome = path.join(dir, 'home');
