@@ -130,13 +130,15 @@ impl Keyport {
                 Some(token) => build(http).bearer_auth(token.expose()),
                 None => build(http),
             };
-            let response =
-                send_fresh(&session.http, &authorized)
-                    .await
-                    .map_err(|e| Failure::Unreachable {
-                        server: server(),
-                        why: crate::provider::http::HttpFailure::from(e).message,
-                    })?;
+            let response = send_fresh(&session.http, &authorized).await.map_err(|e| {
+                // The failure names the URL it was sent to, which the sentence names.
+                let why = crate::provider::http::HttpFailure::from(e).message;
+                let place = format!(" ({})", server());
+                Failure::Unreachable {
+                    server: server(),
+                    why: why.strip_suffix(place.as_str()).unwrap_or(&why).to_string(),
+                }
+            })?;
             let status = response.status().as_u16();
             let challenge = challenge_of(&response);
             let wants_scope = challenge
