@@ -7,7 +7,7 @@
 
 use super::Keyport;
 use crate::error::{Error, Result};
-use crate::model::Connection;
+use crate::model::{Connection, ProviderId};
 use crate::provider::grant::Grant;
 use crate::provider::identity_assertion::IdJagRequest;
 use crate::provider::remote::Remote;
@@ -19,6 +19,7 @@ impl Keyport {
     /// exchanged at `idp_token_url` as `idp_client_id`).
     pub(super) async fn grant_by_assertion(
         &self,
+        provider: &ProviderId,
         connection: &Connection,
         remote: &Remote<'_>,
         scopes: &[String],
@@ -43,7 +44,7 @@ impl Keyport {
                 idp_remote.id_jag(request(&id_token)).await?
             }
             (None, Some(token_url), Some(client_id)) => {
-                let id_token = self.given_id_token(connection)?;
+                let id_token = self.given_id_token(provider, connection)?;
                 let idp = elsewhere_idp(connection, token_url, client_id)?;
                 Remote::new(self.http(), &idp, None)
                     .id_jag(request(&id_token))
@@ -60,20 +61,9 @@ impl Keyport {
         remote.jwt_bearer(&jag, scopes).await
     }
 
-    /// The ID token given from elsewhere for this server, while it is good.
-    fn given_id_token(&self, connection: &Connection) -> Result<Secret> {
-        let provider = self
-            .catalog()?
-            .iter()
-            .find(|p| p.quirks.resource == connection.quirks.resource && p.quirks.idp_token_url.is_some())
-            .map(|p| p.id.clone())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "{} is no longer in the catalog",
-                    connection.provider_name
-                ))
-            })?;
-        let token = self.keychain.identity_token(&provider)?.ok_or_else(|| {
+    /// The ID token given from elsewhere for `provider`'s server, while it is good.
+    fn given_id_token(&self, provider: &ProviderId, connection: &Connection) -> Result<Secret> {
+        let token = self.keychain.identity_token(provider)?.ok_or_else(|| {
             Error::Usage(format!(
                 "the ID token given for {} is not in the keychain; connect it again with --idp-id-token-env",
                 connection.provider_name

@@ -340,17 +340,12 @@ impl Keyport {
     /// nothing usable. The session it opened is closed again.
     pub(super) async fn mcp_server_name(&self, resource: &str, token: &Secret) -> Option<String> {
         let url = Url::parse(resource).ok()?;
-        let initialize = serde_json::json!({
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                       "clientInfo": {"name": "keyport", "version": env!("CARGO_PKG_VERSION")}}
-        });
         let response = self
             .http()
             .post(url.clone())
             .bearer_auth(token.expose())
             .header("accept", "application/json, text/event-stream")
-            .json(&initialize)
+            .json(&mcp::initialize())
             .send()
             .await
             .ok()?;
@@ -372,12 +367,10 @@ fn server_name(answer: &str) -> Option<String> {
     let json = if answer.trim_start().starts_with('{') {
         answer.to_string()
     } else {
-        answer
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join("\n")
+        let mut events = super::mcp_bridge::events::EventReader::default();
+        let mut all = events.push(answer.as_bytes()).ok()?;
+        all.extend(events.finish());
+        all.into_iter().find_map(|e| e.data)?
     };
     let answer: serde_json::Value = serde_json::from_str(&json).ok()?;
     let info = &answer["result"]["serverInfo"];

@@ -96,7 +96,13 @@ impl Keyport {
                 }
                 (_, crate::model::GrantKind::IdentityAssertion) => {
                     // Boxed: the identity provider's account may need a refresh of its own first.
-                    Box::pin(self.grant_by_assertion(&account.connection, &remote, &account.scopes)).await
+                    Box::pin(self.grant_by_assertion(
+                        &account.provider,
+                        &account.connection,
+                        &remote,
+                        &account.scopes,
+                    ))
+                    .await
                 }
                 _ => remote.client_credentials(&account.scopes).await,
             };

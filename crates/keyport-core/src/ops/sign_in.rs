@@ -329,8 +329,13 @@ impl Keyport {
         let remote = prepared.remote()?;
         let grant = match provider.quirks.grant {
             GrantKind::IdentityAssertion => {
-                self.grant_by_assertion(&prepared.connection, &remote, &prepared.scopes)
-                    .await?
+                self.grant_by_assertion(
+                    &prepared.provider.id,
+                    &prepared.connection,
+                    &remote,
+                    &prepared.scopes,
+                )
+                .await?
             }
             _ => remote.client_credentials(&prepared.scopes).await?,
         };

@@ -224,18 +224,23 @@ pub async fn discover(
     Ok(server)
 }
 
-/// A request without a token, as an MCP client's first: the challenge of its 401, if any, and
-/// whether the server asked for a sign-in at all.
-async fn probe(url: &Url, client: &reqwest::Client) -> Result<(Challenge, bool), String> {
-    let initialize = serde_json::json!({
+/// An `initialize` of Keyport's own (2025-11-25, which servers of every revision since answer):
+/// the probe that starts discovery, and the question of what a server is called.
+pub fn initialize() -> serde_json::Value {
+    serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
                    "clientInfo": {"name": "keyport", "version": env!("CARGO_PKG_VERSION")}}
-    });
+    })
+}
+
+/// A request without a token, as an MCP client's first: the challenge of its 401, if any, and
+/// whether the server asked for a sign-in at all.
+async fn probe(url: &Url, client: &reqwest::Client) -> Result<(Challenge, bool), String> {
     let response = client
         .post(url.clone())
         .header("accept", "application/json, text/event-stream")
-        .json(&initialize)
+        .json(&initialize())
         .send()
         .await
         .map_err(|e| http::HttpFailure::from(e).message)?;

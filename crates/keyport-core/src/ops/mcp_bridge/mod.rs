@@ -24,7 +24,8 @@
 //! forwarded concurrently, so a long tool call does not hold up the next request; one task writes
 //! everything for the client, a line each.
 
-mod events;
+// The event-stream parser also reads the answer to the name question (`mcp_setup`).
+pub(in crate::ops) mod events;
 mod request;
 mod revision;
 mod sign_ins;
@@ -392,6 +393,10 @@ impl Session {
 /// How many times one request's event stream is resumed after it drops before its answer came.
 const MAX_RESUMPTIONS: u32 = 5;
 
+/// The most one answer (a body, or one request's event stream) may hold: tool results are larger
+/// than a provider's token responses.
+const MAX_ANSWER_BYTES: usize = 16 * crate::provider::http::MAX_BODY_BYTES;
+
 impl Keyport {
     /// The messages in a response: one JSON body, or the `data` of each event of a stream. A
     /// stream of a session that ends before the answer to `id` came (a server that closes it to
@@ -431,7 +436,8 @@ impl Keyport {
                     // A stream cut off mid-way (the server closed it, a proxy timed out) is a
                     // stream that ended: resumed below when it can be.
                     Err(e) if resumable && last_event.is_some() => {
-                        tracing::debug!(error = %e, "the request's event stream was cut off");
+                        let why = crate::provider::http::HttpFailure::from(e).message;
+                        tracing::debug!(%why, "the request's event stream was cut off");
                         None
                     }
                     other => other.map_err(|e| e.to_string())?,
@@ -439,7 +445,7 @@ impl Keyport {
                 let batch = match next {
                     Some(chunk) => {
                         size += chunk.len();
-                        if size > 16 * crate::provider::http::MAX_BODY_BYTES {
+                        if size > MAX_ANSWER_BYTES {
                             return Err("its answer is too large".into());
                         }
                         events.push(&chunk)?
@@ -506,7 +512,7 @@ async fn read_body(mut response: reqwest::Response) -> std::result::Result<Vec<u
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
         body.extend_from_slice(&chunk);
-        if body.len() > 16 * crate::provider::http::MAX_BODY_BYTES {
+        if body.len() > MAX_ANSWER_BYTES {
             return Err("its answer is too large".into());
         }
     }

@@ -207,7 +207,9 @@ async fn send_fresh(
 ) -> Result<reqwest::Response, reqwest::Error> {
     match build(http).send().await {
         Err(e) if stale(&e) => {
-            tracing::debug!(error = %e, "no answer on a kept-alive connection; trying a new one");
+            // Its words without the URL's query, which may carry a credential.
+            let why = crate::provider::http::HttpFailure::from(e).message;
+            tracing::debug!(%why, "no answer on a kept-alive connection; trying a new one");
             build(http).send().await
         }
         answered => answered,
