@@ -519,7 +519,19 @@ test("an MCP server added through my organization's sign-in connects with no bro
   await browser.$('#mcp-via').selectByAttribute('value', person.id);
   await browser.$('#mcp-client-id').setValue('keyport-enterprise');
   await browser.$('#mcp-client-secret').setValue('enterprise-secret');
-  await shot('add-mcp-organization');
+  // The opened part at a narrow and a wide window: it fits, nothing scrolls sideways.
+  const { width, height } = await browser.getWindowSize();
+  for (const w of [480, 1280]) {
+    await browser.setWindowSize(w, 720);
+    await browser.pause(300);
+    const fits = await browser.execute(() => {
+      const r = document.getElementById('mcp').getBoundingClientRect();
+      return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth;
+    });
+    assert.ok(fits, `${w} px: the organization sign-in does not fit the window`);
+    await shot(`add-mcp-organization-${w}`);
+  }
+  await browser.setWindowSize(width, height);
   await browser.$('#mcp-save').click();
   await browser.waitUntil(async () => (await row('keyport-test-mcp')).isExisting(), {
     timeout: 30000,
