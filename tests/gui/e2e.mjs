@@ -105,14 +105,15 @@ const keychainItem = (id) => {
 };
 const stats = async () => (await fetch(`${issuer}/test/stats`)).json();
 
-async function shot(name) {
+async function shot(name, { scrolled = false } = {}) {
   if (!shots) return;
   fs.mkdirSync(shots, { recursive: true });
-  // As a person would look at it: confirmations dismissed, scrolled to the top.
-  await browser.execute(() => {
+  // As a person would look at it: confirmations dismissed, scrolled to the top unless the test
+  // scrolled to what it shows.
+  await browser.execute((top) => {
     for (const n of document.querySelectorAll('.notice')) n.remove();
-    window.scrollTo(0, 0);
-  });
+    if (top) window.scrollTo(0, 0);
+  }, !scrolled);
   // The first frame after an action can be stale.
   await browser.pause(500);
   await browser.saveScreenshot(path.join(shots, `${name}.png`));
@@ -280,7 +281,7 @@ test('the service tiles are tidy at 480, 800, 1280 and 1920 px: even, unclipped,
       const setUp = layout.tiles.find((t) => t.id === 'demo-setup');
       assert.notEqual(layout.tiles.find((t) => t.id === 'demo').border, setUp.border, 'ready looks different');
       await browser.$('#providers').scrollIntoView();
-      await shot(`services-${w}`);
+      await shot(`services-${w}`, { scrolled: true });
     }
   } finally {
     await browser.setWindowSize(width, height);
@@ -489,7 +490,7 @@ test('an MCP server added by its URL is signed in to and listed as an account', 
     await browser.setWindowSize(w, 720);
     await browser.pause(300);
     await (await row(name)).scrollIntoView();
-    await shot(`mcp-account-${w}`);
+    await shot(`mcp-account-${w}`, { scrolled: true });
   }
   await browser.setWindowSize(width, height);
   const account = accounts().find((a) => a.nickname === name);
@@ -954,7 +955,7 @@ test('a program on a machine reached with keyport ssh is asked about on the desk
     await browser.setWindowSize(w, 720);
     await browser.pause(300);
     await (await row('Renamed in a terminal')).scrollIntoView();
-    await shot(`used-over-ssh-${w}`);
+    await shot(`used-over-ssh-${w}`, { scrolled: true });
   }
   await browser.setWindowSize(size.width, size.height);
   r = await remoteToken();
