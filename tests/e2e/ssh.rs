@@ -282,3 +282,103 @@ fn a_forward_that_leads_nowhere_fails_clearly_and_quickly() {
         run.fails(8, "belongs to user 65534");
     }
 }
+
+/// Whether a request is another machine's is decided by the socket it came through: an `ssh`
+/// of the person's own (a copy in a directory anyone may write to, as conda's, Homebrew's or
+/// `~/bin`'s look to the system) forwards the same as the system's, and what arrives through it
+/// is still judged as the remote's. A local program cannot pass for a remote one with a claim.
+#[test]
+fn a_forward_is_known_by_its_socket_whichever_ssh_carries_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let _turn = ONE_FORWARD_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = Env::new(600);
+    let id = env.connect("alice");
+    let other = env.connect("bob");
+    env.run(&["forwarding", &id, "on"]).ok();
+    let ssh = SshServer::start();
+    let agent = env.agent();
+
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::copy("/usr/bin/ssh", bin.path().join("ssh")).unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let through_own_ssh = |remote: &str| -> Run {
+        let mut args: Vec<String> = vec!["ssh".into()];
+        args.extend(ssh.ssh_args());
+        args.push(remote.into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.command(&args).env("PATH", &path).output().unwrap().into()
+    };
+    let listed: serde_json::Value =
+        serde_json::from_str(&through_own_ssh(&format!("{KEYPORT} list --json")).ok().stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![id.as_str()],
+        "the remote saw more than it may: {listed}"
+    );
+    through_own_ssh(&format!("{KEYPORT} token {other}")).fails(9, "no account allowed over SSH matches");
+    let token = through_own_ssh(&format!("{KEYPORT} token {id}")).ok().stdout;
+    let uses = env.audit();
+    let last = uses.last().unwrap();
+    assert_eq!(last["via"], "ssh", "{last}");
+    assert_eq!(last["over_ssh"], ssh.destination().as_str(), "{last}");
+
+    // The forwarding socket lived as long as its connection: none is left beside the agent's.
+    let data = env.home.path().join("data");
+    let left: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("forward-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // A claim of another machine, sent on the desktop's own socket, is refused.
+    let mut stream = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!("{{\"account\":\"{other}\",\"min_ttl\":60,\"claim\":{{\"program\":\"git\",\"host\":\"devbox\"}}}}\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&stream), &mut answer).unwrap();
+    assert!(
+        answer.contains("\"answer\":\"error\"") && answer.contains("own agent socket"),
+        "{answer}"
+    );
+    assert!(!answer.contains(token.trim()));
+
+    // `keyport ssh --config HOST`: a standing socket for that host, named in the entry, whose
+    // requests are that host's.
+    let entry = env.run(&["ssh", "--config", "devbox"]).ok().stdout;
+    let forward = entry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("RemoteForward "))
+        .unwrap()
+        .to_string();
+    let (remote_path, local_path) = forward.split_once(' ').unwrap();
+    assert!(local_path.contains("ssh-devbox-"), "{entry}");
+    let remote_path = remote_path.replace("%C", &format!("cfg{}", std::process::id()));
+    let mut args: Vec<String> = vec!["-R".into(), format!("{remote_path}:{local_path}")];
+    args.extend(ssh.ssh_args());
+    args.push(format!("{KEYPORT} token {id}"));
+    let plain: Run = env.program(Path::new("ssh")).args(&args).output().unwrap().into();
+    assert_eq!(plain.stdout.trim(), token.trim(), "{plain:?}");
+    let last = env.audit().last().unwrap().clone();
+    assert_eq!(last["over_ssh"], "devbox", "{last}");
+    // It is there again when the agent starts again.
+    drop(agent);
+    let _again = env.agent();
+    assert!(std::os::unix::net::UnixStream::connect(local_path).is_ok());
+}

@@ -33,6 +33,8 @@ mod view;
 pub use agent::DEFAULT_CONSENT_TIMEOUT;
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
 pub use agent_link::address::{fresh_forward_path, AgentAddress};
+#[cfg(unix)]
+pub use agent_link::client::{open_forward, Forwarding};
 pub use catalog::{Catalog, Provider, RedirectKind, Variable};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
 pub use executables::{full_cli, full_cli_places, CLI, FULL_CLI};
@@ -55,6 +57,7 @@ pub use store::audit::Use;
 pub use store::consent_book::{program_label as consent_program_label, ConsentBook, Decision};
 pub use store::home::Home;
 pub use store::lock::FileLock;
+pub use store::ssh_forwards::add as add_ssh_forward;
 pub use text::escape_controls;
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};

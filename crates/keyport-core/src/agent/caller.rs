@@ -7,9 +7,11 @@
 //! Each pinned process is held by a pidfd on Linux, so that a pid reused by another process
 //! after the first one ended is not taken for it; its executable is compared by device and inode.
 //!
-//! When the peer is the `ssh` client, the request came from another machine through a forwarded
-//! socket: the kernel then knows only the SSH connection (named by its destination, from `ssh`'s
-//! command line), and who asks over there is that machine's claim.
+//! A request that arrived on a forwarding socket came from another machine: which socket it came
+//! through is all that decides it (never which program connected: an `ssh` of the person's own,
+//! from conda or `~/bin`, forwards as well as the system's). The kernel then knows only the SSH
+//! connection, named by the destination fixed when its socket was made, and who asks over there
+//! is that machine's claim.
 
 use crate::agent_link::protocol::Claim;
 use crate::store::audit::Use;
@@ -21,10 +23,8 @@ pub struct Caller {
     /// The use to record and judge, without its account (the request names that later).
     usage: Use,
     pins: Vec<Pin>,
-    /// The SSH destination, when the peer is the `ssh` client forwarding a remote request.
+    /// The SSH destination, when the request came through a forwarding socket.
     over_ssh: Option<String>,
-    /// Whether ssh's command line named it (answers are remembered only then).
-    destination_known: bool,
 }
 
 struct Pin {
@@ -44,20 +44,20 @@ impl Caller {
             pids.push(caller);
         }
         let pins = pids.into_iter().map(Pin::new).collect();
-        let peer_is_ssh = pid.filter(|p| usage.pid == Some(*p) && is_ssh(usage.exe.as_deref()));
-        // A connection multiplexed through a persisted master (ControlPersist) shows no
-        // destination on ssh's command line: then nothing is remembered for it.
-        let destination = peer_is_ssh.and_then(ssh_destination);
-        let over_ssh = peer_is_ssh.map(|_| {
-            destination
-                .clone()
-                .unwrap_or_else(|| "an SSH connection (destination unknown)".into())
-        });
         Caller {
             usage,
             pins,
-            over_ssh,
-            destination_known: destination.is_some(),
+            over_ssh: None,
+        }
+    }
+
+    /// A request that came through the forwarding socket made for `destination`: the process
+    /// that connected is the SSH client, whoever it is; nothing of it is pinned or judged.
+    pub fn forwarded(destination: &str) -> Caller {
+        Caller {
+            usage: Use::by_agent_peer("", None),
+            pins: Vec::new(),
+            over_ssh: Some(shorten(destination)),
         }
     }
 
@@ -79,9 +79,7 @@ impl Caller {
                 .and_then(|c| c.program.as_deref())
                 .map(shorten)
                 .unwrap_or_else(|| "a program".into());
-            usage.exe = self
-                .destination_known
-                .then(|| crate::store::consent_book::over_ssh_key(destination, &program));
+            usage.exe = Some(crate::store::consent_book::over_ssh_key(destination, &program));
             usage.program = Some(program);
             usage.parent_exe = None;
             usage.via = "ssh".into();
@@ -137,28 +135,6 @@ impl Pin {
     }
 }
 
-/// Whether `exe` is an OpenSSH client installed by the system: named `ssh`, and it and its
-/// directory root's, closed to others' writes, so that no program of the user's can pose as one
-/// (an executable of its own called `ssh`) to be taken for another machine's request.
-fn is_ssh(exe: Option<&str>) -> bool {
-    let Some(exe) = exe.map(std::path::Path::new) else {
-        return false;
-    };
-    let system_owned = |path: &std::path::Path| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(path).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0)
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = path;
-            false
-        }
-    };
-    exe.file_name().is_some_and(|n| n == "ssh") && system_owned(exe) && exe.parent().is_some_and(system_owned)
-}
-
 /// A claim or destination as shown and kept: control characters and invisible formatting (which
 /// could reorder or hide the words around it in the question) written out, and not too long.
 fn shorten(text: &str) -> String {
@@ -185,43 +161,6 @@ fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
-}
-
-/// The destination on `ssh`'s command line: its first argument that is neither an option nor an
-/// option's value.
-fn ssh_destination(pid: u32) -> Option<String> {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .skip(1)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    destination_in(&args)
-        .filter(|d| !d.trim().is_empty())
-        .map(shorten)
-}
-
-fn destination_in(args: &[String]) -> Option<&str> {
-    // The options of OpenSSH's ssh(1) that take a value.
-    const WITH_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--" {
-            return args.next().map(String::as_str);
-        }
-        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
-            return Some(arg);
-        };
-        for (i, flag) in flags.char_indices() {
-            if WITH_VALUE.contains(flag) {
-                if i + flag.len_utf8() == flags.len() {
-                    args.next();
-                }
-                break;
-            }
-        }
-    }
-    None
 }
 
 /// The device and inode of process `pid`'s executable.
@@ -270,36 +209,17 @@ mod tests {
     }
 
     #[test]
-    fn the_destination_is_sshs_first_word_that_is_no_option_or_value() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let d = |a: &[&str]| destination_in(&args(a)).map(str::to_string);
-        assert_eq!(d(&["devbox"]), Some("devbox".into()));
-        assert_eq!(
-            d(&[
-                "-R",
-                "/tmp/keyport-forward-x.sock:/run/a.sock",
-                "-p",
-                "2222",
-                "-t",
-                "ada@devbox",
-                "git",
-                "pull"
-            ]),
-            Some("ada@devbox".into())
-        );
-        assert_eq!(
-            d(&["-oBatchMode=yes", "-4Cp2222", "devbox"]),
-            Some("devbox".into())
-        );
-        assert_eq!(
-            d(&["-i", "key", "-l", "ada", "--", "-weird"]),
-            Some("-weird".into())
-        );
-        assert_eq!(d(&["-N"]), None);
+    fn claims_and_destinations_are_shown_safely() {
         assert_eq!(shorten("dev\u{1b}[31mbox"), "dev\\x1b[31mbox");
         assert_eq!(shorten("git\u{202e}HSS revo"), "git\\u{202e}HSS revo");
-        assert!(!is_ssh(Some("/nonexistent/ssh")));
-        assert!(!is_ssh(Some("/usr/bin/python3")));
         assert!(shorten(&"x".repeat(100)).ends_with('…'));
+        let caller = Caller::forwarded("dev\u{7}box");
+        assert_eq!(caller.over_ssh(), Some("dev\\x07box"));
+        let usage = caller.usage("x-1", None);
+        assert_eq!(
+            (usage.via.as_str(), usage.program.as_deref()),
+            ("ssh", Some("a program"))
+        );
+        assert!(caller.unchanged());
     }
 }

@@ -2,11 +2,15 @@
 //!
 //! Only processes of the same user may ask: the socket is mode 0600 inside a 0700 directory, and
 //! the peer's uid is checked on every connection.
+//!
+//! Besides its own socket the agent listens on forwarding sockets, one per `keyport ssh`
+//! connection (and one per host set up with `keyport ssh-config`), made on request next to its
+//! own: a connection there is another machine's request, by construction.
 
 use super::asking::{Consent, DEFAULT_CONSENT_TIMEOUT};
 use super::caller::Caller;
 use super::sweep_backoff::SweepBackoff;
-use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, GitAsk, Incoming, Request};
+use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::model::AccountId;
@@ -30,6 +34,18 @@ const MAX_REQUEST_BYTES: u64 = 4096;
 const READ_DEADLINE: Duration = Duration::from_secs(45 + DEFAULT_CONSENT_TIMEOUT.as_secs());
 /// How often the agent looks for tokens to refresh ahead of their expiry.
 const REFRESH_SWEEP: Duration = Duration::from_secs(30);
+/// How many forwarding sockets may be open at once.
+const MAX_FORWARDS: usize = 64;
+
+/// Which socket a connection came through: that, and nothing the peer is or says, decides
+/// whether its request is another machine's.
+#[derive(Clone)]
+enum Origin {
+    /// The agent's own socket: a program of this desktop.
+    Local,
+    /// A forwarding socket, made for this SSH destination.
+    Forwarded(Arc<str>),
+}
 
 /// Tokens held in memory, each with the account's metadata as it was when cached: any change to
 /// the account (refresh, revoke, rename, reconnect by another process) invalidates it.
@@ -51,6 +67,14 @@ pub struct Agent {
     uid: u32,
     /// Asks the user before a program it has not seen gets a token (the app's agent only).
     consent: Option<Consent>,
+    /// The forwarding sockets open now, by path; the standing ones by destination too.
+    forwards: Mutex<Forwards>,
+}
+
+#[derive(Default)]
+struct Forwards {
+    open: usize,
+    standing: HashMap<String, ForwardSocket>,
 }
 
 impl Agent {
@@ -71,6 +95,7 @@ impl Agent {
             // SAFETY: geteuid has no preconditions and cannot fail.
             uid: unsafe { libc::geteuid() },
             consent,
+            forwards: Mutex::default(),
         })
     }
 
@@ -92,26 +117,61 @@ impl Agent {
         let listener = bind(&path)?;
         tracing::info!(socket = %path.display(), "token agent listening");
         let sweeper = tokio::spawn(self.clone().sweep());
-        // A client never stops the agent: accept errors pause the loop, and the number of
-        // connections served at once is capped.
-        let mut guard = AcceptGuard::default();
         let _sweeper = AbortOnDrop(sweeper);
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    let Some(permit) = guard.admit() else { continue };
-                    let agent = self.clone();
-                    tokio::spawn(async move {
-                        let _permit = permit;
-                        let _ = tokio::time::timeout(READ_DEADLINE, agent.connection(stream)).await;
-                    });
-                }
-                Err(e) => guard.pause_after(&e).await,
+        for host in crate::store::ssh_forwards::hosts(self.keyport.home()) {
+            if let Err(e) = self.open_forward(ForwardAsk {
+                destination: host.clone(),
+                standing: true,
+            }) {
+                tracing::warn!(host = %crate::text::escape_controls(&host), error = %e, "could not open a standing forward");
             }
         }
+        accept(Arc::downgrade(&self), listener, Origin::Local).await;
+        Ok(())
     }
 
-    async fn connection(self: Arc<Self>, mut stream: UnixStream) {
+    /// Makes a forwarding socket for `ask.destination` and serves it. A standing one is kept by
+    /// the agent until it stops (asked again, the same one is named); another lasts as long as
+    /// what is returned.
+    fn open_forward(self: &Arc<Self>, ask: ForwardAsk) -> Result<Forward> {
+        let home = self.keyport.home();
+        let mut forwards = self.forwards.lock().expect("forwards lock");
+        if let Some(kept) = forwards.standing.get(&ask.destination).filter(|_| ask.standing) {
+            return Ok(Forward::Standing(kept.path.clone()));
+        }
+        if forwards.open >= MAX_FORWARDS {
+            return Err(Error::Unsupported(format!(
+                "the agent already serves {MAX_FORWARDS} forwarding sockets; end some SSH connections"
+            )));
+        }
+        let path = if ask.standing {
+            home.standing_forward_socket(&ask.destination)
+        } else {
+            let own = home.agent_socket();
+            let dir = own.parent().expect("the socket lives in a directory");
+            dir.join(format!(
+                "forward-{}.sock",
+                crate::agent_link::address::random_tag()?
+            ))
+        };
+        let listener = bind(&path)?;
+        forwards.open += 1;
+        tracing::info!(socket = %path.display(), destination = %crate::text::escape_controls(&ask.destination), "forwarding socket open");
+        let origin = Origin::Forwarded(ask.destination.as_str().into());
+        let socket = ForwardSocket {
+            path: path.clone(),
+            _task: AbortOnDrop(tokio::spawn(accept(Arc::downgrade(self), listener, origin))),
+            agent: Arc::downgrade(self),
+        };
+        Ok(if ask.standing {
+            forwards.standing.insert(ask.destination, socket);
+            Forward::Standing(path)
+        } else {
+            Forward::Held(socket)
+        })
+    }
+
+    async fn connection(self: Arc<Self>, mut stream: UnixStream, origin: Origin) {
         let Ok(cred) = stream.peer_cred() else { return };
         if cred.uid() != self.uid {
             tracing::warn!(uid = cred.uid(), "refused a token request from another user");
@@ -119,25 +179,68 @@ impl Agent {
         }
         let pid = cred.pid().and_then(|p| u32::try_from(p).ok());
         // Who asks is read now, before the request: what it does afterwards cannot change it.
-        let caller = Caller::at_accept(pid);
+        let caller = match &origin {
+            Origin::Local => Caller::at_accept(pid),
+            Origin::Forwarded(destination) => Caller::forwarded(destination),
+        };
+        let held =
+            tokio::time::timeout(READ_DEADLINE, self.clone().exchange(&mut stream, &caller, pid)).await;
+        // A per-connection forwarding socket lasts while the connection that asked for it does.
+        if let Ok(Some(forward)) = held {
+            let mut rest = [0u8; 64];
+            while matches!(tokio::io::AsyncReadExt::read(&mut stream, &mut rest).await, Ok(n) if n > 0) {}
+            drop(forward);
+        }
+    }
+
+    /// Reads one request and writes its answer; a forwarding socket made for it is returned to
+    /// be held.
+    async fn exchange(
+        self: Arc<Self>,
+        stream: &mut UnixStream,
+        caller: &Caller,
+        pid: Option<u32>,
+    ) -> Option<ForwardSocket> {
         // Borrowed halves: an owned write half shuts the socket down when dropped, a system call
         // on every answer that closing it makes needless (clients read one line).
         let (read, mut write) = stream.split();
         let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_BYTES));
         let mut line = String::new();
         if reader.read_line(&mut line).await.is_err() {
-            return;
+            return None;
         }
-        let answer = match Incoming::parse(&line) {
-            Some(Incoming::Token(request)) => self.answer(request, &caller).await,
+        let incoming = Incoming::parse(&line);
+        let mut held = None;
+        let answer = match incoming {
+            // Only a forwarding socket carries another machine's word about who asks there.
+            Some(incoming) if caller.over_ssh().is_none() && incoming.claims() => Answer::from(&Error::Unsupported(
+                "a request that says it comes from another machine arrived on this desktop's own agent socket; \
+                 forward the agent with `keyport ssh` (or unset KEYPORT_AGENT where it names this socket)"
+                    .into(),
+            )),
+            Some(Incoming::Forward(_)) if caller.over_ssh().is_some() => Answer::from(&Error::Unsupported(
+                "a machine reached over SSH cannot forward the agent further".into(),
+            )),
+            Some(Incoming::Forward(ask)) => match self.open_forward(ask) {
+                Ok(Forward::Standing(socket)) => Answer::Forwarding { socket },
+                Ok(Forward::Held(socket)) => {
+                    let answer = Answer::Forwarding {
+                        socket: socket.path.clone(),
+                    };
+                    held = Some(socket);
+                    answer
+                }
+                Err(e) => Answer::from(&e),
+            },
+            Some(Incoming::Token(request)) => self.answer(request, caller).await,
             // A code from another machine could make the person approve someone else's sign-in.
             Some(Incoming::DeviceCode(_)) if caller.over_ssh().is_some() => Answer::from(
                 &Error::Unsupported("device codes from machines reached over SSH are not shown".into()),
             ),
             Some(Incoming::DeviceCode(code)) => self.show_device_code(code, pid),
-            Some(Incoming::List) => self.list_for(&caller),
-            Some(Incoming::Git(ask)) => self.answer_git(ask, &caller).await,
-            Some(Incoming::Connect(ask)) => match self.connect_for(ask, &caller).await {
+            Some(Incoming::List(_)) => self.list_for(caller),
+            Some(Incoming::Git(ask)) => self.answer_git(ask, caller).await,
+            Some(Incoming::Connect(ask)) => match self.connect_for(ask, caller).await {
                 Ok(account) => Answer::Connected { account },
                 Err(e) => Answer::from(&e),
             },
@@ -146,6 +249,7 @@ impl Agent {
         let mut out = serde_json::to_vec(&answer).expect("answers serialize");
         out.push(b'\n');
         let _ = write.write_all(&out).await;
+        held
     }
 
     async fn answer(&self, request: Request, caller: &Caller) -> Answer {
@@ -447,6 +551,50 @@ fn bind(path: &Path) -> Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("restrict", path, e))?;
     Ok(listener)
+}
+
+/// Serves the connections of one socket while the agent lives. A client never stops the agent:
+/// accept errors pause the loop, and the number of connections served at once is capped.
+async fn accept(agent: std::sync::Weak<Agent>, listener: UnixListener, origin: Origin) {
+    let mut guard = AcceptGuard::default();
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let Some(permit) = guard.admit() else { continue };
+                let Some(agent) = agent.upgrade() else { return };
+                let origin = origin.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    agent.connection(stream, origin).await;
+                });
+            }
+            Err(e) => guard.pause_after(&e).await,
+        }
+    }
+}
+
+enum Forward {
+    /// A standing forwarding socket, kept by the agent.
+    Standing(std::path::PathBuf),
+    /// One that lasts while this is held.
+    Held(ForwardSocket),
+}
+
+/// A forwarding socket being served: dropped, its listener stops and its file goes.
+struct ForwardSocket {
+    path: std::path::PathBuf,
+    _task: AbortOnDrop,
+    agent: std::sync::Weak<Agent>,
+}
+
+impl Drop for ForwardSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(agent) = self.agent.upgrade() {
+            let mut forwards = agent.forwards.lock().unwrap_or_else(|e| e.into_inner());
+            forwards.open = forwards.open.saturating_sub(1);
+        }
+    }
 }
 
 /// Stops the background refresher when the agent stops serving.

@@ -73,13 +73,18 @@ impl AgentAddress {
 /// A fresh path for one SSH connection's forward (what `keyport ssh` gives `ssh -R`).
 #[cfg(unix)]
 pub fn fresh_forward_path() -> Result<PathBuf> {
+    Ok(Path::new(FORWARD_DIR).join(format!("{FORWARD_PREFIX}{}.sock", random_tag()?)))
+}
+
+/// 24 random hex digits, for names nobody can guess or reuse.
+#[cfg(unix)]
+pub(crate) fn random_tag() -> Result<String> {
     use std::io::Read;
     let mut bytes = [0u8; 12];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| Error::io("read", Path::new("/dev/urandom"), e))?;
-    let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Path::new(FORWARD_DIR).join(format!("{FORWARD_PREFIX}{tag}.sock")))
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// This user's sockets in `dir` that look like forwards, newest first. Others' are ignored: sshd

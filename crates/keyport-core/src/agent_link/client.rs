@@ -6,7 +6,7 @@
 //! that the process answering runs as this user.
 
 use super::address::AgentAddress;
-use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, GitAsk, Request};
+use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Request};
 use crate::error::{Error, Result};
 #[cfg(unix)]
 use std::path::Path;
@@ -135,25 +135,8 @@ fn exchange(
             None => return Ok(None),
         },
     };
-    let server = peer_uid(&stream).map_err(|e| Error::io("identify the agent at", socket, e))?;
-    let me = crate::files::private::euid();
-    if server != me {
-        return Err(Error::UnsafePath {
-            path: socket.to_path_buf(),
-            reason: format!("the agent there runs as user {server}, not as you ({me})"),
-        });
-    }
-    let talk = || -> std::io::Result<Option<Answer>> {
-        use std::io::{BufRead, BufReader, Write};
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout_secs)))?;
-        let mut line = serde_json::to_vec(message)?;
-        line.push(b'\n');
-        (&stream).write_all(&line)?;
-        let mut answer = String::new();
-        BufReader::new(&stream).read_line(&mut answer)?;
-        Ok(serde_json::from_str(&answer).ok())
-    };
-    match talk() {
+    check_peer(socket, &stream)?;
+    match talk(&stream, message, timeout_secs) {
         Ok(Some(answer)) => Ok(Some(answer)),
         // A local agent that says nothing sensible is as good as none: the keychain answers.
         _ if !agent.is_remote() => Ok(None),
@@ -174,6 +157,82 @@ fn exchange(
                 format!("the connection to the desktop failed: {e}")
             },
         }),
+    }
+}
+
+/// Refuses an agent that runs as another user.
+#[cfg(unix)]
+fn check_peer(socket: &Path, stream: &std::os::unix::net::UnixStream) -> Result<()> {
+    let server = peer_uid(stream).map_err(|e| Error::io("identify the agent at", socket, e))?;
+    let me = crate::files::private::euid();
+    if server != me {
+        return Err(Error::UnsafePath {
+            path: socket.to_path_buf(),
+            reason: format!("the agent there runs as user {server}, not as you ({me})"),
+        });
+    }
+    Ok(())
+}
+
+/// Sends `message` as one line and reads one line back.
+#[cfg(unix)]
+fn talk(
+    stream: &std::os::unix::net::UnixStream,
+    message: &impl serde::Serialize,
+    timeout_secs: u64,
+) -> std::io::Result<Option<Answer>> {
+    use std::io::{BufRead, BufReader, Write};
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout_secs)))?;
+    let mut line = serde_json::to_vec(message)?;
+    line.push(b'\n');
+    (&*stream).write_all(&line)?;
+    // One byte at a time: nothing after the answer's line may be taken from the stream.
+    let mut answer = String::new();
+    BufReader::with_capacity(1, stream).read_line(&mut answer)?;
+    Ok(serde_json::from_str(&answer).ok())
+}
+
+/// A forwarding socket made by this desktop's agent for one SSH connection (or, `standing`, for
+/// a `RemoteForward` in `~/.ssh/config`): whatever arrives on it is judged as a request from
+/// `destination`. A per-connection one lasts as long as this value.
+#[cfg(unix)]
+pub struct Forwarding {
+    pub socket: std::path::PathBuf,
+    /// The connection that asked: the agent removes the socket when it closes.
+    _held: std::os::unix::net::UnixStream,
+}
+
+/// Asks this desktop's agent (at `socket`) for a forwarding socket to `destination`.
+#[cfg(unix)]
+pub fn open_forward(socket: &Path, destination: &str, standing: bool) -> Result<Forwarding> {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        forward: &'a ForwardAsk,
+    }
+    let none_runs = || {
+        Error::Unsupported(
+            "no Keyport agent runs on this machine to forward: start the Keyport app, or run \
+             `keyport agent` in another terminal"
+                .into(),
+        )
+    };
+    if std::fs::symlink_metadata(socket).is_err() {
+        return Err(none_runs());
+    }
+    crate::files::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
+    let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|_| none_runs())?;
+    check_peer(socket, &stream)?;
+    let ask = ForwardAsk {
+        destination: destination.to_string(),
+        standing,
+    };
+    match talk(&stream, &Message { forward: &ask }, 10) {
+        Ok(Some(Answer::Forwarding { socket })) => Ok(Forwarding { socket, _held: stream }),
+        Ok(Some(Answer::Error { kind, message })) => Err(Error::AgentAnswered { kind, message }),
+        _ => Err(Error::Unsupported(
+            "the agent made no forwarding socket: it may be an older Keyport; restart the app or `keyport agent`"
+                .into(),
+        )),
     }
 }
 

@@ -11,6 +11,14 @@
 //! and it may also ask which accounts it can use (`{"list": {claim}}`, answered
 //! `{"answer": "accounts", "accounts": [...]}`) and for git's credential
 //! (`{"git": {"protocol", "host", "account", "min_ttl", "claim"}}`, answered like a token).
+//!
+//! Whether a request came from another machine is known by the socket it arrived on, never by
+//! what it says or which program sent it: `keyport ssh` asks the agent for a forwarding socket of
+//! its own (`{"forward": {"destination": "devbox"}}`, answered
+//! `{"answer": "forwarding", "socket": "..."}`), whose destination is fixed when it is made, and
+//! forwards that one. It lasts while the connection that asked for it stays open; a `standing`
+//! one (for a `RemoteForward` in `~/.ssh/config`) lasts while the agent runs. A claim arriving on
+//! the agent's own socket is refused.
 
 use crate::error::{describe, Error, ErrorKind};
 use crate::model::Issued;
@@ -86,14 +94,39 @@ pub struct ConnectAsk {
     pub claim: Claim,
 }
 
+/// A forwarding socket asked for by a program of this desktop (`keyport ssh`, `keyport
+/// ssh-config`): what arrives on it is another machine's request, from `destination`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardAsk {
+    pub destination: String,
+    /// Kept while the agent runs, at a path named after the destination (for `~/.ssh/config`),
+    /// rather than while the asking connection stays open.
+    #[serde(default)]
+    pub standing: bool,
+}
+
 /// Any line a client sends.
 #[derive(Debug)]
 pub(crate) enum Incoming {
     Token(Request),
     DeviceCode(DeviceCode),
-    List,
+    List(Claim),
     Git(GitAsk),
     Connect(ConnectAsk),
+    Forward(ForwardAsk),
+}
+
+impl Incoming {
+    /// Whether the line says who asks on another machine: only a forwarded connection may.
+    pub(crate) fn claims(&self) -> bool {
+        match self {
+            Incoming::Token(request) => request.claim.is_some(),
+            Incoming::Git(ask) => ask.claim != Claim::default(),
+            Incoming::Connect(ask) => ask.claim != Claim::default(),
+            Incoming::List(claim) => *claim != Claim::default(),
+            Incoming::DeviceCode(_) | Incoming::Forward(_) => false,
+        }
+    }
 }
 
 /// The lines other than token requests, each an object with one key.
@@ -101,10 +134,10 @@ pub(crate) enum Incoming {
 #[serde(rename_all = "snake_case")]
 enum Other {
     DeviceCode(DeviceCode),
-    /// Its claim is not needed: a list names no program.
-    List(serde::de::IgnoredAny),
+    List(Claim),
     Git(GitAsk),
     Connect(ConnectAsk),
+    Forward(ForwardAsk),
 }
 
 impl Incoming {
@@ -116,9 +149,10 @@ impl Incoming {
         }
         Some(match serde_json::from_str::<Other>(line).ok()? {
             Other::DeviceCode(code) => Incoming::DeviceCode(code),
-            Other::List(_) => Incoming::List,
+            Other::List(claim) => Incoming::List(claim),
             Other::Git(ask) => Incoming::Git(ask),
             Other::Connect(ask) => Incoming::Connect(ask),
+            Other::Forward(ask) => Incoming::Forward(ask),
         })
     }
 }
@@ -136,6 +170,10 @@ pub enum Answer {
     /// A sign-in asked for from across SSH is done: the new account, as `list --json` shows it.
     Connected {
         account: serde_json::Value,
+    },
+    /// A forwarding socket for `keyport ssh` to hand to `ssh -R`.
+    Forwarding {
+        socket: std::path::PathBuf,
     },
     Error {
         kind: ErrorKind,
@@ -175,10 +213,19 @@ mod tests {
         assert!(
             matches!(forwarded, Some(Incoming::Token(Request { claim: Some(Claim { ref program, .. }), .. })) if program.as_deref() == Some("python3"))
         );
-        assert!(matches!(Incoming::parse(r#"{"list":{}}"#), Some(Incoming::List)));
+        assert!(matches!(
+            Incoming::parse(r#"{"list":{}}"#),
+            Some(Incoming::List(_))
+        ));
         let git = Incoming::parse(r#"{"git":{"protocol":"https","host":"github.com","min_ttl":300}}"#);
         assert!(matches!(git, Some(Incoming::Git(GitAsk { ref host, .. })) if host == "github.com"));
         assert!(Incoming::parse("not json").is_none());
+        let forward = Incoming::parse(r#"{"forward":{"destination":"devbox"}}"#);
+        assert!(
+            matches!(forward, Some(Incoming::Forward(ForwardAsk { ref destination, standing: false })) if destination == "devbox")
+        );
+        assert!(forwarded.as_ref().is_some_and(Incoming::claims));
+        assert!(!token.as_ref().is_some_and(Incoming::claims));
     }
 
     #[test]

@@ -82,9 +82,12 @@ impl Keyport {
         Ok(match answer {
             Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
             Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
-            Some(Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. }) => {
-                return Err(Error::Internal("the agent answered another request".into()))
-            }
+            Some(
+                Answer::Shown
+                | Answer::Accounts { .. }
+                | Answer::Connected { .. }
+                | Answer::Forwarding { .. },
+            ) => return Err(Error::Internal("the agent answered another request".into())),
             None if FileLock::is_held(&self.home.asking_agent_lock())? => {
                 return Err(Error::AppUnreachable {
                     socket: agent.shown(),

@@ -95,6 +95,28 @@ impl Home {
         self.agent_socket.clone()
     }
 
+    /// The standing forwarding socket for `host` (see [`crate::store::ssh_forwards`]), beside the
+    /// agent's own: letters, digits, `.`, `-` and `_` kept, anything else a `_`, and a hash of
+    /// the whole name so that two hosts never share one. Kept short: a socket path has ~100 bytes.
+    pub fn standing_forward_socket(&self, host: &str) -> PathBuf {
+        let plain: String = host
+            .chars()
+            .take(24)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = format!("ssh-{plain}-{:08x}.sock", fnv1a(host.as_bytes()) as u32);
+        self.agent_socket
+            .parent()
+            .expect("the socket lives in a directory")
+            .join(name)
+    }
+
     /// The name under which this home's desktop app is the single running instance: `app_id` for
     /// the default home, `app_id` plus a hash of the directory for a `KEYPORT_HOME`, so a demo or
     /// test home never hands its windows (or sign-in links) to the user's own Keyport.
@@ -151,6 +173,26 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standing_forwards_are_plain_distinct_names_beside_the_agent() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path()).unwrap();
+        let devbox = home.standing_forward_socket("devbox");
+        assert_eq!(devbox.parent(), home.agent_socket().parent());
+        assert!(devbox
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("ssh-devbox-"));
+        assert_ne!(
+            home.standing_forward_socket("a*b"),
+            home.standing_forward_socket("a?b")
+        );
+        let odd = home.standing_forward_socket("../../x y");
+        assert_eq!(odd.parent(), devbox.parent(), "{odd:?}");
+    }
 
     #[test]
     fn homes_get_distinct_sockets() {

@@ -10,3 +10,4 @@ pub mod home;
 pub mod keychain;
 pub mod lock;
 pub mod registrations;
+pub mod ssh_forwards;
