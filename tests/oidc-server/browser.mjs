@@ -18,6 +18,11 @@
 //                              got goes to KEYPORT_TEST_OTHER_USER_OUT) |
 //                              other-user-floods (another user holds 80 idle connections to the
 //                              listener while the browser signs in)
+//                              other-user-fills-queue (another user connects to the listener as
+//                              fast as she can, from two processes, to keep its accept queue full
+//                              while the browser signs in)
+//   KEYPORT_TEST_BROWSER_TIMING file to write how long the sign-in took, in ms, from the browser's
+//                              first request to the application's answer
 //   KEYPORT_TEST_BROWSER_ARGV  file to append the browser's command line to, one line per start
 //   KEYPORT_TEST_BROWSER_OUT   file to write the final page (the application's answer) to
 //   KEYPORT_TEST_BROWSER_SPY   file to append the authorization code it carried to (for leak checks)
@@ -73,6 +78,42 @@ if (mode === 'other-user-floods') {
   log('another user holds 80 connections to the listener');
   process.on('exit', () => flood.kill());
 }
+let flooders = [];
+if (mode === 'other-user-fills-queue') {
+  const { port } = new URL(start);
+  // Non-blocking connects in a tight loop, the oldest closed to stay under her descriptor limit:
+  // the kernel completes each handshake into the listener's accept queue on its own.
+  const fill = `import socket, time
+held = []
+made = 0
+end = time.time() + 25
+while time.time() < end:
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(('127.0.0.1', ${port}))
+    held.append(s)
+    made += 1
+    if made == 2000:
+        print(made, flush=True)
+    if len(held) > 800:
+        held.pop(0).close()
+`;
+  flooders = [0, 1].map(() => spawn('setpriv', [...asOtherUser, '/usr/bin/python3', '-c', fill], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  const filling = await Promise.all(flooders.map((f) => new Promise((resolve) => {
+    f.stdout.once('data', () => resolve(true));
+    f.once('exit', () => resolve(false));
+  })));
+  if (!filling.every(Boolean)) {
+    log('the other user could not connect');
+    process.exit(1);
+  }
+  log('another user keeps connecting to the listener');
+  process.on('exit', () => flooders.forEach((f) => f.kill()));
+}
+const began = Date.now();
+process.on('exit', () => {
+  if (process.env.KEYPORT_TEST_BROWSER_TIMING) fs.writeFileSync(process.env.KEYPORT_TEST_BROWSER_TIMING, `${Date.now() - began}`);
+});
 if (mode === 'ignore') {
   log('ignoring the sign-in request');
   process.exit(0);

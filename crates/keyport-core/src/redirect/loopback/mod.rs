@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::redirect::page::{respond, Reply};
 use crate::secret::Secret;
 use crate::serving::AcceptGuard;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -137,6 +137,22 @@ impl CallbackListener {
         Url::parse(&format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)).expect("a valid URL")
     }
 
+    /// The next connection from a process of this user. Another user's are dropped as soon as
+    /// they are taken from the queue, before anything is read and before they count against the
+    /// cap, one after another without going back to the other work of the loop: so that she can
+    /// neither serve herself the start page nor keep the queue full ahead of the browser. Each
+    /// costs one question to the kernel (see `peer`).
+    async fn accept_own(&self, others_dropped: &AtomicBool) -> std::io::Result<tokio::net::TcpStream> {
+        loop {
+            let (stream, peer) = self.listener.accept().await?;
+            if peer::is_own_user(peer, self.local) {
+                return Ok(stream);
+            }
+            drop(stream);
+            others_dropped.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Serves until the callback carrying `state` arrives or `timeout` passes.
     #[cfg(test)]
     pub async fn wait(self, provider: &str, state: &str, timeout: Duration) -> Result<Callback> {
@@ -158,26 +174,18 @@ impl CallbackListener {
         tokio::pin!(deadline);
         let mut rejected: Vec<String> = Vec::new();
         let mut guard = AcceptGuard::default();
-        let mut others_dropped = false;
+        let others_dropped = AtomicBool::new(false);
+        let mut warned = false;
         loop {
+            if others_dropped.load(Ordering::Relaxed) && !warned {
+                tracing::warn!("dropped a connection from another user of this computer");
+                rejected.push("a connection from another user of this computer".into());
+                warned = true;
+            }
             tokio::select! {
-                accepted = self.listener.accept() => {
+                accepted = self.accept_own(&others_dropped) => {
                     let stream = match accepted {
-                        Ok((stream, peer)) => {
-                            // Before anything is read, and before the connection counts against
-                            // the cap: another user is dropped, so she can neither serve herself
-                            // the start page nor block this user's sign-in with idle connections.
-                            if !peer::is_own_user(peer, self.local) {
-                                drop(stream);
-                                if !others_dropped {
-                                    tracing::warn!("dropped a connection from another user of this computer");
-                                    rejected.push("a connection from another user of this computer".into());
-                                    others_dropped = true;
-                                }
-                                continue;
-                            }
-                            stream
-                        }
+                        Ok(stream) => stream,
                         Err(e) => {
                             guard.pause_after(&e).await;
                             continue;
@@ -216,6 +224,9 @@ impl CallbackListener {
                 // Only the callback's wait has a deadline here; a start page alone is served for as
                 // long as whatever waits beside it.
                 _ = &mut deadline, if state.is_some() => {
+                    if others_dropped.load(Ordering::Relaxed) && !warned {
+                        rejected.push("a connection from another user of this computer".into());
+                    }
                     return Err(if rejected.is_empty() {
                         Error::Timeout(timeout.as_secs())
                     } else {
