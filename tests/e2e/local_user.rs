@@ -521,3 +521,57 @@ fn another_user_filling_the_listen_queue_does_not_stall_a_sign_in() {
     let ms = std::fs::read_to_string(&timing).unwrap_or_default();
     eprintln!("sign-in with another user filling the listen queue: {ms} ms from the browser's first request");
 }
+
+/// A `keyport` kept one level under a shared directory (an unpacked release under `/tmp`) looks
+/// for its helper in `<that directory>/lib/keyport/`, where another user may have put one: hers is
+/// never run. Beside `keyport` there is Keyport's own, which then runs; without it, the refusal
+/// says why.
+#[test]
+fn a_helper_another_user_put_where_keyport_looks_is_never_run() {
+    use std::os::unix::fs::PermissionsExt;
+    if !running_as_root() {
+        eprintln!("skipped: playing another user needs root");
+        return;
+    }
+    let env = Env::new(60);
+    // A shared directory like /tmp: anyone may write, no one may replace another's files.
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let release = shared.path().join("keyport-release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_keyport"), release.join("keyport")).unwrap();
+    // Hers: a directory and a helper of uid 65534, which would leave a mark if it ever ran.
+    let planted_dir = shared.path().join("lib/keyport");
+    std::fs::create_dir_all(&planted_dir).unwrap();
+    let mark = shared.path().join("ran");
+    let planted = planted_dir.join("keyport-full");
+    std::fs::write(&planted, format!("#!/bin/sh\necho ran > {}\n", mark.display())).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for path in [shared.path().join("lib"), planted_dir.clone(), planted.clone()] {
+        let chowned = std::process::Command::new("chown")
+            .arg("65534:65534")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(chowned.success());
+    }
+
+    let refused = env
+        .program(&release.join("keyport"))
+        .arg("list")
+        .output()
+        .unwrap();
+    let refused: Run = refused.into();
+    assert!(!mark.exists(), "her helper ran");
+    refused.fails(1, "belongs to user 65534");
+
+    std::fs::copy(env!("CARGO_BIN_EXE_keyport-full"), release.join("keyport-full")).unwrap();
+    let run: Run = env
+        .program(&release.join("keyport"))
+        .args(["list", "--json"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!mark.exists(), "her helper ran");
+}

@@ -46,15 +46,23 @@ const FRONT_VERSION: &str = "KEYPORT_FRONT_VERSION";
 
 fn full_path() -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find its own executable: {e}"))?;
-    keyport_core::full_cli(&me).ok_or_else(|| {
-        let [helpers, beside] = keyport_core::full_cli_places(&me);
-        format!(
-            "keyport-full is missing (looked in {} and {}): keyport needs it for everything but a \
-             token from the running agent. Reinstall Keyport.",
-            helpers.display(),
-            beside.display()
-        )
-    })
+    match keyport_core::full_cli(&me) {
+        keyport_core::FullCli::Found(path) => Ok(path),
+        keyport_core::FullCli::Refused { path, reason } => Err(format!(
+            "will not run {}: {reason}. Someone else could have put it there; keep Keyport where only you \
+             or root can change it (or reinstall it)",
+            keyport_core::escape_controls(&path.to_string_lossy())
+        )),
+        keyport_core::FullCli::Missing => {
+            let [helpers, beside] = keyport_core::full_cli_places(&me);
+            Err(format!(
+                "keyport-full is missing (looked in {} and {}): keyport needs it for everything but a \
+                 token from the running agent. Reinstall Keyport.",
+                helpers.display(),
+                beside.display()
+            ))
+        }
+    }
 }
 
 /// In `keyport-full`: refuses to go on for a `keyport` of another version (a half-finished
