@@ -126,16 +126,47 @@ fn every_token_use_is_audited_with_the_calling_program() {
     let log = std::fs::read_to_string(env.home.path().join("data/audit.jsonl")).unwrap();
     let uses: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(uses.len(), 2, "{log}");
+    // The program that asked is this test, which ran the shell: not the shell, nor keyport.
+    let me = std::env::current_exe().unwrap();
+    let me = me.file_name().unwrap().to_str().unwrap();
     for (u, via) in uses.iter().zip(["keychain", "agent"]) {
         assert_eq!(u["account"], id);
         assert_eq!(u["via"], via);
-        let program = u["program"].as_str().unwrap();
+        assert_eq!(u["program"], me, "{u}");
+        let through = u["through"].as_str().unwrap_or_default();
         assert!(
-            ["sh", "dash", "bash"].contains(&program),
-            "the caller is the shell, not keyport: {program}"
+            ["sh", "dash", "bash"].contains(&through),
+            "named with the shell: {u}"
         );
     }
     assert!(!log.contains(env.keychain_item(&id).unwrap()["access_token"].as_str().unwrap()));
+}
+
+/// Python's `os.system` runs its command through `/bin/sh`, and `env` only runs another program:
+/// the use is Python's, named with what it came through, whichever of the two is in the way.
+#[test]
+fn a_program_that_asks_through_a_shell_or_a_launcher_is_the_one_named() {
+    let env = Env::new(60);
+    let id = env.connect("alice");
+    let keyport = env!("CARGO_BIN_EXE_keyport");
+    let _agent = env.agent();
+    for command in [
+        format!("{keyport} token {id} >/dev/null; true"),
+        format!("env nice {keyport} token {id} >/dev/null; true"),
+    ] {
+        let script = format!("import os, sys; sys.exit(os.system({command:?}) >> 8)");
+        let run: Run = env
+            .program(std::path::Path::new("/usr/bin/python3"))
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(run.code, 0, "{run:?}");
+        let last = env.audit().last().unwrap().clone();
+        assert!(last["program"].as_str().unwrap().starts_with("python3"), "{last}");
+        assert!(last["exe"].as_str().unwrap().contains("python3"), "{last}");
+        assert!(last["through"].as_str().is_some_and(|t| !t.is_empty()), "{last}");
+    }
 }
 
 #[test]

@@ -307,8 +307,9 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("token"), "{out:?}");
-    // The real CLI, run by a shell: recorded as the shell, Keyport's own process skipped; also
-    // in a form `keyport` hands to `keyport-full` (logging on): the shell again, not keyport-full.
+    // The real CLI, run by a shell: recorded as the program behind the shell (this test), with
+    // the shell it came through, Keyport's own process skipped; also in a form `keyport` hands to
+    // `keyport-full` (logging on): the same, not keyport-full.
     for vars in ["", "KEYPORT_LOG=warn "] {
         let script = format!("{vars}{} token {id} >/dev/null", env!("CARGO_BIN_EXE_keyport"));
         let run: Run = env
@@ -330,10 +331,12 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
         "{by_fake}"
     );
     let shell = std::fs::canonicalize("/bin/sh").unwrap();
+    let me = std::env::current_exe().unwrap();
     for by_shell in &uses[uses.len() - 2..] {
+        assert_eq!(by_shell["exe"].as_str().unwrap(), me.to_str().unwrap(), "{by_shell}");
         assert_eq!(
-            by_shell["exe"].as_str().unwrap(),
-            shell.to_str().unwrap(),
+            by_shell["through"].as_str().unwrap(),
+            shell.file_name().unwrap().to_str().unwrap(),
             "{by_shell}"
         );
         assert!(by_shell["parent_exe"].is_string(), "{by_shell}");

@@ -749,6 +749,16 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   assert.equal(typed.status, 0, typed.stderr);
   assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for the terminal');
   assert.equal(fs.readFileSync(printed, 'utf8').trim(), token(), 'keyport token in xterm printed the token');
+  // Run by the terminal itself, with no shell (`xterm -e keyport exec …`): the same.
+  const direct = path.join(path.dirname(printed), 'direct');
+  const started = spawnSync('xterm', ['-e', cli, 'exec', account.id, '--env', 'T', '--', 'sh', '-c', `printf %s "$T" > '${direct}'`], {
+    env,
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  assert.equal(started.status, 0, started.stderr);
+  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for xterm -e');
+  assert.equal(fs.readFileSync(direct, 'utf8'), token(), 'keyport exec run by xterm got the token');
 
   // A terminal a program made for itself, which nobody sees (`script` in a new session), is no
   // person typing: it is asked about like any program.
@@ -762,11 +772,48 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
     child.on('exit', (code) => resolve({ code, stdout }));
   });
   await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
-  assert.match(await browser.$('#consent').getText(), /Allow (sh|dash) to use demo:Renamed in a terminal\?/);
+  // The shell `script` ran is looked through: the question is about `script`, through the shell.
+  assert.match(await browser.$('#consent').getText(), /Allow script, through (sh|dash), to use demo:Renamed in a terminal\?/);
   await browser.$('#consent-once').click();
   r = await hidden;
   assert.equal(r.code, 0);
   assert.ok(r.stdout.includes(token()), `allowed once, it got the token: ${r.stdout}`);
+  await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
+
+  // Python's `os.system` runs its command through /bin/sh: the question is about Python, named
+  // with the shell, and "Always" is kept for Python, never for the shell: Perl's `system`,
+  // through the same shell, is asked about again.
+  const run = (program, args) =>
+    new Promise((resolve) => {
+      const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.on('exit', (code) => resolve({ code, stdout }));
+    });
+  const pythonSystem = () =>
+    run('/usr/bin/python3', ['-c', `import os, sys; sys.exit(os.system("'${cli}' token '${account.id}' >/dev/null; true") >> 8)`]);
+  const first = pythonSystem();
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /Allow python3[.0-9]*, through (sh|dash), to use demo:Renamed in a terminal\?/);
+  await shot('consent-through-a-shell');
+  await browser.$('#consent-always').click();
+  assert.equal((await first).code, 0);
+  assert.equal((await pythonSystem()).code, 0, 'Always is kept for Python');
+  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for Python again');
+  const perl = run('/usr/bin/perl', ['-e', `exit(system("'${cli}' token '${account.id}' >/dev/null") >> 8)`]);
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /Allow perl[.0-9]*(, through (sh|dash),)? to use/);
+  await browser.$('#consent-deny').click();
+  assert.equal((await perl).code, 9, 'the shell\'s "Always" for Python is not Perl\'s');
+  await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
+  // Forgotten again: the tests after this one ask about Python programs afresh.
+  for (const exe of ['/usr/bin/python3', '/usr/bin/perl'].map((p) => fs.realpathSync(p))) {
+    await browser.waitUntil(async () => (await answers()).isExisting(), { timeoutMsg: 'the answers are not listed' });
+    await (await (await answers()).$(`button[data-forget='${exe}']`)).click();
+    await browser.waitUntil(async () => !(await (await answers()).getText()).includes(path.basename(exe)), {
+      timeoutMsg: `Forget left the answer for ${exe}`,
+    });
+  }
 
   // Asking turned off: an unknown program gets its token without a question. (The question is
   // closed first: it is a modal dialog, and while it is open a click on the page behind is lost.)

@@ -125,6 +125,8 @@ describe('consent', () => {
       account: 'demo-1',
       account_label: 'demo:ada',
       over_ssh: null,
+      through: null,
+      remembered: true,
       connect: null,
     };
     expect(consentText(q)).toBe('python3 asks for a token of demo:ada. Allow it?');
@@ -140,8 +142,12 @@ describe('consent', () => {
     expect(consentHint(signIn)).toContain('asked about every time');
     expect(consentHint(q)).toContain('remembered for this program and account');
     expect([remembersAnswers(q), remembersAnswers(remote), remembersAnswers(signIn)]).toEqual([true, true, false]);
-    expect(remembersAnswers({ ...remote, exe: '' })).toBe(false);
-    expect(consentHint({ ...remote, exe: '' })).toContain('no answer is remembered');
+    const viaShell = { ...q, program: 'git', exe: '/usr/bin/git', through: 'dash' };
+    expect(consentTitle(viaShell)).toBe('Allow git, through dash, to use demo:ada?');
+    expect(consentText(viaShell)).toBe('git asks for a token of demo:ada, through dash. Allow it?');
+    const shell = { ...q, program: 'dash', exe: '', remembered: false };
+    expect(remembersAnswers(shell)).toBe(false);
+    expect(consentHint(shell)).toContain('no answer is remembered');
     const d = (exe: string, account: string, at: number, allow = true) => ({
       exe,
       account,

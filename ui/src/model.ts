@@ -149,10 +149,15 @@ export function providerHue(id: string): number {
   return h;
 }
 
+/** The program as the question names it: "git, through sh" when it asked through a shell. */
+function asker(q: Question): string {
+  return q.through ? `${q.program}, through ${q.through},` : q.program;
+}
+
 /** The consent question's title: "Allow python3 on devbox (over SSH) to use github:ada?". */
 export function consentTitle(q: Question): string {
   if (q.connect) return `Sign in to ${q.connect} for ${q.program} on ${q.over_ssh} (over SSH)?`;
-  const who = q.over_ssh ? `${q.program} on ${q.over_ssh} (over SSH)` : q.program;
+  const who = q.over_ssh ? `${q.program} on ${q.over_ssh} (over SSH)` : asker(q);
   return `Allow ${who} to use ${q.account_label}?`;
 }
 
@@ -171,20 +176,23 @@ export function consentText(q: Question): string {
       `"${q.program}" is what that machine says it is; Keyport cannot check it. Allow it?`
     );
   }
+  if (q.through) {
+    return `${q.program} asks for a token of ${q.account_label}, through ${q.through}. Allow it?`;
+  }
   return `${q.program} asks for a token of ${q.account_label}. Allow it?`;
 }
 
-/** Whether an answer can be kept ("Always"): not for a sign-in, nor for an SSH connection that
- * does not say where it leads. */
+/** Whether an answer can be kept ("Always"): not for a sign-in, a shell interpreter (every
+ * script would then have the account), or a program that cannot be identified. */
 export function remembersAnswers(q: Question): boolean {
-  return !q.connect && !(q.over_ssh && !q.exe);
+  return !q.connect && q.remembered;
 }
 
 /** What happens to the answer. */
 export function consentHint(q: Question): string {
   if (q.connect) return 'It waits for your answer. A sign-in for another machine is asked about every time.';
-  if (q.over_ssh && !q.exe) {
-    return 'It waits for your answer. The SSH connection does not say where it leads, so no answer is remembered.';
+  if (!q.remembered) {
+    return 'It waits for your answer. A shell, or a program Keyport cannot identify, is asked every time: no answer is remembered.';
   }
   return 'It waits for your answer. "Always" and "Deny" are remembered for this program and account; you can forget them under the account.';
 }

@@ -21,6 +21,7 @@ mod executables;
 mod files;
 mod model;
 mod ops;
+mod process;
 mod process_guard;
 mod provider;
 mod redirect;

@@ -16,6 +16,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("serving", 0),
     ("process_guard", 0),
     ("executables", 0),
+    ("process", 0),
     // Plain data.
     ("model", 1),
     // What is declared, what is kept, how answers come back.
@@ -42,6 +43,7 @@ const GROUND_ORDER: &[&str] = &[
     "serving",
     "process_guard",
     "executables",
+    "process",
 ];
 
 fn floor(module: &str) -> u8 {

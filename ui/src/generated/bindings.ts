@@ -89,7 +89,12 @@ via: string,
  * The SSH destination a forwarded request came through; then `program` is what that machine
  * claims, and `exe` the key its consent is kept under.
  */
-over_ssh?: string | null, };
+over_ssh?: string | null, 
+/**
+ * The shells and launchers the program asked through ("sh", "env, sh"), which `program`
+ * names the program behind (see [`crate::process`]).
+ */
+through?: string | null, };
 
 export type Disconnected = { account: Account, revocation: RevocationOutcome, };
 
@@ -126,6 +131,16 @@ account_label: string,
  * there says, and the window says so.
  */
 over_ssh: string | null, 
+/**
+ * The shells and launchers the program asked through ("sh"): the question names both,
+ * "git, through sh".
+ */
+through: string | null, 
+/**
+ * Whether "Always" and "Deny" are kept: not for a shell interpreter (whatever runs `sh -c`
+ * would then have the account), nor for a program that cannot be identified.
+ */
+remembered: boolean, 
 /**
  * Set when the question is whether to sign in to this provider (its name) for a program on
  * another machine, rather than to hand out a token; "Always" then means once.

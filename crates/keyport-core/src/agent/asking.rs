@@ -35,6 +35,12 @@ pub struct Question {
     /// The SSH destination the request came through; then `program` is only what the machine
     /// there says, and the window says so.
     pub over_ssh: Option<String>,
+    /// The shells and launchers the program asked through ("sh"): the question names both,
+    /// "git, through sh".
+    pub through: Option<String>,
+    /// Whether "Always" and "Deny" are kept: not for a shell interpreter (whatever runs `sh -c`
+    /// would then have the account), nor for a program that cannot be identified.
+    pub remembered: bool,
     /// Set when the question is whether to sign in to this provider (its name) for a program on
     /// another machine, rather than to hand out a token; "Always" then means once.
     pub connect: Option<String>,
@@ -88,23 +94,37 @@ impl Consent {
         if !self.book.asks() || (usage.over_ssh.is_none() && from_the_users_terminal(usage)) {
             return Ok(());
         }
-        // A program whose executable cannot be read is asked about every time, under its name.
+        // A program whose executable cannot be read is asked about every time, under its name;
+        // so is a shell interpreter: an answer kept for it would be every script's.
         let program = usage
             .program
             .clone()
             .unwrap_or_else(|| "An unknown program".into());
-        let over_ssh = usage.over_ssh.as_deref();
-        let Some(exe) = usage.exe.clone() else {
-            return self.ask(&program, "", over_ssh, account).await;
+        let asked = Asked {
+            program: &program,
+            through: usage.through.as_deref(),
+            over_ssh: usage.over_ssh.as_deref(),
+        };
+        let exe = usage
+            .exe
+            .clone()
+            .filter(|e| usage.over_ssh.is_some() || !crate::process::is_shell(std::path::Path::new(e)));
+        let Some(exe) = exe else {
+            return self.ask(asked, "", account).await;
         };
         match self.book.lookup(&exe, &account.id) {
             Some(true) => Ok(()),
             Some(false) => Err(refused(&program, account, false)),
-            None => self.ask(&program, &exe, over_ssh, account).await,
+            None => self.ask(asked, &exe, account).await,
         }
     }
 
-    async fn ask(&self, program: &str, exe: &str, over_ssh: Option<&str>, account: &Account) -> Result<()> {
+    async fn ask(&self, asked: Asked<'_>, exe: &str, account: &Account) -> Result<()> {
+        let Asked {
+            program,
+            through,
+            over_ssh,
+        } = asked;
         let key = (exe.to_string(), account.id.clone());
         let (tx, rx) = oneshot::channel();
         let first = {
@@ -122,6 +142,8 @@ impl Consent {
                 account: account.id.to_string(),
                 account_label: account.spoken(),
                 over_ssh: over_ssh.map(str::to_string),
+                through: through.map(str::to_string),
+                remembered: !exe.is_empty(),
                 connect: None,
             };
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
@@ -170,6 +192,8 @@ impl Consent {
             account: String::new(),
             account_label: provider_name.to_string(),
             over_ssh: usage.over_ssh.clone(),
+            through: None,
+            remembered: false,
             connect: Some(provider_name.to_string()),
         };
         tracing::info!(
@@ -208,21 +232,25 @@ fn refused(program: &str, account: &Account, timed_out: bool) -> Error {
     }
 }
 
-/// Shells whose commands, typed in a terminal, are the user's own.
-const SHELLS: &[&str] = &[
-    "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "elvish", "xonsh",
-];
+/// Who a question is about.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    program: &'a str,
+    through: Option<&'a str>,
+    over_ssh: Option<&'a str>,
+}
 
-/// `keyport token` typed at a shell prompt: the caller is a shell, on a terminal a person sees
-/// (`terminal.rs`).
+/// A command typed in a terminal a person sees (`terminal.rs`): `keyport token` at a shell
+/// prompt (Keyport's CLI, or the program connecting, was started by a shell on that terminal),
+/// or run by the terminal itself (`xterm -e keyport token …`).
 fn from_the_users_terminal(usage: &Use) -> bool {
-    let shell = usage
-        .exe
-        .as_deref()
-        .and_then(|e| std::path::Path::new(e).file_name())
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| SHELLS.contains(&n));
-    shell && usage.pid.is_some_and(super::terminal::typed_in_a_terminal)
+    let Some(direct) = usage.direct_pid else {
+        return false;
+    };
+    let on = usage.cli_pid.unwrap_or(direct);
+    let by_a_shell = crate::process::exe_path(direct).is_some_and(|e| crate::process::is_shell(&e));
+    let by_the_terminal = usage.cli_pid.is_some_and(super::terminal::leads_its_session);
+    (by_a_shell || by_the_terminal) && super::terminal::typed_in_a_terminal(on)
 }
 
 #[cfg(test)]
@@ -239,7 +267,57 @@ mod tests {
             pid,
             via: "agent".into(),
             over_ssh: None,
+            through: None,
+            direct_pid: pid,
+            cli_pid: None,
         }
+    }
+
+    /// Answers every question "Always", and keeps them.
+    #[derive(Default)]
+    struct AlwaysAsker(Mutex<Vec<Question>>);
+
+    impl Asker for AlwaysAsker {
+        fn ask(&self, question: Question, reply: oneshot::Sender<Reply>) {
+            self.0.lock().unwrap().push(question);
+            let _ = reply.send(Reply::Always);
+        }
+        fn show_device_code(&self, _code: crate::agent_link::protocol::DeviceCode) {}
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_kept_for_the_program_behind_a_shell_never_for_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(ConsentBook::open(dir.path(), || false).unwrap());
+        let asker = Arc::new(AlwaysAsker::default());
+        let consent = Consent::new(book, asker.clone(), Duration::from_secs(5));
+        let account = crate::store::accounts::tests::account("demo-1", "demo", "ada");
+
+        // `sh -c 'keyport token …'` with nothing behind it: asked, "Always" not kept.
+        let shell = usage(Some("/usr/bin/dash"), None);
+        consent.check(&shell, &account).await.unwrap();
+        consent.check(&shell, &account).await.unwrap();
+        // git, through sh: asked once, named with what it came through, kept.
+        let git = Use {
+            through: Some("sh".into()),
+            ..usage(Some("/usr/bin/git"), None)
+        };
+        consent.check(&git, &account).await.unwrap();
+        consent.check(&git, &account).await.unwrap();
+
+        let asked = asker.0.lock().unwrap();
+        let shown: Vec<(&str, Option<&str>, bool)> = asked
+            .iter()
+            .map(|q| (q.program.as_str(), q.through.as_deref(), q.remembered))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("dash", None, false),
+                ("dash", None, false),
+                ("git", Some("sh"), true)
+            ]
+        );
     }
 
     #[test]

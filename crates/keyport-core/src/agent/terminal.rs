@@ -70,6 +70,18 @@ pub fn typed_in_a_terminal(_pid: u32) -> bool {
     false
 }
 
+/// Whether process `pid` is the first of its session: what a terminal emulator starts on its
+/// terminal (`xterm -e keyport token …` starts Keyport's CLI there with no shell).
+#[cfg(target_os = "linux")]
+pub fn leads_its_session(pid: u32) -> bool {
+    Stat::read(pid).is_some_and(|s| s.session == pid)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn leads_its_session(_pid: u32) -> bool {
+    false
+}
+
 #[cfg(target_os = "linux")]
 fn hosts_a_visible_terminal(pid: u32) -> bool {
     use std::os::unix::fs::MetadataExt;

@@ -9,6 +9,7 @@
 //! single lines; when the file outgrows its bound, the older half is dropped.
 
 use crate::error::Result;
+use crate::process::{comm, exe_path, parent_pid};
 use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -38,6 +39,17 @@ pub struct Use {
     /// claims, and `exe` the key its consent is kept under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub over_ssh: Option<String>,
+    /// The shells and launchers the program asked through ("sh", "env, sh"), which `program`
+    /// names the program behind (see [`crate::process`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
+    /// The process that started Keyport's CLI (or connected itself), before shells and
+    /// launchers were looked through: whether it is the person's shell decides the terminal rule.
+    #[serde(skip)]
+    pub direct_pid: Option<u32>,
+    /// Keyport's CLI process that asked for the program, when it did.
+    #[serde(skip)]
+    pub cli_pid: Option<u32>,
 }
 
 impl Use {
@@ -58,43 +70,43 @@ impl Use {
             return Use::by(account, None, "agent");
         };
         match exe_path(pid) {
-            Some(exe) if is_keyport_cli(&exe) => Use::by(account, parent_pid(pid).or(Some(pid)), "agent"),
-            exe => Use::of(account, pid, exe, "agent"),
-        }
-    }
-
-    fn by(account: &str, pid: Option<u32>, via: &str) -> Use {
-        match pid {
-            Some(pid) => Use::of(account, pid, exe_path(pid), via),
-            None => Use {
-                at: crate::model::tokens::now(),
-                account: account.to_string(),
-                program: None,
-                exe: None,
-                parent_exe: None,
-                pid: None,
-                via: via.into(),
-                over_ssh: None,
+            Some(exe) if is_keyport_cli(&exe) => Use {
+                cli_pid: Some(pid),
+                ..Use::by(account, parent_pid(pid).or(Some(pid)), "agent")
             },
+            _ => Use::by(account, Some(pid), "agent"),
         }
     }
 
-    /// Process `pid`, whose executable is `exe`.
-    fn of(account: &str, pid: u32, exe: Option<PathBuf>, via: &str) -> Use {
-        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
-        let program = match exe.as_ref().and_then(|e| e.file_name()) {
-            Some(name) => Some(name.to_string_lossy().into_owned()),
-            None => comm(pid),
-        };
-        Use {
+    /// A use by the program behind process `pid` (looked for through shells and launchers).
+    fn by(account: &str, pid: Option<u32>, via: &str) -> Use {
+        let blank = Use {
             at: crate::model::tokens::now(),
             account: account.to_string(),
-            program,
-            exe: exe.as_ref().map(path),
-            parent_exe: parent_pid(pid).and_then(exe_path).as_ref().map(path),
-            pid: Some(pid),
+            program: None,
+            exe: None,
+            parent_exe: None,
+            pid: None,
             via: via.into(),
             over_ssh: None,
+            through: None,
+            direct_pid: pid,
+            cli_pid: None,
+        };
+        let Some(pid) = pid else { return blank };
+        let asker = crate::process::asker(pid);
+        let exe = exe_path(asker.pid);
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        Use {
+            program: match exe.as_ref().and_then(|e| e.file_name()) {
+                Some(name) => Some(name.to_string_lossy().into_owned()),
+                None => comm(asker.pid),
+            },
+            exe: exe.as_ref().map(path),
+            parent_exe: parent_pid(asker.pid).and_then(exe_path).as_ref().map(path),
+            pid: Some(asker.pid),
+            through: asker.through_text(),
+            ..blank
         }
     }
 }
@@ -205,24 +217,6 @@ fn still_linked(meta: &std::fs::Metadata) -> bool {
     return true;
 }
 
-/// The executable of process `pid` (Linux: `/proc/<pid>/exe`).
-fn exe_path(pid: u32) -> Option<PathBuf> {
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-    let text = exe.to_string_lossy();
-    Some(match text.strip_suffix(" (deleted)") {
-        Some(kept) => PathBuf::from(kept),
-        None => exe,
-    })
-}
-
-/// The command name of process `pid`, for one whose executable cannot be read.
-fn comm(pid: u32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 /// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or one of the
 /// CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs for
 /// the forms it does not answer itself; the desktop app sits in the same directory). Compared as
@@ -260,21 +254,6 @@ fn file_id(path: &Path) -> Option<FileId> {
     Some(path.to_path_buf())
 }
 
-fn parent_pid(pid: u32) -> Option<u32> {
-    use std::io::Read;
-    // One read: a procfs file reports no size, so `read_to_string` grows its buffer from 32
-    // bytes, six reads per process (the agent walks two per request). The parent's pid is the
-    // fourth field, well inside the first kilobyte.
-    let mut buf = [0u8; 1024];
-    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
-        .and_then(|mut f| f.read(&mut buf))
-        .ok()?;
-    let stat = std::str::from_utf8(&buf[..n]).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces; fields follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(1)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +268,9 @@ mod tests {
             pid: Some(1),
             via: "keychain".into(),
             over_ssh: None,
+            through: None,
+            direct_pid: None,
+            cli_pid: None,
         }
     }
 

@@ -1,0 +1,247 @@
+//! What the kernel says about a process (Linux `/proc`): its executable, its parent, its command
+//! line; and, for a program that asked through a shell or a launcher, the program behind them.
+//!
+//! git runs its credential helper `!keyport git-credential` through `/bin/sh`, Python's
+//! `os.system` through `sh -c`, a unit file through `env` or `nice`: the process that started
+//! `keyport` is then a shell interpreter or a launcher, which says nothing of who asked. So a
+//! non-interactive shell (`sh -c …`, `sh script`) and a launcher (`env`, `nice`, `timeout`,
+//! `xargs`, …) are looked through to the first other program, and named as what it came through
+//! ("git, through sh"). Only the system's own are looked through (the file the kernel runs is
+//! root's, as the terminal rule asks of emulators): a program of the user's named `env` could
+//! otherwise hand its request to whichever program started it. A program started by another
+//! can still ask in that one's name through the system's `sh`; the consent question names both.
+
+use std::path::{Path, PathBuf};
+
+/// Shell interpreters, by executable file name.
+pub const SHELLS: &[&str] = &[
+    "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu", "elvish",
+    "xonsh",
+];
+
+/// Programs that only run another (with a changed environment, priority, time limit or input).
+const LAUNCHERS: &[&str] = &[
+    "env",
+    "nice",
+    "ionice",
+    "timeout",
+    "xargs",
+    "nohup",
+    "stdbuf",
+    "setsid",
+    "chrt",
+    "taskset",
+    "time",
+    "flock",
+    "unbuffer",
+    "chronic",
+    "systemd-run",
+];
+
+/// How many shells and launchers are looked through at most.
+const MAX_DEPTH: usize = 8;
+
+/// The executable of process `pid` (Linux: `/proc/<pid>/exe`).
+pub fn exe_path(pid: u32) -> Option<PathBuf> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let text = exe.to_string_lossy();
+    Some(match text.strip_suffix(" (deleted)") {
+        Some(kept) => PathBuf::from(kept),
+        None => exe,
+    })
+}
+
+/// The command name of process `pid`, for one whose executable cannot be read.
+pub fn comm(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The parent of process `pid`.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    use std::io::Read;
+    // One read: a procfs file reports no size, so `read_to_string` grows its buffer from 32
+    // bytes, six reads per process (the agent walks several per request). The parent's pid is
+    // the fourth field, well inside the first kilobyte.
+    let mut buf = [0u8; 1024];
+    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    let stat = std::str::from_utf8(&buf[..n]).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces; fields follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
+/// Whether `exe` is a shell interpreter (by its file name).
+pub fn is_shell(exe: &Path) -> bool {
+    named_in(exe, SHELLS)
+}
+
+/// The program that asked, looked for from process `pid` (the one that started `keyport`, or
+/// that connected to the agent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asker {
+    pub pid: u32,
+    /// The shells and launchers looked through, nearest to the program first.
+    pub through: Vec<String>,
+}
+
+impl Asker {
+    /// "sh" or "env, sh": what the program came through, if anything.
+    pub fn through_text(&self) -> Option<String> {
+        (!self.through.is_empty()).then(|| self.through.join(", "))
+    }
+}
+
+/// Looks through non-interactive shells and launchers from process `pid` up to the first other
+/// program (see the module's comment).
+pub fn asker(pid: u32) -> Asker {
+    let mut current = pid;
+    let mut through = Vec::new();
+    for _ in 0..MAX_DEPTH {
+        let Some(exe) = exe_path(current) else { break };
+        let passes = system_owned(current)
+            && (named_in(&exe, LAUNCHERS) || (is_shell(&exe) && !interactive(&arguments(current))));
+        let parent = parent_pid(current).filter(|p| *p > 1);
+        match (passes, parent) {
+            (true, Some(parent)) => {
+                through.insert(0, file_name(&exe));
+                current = parent;
+            }
+            _ => break,
+        }
+    }
+    Asker {
+        pid: current,
+        through,
+    }
+}
+
+fn file_name(exe: &Path) -> String {
+    exe.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn named_in(exe: &Path, names: &[&str]) -> bool {
+    exe.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| names.contains(&n))
+}
+
+/// Whether the file process `pid` runs, as the kernel knows it, is root's.
+fn system_owned(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/{pid}/exe")).is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
+/// The arguments of process `pid`, its own name left out.
+fn arguments(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| {
+            bytes
+                .split(|b| *b == 0)
+                .skip(1)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a shell with these arguments reads commands from a person: not when it runs a command
+/// string (`-c`, also in a cluster as `-ec`) or a script file, unless told `-i`.
+fn interactive(args: &[String]) -> bool {
+    let mut told_interactive = false;
+    for arg in args {
+        if arg == "--" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            told_interactive |= long == "interactive";
+            continue;
+        }
+        match arg.strip_prefix(['-', '+']) {
+            Some(flags) => {
+                told_interactive |= flags.contains('i') && arg.starts_with('-');
+                if flags.contains('c') && arg.starts_with('-') {
+                    return told_interactive;
+                }
+            }
+            // A script to run.
+            None => return told_interactive,
+        }
+    }
+    true
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shells_that_run_a_command_or_a_script_are_not_a_person() {
+        let a = |args: &[&str]| interactive(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(a(&[]));
+        assert!(a(&["-l"]));
+        assert!(a(&["--login"]));
+        assert!(!a(&["-c", "keyport git-credential get"]));
+        assert!(!a(&["-ec", "x"]));
+        assert!(!a(&["-e", "deploy.sh"]));
+        assert!(!a(&["./deploy.sh", "arg"]));
+        assert!(a(&["-i", "-c", "x"]));
+    }
+
+    #[test]
+    fn a_program_is_found_behind_the_shells_and_launchers_it_ran() {
+        // python3 → sh -c → env → sh -c: from the innermost shell, the asker is python3.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut python = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import os; os.system('env sh -c \"echo $$ > {}; sleep 30; :\"')",
+                pid_file.display()
+            ))
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let inner_sh: u32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "the shell did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let found = asker(inner_sh);
+        let python_exe = exe_path(python.id());
+        let found_exe = exe_path(found.pid);
+        let _ = python.kill();
+        let _ = python.wait();
+        // `env` and the shells exec what they run last where they can; what is left between is
+        // named by the file the kernel runs (`/bin/sh` is dash on Debian).
+        assert_eq!(found_exe, python_exe, "{found:?}");
+        assert!(!found.through.is_empty(), "{found:?}");
+        assert!(
+            found.through.iter().all(|t| SHELLS.contains(&t.as_str())),
+            "{found:?}"
+        );
+        assert_eq!(found.through_text(), Some(found.through.join(", ")));
+        // A program that is no shell or launcher is its own asker.
+        assert_eq!(asker(std::process::id()).pid, std::process::id());
+    }
+}
