@@ -333,7 +333,11 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
     let shell = std::fs::canonicalize("/bin/sh").unwrap();
     let me = std::env::current_exe().unwrap();
     for by_shell in &uses[uses.len() - 2..] {
-        assert_eq!(by_shell["exe"].as_str().unwrap(), me.to_str().unwrap(), "{by_shell}");
+        assert_eq!(
+            by_shell["exe"].as_str().unwrap(),
+            me.to_str().unwrap(),
+            "{by_shell}"
+        );
         assert_eq!(
             by_shell["through"].as_str().unwrap(),
             shell.file_name().unwrap().to_str().unwrap(),

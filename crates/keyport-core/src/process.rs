@@ -186,6 +186,23 @@ fn interactive(args: &[String]) -> bool {
     true
 }
 
+/// The pid a test's shell writes into `file` (`echo $$ > file`), once it has: a test reads the
+/// process it started behind other processes.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn pid_written_to(file: &Path) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the shell did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
@@ -216,17 +233,7 @@ mod tests {
             ))
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let inner_sh: u32 = loop {
-            if let Some(pid) = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-            {
-                break pid;
-            }
-            assert!(std::time::Instant::now() < deadline, "the shell did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let inner_sh = pid_written_to(&pid_file);
         let found = asker(inner_sh);
         let python_exe = exe_path(python.id());
         let found_exe = exe_path(found.pid);

@@ -196,17 +196,7 @@ mod tests {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let shell: u32 = loop {
-            if let Some(pid) = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-            {
-                break pid;
-            }
-            assert!(std::time::Instant::now() < deadline, "the shell did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let shell = crate::process::pid_written_to(&pid_file);
         let stat = Stat::read(shell).unwrap();
         let verdict = typed_in_a_terminal(shell);
         let _ = child.kill();
