@@ -63,11 +63,13 @@ fn an_agent_socket_served_by_another_user_is_refused_before_anything_is_sent() {
     let heard = env.home.path().join("heard");
     std::fs::write(&heard, "").unwrap();
     std::fs::set_permissions(&heard, std::fs::Permissions::from_mode(0o666)).unwrap();
-    // A fake agent: binds where ours would, becomes uid 65534, and records what it is told.
+    // A fake agent: binds where ours would, becomes uid 65534, and records what it is told (into
+    // a file it opened before, since as 65534 it could not open one in our private home).
     let fake = r#"
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
+out = open(sys.argv[2], "ab", buffering=0)
 os.setgid(65534); os.setuid(65534)
 s.listen(4)
 print("ready", flush=True)
@@ -78,8 +80,11 @@ while True:
         data = c.recv(4096)
     except Exception:
         data = b""
-    open(sys.argv[2], "ab").write(data)
-    c.sendall(b'{"answer":"token","token":"ATTACKER-TOKEN","account":"demo-1","expires_at":null}\n')
+    out.write(data)
+    try:
+        c.sendall(b'{"answer":"token","token":"ATTACKER-TOKEN","account":"demo-1","expires_at":null}\n')
+    except OSError:
+        pass  # the client left at once: what a careful client does
     c.close()
 "#;
     let mut server = std::process::Command::new("python3")
@@ -96,14 +101,20 @@ while True:
     )
     .unwrap();
     let run = env.run(&["token", &id]);
+    // The fake agent hears what a client sends it: a client that skipped the check would have
+    // been heard, as this one is.
+    let mut control = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    std::io::Write::write_all(&mut control, b"control\n").unwrap();
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&control), &mut answer).unwrap();
     let _ = server.kill();
     let _ = server.wait();
     let run = run.fails(8, "runs as user 65534");
     assert!(!run.stdout.contains("ATTACKER-TOKEN"), "{run:?}");
     assert_eq!(
         std::fs::read_to_string(&heard).unwrap(),
-        "",
-        "the fake agent learned nothing"
+        "control\n",
+        "the fake agent learned nothing from keyport"
     );
 }
 
