@@ -129,10 +129,12 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
-    /// A git credential helper: `git config --global credential.https://github.com.helper
-    /// '!keyport git-credential'` (the `!` runs the command as written). `get` answers with a fresh token for the account that fits the
-    /// host; `store` and `erase` change nothing (Keyport keeps its accounts; the next `get`
-    /// hands out a token that is valid again).
+    /// A git credential helper. `get` answers with a fresh token for the account that fits the
+    /// host (nothing for a host no account serves: git asks its next helper); `store` and
+    /// `erase` change nothing (Keyport keeps its accounts; the next `get` hands out a token
+    /// that is valid again). Set it up with (the `!` runs the command as written):
+    ///
+    /// git config --global credential.helper '!keyport git-credential'
     GitCredential {
         /// The account to use (default: a rule for the host or this directory, else the one or
         /// default account whose provider serves git at the host).
