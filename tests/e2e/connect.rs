@@ -1,6 +1,6 @@
 //! Connecting accounts: the sign-in, what `list` shows, and what is stored where.
 
-use keyport_test_support::Env;
+use keyport_test_support::{Env, Run};
 
 #[test]
 fn connect_lists_the_account_and_keeps_secrets_only_in_the_keychain() {
@@ -365,4 +365,34 @@ fn an_account_file_of_format_2_is_upgraded_in_place_and_keeps_working() {
     env.run(&["revoke", &second]).ok();
     assert!(!env.server.is_active(&refresh), "revoked at the provider");
     assert_eq!(env.list()[1]["status"], "needs_reconnect");
+}
+
+/// On a machine with no display and no `$BROWSER` (a server, a container, SSH without X), no
+/// browser is tried: one sentence says so, with the address and the ways that work there,
+/// instead of a line from xdg-open for every browser it knows.
+#[test]
+fn with_no_display_and_no_browser_connect_says_so_once_and_offers_paste_or_device() {
+    let env = Env::new(60);
+    let run: Run = env
+        .command(&["connect", "demo", "--timeout", "2"])
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr
+            .matches("there is no display here to open a browser on")
+            .count(),
+        1,
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("keyport connect demo --paste"), "{run:?}");
+    assert!(
+        run.stderr.contains("http://127.0.0.1:"),
+        "the address is shown: {run:?}"
+    );
+    assert!(!run.stderr.contains("xdg-open"), "{run:?}");
 }

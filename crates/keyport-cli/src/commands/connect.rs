@@ -26,7 +26,10 @@ pub async fn browser(
                 crate::note!("Open this URL in a browser to sign in to {name}:\n\n  {url}\n");
             } else if let Err(e) = keyport_core::open_browser(&address.local) {
                 crate::note!(
-                    "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n"
+                    "Could not open a browser ({e}). Open this URL to sign in to {name}:\n\n  {url}\n\n\
+                     With no browser on this machine, a browser elsewhere cannot reach it: run \
+                     `keyport connect {provider} --paste` instead and paste back the address that browser \
+                     ends on, or `--device` where {name} offers a device code."
                 );
             } else {
                 crate::note!("Sign in to {name} in your browser. If no browser opened, visit:\n\n  {url}\n");

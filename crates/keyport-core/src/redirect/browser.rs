@@ -2,6 +2,9 @@
 //!
 //! `$BROWSER` wins when set: a `:`-separated list of commands, tried in order, where `%s` stands for
 //! the URL (appended when absent). Otherwise the platform opener (`xdg-open`, `open`, `start`).
+//! On a Linux or BSD machine with no display (a server, a container, an SSH session without X
+//! forwarding) and no `$BROWSER`, nothing is tried: xdg-open would go through every browser it
+//! knows, printing a line for each, and none could show a page.
 
 use std::process::{Command, Stdio};
 use url::Url;
@@ -13,6 +16,7 @@ pub fn open(url: &Url) -> Result<(), String> {
             .split(':')
             .filter_map(|c| command_for(c, url.as_str()))
             .collect(),
+        _ if no_display() => return Err("there is no display here to open a browser on".into()),
         _ => vec![platform_opener(url.as_str())],
     };
     let mut tried = Vec::new();
@@ -35,6 +39,13 @@ pub fn open(url: &Url) -> Result<(), String> {
         }
     }
     Err(format!("could not start a browser ({})", tried.join("; ")))
+}
+
+/// Whether this is a desktop system (not macOS or Windows) with no graphical session to open a
+/// window in.
+fn no_display() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    cfg!(all(unix, not(target_os = "macos"))) && !set("DISPLAY") && !set("WAYLAND_DISPLAY")
 }
 
 fn command_for(entry: &str, url: &str) -> Option<Vec<String>> {
