@@ -508,7 +508,7 @@ fn the_git_setup_the_help_shows_works_when_pasted() {
         drop(child.stdin.take());
         child.wait_with_output().unwrap().into()
     };
-    git(&["config", "--global", &key, value], "").ok();
+    git(&["config", "--global", key, value], "").ok();
     let filled = git(
         &["credential", "fill"],
         &format!("protocol=http\nhost=127.0.0.1:{port}\n\n"),
