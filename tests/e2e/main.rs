@@ -9,7 +9,8 @@
 //! - `device`: sign-in with a code (RFC 8628): approved, refused, expired.
 //! - `mcp`: remote MCP servers connected by URL (discovery, registration, resource indicators)
 //!   against a server built on the official MCP Python SDK.
-//! - `mcp_hostile`: MCP servers that attack through Keyport: names with terminal escapes.
+//! - `mcp_hostile`: MCP servers that attack through Keyport: names with terminal escapes, streams
+//!   that would cost the bridge memory or CPU without bound.
 //! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
 //!   servers that ask for a sign-in late or never, client credentials, an identity provider's ID-JAG.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
