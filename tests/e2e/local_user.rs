@@ -12,7 +12,7 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().mode() & 0o777
 }
 
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
@@ -361,12 +361,12 @@ fn the_audit_log_names_programs_by_their_executable_not_their_name() {
 /// Without capabilities: how a process of an ordinary user runs. As root, the kernel lets a
 /// process with fewer capabilities read none of another's memory whatever it asks, which would
 /// hide the answer; so both sides drop theirs.
-const NO_CAPABILITIES: &[&str] = &["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+pub(crate) const NO_CAPABILITIES: &[&str] = &["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
 
 /// Whether a process of the test's own user, without capabilities, can open `/proc/<pid>/environ`:
 /// read from the process's memory under the kernel's ptrace check, as `/proc/<pid>/mem` is (which
 /// cannot be read at offset 0 even when opening it is allowed).
-fn memory_readable(pid: u32) -> bool {
+pub(crate) fn memory_readable(pid: u32) -> bool {
     let path = format!("/proc/{pid}/environ");
     let wrapper: &[&str] = if running_as_root() { NO_CAPABILITIES } else { &[] };
     let mut command = std::process::Command::new(wrapper.first().copied().unwrap_or("head"));
@@ -507,7 +507,7 @@ fn a_crashed_agent_leaves_no_core_file_with_its_tokens() {
 /// Sends SIGABRT to `pid`, as a failed assertion or a double free would: its default action
 /// writes a core file. (Not SIGSEGV: Rust's own handler for it lets a process that did not
 /// really fault go on.)
-fn crash(pid: u32) {
+pub(crate) fn crash(pid: u32) {
     let sent = std::process::Command::new("kill")
         .args(["-ABRT", &pid.to_string()])
         .status()

@@ -5,7 +5,8 @@
 //! (`/proc/<pid>/mem`, ptrace) nor its environment, and a crash writes no core file that the user
 //! could read (with systemd-coredump it would sit on disk with live tokens in it). Short-lived CLI
 //! processes are left alone: the agent identifies its callers by `/proc/<pid>/exe`, which a
-//! non-dumpable caller would hide from it.
+//! non-dumpable caller would hide from it. `keyport mcp`, which stays as long as its MCP client,
+//! is guarded too, once the agent has pinned it through a held connection (`ops::held_agent`).
 //!
 //! What this cannot do: root, and a process of the same user that has `CAP_SYS_PTRACE`, still read
 //! anything; and a same-user process can ask the Secret Service for the items directly (see

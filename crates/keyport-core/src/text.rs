@@ -30,6 +30,37 @@ pub fn strip_controls(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// The most characters of a name a server gives itself that Keyport keeps.
+pub const MAX_NAME_CHARS: usize = 60;
+
+/// A name a remote server gave itself (an MCP server's `serverInfo`, its resource metadata's
+/// `resource_name`), made fit to become Keyport's own: a provider's display name and an account's
+/// nickname, shown on terminals, in logs and in the window, and typed back in references. Line
+/// breaks and `:` (which separates provider and nickname in a reference) become spaces, every
+/// other control character goes, spaces are squeezed, and at most [`MAX_NAME_CHARS`] characters
+/// are kept; `None` when nothing is left. Done where such a name enters, so that no place that
+/// shows it has to remember.
+pub fn name_from_server(said: &str) -> Option<String> {
+    let words: String = said
+        .chars()
+        .filter_map(|c| match c {
+            ':' => Some(' '),
+            c if c.is_whitespace() => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    let name: String = words
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let name = name.trim_end();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
 /// `text` with each of `secrets` replaced by `[redacted]` in every form a provider echoing our
 /// request could give it back in: as sent; JSON-escaped (`\/` too); percent-encoded, with `+` or
 /// `%20` for spaces and hex digits of either case; and inside base64 or base64url of a longer text
@@ -144,6 +175,22 @@ mod tests {
             "\\x1b]0;owned\\x07a\\nb\\x9bc"
         );
         assert_eq!(strip_controls("ali\u{1b}[2Jce\n"), "ali[2Jce");
+    }
+
+    #[test]
+    fn a_servers_name_becomes_one_line_of_printable_text() {
+        let said = "Acme\u{1b}]0;owned\u{7} Tickets\u{1b}[2J\nkeyport: forged\r\u{9b}";
+        assert_eq!(
+            name_from_server(said).as_deref(),
+            Some("Acme]0;owned Tickets[2J keyport forged")
+        );
+        assert_eq!(name_from_server("\u{1b}\u{7}\n :\t"), None);
+        let long = "é".repeat(MAX_NAME_CHARS + 5);
+        assert_eq!(name_from_server(&long).unwrap().chars().count(), MAX_NAME_CHARS);
+        assert_eq!(
+            name_from_server(&format!("{} x", "a".repeat(59))).as_deref(),
+            Some(&*"a".repeat(59))
+        );
     }
 
     #[test]

@@ -19,6 +19,18 @@ impl McpServer {
     /// Like [`McpServer::start`], with more of the server's environment (`PRM_RESOURCE`: the
     /// resource its metadata names instead of its own URL).
     pub fn start_with(access_ttl: u64, vars: &[(&str, &str)]) -> Self {
+        Self::start_script("server.py", access_ttl, vars)
+    }
+
+    /// A misbehaving server of `tests/mcp-server/hostile.py`, `HOSTILE=mode`, with `vars`.
+    pub fn start_hostile(mode: &str, vars: &[(&str, &str)]) -> Self {
+        let mut all = vec![("HOSTILE", mode)];
+        all.extend_from_slice(vars);
+        Self::start_script("hostile.py", 3600, &all)
+    }
+
+    /// `tests/mcp-server/<script>`, announcing itself as server.py does.
+    fn start_script(script: &str, access_ttl: u64, vars: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let root = super::repo_root();
         let python = root.join(".tools/mcp-venv/bin/python");
@@ -28,7 +40,7 @@ impl McpServer {
             python.display()
         );
         let mut child = std::process::Command::new(python)
-            .arg(root.join("tests/mcp-server/server.py"))
+            .arg(root.join("tests/mcp-server").join(script))
             .env("PORT", "0")
             .env("ACCESS_TTL", access_ttl.to_string())
             .env("JSON_RESPONSE", "1")

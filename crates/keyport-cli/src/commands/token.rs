@@ -96,9 +96,11 @@ pub fn through_agent(
             std::env::set_var(AGENT_ANSWERED, kind.as_str().unwrap_or_default());
             None
         }
-        Answer::Shown | Answer::Accounts { .. } | Answer::Connected { .. } | Answer::Forwarding { .. } => {
-            None
-        }
+        Answer::Shown
+        | Answer::Accounts { .. }
+        | Answer::Connected { .. }
+        | Answer::Forwarding { .. }
+        | Answer::Held => None,
         Answer::Error { kind, message } => {
             crate::note!("keyport: {message}");
             Some(Exit::from_kind(kind))

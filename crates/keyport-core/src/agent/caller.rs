@@ -6,6 +6,11 @@
 //!
 //! Each pinned process is held by a pidfd on Linux, so that a pid reused by another process
 //! after the first one ended is not taken for it; its executable is compared by device and inode.
+//! Keyport's own CLI may hide its executable later: `keyport mcp` holds its connection and makes
+//! itself non-dumpable once pinned (`ops::held_agent`). Hidden, it is still the program pinned,
+//! as long as its pidfd says it lives: running another program would have closed the connection
+//! (Keyport opens it close-on-exec) and shown that program's executable again (an `execve`
+//! makes a process dumpable, but for a set-id program, which runs as another user or group).
 //!
 //! A request that arrived on a forwarding socket came from another machine: which socket it came
 //! through is all that decides it (never which program connected: an `ssh` of the person's own,
@@ -32,18 +37,22 @@ struct Pin {
     #[cfg(target_os = "linux")]
     pidfd: Option<OwnedFd>,
     exe: Option<(u64, u64)>,
+    /// Keyport's CLI, which may make itself non-dumpable (hiding its executable) once pinned.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    may_hide: bool,
 }
 
 impl Caller {
     /// Reads the caller of the connection from process `pid` now.
     pub fn at_accept(pid: Option<u32>) -> Caller {
         let usage = Use::by_agent_peer("", pid);
-        let mut pids: Vec<u32> = pid.into_iter().collect();
         // When the peer is Keyport's CLI, the use is its caller's: pin that one too.
-        if let Some(caller) = usage.pid.filter(|c| Some(*c) != pid) {
-            pids.push(caller);
-        }
-        let pins = pids.into_iter().map(Pin::new).collect();
+        let caller = usage.pid.filter(|c| Some(*c) != pid);
+        let peer = pid.map(|pid| Pin::new(pid, caller.is_some()));
+        let pins = peer
+            .into_iter()
+            .chain(caller.map(|c| Pin::new(c, false)))
+            .collect();
         Caller {
             usage,
             pins,
@@ -95,7 +104,7 @@ impl Caller {
 }
 
 impl Pin {
-    fn new(pid: u32) -> Pin {
+    fn new(pid: u32, may_hide: bool) -> Pin {
         #[cfg(target_os = "linux")]
         let pidfd = {
             // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
@@ -108,10 +117,12 @@ impl Pin {
             #[cfg(target_os = "linux")]
             pidfd,
             exe: exe_id(pid),
+            may_hide,
         }
     }
 
     fn unchanged(&self) -> bool {
+        let exe = exe_id(self.pid);
         #[cfg(target_os = "linux")]
         if let Some(fd) = &self.pidfd {
             use std::os::fd::AsRawFd;
@@ -130,8 +141,11 @@ impl Pin {
             if !alive {
                 return false;
             }
+            if self.may_hide && self.exe.is_some() && exe.is_none() {
+                return true; // it hid itself (see the module's doc)
+            }
         }
-        exe_id(self.pid) == self.exe
+        exe == self.exe
     }
 }
 

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::unix::{ReadHalf, WriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 
 /// The longest request line the agent reads.
@@ -183,41 +184,66 @@ impl Agent {
             Origin::Local => Caller::at_accept(pid),
             Origin::Forwarded(destination) => Caller::forwarded(destination),
         };
-        let held =
-            tokio::time::timeout(READ_DEADLINE, self.clone().exchange(&mut stream, &caller, pid)).await;
-        // A per-connection forwarding socket lasts while the connection that asked for it does.
-        if let Ok(Some(forward)) = held {
-            let mut rest = [0u8; 64];
-            while matches!(tokio::io::AsyncReadExt::read(&mut stream, &mut rest).await, Ok(n) if n > 0) {}
-            drop(forward);
+        // Borrowed halves: an owned write half shuts the socket down when dropped, a system call
+        // on every answer that closing it makes needless (clients read one line). One reader for
+        // the whole connection, so that nothing a held connection sends is lost between lines.
+        let (read, mut write) = stream.split();
+        let mut reader = tokio::io::BufReader::new(read);
+        let first = self.clone().exchange(&mut reader, &mut write, &caller, pid);
+        match tokio::time::timeout(READ_DEADLINE, first).await {
+            // A per-connection forwarding socket lasts while the connection that asked for it does.
+            Ok(After::Forward(forward)) => {
+                let mut rest = [0u8; 64];
+                while matches!(tokio::io::AsyncReadExt::read(&mut reader, &mut rest).await, Ok(n) if n > 0) {}
+                drop(forward);
+            }
+            Ok(After::Hold) => self.serve_held(&mut reader, &mut write, &caller).await,
+            Ok(After::Close) | Err(_) => {}
         }
     }
 
-    /// Reads one request and writes its answer; a forwarding socket made for it is returned to
-    /// be held.
+    /// A held connection's token requests, one line after another, for as long as it stays open:
+    /// each judged as the caller pinned at accept. A line may be long in coming (a process holds
+    /// its connection between tokens, as `keyport ssh` holds its own); its answer has the deadline
+    /// any request has.
+    async fn serve_held(&self, reader: &mut Reader<'_>, write: &mut WriteHalf<'_>, caller: &Caller) {
+        while let Some(line) = read_request(reader).await {
+            let answer = match Incoming::parse(&line) {
+                Some(Incoming::Token(request)) if caller.over_ssh().is_none() && request.claim.is_some() => {
+                    claim_on_own_socket()
+                }
+                Some(Incoming::Token(request)) => {
+                    match tokio::time::timeout(READ_DEADLINE, self.answer(request, caller)).await {
+                        Ok(answer) => answer,
+                        Err(_) => return,
+                    }
+                }
+                _ => Answer::from(&Error::Usage(
+                    "a held connection to the agent carries token requests only".into(),
+                )),
+            };
+            if !send_answer(write, &answer).await {
+                return;
+            }
+        }
+    }
+
+    /// Reads one request and writes its answer; what the connection is for afterwards.
     async fn exchange(
         self: Arc<Self>,
-        stream: &mut UnixStream,
+        reader: &mut Reader<'_>,
+        write: &mut WriteHalf<'_>,
         caller: &Caller,
         pid: Option<u32>,
-    ) -> Option<ForwardSocket> {
-        // Borrowed halves: an owned write half shuts the socket down when dropped, a system call
-        // on every answer that closing it makes needless (clients read one line).
-        let (read, mut write) = stream.split();
-        let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_BYTES));
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.is_err() {
-            return None;
-        }
+    ) -> After {
+        let Some(line) = read_request(reader).await else {
+            return After::Close;
+        };
         let incoming = Incoming::parse(&line);
-        let mut held = None;
+        let mut after = After::Close;
         let answer = match incoming {
             // Only a forwarding socket carries another machine's word about who asks there.
-            Some(incoming) if caller.over_ssh().is_none() && incoming.claims() => Answer::from(&Error::Unsupported(
-                "a request that says it comes from another machine arrived on this desktop's own agent socket; \
-                 forward the agent with `keyport ssh` (or unset KEYPORT_AGENT where it names this socket)"
-                    .into(),
-            )),
+            Some(incoming) if caller.over_ssh().is_none() && incoming.claims() => claim_on_own_socket(),
             Some(Incoming::Forward(_)) if caller.over_ssh().is_some() => Answer::from(&Error::Unsupported(
                 "a machine reached over SSH cannot forward the agent further".into(),
             )),
@@ -227,7 +253,7 @@ impl Agent {
                     let answer = Answer::Forwarding {
                         socket: socket.path.clone(),
                     };
-                    held = Some(socket);
+                    after = After::Forward(socket);
                     answer
                 }
                 Err(e) => Answer::from(&e),
@@ -244,12 +270,16 @@ impl Agent {
                 Ok(account) => Answer::Connected { account },
                 Err(e) => Answer::from(&e),
             },
+            Some(Incoming::Hold(_)) => {
+                after = After::Hold;
+                Answer::Held
+            }
             None => Answer::from(&Error::Usage("the agent could not read the request".into())),
         };
-        let mut out = serde_json::to_vec(&answer).expect("answers serialize");
-        out.push(b'\n');
-        let _ = write.write_all(&out).await;
-        held
+        if !send_answer(write, &answer).await {
+            return After::Close;
+        }
+        after
     }
 
     async fn answer(&self, request: Request, caller: &Caller) -> Answer {
@@ -535,6 +565,44 @@ impl Agent {
             }
         }
     }
+}
+
+type Reader<'a> = tokio::io::BufReader<ReadHalf<'a>>;
+
+/// The answer to another machine's word about who asks, arriving on this desktop's own socket.
+fn claim_on_own_socket() -> Answer {
+    Answer::from(&Error::Unsupported(
+        "a request that says it comes from another machine arrived on this desktop's own agent socket; \
+         forward the agent with `keyport ssh` (or unset KEYPORT_AGENT where it names this socket)"
+            .into(),
+    ))
+}
+
+/// What a connection is for once its first request is answered.
+enum After {
+    Close,
+    /// It asked for a forwarding socket, which lasts while it stays open.
+    Forward(ForwardSocket),
+    /// It is held: token requests follow.
+    Hold,
+}
+
+/// The next request line, at most [`MAX_REQUEST_BYTES`]; `None` at the end of the connection or
+/// on bytes that are not text.
+async fn read_request(reader: &mut Reader<'_>) -> Option<String> {
+    let mut line = String::new();
+    let read = tokio::io::AsyncReadExt::take(&mut *reader, MAX_REQUEST_BYTES)
+        .read_line(&mut line)
+        .await;
+    matches!(read, Ok(n) if n > 0).then_some(line)
+}
+
+/// Writes `answer` as one line; `false` when the client is gone. The line, which may hold a
+/// token, is wiped once written.
+async fn send_answer(write: &mut WriteHalf<'_>, answer: &Answer) -> bool {
+    let mut out = zeroize::Zeroizing::new(serde_json::to_vec(answer).expect("answers serialize"));
+    out.push(b'\n');
+    write.write_all(&out).await.is_ok()
 }
 
 /// Binds `path` with owner-only permissions, replacing a socket nobody answers on.

@@ -6,7 +6,7 @@
 //! that the process answering runs as this user.
 
 use super::address::AgentAddress;
-use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Request};
+use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, HoldAsk, Request};
 use crate::error::{Error, Result};
 #[cfg(unix)]
 use std::path::Path;
@@ -187,9 +187,63 @@ fn talk(
     line.push(b'\n');
     (&*stream).write_all(&line)?;
     // One byte at a time: nothing after the answer's line may be taken from the stream.
-    let mut answer = String::new();
+    let mut answer = zeroize::Zeroizing::new(String::new());
     BufReader::with_capacity(1, stream).read_line(&mut answer)?;
+    // The line (a token, perhaps) is wiped when dropped; what it parses into keeps the token as
+    // a `Secret`.
     Ok(serde_json::from_str(&answer).ok())
+}
+
+/// A connection to this home's agent held for several token requests, by a process that stays
+/// and holds tokens (`keyport mcp`): the agent pinned who calls when it accepted it, so the
+/// process may make itself non-dumpable afterwards (which hides its `/proc/<pid>/exe`, by which
+/// the agent knows Keyport's CLI and so names the program that ran it) and still be named as it
+/// was. The socket was checked as [`ask_agent`] checks it.
+#[cfg(unix)]
+pub struct HeldAgent {
+    stream: std::os::unix::net::UnixStream,
+}
+
+/// Connects to this home's agent and asks it to hold the connection. `Ok(None)` when no local
+/// agent answers, or one that does not hold connections; an error when the socket or the process
+/// behind it is not this user's.
+#[cfg(unix)]
+pub fn hold_agent(agent: &AgentAddress) -> Result<Option<HeldAgent>> {
+    use std::os::unix::net::UnixStream;
+    // Across SSH the desktop knows its caller by the forwarding socket, never by this process.
+    let AgentAddress::Local(socket) = agent else {
+        return Ok(None);
+    };
+    if std::fs::symlink_metadata(socket).is_err() {
+        return Ok(None);
+    }
+    crate::files::private::check_dir(socket.parent().expect("the socket lives in a directory"))?;
+    let Ok(stream) = UnixStream::connect(socket) else {
+        return Ok(None);
+    };
+    check_peer(socket, &stream)?;
+    #[derive(serde::Serialize)]
+    struct Message {
+        hold: HoldAsk,
+    }
+    match talk(&stream, &Message { hold: HoldAsk {} }, 10) {
+        Ok(Some(Answer::Held)) => Ok(Some(HeldAgent { stream })),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(unix)]
+impl HeldAgent {
+    /// Asks for a token on the held connection. `None` when the connection broke (the agent
+    /// stopped or restarted): it is of no further use.
+    pub fn ask(&self, account: &str, min_ttl: u64) -> Option<Answer> {
+        let request = Request {
+            account: account.to_string(),
+            min_ttl,
+            claim: None,
+        };
+        talk(&self.stream, &request, ANSWER_WAIT_SECS).ok().flatten()
+    }
 }
 
 /// A forwarding socket made by this desktop's agent for one SSH connection (or, `standing`, for

@@ -19,6 +19,12 @@
 //! forwards that one. It lasts while the connection that asked for it stays open; a `standing`
 //! one (for a `RemoteForward` in `~/.ssh/config`) lasts while the agent runs. A claim arriving on
 //! the agent's own socket is refused.
+//!
+//! A process that stays and hands tokens on for long (`keyport mcp`) keeps one connection:
+//! `{"hold": {}}`, answered `{"answer": "held"}`, after which the connection carries one token
+//! request line after another until it closes. The caller is the one pinned when the agent
+//! accepted the connection: the process can then make itself non-dumpable, which hides its
+//! `/proc/<pid>/exe` from the agent, and still be known as what it was (see `agent::caller`).
 
 use crate::error::{describe, Error, ErrorKind};
 use crate::model::Issued;
@@ -105,6 +111,10 @@ pub struct ForwardAsk {
     pub standing: bool,
 }
 
+/// A connection to be kept for several token requests: nothing to say but that.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HoldAsk {}
+
 /// Any line a client sends.
 #[derive(Debug)]
 pub(crate) enum Incoming {
@@ -114,6 +124,7 @@ pub(crate) enum Incoming {
     Git(GitAsk),
     Connect(ConnectAsk),
     Forward(ForwardAsk),
+    Hold(HoldAsk),
 }
 
 impl Incoming {
@@ -124,7 +135,7 @@ impl Incoming {
             Incoming::Git(ask) => ask.claim != Claim::default(),
             Incoming::Connect(ask) => ask.claim != Claim::default(),
             Incoming::List(claim) => *claim != Claim::default(),
-            Incoming::DeviceCode(_) | Incoming::Forward(_) => false,
+            Incoming::DeviceCode(_) | Incoming::Forward(_) | Incoming::Hold(_) => false,
         }
     }
 }
@@ -138,6 +149,7 @@ enum Other {
     Git(GitAsk),
     Connect(ConnectAsk),
     Forward(ForwardAsk),
+    Hold(HoldAsk),
 }
 
 impl Incoming {
@@ -153,6 +165,7 @@ impl Incoming {
             Other::Git(ask) => Incoming::Git(ask),
             Other::Connect(ask) => Incoming::Connect(ask),
             Other::Forward(ask) => Incoming::Forward(ask),
+            Other::Hold(ask) => Incoming::Hold(ask),
         })
     }
 }
@@ -175,6 +188,8 @@ pub enum Answer {
     Forwarding {
         socket: std::path::PathBuf,
     },
+    /// The connection is held: token requests may follow, one line each.
+    Held,
     Error {
         kind: ErrorKind,
         message: String,
@@ -225,6 +240,10 @@ mod tests {
             matches!(forward, Some(Incoming::Forward(ForwardAsk { ref destination, standing: false })) if destination == "devbox")
         );
         assert!(forwarded.as_ref().is_some_and(Incoming::claims));
+        assert!(matches!(
+            Incoming::parse(r#"{"hold":{}}"#),
+            Some(Incoming::Hold(_))
+        ));
         assert!(!token.as_ref().is_some_and(Incoming::claims));
     }
 

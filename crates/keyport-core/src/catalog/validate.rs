@@ -124,7 +124,12 @@ pub(super) fn validate(
     };
     Ok(Provider {
         id: ProviderId::new(id),
-        display_name: spec.display_name.unwrap_or_else(|| id.to_string()),
+        // An MCP server's entry carries the name the server gave itself, and a file written
+        // before those names were made safe may hold its escapes: they never leave the catalog.
+        display_name: spec
+            .display_name
+            .map(|name| crate::text::strip_controls(&name))
+            .unwrap_or_else(|| id.to_string()),
         registration_url: spec.registration_url,
         urls,
         quirks,

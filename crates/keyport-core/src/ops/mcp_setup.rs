@@ -361,8 +361,8 @@ impl Keyport {
     }
 }
 
-/// The name in an `initialize` answer (JSON, or an event stream's `data`), fit for a nickname:
-/// printable, without `:` (which separates provider and nickname in a reference), not too long.
+/// The name in an `initialize` answer (JSON, or an event stream's `data`), fit for a nickname
+/// ([`crate::text::name_from_server`]).
 fn server_name(answer: &str) -> Option<String> {
     let json = if answer.trim_start().starts_with('{') {
         answer.to_string()
@@ -375,14 +375,7 @@ fn server_name(answer: &str) -> Option<String> {
     let answer: serde_json::Value = serde_json::from_str(&json).ok()?;
     let info = &answer["result"]["serverInfo"];
     let said = info["title"].as_str().or(info["name"].as_str())?;
-    let name: String = said
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| if c == ':' { ' ' } else { c })
-        .take(60)
-        .collect();
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!name.is_empty()).then_some(name)
+    crate::text::name_from_server(said)
 }
 
 /// An id from the server's host, port and path: `https://mcp.example.com/v1/mcp` gives

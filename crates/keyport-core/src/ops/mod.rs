@@ -17,6 +17,7 @@ pub mod choose;
 mod enterprise;
 mod exec;
 mod git;
+mod held_agent;
 mod mcp_bridge;
 mod mcp_setup;
 mod naming;
@@ -65,6 +66,8 @@ pub struct Keyport {
     http: std::sync::OnceLock<reqwest::Client>,
     /// How tokens are handed out to programs (see `token_route`).
     route: TokenRoute,
+    /// A process that stays and holds tokens: its connection to the agent (see `held_agent`).
+    held: held_agent::HeldLink,
 }
 
 impl Keyport {
@@ -88,6 +91,7 @@ impl Keyport {
             registrations,
             http: std::sync::OnceLock::new(),
             route: TokenRoute::Direct,
+            held: Default::default(),
         })
     }
 

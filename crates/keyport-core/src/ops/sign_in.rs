@@ -596,7 +596,11 @@ impl Keyport {
                 }
             }
         }
-        let nickname = nickname.or_else(|| provider.quirks.resource.as_ref().map(|_| display_name.clone()));
+        // Whoever gave the name (the person, the provider, the server), a nickname is shown on
+        // terminals and typed back: it holds no control character.
+        let nickname = nickname
+            .or_else(|| provider.quirks.resource.as_ref().map(|_| display_name.clone()))
+            .map(|n| crate::text::strip_controls(&n));
         let scopes = grant.scopes.unwrap_or(requested);
         let tokens = grant.tokens;
         // A new account is written in three steps, so that a crash at any point leaves the

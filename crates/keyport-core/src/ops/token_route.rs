@@ -68,17 +68,24 @@ impl Keyport {
     /// What the running agent said; `Nobody` when no agent that asks runs for this home (then
     /// the keychain may be read here).
     async fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
+        // A process that holds a connection asks over it: the agent knows it from then.
+        let held = self.ask_held_agent(reference, min_ttl).await;
         let agent = self.agent_address();
         // The agent may be asking the person (consent), which takes as long as they read: wait
         // off the runtime's thread, so that the rest of the process goes on meanwhile. A held
         // thread is how the MCP bridge once sent its next request on a connection the server had
         // closed during the question.
-        let (asked, reference_owned) = (agent.clone(), reference.to_string());
-        let answer = tokio::task::spawn_blocking(move || {
-            crate::agent_link::client::ask_agent(&asked, &reference_owned, min_ttl)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("asking the agent failed ({e})")))??;
+        let answer = match held {
+            Some(answer) => Some(answer),
+            None => {
+                let (asked, reference_owned) = (agent.clone(), reference.to_string());
+                tokio::task::spawn_blocking(move || {
+                    crate::agent_link::client::ask_agent(&asked, &reference_owned, min_ttl)
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("asking the agent failed ({e})")))??
+            }
+        };
         Ok(match answer {
             Some(Answer::Token(issued)) => Reached::Token(Box::new(issued)),
             Some(Answer::Error { kind, message }) => Reached::Refused(kind, message),
@@ -86,7 +93,8 @@ impl Keyport {
                 Answer::Shown
                 | Answer::Accounts { .. }
                 | Answer::Connected { .. }
-                | Answer::Forwarding { .. },
+                | Answer::Forwarding { .. }
+                | Answer::Held,
             ) => return Err(Error::Internal("the agent answered another request".into())),
             None if FileLock::is_held(&self.home.asking_agent_lock())? => {
                 return Err(Error::AppUnreachable {

@@ -36,8 +36,9 @@ pub struct McpServer {
     pub url: Url,
     /// The RFC 8707 resource indicator: the metadata's `resource`, else the server's URL.
     pub resource: Url,
-    /// A name for people: the metadata's `resource_name`, else the host and path (the server's
-    /// own name, from its `serverInfo`, replaces it once signed in).
+    /// A name for people: the metadata's `resource_name` (as [`crate::text::name_from_server`]
+    /// makes it safe), else the host and path (the server's own name, from its `serverInfo`,
+    /// replaces it once signed in).
     pub name: String,
     pub authorization_url: Url,
     pub token_url: Url,
@@ -136,7 +137,8 @@ pub async fn discover(
             (
                 resource,
                 m.authorization_servers,
-                m.resource_name,
+                // The server's words, shown and kept as Keyport's own: made safe here, once.
+                m.resource_name.as_deref().and_then(crate::text::name_from_server),
                 m.scopes_supported,
             )
         }

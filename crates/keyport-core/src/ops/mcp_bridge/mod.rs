@@ -22,10 +22,20 @@
 //!
 //! The output carries only the protocol (diagnostics go to the log, never a token). Messages are
 //! forwarded concurrently, so a long tool call does not hold up the next request; one task writes
-//! everything for the client, a line each.
+//! everything for the client, a line each (`outbox`).
+//!
+//! What a server sends is held within stated bounds, whatever it sends and however slowly the
+//! client reads: at most [`MAX_IN_FLIGHT`] client requests are under way (then the client's next
+//! line waits), each holding one JSON answer of at most [`MAX_ANSWER_BYTES`] or one event of at
+//! most [`events::MAX_EVENT_BYTES`] at a time (an event stream's messages go out as they come);
+//! at most [`outbox::MAX_QUEUED_BYTES`] wait for the client, and a stream is not read further
+//! while they do, so a server streaming to a client that does not read is held back by TCP
+//! instead of filling the bridge's memory. Event streams are read in linear time
+//! (`events`).
 
 // The event-stream parser also reads the answer to the name question (`mcp_setup`).
 pub(in crate::ops) mod events;
+mod outbox;
 mod request;
 mod revision;
 mod sign_ins;
@@ -40,7 +50,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite};
 use url::Url;
 
 /// Why the bridge needs the person to sign in in the browser.
@@ -93,7 +103,7 @@ struct Session {
     stepping_up: tokio::sync::Mutex<()>,
     present: Present,
     /// Every message for the client goes here; one task writes them out, a line each.
-    to_client: tokio::sync::mpsc::UnboundedSender<String>,
+    to_client: outbox::Outbox,
     /// With a server of the 2024-11-05 revision (HTTP+SSE): the endpoint its stream named, where
     /// messages are POSTed, and the task reading that stream.
     legacy: Mutex<Option<(Url, streams::AbortOnDrop)>>,
@@ -124,15 +134,7 @@ impl Keyport {
             Some(reference) => Some(self.find(reference)?.id),
             None => None,
         };
-        let (to_client, mut for_client) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let mut output = output;
-        let writer = tokio::spawn(async move {
-            while let Some(message) = for_client.recv().await {
-                let _ = output.write_all(message.as_bytes()).await;
-                let _ = output.write_all(b"\n").await;
-                let _ = output.flush().await;
-            }
-        });
+        let (to_client, writer) = outbox::Outbox::new(output);
         let session = Arc::new(Session {
             url,
             account: Mutex::new(account),
@@ -153,6 +155,7 @@ impl Keyport {
         });
         let mut lines = input.lines();
         let mut running = tokio::task::JoinSet::new();
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
         // The 2026-07-28 requests under way, by their JSON-RPC id: a client cancels one by saying
         // so, and on that revision's HTTP the server learns it by the request's stream closing.
         let mut under_way: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
@@ -169,11 +172,8 @@ impl Keyport {
             let message: serde_json::Value = match serde_json::from_str(&line) {
                 Ok(m) => m,
                 Err(e) => {
-                    let _ = session.to_client.send(rpc_error(
-                        &serde_json::Value::Null,
-                        -32700,
-                        &format!("not JSON: {e}"),
-                    ));
+                    let refusal = rpc_error(&serde_json::Value::Null, -32700, &format!("not JSON: {e}"));
+                    session.to_client.send(refusal).await;
                     continue;
                 }
             };
@@ -194,11 +194,19 @@ impl Keyport {
                 *session.initialize.lock().expect("session lock") = Some(line.clone());
             }
             let request_id = per_request.then(|| message["id"].to_string());
+            // A request under way holds a place until its answers are out; with none left, the
+            // client's next line waits.
+            let place = in_flight
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let (keyport, session_here) = (self.clone(), session.clone());
             let forward = async move {
                 for answer in keyport.forward(&session_here, &message, &line).await {
-                    let _ = session_here.to_client.send(answer);
+                    session_here.to_client.send(answer).await;
                 }
+                drop(place);
             };
             if initialize {
                 // Everything after `initialize` needs its session id: wait for it.
@@ -272,8 +280,11 @@ impl Keyport {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|t| t.starts_with("text/event-stream"));
             let resumable = per_request.is_none() && session.id.lock().expect("session lock").is_some();
+            // An accepted request's event stream goes to the client as it comes; a refusal's
+            // messages are read first, to find the server's JSON-RPC error among them.
+            let passing = (200..300).contains(&status).then_some(message);
             let answers = match self
-                .read_answers(session, response, event_stream, &id, resumable)
+                .read_answers(session, response, event_stream, &id, resumable, passing)
                 .await
             {
                 Ok(answers) => answers,
@@ -397,11 +408,18 @@ const MAX_RESUMPTIONS: u32 = 5;
 /// than a provider's token responses.
 const MAX_ANSWER_BYTES: usize = 16 * crate::provider::http::MAX_BODY_BYTES;
 
+/// The client's requests under way at once: clients make a few in parallel (tool calls, lists);
+/// each may hold one answer of up to [`MAX_ANSWER_BYTES`] while it is read.
+const MAX_IN_FLIGHT: usize = 16;
+
 impl Keyport {
-    /// The messages in a response: one JSON body, or the `data` of each event of a stream. A
-    /// stream of a session that ends before the answer to `id` came (a server that closes it to
-    /// be polled, a proxy timing out) is resumed as the spec says: after the server's `retry`
-    /// delay, a GET with `Last-Event-ID`, which carries on where it stopped.
+    /// The messages in a response: one JSON body, or the `data` of each event of a stream. With
+    /// `passing` (the request the server accepted), a stream's messages are learnt from and go to
+    /// the client as they come, so that only one event is held at a time, and a client that does
+    /// not read holds the stream back (`outbox`); without, they are returned. A stream of a
+    /// session that ends before the answer to `id` came (a server that closes it to be polled, a
+    /// proxy timing out) is resumed as the spec says: after the server's `retry` delay, a GET with
+    /// `Last-Event-ID`, which carries on where it stopped.
     async fn read_answers(
         &self,
         session: &Session,
@@ -409,6 +427,7 @@ impl Keyport {
         event_stream: bool,
         id: &serde_json::Value,
         resumable: bool,
+        passing: Option<&serde_json::Value>,
     ) -> std::result::Result<Vec<String>, String> {
         if !event_stream {
             let body = read_body(response).await?;
@@ -463,7 +482,13 @@ impl Keyport {
                     if let Some(data) = event.data {
                         let line = one_line(&data);
                         answered |= answers_request(&line, id);
-                        answers.push(line);
+                        match passing {
+                            Some(sent) => {
+                                session.learn(sent, &line);
+                                session.to_client.send(line).await;
+                            }
+                            None => answers.push(line),
+                        }
                     }
                 }
             }

@@ -181,6 +181,8 @@ impl Keyport {
         if session.account().is_some() {
             return Ok(()); // another request's sign-in got there first
         }
+        // A sign-in's grant passes through this process.
+        self.hide_before_holding_tokens().await;
         let present = session.present.clone();
         let account = self
             .sign_in_to_mcp_server(

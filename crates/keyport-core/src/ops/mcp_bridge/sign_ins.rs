@@ -1,4 +1,5 @@
-//! The bridge's tokens and sign-ins: the session's token, held until a minute before it expires;
+//! The bridge's tokens and sign-ins: the session's token (a `Secret`, in a process that hid itself
+//! first: `ops::held_agent`), held until a minute before it expires;
 //! a step-up for more scopes; a sign-in again when the grant ended; the session opened again when
 //! the new sign-in's token belongs to a new registration. (The first sign-in is the core's, in
 //! `mcp_setup`, shared with `keyport connect`.)
@@ -35,6 +36,8 @@ impl Keyport {
         let account = session
             .account()
             .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
+        // The bridge lives as long as its client: it holds tokens as the agent does.
+        self.hide_before_holding_tokens().await;
         let issued = self.token(&account, 60).await?;
         *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
         session.fetched.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -102,6 +105,8 @@ impl Keyport {
             nickname: Some(account.nickname.clone()),
             ..ConnectOptions::default()
         };
+        // A sign-in's grant passes through this process.
+        self.hide_before_holding_tokens().await;
         let present = session.present.clone();
         let name = account.nickname.clone();
         self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {

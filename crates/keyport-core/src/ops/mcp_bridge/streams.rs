@@ -55,7 +55,7 @@ impl Keyport {
                             }
                         }
                         None | Some("message") => {
-                            let _ = to_client.send(one_line(&data));
+                            to_client.send(one_line(&data)).await;
                         }
                         Some(_) => {}
                     }
@@ -125,7 +125,7 @@ impl Keyport {
                         retry = std::time::Duration::from_millis(ms.clamp(100, 60_000));
                     }
                     if let Some(data) = event.data {
-                        let _ = session.to_client.send(one_line(&data));
+                        session.to_client.send(one_line(&data)).await;
                     }
                 }
             }
