@@ -707,7 +707,7 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   await browser.$('#consent-deny').click();
   r = await asked;
   assert.equal(r.code, 9, r.stderr);
-  assert.match(r.stderr, /node may not use demo:Renamed in a terminal: you denied it/);
+  assert.match(r.stderr, /node may not use demo:Renamed in a terminal: you denied it .*Forget it under the account/);
   assert.equal(r.stdout, '');
   // Remembered: refused again without a question.
   r = await tokenRequest(account.id);
@@ -728,6 +728,22 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   assert.equal(r.code, 9, r.stderr);
   assert.match(r.stderr, /nobody answered/);
   await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
+  // It leaves a trace: the person learns a program was refused.
+  await waitForText('#notices', 'node stopped waiting for your answer and got no token');
+
+  // A key press can be a slip: Enter denies this time only, and nothing is kept.
+  asked = tokenRequest(account.id);
+  await question();
+  await browser.keys('Enter');
+  r = await asked;
+  assert.equal(r.code, 9, r.stderr);
+  assert.match(r.stderr, /you denied it this time/);
+  asked = tokenRequest(account.id);
+  await question();
+  await browser.keys('Escape');
+  r = await asked;
+  assert.equal(r.code, 9, 'Escape denies this time too');
+  assert.equal(await (await row('Renamed in a terminal')).$('.consents').isExisting(), false, 'no answer was kept');
 
   asked = tokenRequest(account.id);
   await question();

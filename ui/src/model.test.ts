@@ -129,7 +129,9 @@ describe('consent', () => {
       remembered: true,
       connect: null,
     };
-    expect(consentText(q)).toBe('python3 asks for a token of demo:ada. Allow it?');
+    expect(consentText(q)).toBe(
+      'With a token, python3 can act as demo:ada until the token expires. Enter or Escape denies it this time only.',
+    );
     expect(consentTitle(q)).toBe('Allow python3 to use demo:ada?');
     expect(consentExe(q)).toBe('/usr/bin/python3');
     const remote = { ...q, exe: 'ssh:devbox:python3', over_ssh: 'devbox' };
@@ -144,7 +146,7 @@ describe('consent', () => {
     expect([remembersAnswers(q), remembersAnswers(remote), remembersAnswers(signIn)]).toEqual([true, true, false]);
     const viaShell = { ...q, program: 'git', exe: '/usr/bin/git', through: 'dash' };
     expect(consentTitle(viaShell)).toBe('Allow git, through dash, to use demo:ada?');
-    expect(consentText(viaShell)).toBe('git asks for a token of demo:ada, through dash. Allow it?');
+    expect(consentText(viaShell)).toContain('With a token, git (through dash) can act as demo:ada');
     const shell = { ...q, program: 'dash', exe: '', remembered: false };
     expect(remembersAnswers(shell)).toBe(false);
     expect(consentHint(shell)).toContain('no answer is remembered');

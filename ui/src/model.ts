@@ -176,10 +176,8 @@ export function consentText(q: Question): string {
       `"${q.program}" is what that machine says it is; Keyport cannot check it. Allow it?`
     );
   }
-  if (q.through) {
-    return `${q.program} asks for a token of ${q.account_label}, through ${q.through}. Allow it?`;
-  }
-  return `${q.program} asks for a token of ${q.account_label}. Allow it?`;
+  const who = q.through ? `${q.program} (through ${q.through})` : q.program;
+  return `With a token, ${who} can act as ${q.account_label} until the token expires. Enter or Escape denies it this time only.`;
 }
 
 /** Whether an answer can be kept ("Always"): not for a sign-in, a shell interpreter (every

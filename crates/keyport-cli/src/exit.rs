@@ -112,7 +112,7 @@ mod tests {
                 Error::Refused {
                     program: "python3".into(),
                     account: "a".into(),
-                    timed_out: true,
+                    why: keyport_core::Refusal::NoAnswer,
                 },
                 9,
             ),

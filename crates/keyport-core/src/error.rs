@@ -38,6 +38,30 @@ pub enum ErrorKind {
     Other,
 }
 
+/// Why the person's answer (or its absence) kept a token from a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nobody answered within the time the program waits.
+    NoAnswer,
+    /// Denied, and kept: later requests are refused without a question.
+    Denied,
+    /// Denied this time only (Enter or Escape in the question, which a stray key press can do).
+    DeniedOnce,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::NoAnswer => "nobody answered Keyport's question in time",
+            Refusal::Denied => {
+                "you denied it in Keyport's window, which keeps that answer (Forget it under the account \
+                 there to be asked again)"
+            }
+            Refusal::DeniedOnce => "you denied it this time in Keyport's window",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -137,11 +161,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{program} may not use {account}: {}", if *.timed_out { "nobody answered Keyport's question in time" } else { "you denied it in Keyport's window" })]
+    #[error("{program} may not use {account}: {why}")]
     Refused {
         program: String,
         account: String,
-        timed_out: bool,
+        why: Refusal,
     },
 
     #[error("{program} ran another program while it asked for {account}; nothing was handed out")]

@@ -37,7 +37,7 @@ pub use agent_link::address::{fresh_forward_path, AgentAddress};
 #[cfg(unix)]
 pub use agent_link::client::{open_forward, Forwarding};
 pub use catalog::{Catalog, Provider, RedirectKind, Variable};
-pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Result};
+pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Refusal, Result};
 pub use executables::{full_cli, full_cli_places, FullCli, CLI, FULL_CLI};
 pub use model::{now, AccountId, Issued, ProviderId};
 pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};

@@ -26,7 +26,8 @@ function showNext() {
     showNext();
     try {
       await backend.answerConsent(q.id, reply);
-      if (reply === 'deny') notice(`Denied ${q.program} the use of ${q.account_label}.`);
+      if (reply === 'deny') notice(`Denied ${q.program} the use of ${q.account_label}, until you forget that answer.`);
+      if (reply === 'deny_once') notice(`Denied ${q.program} the use of ${q.account_label} this time.`);
     } catch (e) {
       showError(e, 'Answer');
     }
@@ -35,8 +36,14 @@ function showNext() {
   $('consent-deny').onclick = answer('deny');
   $('consent-once').onclick = answer('once');
   $('consent-always').onclick = answer('always');
-  // Escape must not answer for the person: they choose, or the program stops waiting.
+  // A key press can be a slip: Enter and Escape deny this time only, never for good (the
+  // buttons keep their meaning when clicked). Escape must not close the question unanswered.
   dialog.oncancel = (ev) => ev.preventDefault();
+  dialog.onkeydown = (ev) => {
+    if (ev.key !== 'Enter' && ev.key !== 'Escape') return;
+    ev.preventDefault();
+    void answer('deny_once')();
+  };
   if (!dialog.open) dialog.showModal();
   $('consent-deny').focus();
 }
@@ -49,7 +56,9 @@ export async function listenForConsent() {
   await backend.onConsentEnded((id) => {
     const i = queue.findIndex((q) => q.id === id);
     if (i < 0) return;
-    queue.splice(i, 1);
+    // The program stopped waiting before anyone answered: say so, or it would leave no trace.
+    const [gone] = queue.splice(i, 1);
+    notice(`${gone.program} stopped waiting for your answer and got no token for ${gone.account_label}.`);
     if (i === 0) showNext();
   });
 }

@@ -147,7 +147,7 @@ remembered: boolean,
  */
 connect: string | null, };
 
-export type Reply = "once" | "always" | "deny";
+export type Reply = "once" | "always" | "deny" | "deny_once";
 
 export type DeviceCode = { provider: string, provider_name: string, user_code: string, verification_uri: string, 
 /**

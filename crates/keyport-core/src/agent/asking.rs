@@ -7,7 +7,7 @@
 //! read the keychain or edit the book directly (docs/SECURITY.md says so).
 
 pub use crate::agent_link::DEFAULT_CONSENT_TIMEOUT;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::model::AccountId;
 use crate::store::accounts::Account;
 use crate::store::audit::Use;
@@ -53,6 +53,9 @@ pub enum Reply {
     Once,
     Always,
     Deny,
+    /// Denied this time, not kept: what Enter and Escape answer, so that a stray key press is
+    /// never permanent.
+    DenyOnce,
 }
 
 /// The user's side of the agent (the app's window): puts a question to the user and sends the
@@ -63,7 +66,7 @@ pub trait Asker: Send + Sync {
 }
 
 /// Programs that ask together for the same account wait on one question.
-type Waiters = HashMap<(String, AccountId), Vec<oneshot::Sender<bool>>>;
+type Waiters = HashMap<(String, AccountId), Vec<oneshot::Sender<Reply>>>;
 
 pub struct Consent {
     book: Arc<ConsentBook>,
@@ -114,7 +117,7 @@ impl Consent {
         };
         match self.book.lookup(&exe, &account.id) {
             Some(true) => Ok(()),
-            Some(false) => Err(refused(&program, account, false)),
+            Some(false) => Err(refused(&program, account, Refusal::Denied)),
             None => self.ask(asked, &exe, account).await,
         }
     }
@@ -149,34 +152,32 @@ impl Consent {
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
             self.asker.ask(question, reply_tx);
             let reply = tokio::time::timeout(self.timeout, reply_rx).await;
-            let allowed = match reply {
-                Ok(Ok(Reply::Once)) => Some(true),
-                Ok(Ok(Reply::Always)) => {
-                    self.remember(exe, account, true);
-                    Some(true)
-                }
-                Ok(Ok(Reply::Deny)) => {
-                    self.remember(exe, account, false);
-                    Some(false)
-                }
+            let reply = match reply {
+                Ok(Ok(reply)) => Some(reply),
                 // No answer in time, or the window went away: nobody said yes.
                 _ => None,
             };
+            match reply {
+                Some(Reply::Always) => self.remember(exe, account, true),
+                Some(Reply::Deny) => self.remember(exe, account, false),
+                _ => {}
+            }
             let waiters = {
                 let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
                 waiting.remove(&key).unwrap_or_default()
             };
             for w in waiters {
                 // A dropped sender below reads as "timed out".
-                if let Some(allowed) = allowed {
-                    let _ = w.send(allowed);
+                if let Some(reply) = reply {
+                    let _ = w.send(reply);
                 }
             }
         }
         match tokio::time::timeout(self.timeout + Duration::from_secs(1), rx).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(refused(program, account, false)),
-            _ => Err(refused(program, account, true)),
+            Ok(Ok(Reply::Once | Reply::Always)) => Ok(()),
+            Ok(Ok(Reply::Deny)) => Err(refused(program, account, Refusal::Denied)),
+            Ok(Ok(Reply::DenyOnce)) => Err(refused(program, account, Refusal::DeniedOnce)),
+            _ => Err(refused(program, account, Refusal::NoAnswer)),
         }
     }
 
@@ -202,15 +203,16 @@ impl Consent {
             "asking the user before a sign-in for another machine"
         );
         self.asker.ask(question, reply_tx);
-        let refused = |timed_out| Error::Refused {
+        let refused = |why| Error::Refused {
             program: crate::text::escape_controls(&program).into_owned(),
             account: format!("a new {provider_name} account"),
-            timed_out,
+            why,
         };
+        // A sign-in is never remembered: any denial is for this time.
         match tokio::time::timeout(self.timeout, reply_rx).await {
             Ok(Ok(Reply::Once | Reply::Always)) => Ok(()),
-            Ok(Ok(Reply::Deny)) => Err(refused(false)),
-            _ => Err(refused(true)),
+            Ok(Ok(Reply::Deny | Reply::DenyOnce)) => Err(refused(Refusal::DeniedOnce)),
+            _ => Err(refused(Refusal::NoAnswer)),
         }
     }
 
@@ -224,11 +226,11 @@ impl Consent {
     }
 }
 
-fn refused(program: &str, account: &Account, timed_out: bool) -> Error {
+fn refused(program: &str, account: &Account, why: Refusal) -> Error {
     Error::Refused {
         program: crate::text::escape_controls(program).into_owned(),
         account: account.spoken(),
-        timed_out,
+        why,
     }
 }
 
