@@ -11,6 +11,8 @@
 //!   against a server built on the official MCP Python SDK.
 //! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
 //!   servers that ask for a sign-in late or never, client credentials, an identity provider's ID-JAG.
+//! - `mcp_hostile`: MCP servers after what is not theirs: a neighbour on the same origin after
+//!   another server's token.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
@@ -39,6 +41,7 @@ mod hygiene;
 mod integrations;
 mod local_user;
 mod mcp;
+mod mcp_hostile;
 mod mcp_revisions;
 mod quirks;
 mod races;

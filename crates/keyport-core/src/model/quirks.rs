@@ -100,6 +100,12 @@ pub struct Quirks {
     /// refresh requests: the MCP server the tokens are for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The MCP server URLs whose requests carry these tokens (`keyport mcp`): the one it was
+    /// connected for, and any other whose own metadata named the same resource and the same
+    /// authorization server. A resource may be a whole origin, so it cannot say this alone: a
+    /// server that claims the origin's root must not have its tokens sent to its neighbours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_urls: Vec<String>,
     /// How tokens are had: with a person, or with the client's credentials alone.
     #[serde(skip_serializing_if = "GrantKind::is_default")]
     pub grant: GrantKind,
@@ -130,6 +136,7 @@ impl Default for Quirks {
             pkce: true,
             authorization_params: BTreeMap::new(),
             resource: None,
+            mcp_urls: Vec::new(),
             grant: GrantKind::default(),
             via: None,
             idp_token_url: None,

@@ -19,6 +19,7 @@ mod exec;
 mod git;
 mod mcp_bridge;
 mod mcp_setup;
+mod mcp_urls;
 mod naming;
 mod provider_setup;
 mod refresh;

@@ -584,8 +584,12 @@ impl Keyport {
             && self.accounts()?.iter().all(|a| a.provider != provider.id);
         let mut display_name = provider.display_name.clone();
         if first_of_server {
-            let resource = provider.quirks.resource.as_deref().unwrap_or_default();
-            if let Some(name) = self.mcp_server_name(resource, &grant.tokens.access_token).await {
+            // Asked at the URL it was connected for: its resource may be a whole origin, whose
+            // root may be another server.
+            let quirks = &provider.quirks;
+            let url = quirks.mcp_urls.first().or(quirks.resource.as_ref());
+            let url = url.map(String::as_str).unwrap_or_default();
+            if let Some(name) = self.mcp_server_name(url, &grant.tokens.access_token).await {
                 match crate::catalog::Catalog::set_display_name(
                     &self.home.providers_file(),
                     &provider.id,
