@@ -1,6 +1,7 @@
 //! MCP servers that try to get what is not theirs, against the real `keyport` and servers built on
 //! the official MCP Python SDK (`tests/mcp-server/`, one script per kind of hostility): a neighbour
-//! on the same origin after another server's token.
+//! on the same origin after another server's token; a server at a public address whose metadata
+//! aims Keyport at a service on this machine.
 
 use keyport_test_support::{Env, HostileMcp, Run};
 use std::process::Command;
@@ -87,5 +88,127 @@ fn a_server_on_the_same_origin_never_gets_another_servers_token() {
     assert!(
         providers.contains(&format!("mcp_urls = [\"{a}\", \"{alt}\"]")),
         "{providers}"
+    );
+}
+
+/// An IPv4 address of this machine in no private or local range (Private Network Access's public
+/// space), if it has one: a server there is, to Keyport, a server on the internet.
+fn public_address() -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-j", "-4", "addr", "show"])
+        .output()
+        .ok()?;
+    let interfaces: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let public = |ip: &std::net::Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        !(ip.is_loopback()
+            || a == 0
+            || a == 10
+            || (a == 100 && (64..128).contains(&b))
+            || (a == 172 && (16..32).contains(&b))
+            || (a == 192 && b == 168)
+            || (a == 198 && (b == 18 || b == 19))
+            || (a == 169 && b == 254))
+    };
+    interfaces
+        .as_array()?
+        .iter()
+        .flat_map(|i| i["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a["local"].as_str()?.parse::<std::net::Ipv4Addr>().ok())
+        .find(public)
+        .map(|ip| ip.to_string())
+}
+
+/// A name other than `localhost` that this machine resolves to loopback only: its host name, as
+/// Debian's /etc/hosts has it.
+fn loopback_name() -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let out = Command::new("hostname").output().ok()?;
+    let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    let found: Vec<_> = (name.as_str(), 0).to_socket_addrs().ok()?.collect();
+    (!name.is_empty() && !found.is_empty() && found.iter().all(|a| a.ip().is_loopback())).then_some(name)
+}
+
+#[test]
+fn endpoints_a_public_server_names_on_this_machine_are_never_reached() {
+    let Some(public) = public_address() else {
+        eprintln!("skipped: this machine has no address outside the private and local ranges");
+        return;
+    };
+    let env = Env::new(60);
+    let certs = tempfile::tempdir().unwrap();
+    let ca = certs.path().join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let start = |target: &[(&str, &str)]| {
+        let vars = [&[("PUBLIC_ADDRESS", public.as_str()), ("CA_OUT", ca)][..], target].concat();
+        HostileMcp::start("hostile_metadata.py", &vars)
+    };
+    // The test CA for keyport (a debug build's KEYPORT_TEST_CA) and for the scripted browser.
+    let trusting = |mut command: Command| -> Run {
+        command
+            .env("KEYPORT_TEST_CA", ca)
+            .env("NODE_EXTRA_CA_CERTS", ca)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let docker = |server: &HostileMcp| server.get_json(&format!("{}docker", server.url("test")));
+
+    // An honest server at the public address: everything it names is there too, and works.
+    let honest = start(&[]);
+    let connected = trusting(env.command(&["connect", &honest.url("url"), "--json", "--timeout", "30"]));
+    let id = connected.ok().json()["id"].as_str().unwrap().to_string();
+    let providers = std::fs::read_to_string(env.home.path().join("config/providers.toml")).unwrap();
+    assert!(providers.contains("address_space = \"public\""), "{providers}");
+    assert_eq!(
+        env.list()[0]["nickname"],
+        "public-server",
+        "its name was asked there"
+    );
+    trusting(env.command(&["refresh", &id])).ok();
+
+    // Its registration and token endpoints at a service on this machine, by address: refused
+    // before anything is registered or written.
+    let by_address = start(&[("TARGET", "address")]);
+    let refused = trusting(env.command(&["connect", &by_address.url("url"), "--timeout", "30"]));
+    assert_eq!(
+        docker(&by_address)["requests"],
+        serde_json::json!([]),
+        "{}",
+        refused.stderr
+    );
+    let refused = refused.fails(6, "is on this machine, named by a server at a public address");
+    assert!(
+        refused.stderr.contains("https://127.0.0.1:"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.list().as_array().unwrap().len(), 1);
+
+    // By a name this machine resolves to loopback, through `keyport mcp` with a real client: the
+    // name passes discovery, and its address is refused when Keyport would connect to it.
+    let Some(name) = loopback_name() else {
+        eprintln!("the case of a name was skipped: no name besides localhost resolves to loopback here");
+        return;
+    };
+    let by_name = start(&[("TARGET", "name"), ("TARGET_NAME", name.as_str())]);
+    let through_bridge = trusting(sdk_client(&env, &by_name.url("url")));
+    assert_ne!(through_bridge.code, 0, "{through_bridge:?}");
+    assert_eq!(
+        docker(&by_name)["requests"],
+        serde_json::json!([]),
+        "{}",
+        through_bridge.stderr
+    );
+    assert!(
+        through_bridge.stderr.contains(&format!(
+            "{name} resolves to 127.0.0.1, on this machine, named by a server at a public address"
+        )),
+        "{}",
+        through_bridge.stderr
+    );
+    assert_eq!(
+        by_name.get_json(&format!("{}stats", by_name.url("test")))["registrations"],
+        0
     );
 }

@@ -263,6 +263,11 @@ mod tests {
             ("token_request_format = \"xml\"", "unknown variant"),
             ("mcp_urls = [\"https://m/mcp\"]", "needs the `resource`"),
             (
+                "address_space = \"public\"\nrevocation_url = \"https://10.0.0.1/r\"",
+                "`revocation_url`: https://10.0.0.1/r is on a private network",
+            ),
+            ("address_space = \"nearby\"", "unknown variant"),
+            (
                 "resource = \"https://m/\"\nmcp_urls = [\"http://m.example/mcp\"]",
                 "plain http",
             ),

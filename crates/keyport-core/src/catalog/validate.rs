@@ -3,7 +3,7 @@
 
 use super::schema::{Provider, RedirectKind, Variable};
 use super::variables::{endpoint_urls, valid_value};
-use crate::model::{EndpointSet, ProviderId};
+use crate::model::{AddressSpace, EndpointSet, ProviderId};
 use crate::model::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -47,6 +47,8 @@ pub(super) struct ProviderSpec {
     resource: Option<String>,
     #[serde(default)]
     mcp_urls: Vec<String>,
+    #[serde(default)]
+    address_space: AddressSpace,
     env_var: Option<String>,
     #[serde(default)]
     grant: GrantKind,
@@ -100,10 +102,12 @@ pub(super) fn validate(
             .map(|(k, v)| (k.clone(), v.default.clone().unwrap_or_else(|| sample.into())))
             .collect()
     };
-    let urls = endpoint_urls(&templates, &with_sample("example"))
-        .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
+    let space = spec.address_space;
+    let urls = endpoint_urls(&templates, &with_sample("example"), space)
+        .or_else(|first| endpoint_urls(&templates, &with_sample("1"), space).map_err(|_| first))
         .map_err(|m| format!("provider \"{id}\": {m}"))?;
     check_quirks(&spec, &templates).map_err(|m| format!("provider \"{id}\": {m}"))?;
+
     check_integration(&spec).map_err(|m| format!("provider \"{id}\": {m}"))?;
     let defaults = Quirks::default();
     let quirks = Quirks {
@@ -119,6 +123,7 @@ pub(super) fn validate(
         pkce: spec.pkce.unwrap_or(defaults.pkce),
         authorization_params: spec.authorization_params,
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
+        address_space: spec.address_space,
         mcp_urls: spec
             .mcp_urls
             .iter()

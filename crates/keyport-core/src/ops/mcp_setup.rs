@@ -194,7 +194,7 @@ impl Keyport {
         let url =
             Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
-        let server = mcp::discover(&url, challenge.cloned(), self.http()).await?;
+        let server = mcp::discover(&url, challenge.cloned(), &self.http).await?;
         let resource = server.resource.as_str();
         // The same server only when its own metadata names the same resource and the same
         // authorization server: a resource alone may be a whole origin that several servers
@@ -329,10 +329,16 @@ impl Keyport {
     /// What the MCP server at `url` says it is, asked with `token`: the `serverInfo` of an
     /// `initialize` (its `title`, else its `name`), made fit for a nickname; `None` when it says
     /// nothing usable. The session it opened is closed again.
-    pub(super) async fn mcp_server_name(&self, url: &str, token: &Secret) -> Option<String> {
+    pub(super) async fn mcp_server_name(
+        &self,
+        url: &str,
+        space: crate::model::AddressSpace,
+        token: &Secret,
+    ) -> Option<String> {
         let url = Url::parse(url).ok()?;
-        let response = self
-            .http()
+        // Where its name resolves now, which need not be where it did at discovery.
+        let http = self.http_within(space);
+        let response = http
             .post(url.clone())
             .bearer_auth(token.expose())
             .header("accept", "application/json, text/event-stream")
@@ -343,7 +349,7 @@ impl Keyport {
         let session = response.headers().get("mcp-session-id").cloned();
         let body = crate::provider::http::read_capped(response).await.ok()?;
         if let Some(session) = session {
-            let _ = (self.http().delete(url).bearer_auth(token.expose()))
+            let _ = (http.delete(url).bearer_auth(token.expose()))
                 .header("mcp-session-id", session)
                 .send()
                 .await;
@@ -443,6 +449,10 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     }
     if server.revocation_url.is_none() {
         t.insert("revocation", toml_edit::value("none"));
+    }
+    // Where the server was found: the endpoints it named are reached only there or further out.
+    if server.address_space != crate::model::AddressSpace::Local {
+        t.insert("address_space", toml_edit::value(server.address_space.name()));
     }
     let scopes: toml_edit::Array = server.scopes.iter().map(String::as_str).collect();
     t.insert("scopes", toml_edit::value(scopes));

@@ -62,8 +62,9 @@ pub struct Keyport {
     /// The clients Keyport registered itself as, one per authorization server.
     registrations: Registrations,
     /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
-    /// provider, and building a TLS client loads the root certificates.
-    http: std::sync::OnceLock<reqwest::Client>,
+    /// provider, and building a TLS client loads the root certificates. One per address space a
+    /// server's endpoints may be reached in (`provider/reach.rs`).
+    http: crate::provider::reach::Clients,
     /// How tokens are handed out to programs (see `token_route`).
     route: TokenRoute,
 }
@@ -87,13 +88,19 @@ impl Keyport {
             keychain,
             audit,
             registrations,
-            http: std::sync::OnceLock::new(),
+            http: Default::default(),
             route: TokenRoute::Direct,
         })
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(crate::provider::http::client)
+        self.http.within(crate::model::AddressSpace::Local)
+    }
+
+    /// The client for endpoints a server in `space` named: it reaches only addresses in that
+    /// space or a more public one.
+    fn http_within(&self, space: crate::model::AddressSpace) -> &reqwest::Client {
+        self.http.within(space)
     }
 
     pub fn home(&self) -> &Home {
@@ -152,7 +159,8 @@ impl Keyport {
     /// in the catalog file (if the provider is still there with the same client id).
     fn remote<'a>(&'a self, provider_id: &ProviderId, connection: &'a Connection) -> Result<Remote<'a>> {
         if !connection.wants_client_secret() {
-            return Ok(Remote::new(self.http(), connection, None));
+            let http = self.http_within(connection.quirks.address_space);
+            return Ok(Remote::new(http, connection, None));
         }
         let mut secret = match crate::model::Registration::secret_key_of(connection) {
             Some(key) => self.keychain.registered_secret(&key)?,
@@ -169,7 +177,8 @@ impl Keyport {
                 .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
                 .and_then(|p| p.client_secret.clone())
         });
-        Ok(Remote::new(self.http(), connection, secret))
+        let http = self.http_within(connection.quirks.address_space);
+        Ok(Remote::new(http, connection, secret))
     }
 }
 

@@ -449,7 +449,7 @@ impl Keyport {
             &prepared.connection,
             redirect_uri,
             &scopes,
-            self.http(),
+            self.http_within(prepared.connection.quirks.address_space),
         )
         .await?;
         let registration = registered.registration;
@@ -551,7 +551,8 @@ impl Keyport {
         phases.mark("catalog");
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
         let probe = KeychainProbe::start(&self.keychain);
-        let connection = crate::provider::resolve::resolve(&provider, self.http()).await?;
+        let http = self.http_within(provider.quirks.address_space);
+        let connection = crate::provider::resolve::resolve(&provider, http).await?;
         phases.mark("discovery");
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         Ok(Prepared {
@@ -589,7 +590,8 @@ impl Keyport {
             let quirks = &provider.quirks;
             let url = quirks.mcp_urls.first().or(quirks.resource.as_ref());
             let url = url.map(String::as_str).unwrap_or_default();
-            if let Some(name) = self.mcp_server_name(url, &grant.tokens.access_token).await {
+            let name = self.mcp_server_name(url, quirks.address_space, &grant.tokens.access_token);
+            if let Some(name) = name.await {
                 match crate::catalog::Catalog::set_display_name(
                     &self.home.providers_file(),
                     &provider.id,

@@ -222,14 +222,17 @@ fn stale(e: &reqwest::Error) -> bool {
     !e.is_timeout() && !e.is_builder() && !e.is_redirect() && !e.is_status()
 }
 
-/// The `Bearer` challenge of a 401 or 403, if it has one.
+/// The `Bearer` challenge of a 401 or 403, if it has one, with the address it came from (where
+/// the server is, which bounds where what it names may be reached).
 fn challenge_of(response: &reqwest::Response) -> Option<Challenge> {
-    response
+    let challenge = response
         .headers()
         .get_all("www-authenticate")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(parse_challenge)
+        .find_map(parse_challenge)?;
+    let from = response.remote_addr().map(|a| a.ip());
+    Some(Challenge { from, ..challenge })
 }
 
 #[cfg(test)]
