@@ -1,7 +1,7 @@
 //! MCP servers that try to get what is not theirs, against the real `keyport` and servers built on
 //! the official MCP Python SDK (`tests/mcp-server/`, one script per kind of hostility): a neighbour
 //! on the same origin after another server's token; a server at a public address whose metadata
-//! aims Keyport at a service on this machine.
+//! aims Keyport at a service on this machine; a server that asks for a new scope at every request.
 
 use keyport_test_support::{Env, HostileMcp, Run};
 use std::process::Command;
@@ -211,4 +211,98 @@ fn endpoints_a_public_server_names_on_this_machine_are_never_reached() {
         by_name.get_json(&format!("{}stats", by_name.url("test")))["registrations"],
         0
     );
+}
+
+/// `n` JSON-RPC requests, one after the other, from an MCP client (this test, on the bridge's
+/// stdin) through `keyport mcp <url>`, the scripted browser recording its starts in `starts`:
+/// the answers.
+fn requests_through_the_bridge(
+    env: &Env,
+    url: &str,
+    starts: &std::path::Path,
+    n: u32,
+) -> Vec<serde_json::Value> {
+    use std::io::{BufRead, Write};
+    let mut bridge = env
+        .command(&["mcp", url, "--timeout", "30"])
+        .env("KEYPORT_TEST_BROWSER_ARGV", starts)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = bridge.stdin.take().unwrap();
+    let mut output = std::io::BufReader::new(bridge.stdout.take().unwrap());
+    let answers = (1..=n)
+        .map(|id| {
+            let request =
+                serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {}});
+            writeln!(input, "{request}").unwrap();
+            let mut line = String::new();
+            output.read_line(&mut line).unwrap();
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+        })
+        .collect();
+    drop(input);
+    assert!(bridge.wait().unwrap().success());
+    answers
+}
+
+/// How many times the browser was started.
+fn browser_starts(starts: &std::path::Path) -> usize {
+    std::fs::read_to_string(starts)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_server_that_asks_for_a_new_scope_at_every_request_gets_a_few_sign_ins_then_a_clear_error() {
+    // Three sign-ins per server in ten minutes, unless the person asks (store/unasked_sign_ins.rs).
+    const CAP: usize = 3;
+    let env = Env::new(60);
+    let server = HostileMcp::start("endless_step_up.py", &[]);
+    let url = server.url("url");
+    let stats = || server.get_json(&format!("{}/test/stats", url.trim_end_matches("/mcp")));
+    let starts = env.home.path().join("browser-starts");
+
+    let answers = requests_through_the_bridge(&env, &url, &starts, 3);
+    let after = stats();
+    assert!(
+        browser_starts(&starts) <= CAP,
+        "the browser was opened {} times for 3 requests: {after}",
+        browser_starts(&starts)
+    );
+    assert!(after["registrations"].as_u64().unwrap() <= CAP as u64, "{after}");
+    // The first sign-in, then one step-up that registers for every scope the server lists, then
+    // one that reuses that registration.
+    assert_eq!(browser_starts(&starts), CAP, "{after}");
+    assert_eq!(after["registrations"], 2, "{after}");
+    assert_eq!(after["authorizations"], CAP, "{after}");
+    for answer in &answers {
+        let message = answer["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error: {answer}"));
+        assert!(
+            message.contains(&format!("already opened {CAP} sign-ins for the MCP server {url}")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("run `keyport connect {url}`")),
+            "{message}"
+        );
+    }
+
+    // The count is the server's, not one bridge's: another client's bridge opens nothing either.
+    let later = requests_through_the_bridge(&env, &url, &starts, 1);
+    assert_eq!(browser_starts(&starts), CAP);
+    assert!(
+        later[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("opens no more"),
+        "{}",
+        later[0]
+    );
+    assert_eq!(stats()["registrations"], 2);
 }

@@ -10,7 +10,7 @@
 //! another only once that URL's own metadata named the same resource and authorization server.
 
 use super::mcp_bridge::FirstSignIn;
-use super::mcp_urls::{comparable, serves};
+use super::mcp_urls::{comparable, parse_url, serves};
 use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
 use crate::catalog::{Catalog, Provider};
@@ -93,6 +93,12 @@ impl Keyport {
     /// the entry, its secret in the keychain) instead of registering itself; without it, the
     /// metadata document config.toml names, if any.
     pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
+        // The person asks to sign in to it: what the bridge counted against it on its own is
+        // forgotten.
+        let server = crate::model::strip_query(&parse_url(url)?);
+        if let Err(e) = self.unasked_sign_ins.forget(&server, crate::model::now()) {
+            tracing::warn!(error = %e, "could not clear the count of sign-ins opened on their own");
+        }
         self.mcp_provider_asked(url, own, None).await
     }
 
@@ -299,6 +305,9 @@ impl Keyport {
         // authorization server): its account serves this URL now too.
         if let Some(id) = fresh.ready_mcp_account(url)? {
             return Ok(id);
+        }
+        if server.quirks.grant == crate::model::GrantKind::AuthorizationCode {
+            self.unasked_sign_in(&parse_url(url)?)?;
         }
         let asked: Vec<String> = challenge
             .and_then(|c| c.scope)

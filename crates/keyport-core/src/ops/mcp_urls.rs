@@ -51,7 +51,8 @@ impl Keyport {
     }
 }
 
-fn parse_url(text: &str) -> Result<Url> {
+/// `text` as a URL, or a usage error naming it.
+pub(super) fn parse_url(text: &str) -> Result<Url> {
     Url::parse(text.trim()).map_err(|e| Error::Usage(format!("\"{text}\" is not a URL ({e})")))
 }
 

@@ -48,6 +48,7 @@ use crate::store::audit::AuditLog;
 use crate::store::home::Home;
 use crate::store::keychain::Keychain;
 use crate::store::registrations::Registrations;
+use crate::store::unasked_sign_ins::UnaskedSignIns;
 use crate::view::AccountSummary;
 use std::path::PathBuf;
 
@@ -61,6 +62,9 @@ pub struct Keyport {
     audit: AuditLog,
     /// The clients Keyport registered itself as, one per authorization server.
     registrations: Registrations,
+    /// The sign-ins `keyport mcp` opened on its own, per server, lately (a server may not have
+    /// the browser opened without end).
+    unasked_sign_ins: UnaskedSignIns,
     /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
     /// provider, and building a TLS client loads the root certificates. One per address space a
     /// server's endpoints may be reached in (`provider/reach.rs`).
@@ -81,6 +85,7 @@ impl Keyport {
         let keychain = Keychain::new(home.keychain_service(), &home.locks_dir());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         let registrations = Registrations::new(home.data_dir(), &home.locks_dir());
+        let unasked_sign_ins = UnaskedSignIns::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
             home,
             catalog,
@@ -88,6 +93,7 @@ impl Keyport {
             keychain,
             audit,
             registrations,
+            unasked_sign_ins,
             http: Default::default(),
             route: TokenRoute::Direct,
         })
