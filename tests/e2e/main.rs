@@ -11,6 +11,8 @@
 //!   against a server built on the official MCP Python SDK.
 //! - `mcp_hostile`: MCP servers that attack through Keyport: names with terminal escapes, streams
 //!   that would cost the bridge memory or CPU without bound.
+//! - `mcp_reach`: MCP servers after what is not theirs: a neighbour on the same origin after another
+//!   server's token, metadata that aims at local services, step-ups without end.
 //! - `mcp_memory`: `keyport mcp` holds tokens as the agent does (non-dumpable, no core file), and
 //!   the agent still names its MCP client.
 //! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
@@ -45,6 +47,7 @@ mod local_user;
 mod mcp;
 mod mcp_hostile;
 mod mcp_memory;
+mod mcp_reach;
 mod mcp_revisions;
 mod quirks;
 mod races;

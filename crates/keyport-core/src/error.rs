@@ -150,6 +150,19 @@ pub enum Error {
     #[error("the sign-in was not completed: {0}")]
     Authorization(String),
 
+    #[error(
+        "Keyport already opened {count} sign-ins for the MCP server {server} in the last \
+         {period_minutes} minutes without your asking, and opens no more for it for {wait_minutes} \
+         minutes (a server that asks for something new at every request is never satisfied); to \
+         sign in anyway, run `keyport connect {server}`"
+    )]
+    TooManySignIns {
+        server: String,
+        count: usize,
+        period_minutes: u64,
+        wait_minutes: u64,
+    },
+
     #[error("timed out after {0} s waiting for the sign-in to finish in the browser")]
     Timeout(u64),
 
@@ -195,9 +208,10 @@ impl Error {
             | Error::Config { .. } => ErrorKind::Usage,
             Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
-            Error::Refused { .. } | Error::CallerChanged { .. } | Error::NotForwarded { .. } => {
-                ErrorKind::Refused
-            }
+            Error::Refused { .. }
+            | Error::CallerChanged { .. }
+            | Error::NotForwarded { .. }
+            | Error::TooManySignIns { .. } => ErrorKind::Refused,
             Error::NoSuchAccount(_) | Error::NoAccountGiven => ErrorKind::NotFound,
             Error::AmbiguousAccount { .. } => ErrorKind::Ambiguous,
             Error::NeedsReconnect { .. } => ErrorKind::NeedsReconnect,

@@ -4,6 +4,7 @@
 
 pub mod faults;
 mod git;
+mod hostile_mcp;
 mod keychain;
 mod mcp;
 mod provider;
@@ -12,6 +13,7 @@ mod ssh;
 mod webdriver;
 
 pub use git::GitServer;
+pub use hostile_mcp::HostileMcp;
 pub use keychain::SessionKeychain;
 pub use mcp::McpServer;
 pub use provider::OidcServer;

@@ -261,6 +261,16 @@ mod tests {
             ("userinfo_query = \"{ viewer { id } }\"", "needs a `userinfo_url`"),
             ("scope_param = \"user scope\"", "parameter name"),
             ("token_request_format = \"xml\"", "unknown variant"),
+            ("mcp_urls = [\"https://m/mcp\"]", "needs the `resource`"),
+            (
+                "address_space = \"public\"\nrevocation_url = \"https://10.0.0.1/r\"",
+                "`revocation_url`: https://10.0.0.1/r is on a private network",
+            ),
+            ("address_space = \"nearby\"", "unknown variant"),
+            (
+                "resource = \"https://m/\"\nmcp_urls = [\"http://m.example/mcp\"]",
+                "plain http",
+            ),
         ];
         for (extra, expected) in cases {
             let text = format!("{base}{extra}\n");

@@ -116,6 +116,28 @@ impl Catalog {
         })
     }
 
+    /// Adds `url` to provider `id`'s `mcp_urls` in the user's file: another URL of the MCP server
+    /// whose tokens the entry holds.
+    pub fn add_mcp_url(user_file: &Path, id: &str, url: &str) -> Result<Catalog> {
+        let file = user_file.display().to_string();
+        Self::edit_user_file(user_file, |catalog, providers| {
+            catalog.get(id)?;
+            let table = providers
+                .get_mut(id)
+                .and_then(|t| t.as_table_mut())
+                .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] is not in the user's file")))?;
+            let urls = table
+                .entry("mcp_urls")
+                .or_insert_with(|| toml_edit::value(toml_edit::Array::new()))
+                .as_array_mut()
+                .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] mcp_urls must be a list")))?;
+            if !urls.iter().any(|u| u.as_str() == Some(url)) {
+                urls.push(url);
+            }
+            Ok(())
+        })
+    }
+
     /// Adds `table` as `[providers.<id>]` to the user's file. An id that is already taken
     /// (built-in or the user's) is refused. Returns the catalog with it.
     pub fn add_to_user_file(user_file: &Path, id: &str, table: toml_edit::Table) -> Result<Catalog> {

@@ -3,7 +3,7 @@
 
 use super::schema::{Provider, RedirectKind, Variable};
 use super::variables::{endpoint_urls, valid_value};
-use crate::model::{EndpointSet, ProviderId};
+use crate::model::{AddressSpace, EndpointSet, ProviderId};
 use crate::model::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -45,6 +45,10 @@ pub(super) struct ProviderSpec {
     git_username: Option<String>,
     git_url: Option<String>,
     resource: Option<String>,
+    #[serde(default)]
+    mcp_urls: Vec<String>,
+    #[serde(default)]
+    address_space: AddressSpace,
     env_var: Option<String>,
     #[serde(default)]
     grant: GrantKind,
@@ -98,10 +102,12 @@ pub(super) fn validate(
             .map(|(k, v)| (k.clone(), v.default.clone().unwrap_or_else(|| sample.into())))
             .collect()
     };
-    let urls = endpoint_urls(&templates, &with_sample("example"))
-        .or_else(|first| endpoint_urls(&templates, &with_sample("1")).map_err(|_| first))
+    let space = spec.address_space;
+    let urls = endpoint_urls(&templates, &with_sample("example"), space)
+        .or_else(|first| endpoint_urls(&templates, &with_sample("1"), space).map_err(|_| first))
         .map_err(|m| format!("provider \"{id}\": {m}"))?;
     check_quirks(&spec, &templates).map_err(|m| format!("provider \"{id}\": {m}"))?;
+
     check_integration(&spec).map_err(|m| format!("provider \"{id}\": {m}"))?;
     let defaults = Quirks::default();
     let quirks = Quirks {
@@ -117,6 +123,12 @@ pub(super) fn validate(
         pkce: spec.pkce.unwrap_or(defaults.pkce),
         authorization_params: spec.authorization_params,
         resource: spec.resource.as_deref().map(resource_indicator).transpose()?,
+        address_space: spec.address_space,
+        mcp_urls: spec
+            .mcp_urls
+            .iter()
+            .map(|u| mcp_url(u))
+            .collect::<std::result::Result<_, _>>()?,
         grant: spec.grant,
         via: spec.via.clone(),
         idp_token_url: spec.idp_token_url.clone(),
@@ -157,6 +169,17 @@ fn resource_indicator(text: &str) -> std::result::Result<String, String> {
     crate::model::check_endpoint(&url).map_err(|m| format!("`resource`: {m}"))?;
     if url.fragment().is_some() {
         return Err(format!("`resource` \"{text}\" may not have a fragment"));
+    }
+    Ok(text.to_string())
+}
+
+/// An MCP server's URL in `mcp_urls`: checked as an endpoint is (https, or http on loopback),
+/// without a fragment.
+fn mcp_url(text: &str) -> std::result::Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`mcp_urls` \"{text}\": {e}"))?;
+    crate::model::check_endpoint(&url).map_err(|m| format!("`mcp_urls`: {m}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`mcp_urls` \"{text}\" may not have a fragment"));
     }
     Ok(text.to_string())
 }
@@ -209,6 +232,11 @@ fn check_quirks(spec: &ProviderSpec, urls: &EndpointSet<Option<String>>) -> std:
             return Err("`revocation = \"bearer\"` needs a `revocation_url`".into())
         }
         _ => {}
+    }
+    if !spec.mcp_urls.is_empty() && spec.resource.is_none() {
+        return Err(
+            "`mcp_urls` names where an MCP server's tokens go: it needs the `resource` they are for".into(),
+        );
     }
     if spec.grant == GrantKind::ClientCredentials
         && (spec.client_id.is_none() || spec.token_request_auth_method == TokenAuthMethod::None)

@@ -3,8 +3,8 @@
 
 use super::schema::Provider;
 use crate::error::{Error, Result};
-use crate::model::check_endpoint;
 use crate::model::EndpointSet;
+use crate::model::{check_endpoint, AddressSpace};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -39,16 +39,19 @@ fn substitute(template: &str, values: &BTreeMap<String, String>) -> std::result:
     Ok(out)
 }
 
-/// The endpoint fields, substituted and checked (https, or http on loopback).
+/// The endpoint fields, substituted and checked (https, or http on loopback; an address in them
+/// within what a server in `space` may name).
 pub(super) fn endpoint_urls(
     templates: &EndpointSet<Option<String>>,
     values: &BTreeMap<String, String>,
+    space: AddressSpace,
 ) -> std::result::Result<EndpointSet<Option<Url>>, String> {
     templates.clone().try_map(|field, template| {
         let Some(template) = template else { return Ok(None) };
         let text = substitute(&template, values)?;
         let url = Url::parse(&text).map_err(|e| format!("`{field}` is not a valid URL ({e}): {text}"))?;
         check_endpoint(&url)?;
+        space.check_url(&url).map_err(|m| format!("`{field}`: {m}"))?;
         Ok(Some(url))
     })
 }
@@ -97,7 +100,7 @@ impl Provider {
                 }
             }
         }
-        let urls = endpoint_urls(&self.templates, &values)
+        let urls = endpoint_urls(&self.templates, &values, self.quirks.address_space)
             .map_err(|m| Error::Usage(format!("{}: {m}", self.display_name)))?;
         Ok(Provider { urls, ..self.clone() })
     }

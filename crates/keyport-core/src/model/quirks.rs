@@ -3,8 +3,13 @@
 //! The catalog declares them; each account's [`super::Connection`] keeps a copy, so they are plain
 //! data that both stand on.
 
+use super::AddressSpace;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+fn is_local(space: &AddressSpace) -> bool {
+    *space == AddressSpace::Local
+}
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -100,6 +105,17 @@ pub struct Quirks {
     /// refresh requests: the MCP server the tokens are for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The MCP server URLs whose requests carry these tokens (`keyport mcp`): the one it was
+    /// connected for, and any other whose own metadata named the same resource and the same
+    /// authorization server. A resource may be a whole origin, so it cannot say this alone: a
+    /// server that claims the origin's root must not have its tokens sent to its neighbours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_urls: Vec<String>,
+    /// The address space of the server that named these endpoints (an MCP server's metadata):
+    /// they are reached only at addresses in it or a more public one, checked on the address
+    /// each name resolves to. `local` (the default) reaches anything.
+    #[serde(default, skip_serializing_if = "is_local")]
+    pub address_space: AddressSpace,
     /// How tokens are had: with a person, or with the client's credentials alone.
     #[serde(skip_serializing_if = "GrantKind::is_default")]
     pub grant: GrantKind,
@@ -130,6 +146,8 @@ impl Default for Quirks {
             pkce: true,
             authorization_params: BTreeMap::new(),
             resource: None,
+            mcp_urls: Vec::new(),
+            address_space: AddressSpace::Local,
             grant: GrantKind::default(),
             via: None,
             idp_token_url: None,

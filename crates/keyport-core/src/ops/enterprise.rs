@@ -46,7 +46,7 @@ impl Keyport {
             (None, Some(token_url), Some(client_id)) => {
                 let id_token = self.given_id_token(provider, connection)?;
                 let idp = elsewhere_idp(connection, token_url, client_id)?;
-                Remote::new(self.http(), &idp, None)
+                Remote::new(self.http_within(idp.quirks.address_space), &idp, None)
                     .id_jag(request(&id_token))
                     .await?
             }

@@ -3,11 +3,14 @@
 //! provider like any other, whose `resource` says which server its tokens are for. From there the
 //! sign-in, refresh, revocation, the agent and consent are the ones every account has.
 //!
-//! One server, one entry: connecting the same server again finds its entry by `resource`; a server
-//! can neither take an entry of another (another resource under the id it would get) nor have
-//! tokens issued for a resource that is not its own.
+//! One server, one entry: connecting the same server again finds its entry by its `resource` and
+//! its authorization server together; a server can neither take an entry of another (another
+//! resource under the id it would get) nor have tokens issued for a resource that is not its own.
+//! An entry's tokens go only to the URLs it lists (`mcp_urls`): the one it was connected for, and
+//! another only once that URL's own metadata named the same resource and authorization server.
 
 use super::mcp_bridge::FirstSignIn;
+use super::mcp_urls::{comparable, parse_url, serves};
 use super::sign_in::{ConnectOptions, RedirectMode};
 use super::Keyport;
 use crate::catalog::{Catalog, Provider};
@@ -90,6 +93,12 @@ impl Keyport {
     /// the entry, its secret in the keychain) instead of registering itself; without it, the
     /// metadata document config.toml names, if any.
     pub async fn mcp_provider(&mut self, url: &str, own: Option<&OwnClient>) -> Result<Provider> {
+        // The person asks to sign in to it: what the bridge counted against it on its own is
+        // forgotten.
+        let server = crate::model::strip_query(&parse_url(url)?);
+        if let Err(e) = self.unasked_sign_ins.forget(&server, crate::model::now()) {
+            tracing::warn!(error = %e, "could not clear the count of sign-ins opened on their own");
+        }
         self.mcp_provider_asked(url, own, None).await
     }
 
@@ -191,18 +200,28 @@ impl Keyport {
         let url =
             Url::parse(url.trim()).map_err(|e| Error::Usage(format!("\"{url}\" is not a URL ({e})")))?;
         crate::model::check_endpoint(&url).map_err(Error::Usage)?;
-        let server = mcp::discover(&url, challenge.cloned(), self.http()).await?;
+        let server = mcp::discover(&url, challenge.cloned(), &self.http).await?;
         let resource = server.resource.as_str();
-        if let Some(known) = self
+        // The same server only when its own metadata names the same resource and the same
+        // authorization server: a resource alone may be a whole origin that several servers
+        // claim, each with an authorization server of its own.
+        let known = self
             .catalog()?
             .iter()
-            .find(|p| p.quirks.resource.as_deref() == Some(resource))
-        {
-            return Ok((
-                known.clone(),
-                server.token_auth_methods,
-                server.client_metadata_documents,
-            ));
+            .find(|p| p.quirks.resource.as_deref() == Some(resource) && same_authorization_server(p, &server))
+            .cloned();
+        if let Some(known) = known {
+            let known = if serves(&known.quirks.mcp_urls, &url) {
+                known
+            } else {
+                tracing::info!(provider = %known.id, server = %crate::model::strip_query(&url), "another URL of a connected MCP server");
+                let catalog =
+                    Catalog::add_mcp_url(&self.home.providers_file(), &known.id, &comparable(&url))?;
+                let updated = catalog.get(&known.id)?.clone();
+                self.catalog = catalog.into();
+                updated
+            };
+            return Ok((known, server.token_auth_methods, server.client_metadata_documents));
         }
         let base = id_for(&server.url);
         let catalog = self.catalog()?;
@@ -241,7 +260,7 @@ impl Keyport {
     /// The account connected to the MCP server at `url` that can hand out a token now, if any: one
     /// in the middle of another client's first sign-in (still connecting) is not.
     pub fn ready_mcp_account(&self, url: &str) -> Result<Option<AccountId>> {
-        match self.account_for_resource(url) {
+        match self.account_for_server(url) {
             Ok(reference) => {
                 let account = self.find(&reference)?;
                 let usable =
@@ -282,6 +301,14 @@ impl Keyport {
         let server = fresh
             .mcp_provider_asked(url, first.own.as_ref(), challenge.as_ref())
             .await?;
+        // Another URL of a server already connected (its metadata named the same resource and
+        // authorization server): its account serves this URL now too.
+        if let Some(id) = fresh.ready_mcp_account(url)? {
+            return Ok(id);
+        }
+        if server.quirks.grant == crate::model::GrantKind::AuthorizationCode {
+            self.unasked_sign_in(&parse_url(url)?)?;
+        }
         let asked: Vec<String> = challenge
             .and_then(|c| c.scope)
             .map(|s| s.split_whitespace().map(str::to_string).collect())
@@ -305,43 +332,22 @@ impl Keyport {
         tracing::info!(account = %account.id, "connected the MCP server");
         Ok(account.id)
     }
-
-    /// The account whose tokens are for the MCP server at `resource` (its URL, or the resource
-    /// its metadata names), as a reference.
-    pub fn account_for_resource(&self, resource: &str) -> Result<String> {
-        let wanted = Url::parse(resource.trim())
-            .map_err(|e| Error::Usage(format!("\"{resource}\" is not a URL ({e})")))?;
-        let accounts = self.accounts()?;
-        let matching: Vec<_> = accounts
-            .iter()
-            .filter(|a| {
-                a.connection
-                    .quirks
-                    .resource
-                    .as_deref()
-                    .and_then(|r| mcp::check_resource(&wanted, r).ok())
-                    .is_some()
-            })
-            .collect();
-        match matching.as_slice() {
-            [one] => Ok(one.id.to_string()),
-            [] => Err(Error::NoSuchAccount(resource.to_string())),
-            many => Err(Error::AmbiguousAccount {
-                reference: resource.to_string(),
-                candidates: many.iter().map(|a| format!("{} ({})", a.id, a.label())).collect(),
-            }),
-        }
-    }
 }
 
 impl Keyport {
-    /// What the MCP server at `resource` says it is, asked with `token`: the `serverInfo` of an
+    /// What the MCP server at `url` says it is, asked with `token`: the `serverInfo` of an
     /// `initialize` (its `title`, else its `name`), made fit for a nickname; `None` when it says
     /// nothing usable. The session it opened is closed again.
-    pub(super) async fn mcp_server_name(&self, resource: &str, token: &Secret) -> Option<String> {
-        let url = Url::parse(resource).ok()?;
-        let response = self
-            .http()
+    pub(super) async fn mcp_server_name(
+        &self,
+        url: &str,
+        space: crate::model::AddressSpace,
+        token: &Secret,
+    ) -> Option<String> {
+        let url = Url::parse(url).ok()?;
+        // Where its name resolves now, which need not be where it did at discovery.
+        let http = self.http_within(space);
+        let response = http
             .post(url.clone())
             .bearer_auth(token.expose())
             .header("accept", "application/json, text/event-stream")
@@ -352,7 +358,7 @@ impl Keyport {
         let session = response.headers().get("mcp-session-id").cloned();
         let body = crate::provider::http::read_capped(response).await.ok()?;
         if let Some(session) = session {
-            let _ = (self.http().delete(url).bearer_auth(token.expose()))
+            let _ = (http.delete(url).bearer_auth(token.expose()))
                 .header("mcp-session-id", session)
                 .send()
                 .await;
@@ -376,6 +382,14 @@ fn server_name(answer: &str) -> Option<String> {
     let info = &answer["result"]["serverInfo"];
     let said = info["title"].as_str().or(info["name"].as_str())?;
     crate::text::name_from_server(said)
+}
+
+/// Whether the catalog entry `provider` signs in at the authorization server `server` names: the
+/// same issuer and the same token endpoint.
+fn same_authorization_server(provider: &Provider, server: &McpServer) -> bool {
+    let trimmed = |s: &str| s.trim_end_matches('/').to_string();
+    provider.urls.issuer.as_ref().map(|u| trimmed(u.as_str())) == server.issuer.as_deref().map(trimmed)
+        && provider.urls.token_url.as_ref() == Some(&server.token_url)
 }
 
 /// An id from the server's host, port and path: `https://mcp.example.com/v1/mcp` gives
@@ -414,6 +428,9 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     ));
     t.insert("display_name", toml_edit::value(&server.name));
     t.insert("resource", toml_edit::value(server.resource.as_str()));
+    // The URL it was connected for: its tokens go to this server alone, whatever its resource.
+    let urls: toml_edit::Array = [comparable(&server.url)].into_iter().collect();
+    t.insert("mcp_urls", toml_edit::value(urls));
     // The authorization server's issuer: each sign-in reads its metadata again and checks the
     // callback's `iss` against it (RFC 9207), required when the metadata says it sends one.
     if let Some(issuer) = &server.issuer {
@@ -434,6 +451,10 @@ fn entry(server: &McpServer) -> toml_edit::Table {
     }
     if server.revocation_url.is_none() {
         t.insert("revocation", toml_edit::value("none"));
+    }
+    // Where the server was found: the endpoints it named are reached only there or further out.
+    if server.address_space != crate::model::AddressSpace::Local {
+        t.insert("address_space", toml_edit::value(server.address_space.name()));
     }
     let scopes: toml_edit::Array = server.scopes.iter().map(String::as_str).collect();
     t.insert("scopes", toml_edit::value(scopes));

@@ -20,6 +20,7 @@ mod git;
 mod held_agent;
 mod mcp_bridge;
 mod mcp_setup;
+mod mcp_urls;
 mod naming;
 mod provider_setup;
 mod refresh;
@@ -48,6 +49,7 @@ use crate::store::audit::AuditLog;
 use crate::store::home::Home;
 use crate::store::keychain::Keychain;
 use crate::store::registrations::Registrations;
+use crate::store::unasked_sign_ins::UnaskedSignIns;
 use crate::view::AccountSummary;
 use std::path::PathBuf;
 
@@ -61,9 +63,13 @@ pub struct Keyport {
     audit: AuditLog,
     /// The clients Keyport registered itself as, one per authorization server.
     registrations: Registrations,
+    /// The sign-ins `keyport mcp` opened on its own, per server, lately (a server may not have
+    /// the browser opened without end).
+    unasked_sign_ins: UnaskedSignIns,
     /// Built on first use: most commands (`token` with a fresh token, `list`) never talk to a
-    /// provider, and building a TLS client loads the root certificates.
-    http: std::sync::OnceLock<reqwest::Client>,
+    /// provider, and building a TLS client loads the root certificates. One per address space a
+    /// server's endpoints may be reached in (`provider/reach.rs`).
+    http: crate::provider::reach::Clients,
     /// How tokens are handed out to programs (see `token_route`).
     route: TokenRoute,
     /// A process that stays and holds tokens: its connection to the agent (see `held_agent`).
@@ -82,6 +88,7 @@ impl Keyport {
         let keychain = Keychain::new(home.keychain_service(), &home.locks_dir());
         let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
         let registrations = Registrations::new(home.data_dir(), &home.locks_dir());
+        let unasked_sign_ins = UnaskedSignIns::new(home.data_dir(), &home.locks_dir());
         Ok(Self {
             home,
             catalog,
@@ -89,14 +96,21 @@ impl Keyport {
             keychain,
             audit,
             registrations,
-            http: std::sync::OnceLock::new(),
+            unasked_sign_ins,
+            http: Default::default(),
             route: TokenRoute::Direct,
             held: Default::default(),
         })
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(crate::provider::http::client)
+        self.http.within(crate::model::AddressSpace::Local)
+    }
+
+    /// The client for endpoints a server in `space` named: it reaches only addresses in that
+    /// space or a more public one.
+    fn http_within(&self, space: crate::model::AddressSpace) -> &reqwest::Client {
+        self.http.within(space)
     }
 
     pub fn home(&self) -> &Home {
@@ -155,7 +169,8 @@ impl Keyport {
     /// in the catalog file (if the provider is still there with the same client id).
     fn remote<'a>(&'a self, provider_id: &ProviderId, connection: &'a Connection) -> Result<Remote<'a>> {
         if !connection.wants_client_secret() {
-            return Ok(Remote::new(self.http(), connection, None));
+            let http = self.http_within(connection.quirks.address_space);
+            return Ok(Remote::new(http, connection, None));
         }
         let mut secret = match crate::model::Registration::secret_key_of(connection) {
             Some(key) => self.keychain.registered_secret(&key)?,
@@ -172,7 +187,8 @@ impl Keyport {
                 .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
                 .and_then(|p| p.client_secret.clone())
         });
-        Ok(Remote::new(self.http(), connection, secret))
+        let http = self.http_within(connection.quirks.address_space);
+        Ok(Remote::new(http, connection, secret))
     }
 }
 

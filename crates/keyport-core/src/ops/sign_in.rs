@@ -71,6 +71,8 @@ struct Prepared<'a> {
     provider: Provider,
     connection: Arc<Connection>,
     scopes: Vec<String>,
+    /// What the authorization server's metadata says it grants (see `register_for`).
+    offered_scopes: Vec<String>,
     keyport: &'a Keyport,
     phases: Phases,
     /// The keychain check, running while the sign-in goes on (taken by whoever waits for it).
@@ -431,6 +433,11 @@ impl Keyport {
     /// back to and the scopes of this sign-in and of `earlier`, the registration it replaces (if
     /// that was for the same server); the client secret, if the server gives one, goes to the
     /// keychain, the rest to the store for next time.
+    ///
+    /// Replacing a registration for the same server, it also asks for every scope the server's
+    /// metadata lists: a server that asked for more once (a step-up) may ask again, and each new
+    /// scope would otherwise be one more client registered there (servers keep them all, and some
+    /// refuse a scope the client did not register).
     async fn register_for(
         &self,
         prepared: &mut Prepared<'_>,
@@ -438,18 +445,19 @@ impl Keyport {
         earlier: Option<&Registration>,
     ) -> Result<()> {
         let url = registration_url(&prepared.provider);
-        let mut scopes = earlier
-            .filter(|earlier| earlier.is_for(&prepared.connection))
-            .map(|earlier| earlier.scopes.clone())
-            .unwrap_or_default();
+        let earlier = earlier.filter(|earlier| earlier.is_for(&prepared.connection));
+        let mut scopes = earlier.map(|earlier| earlier.scopes.clone()).unwrap_or_default();
         super::add_scopes(&mut scopes, &prepared.scopes);
+        if earlier.is_some() {
+            super::add_scopes(&mut scopes, &prepared.offered_scopes);
+        }
         let registered = crate::provider::registration::register(
             &prepared.provider.display_name,
             url,
             &prepared.connection,
             redirect_uri,
             &scopes,
-            self.http(),
+            self.http_within(prepared.connection.quirks.address_space),
         )
         .await?;
         let registration = registered.registration;
@@ -551,13 +559,15 @@ impl Keyport {
         phases.mark("catalog");
         // Fail before the user signs in, not after, when the tokens would have nowhere to go.
         let probe = KeychainProbe::start(&self.keychain);
-        let connection = crate::provider::resolve::resolve(&provider, self.http()).await?;
+        let http = self.http_within(provider.quirks.address_space);
+        let (connection, offered_scopes) = crate::provider::resolve::resolve(&provider, http).await?;
         phases.mark("discovery");
         let scopes = opts.scopes.clone().unwrap_or_else(|| provider.scopes.clone());
         Ok(Prepared {
             provider,
             connection: Arc::new(connection),
             scopes,
+            offered_scopes,
             keyport: self,
             phases,
             probe: Some(probe),
@@ -584,8 +594,13 @@ impl Keyport {
             && self.accounts()?.iter().all(|a| a.provider != provider.id);
         let mut display_name = provider.display_name.clone();
         if first_of_server {
-            let resource = provider.quirks.resource.as_deref().unwrap_or_default();
-            if let Some(name) = self.mcp_server_name(resource, &grant.tokens.access_token).await {
+            // Asked at the URL it was connected for: its resource may be a whole origin, whose
+            // root may be another server.
+            let quirks = &provider.quirks;
+            let url = quirks.mcp_urls.first().or(quirks.resource.as_ref());
+            let url = url.map(String::as_str).unwrap_or_default();
+            let name = self.mcp_server_name(url, quirks.address_space, &grant.tokens.access_token);
+            if let Some(name) = name.await {
                 match crate::catalog::Catalog::set_display_name(
                     &self.home.providers_file(),
                     &provider.id,

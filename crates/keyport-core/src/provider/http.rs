@@ -36,6 +36,10 @@ fn HttpFailure(message: String) -> HttpFailure {
 
 impl From<reqwest::Error> for HttpFailure {
     fn from(e: reqwest::Error) -> Self {
+        // Refused before connecting: the address is the whole story (and names the host).
+        if let Some(refused) = super::reach::out_of_reach(&e) {
+            return HttpFailure(refused.to_string());
+        }
         let what = if e.is_timeout() {
             "the request timed out"
         } else if e.is_connect() {
@@ -54,24 +58,39 @@ impl From<reqwest::Error> for HttpFailure {
 /// How long a request to a provider may take, unless `KEYPORT_HTTP_TIMEOUT` (seconds) says otherwise.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
-pub fn client() -> reqwest::Client {
-    builder()
-        .build()
-        .expect("the HTTP client configuration is static and valid")
-}
-
-/// The settings of [`client`], for a client that needs one more (the MCP bridge's pool).
+/// The settings of every client: the plain one and those that reach only some address spaces
+/// (`reach::Clients`), and the MCP bridge's, with its own pool.
 pub fn builder() -> reqwest::ClientBuilder {
     let timeout = std::env::var("KEYPORT_HTTP_TIMEOUT")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(DEFAULT_TIMEOUT_SECS);
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(timeout.min(10)))
         .timeout(Duration::from_secs(timeout))
-        .user_agent(concat!("keyport/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("keyport/", env!("CARGO_PKG_VERSION")));
+    with_test_root(builder)
+}
+
+/// Debug builds only: `KEYPORT_TEST_CA` names a PEM certificate trusted besides the built-in
+/// roots, so that the end-to-end tests can serve TLS at an address no public CA certifies (an MCP
+/// server at a public address of the test machine). Release builds have no such door.
+#[cfg(debug_assertions)]
+fn with_test_root(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    let root = std::env::var_os("KEYPORT_TEST_CA")
+        .and_then(|path| std::fs::read(path).ok())
+        .and_then(|pem| reqwest::Certificate::from_pem(&pem).ok());
+    match root {
+        Some(root) => builder.add_root_certificate(root),
+        None => builder,
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn with_test_root(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder
 }
 
 /// Reads a response body, refusing anything over [`MAX_BODY_BYTES`].

@@ -21,12 +21,17 @@
 //! well-known address.
 //!
 //! Every URL a server names is checked like a catalog URL (https, or http on loopback) and is
-//! only ever fetched or handed to the browser through the one-time start page, never a shell.
+//! only ever fetched or handed to the browser through the one-time start page, never a shell. It
+//! is reached only at an address as public as the server's own, the address Keyport reached it at
+//! (`provider/reach.rs`): a server on the internet cannot aim Keyport at this machine or its
+//! network.
 
 use crate::error::ProviderError;
-use crate::model::{check_endpoint, strip_query};
+use crate::model::{check_endpoint, strip_query, AddressSpace};
 use crate::provider::http;
+use crate::provider::reach::{self, Clients};
 use serde::Deserialize;
+use std::net::IpAddr;
 use url::Url;
 
 /// What a sign-in to an MCP server needs, as discovered.
@@ -58,6 +63,9 @@ pub struct McpServer {
     /// `offline_access` (a refresh token) only then (OpenID Connect Core §11), and drops it
     /// silently otherwise.
     pub prompt_consent: bool,
+    /// The address space the server was reached in: what it names is reached only there or in a
+    /// more public one.
+    pub address_space: AddressSpace,
 }
 
 /// RFC 9728 protected-resource metadata, the part Keyport reads.
@@ -101,6 +109,8 @@ pub struct Challenge {
     pub scope: Option<String>,
     /// `insufficient_scope` asks for a sign-in with more scopes (step-up).
     pub error: Option<String>,
+    /// The address the answer carrying it came from: where the server is.
+    pub from: Option<IpAddr>,
 }
 
 /// Discovers how to sign in to the MCP server at `url`, starting from `challenge` (the 401 or 403
@@ -108,7 +118,7 @@ pub struct Challenge {
 pub async fn discover(
     url: &Url,
     challenge: Option<Challenge>,
-    client: &reqwest::Client,
+    clients: &Clients,
 ) -> Result<McpServer, ProviderError> {
     let host = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -120,9 +130,21 @@ pub async fn discover(
     check_endpoint(url).map_err(fail)?;
     let (challenge, asked) = match challenge {
         Some(challenge) => (challenge, true),
-        None => probe(url, client).await.map_err(fail)?,
+        None => probe(url, clients.within(AddressSpace::Local))
+            .await
+            .map_err(fail)?,
     };
-    let metadata = resource_metadata(url, &challenge, client).await.map_err(fail)?;
+    let space = match challenge.from {
+        Some(ip) => AddressSpace::of(ip),
+        None => reach::space_of_host(url).await,
+    };
+    // Everything from here on is named by the server, or at its name, which may resolve elsewhere
+    // by now: reached only in its space or a more public one.
+    let at = Reach {
+        client: clients.within(space),
+        space,
+    };
+    let metadata = resource_metadata(url, &challenge, &at).await.map_err(fail)?;
     if metadata.is_none() && !asked {
         return Err(fail(format!(
             "{} answered without asking for a sign-in and publishes no resource metadata: it \
@@ -153,8 +175,8 @@ pub async fn discover(
             "its authorization server \"{issuer}\" is not a URL ({e})"
         ))
     })?;
-    check_endpoint(&issuer).map_err(fail)?;
-    let found = server_metadata(&issuer, legacy.then_some(url), client)
+    at.check(&issuer).map_err(fail)?;
+    let found = server_metadata(&issuer, legacy.then_some(url), &at)
         .await
         .map_err(fail)?;
     let mut scopes: Vec<String> = match &challenge.scope {
@@ -175,7 +197,7 @@ pub async fn discover(
                 .chain([m.registration_endpoint.as_ref(), m.revocation_endpoint.as_ref()])
                 .flatten()
             {
-                check_endpoint(endpoint).map_err(fail)?;
+                at.check(endpoint).map_err(fail)?;
             }
             let rediscoverable = m.issuer.trim_end_matches('/') == issuer.as_str().trim_end_matches('/');
             let offline = m.scopes_supported.iter().any(|s| s == "offline_access");
@@ -200,6 +222,7 @@ pub async fn discover(
                 token_auth_methods: m.token_endpoint_auth_methods_supported,
                 client_metadata_documents: m.client_id_metadata_document_supported,
                 prompt_consent,
+                address_space: space,
             }
         }
         // 2025-03-26 without metadata: the default endpoints at the origin.
@@ -219,10 +242,11 @@ pub async fn discover(
                 token_auth_methods: Vec::new(),
                 client_metadata_documents: false,
                 prompt_consent: false,
+                address_space: space,
             }
         }
     };
-    tracing::info!(server = %strip_query(url), resource = %server.resource, "MCP server discovered");
+    tracing::info!(server = %strip_query(url), resource = %server.resource, address_space = space.name(), "MCP server discovered");
     Ok(server)
 }
 
@@ -246,6 +270,7 @@ async fn probe(url: &Url, client: &reqwest::Client) -> Result<(Challenge, bool),
         .send()
         .await
         .map_err(|e| http::HttpFailure::from(e).message)?;
+    let from = response.remote_addr().map(|a| a.ip());
     let challenge = response
         .headers()
         .get_all("www-authenticate")
@@ -254,15 +279,22 @@ async fn probe(url: &Url, client: &reqwest::Client) -> Result<(Challenge, bool),
         .find_map(parse_challenge)
         .unwrap_or_default();
     match response.status().as_u16() {
-        401 | 403 => Ok((challenge, true)),
+        401 | 403 => Ok((Challenge { from, ..challenge }, true)),
         // Served without a token: it may still ask later, at a tool call.
-        status if (200..300).contains(&status) => Ok((Challenge::default(), false)),
+        status if (200..300).contains(&status) => Ok((
+            Challenge {
+                from,
+                ..Challenge::default()
+            },
+            false,
+        )),
         status => Ok((
             Challenge {
                 // A server that refuses the probe otherwise may still publish metadata.
                 scope: None,
                 error: None,
                 resource_metadata: challenge.resource_metadata.filter(|_| status == 400),
+                from,
             },
             true,
         )),
@@ -326,19 +358,18 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 async fn resource_metadata(
     url: &Url,
     challenge: &Challenge,
-    client: &reqwest::Client,
+    at: &Reach<'_>,
 ) -> Result<Option<ResourceMetadata>, String> {
     let places = match &challenge.resource_metadata {
         Some(given) => {
             let given =
                 Url::parse(given).map_err(|e| format!("resource_metadata \"{given}\" is not a URL ({e})"))?;
-            check_endpoint(&given)?;
             vec![given]
         }
         None => well_known(url, "oauth-protected-resource", true),
     };
     for place in &places {
-        if let Some(doc) = fetch_json::<ResourceMetadata>(place, client).await? {
+        if let Some(doc) = fetch_json::<ResourceMetadata>(place, at).await? {
             return Ok(Some(doc));
         }
     }
@@ -354,10 +385,10 @@ async fn resource_metadata(
 async fn server_metadata(
     issuer: &Url,
     legacy_server: Option<&Url>,
-    client: &reqwest::Client,
+    at: &Reach<'_>,
 ) -> Result<Option<ServerMetadata>, String> {
     for place in server_metadata_places(issuer) {
-        if let Some(doc) = fetch_json::<ServerMetadata>(&place, client).await? {
+        if let Some(doc) = fetch_json::<ServerMetadata>(&place, at).await? {
             // RFC 8414 §3.3: the document names the issuer it was fetched for.
             let same = doc.issuer.trim_end_matches('/') == issuer.as_str().trim_end_matches('/');
             let on_own_origin = legacy_server.is_some_and(|server| {
@@ -438,13 +469,25 @@ pub fn check_resource(url: &Url, resource: &str) -> Result<Url, String> {
     Ok(parsed)
 }
 
+/// How discovery reaches what a server names: the client for its address space, and the space.
+struct Reach<'a> {
+    client: &'a reqwest::Client,
+    space: AddressSpace,
+}
+
+impl Reach<'_> {
+    /// A URL the server named, checked before it is used: a catalog URL's rules, and an address
+    /// in it within the server's reach (a name is checked where it resolves).
+    fn check(&self, url: &Url) -> Result<(), String> {
+        check_endpoint(url)?;
+        self.space.check_url(url)
+    }
+}
+
 /// `T` from `url`, or `None` for a 404 (or another 4xx: not there).
-async fn fetch_json<T: serde::de::DeserializeOwned>(
-    url: &Url,
-    client: &reqwest::Client,
-) -> Result<Option<T>, String> {
-    check_endpoint(url)?;
-    let (status, body) = http::send(client.get(url.clone()).header("accept", "application/json"))
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: &Url, at: &Reach<'_>) -> Result<Option<T>, String> {
+    at.check(url)?;
+    let (status, body) = http::send(at.client.get(url.clone()).header("accept", "application/json"))
         .await
         .map_err(|e| e.message)?;
     match status {

@@ -15,6 +15,7 @@ pub mod identity_assertion;
 pub mod json_path;
 pub mod mcp;
 pub mod profile;
+pub mod reach;
 pub mod registration;
 pub mod remote;
 pub mod resolve;

@@ -7,8 +7,10 @@ use crate::model::{Connection, RevocationStyle};
 use crate::provider::discovery;
 
 /// Resolves `provider` (its variables already filled in) for a new sign-in: its client id,
-/// and its endpoints from the catalog entry, with discovery filling the rest.
-pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Connection> {
+/// and its endpoints from the catalog entry, with discovery filling the rest. With it, the scopes
+/// the discovered metadata lists (`scopes_supported`; none without discovery), which a client
+/// registering itself may ask to be registered for.
+pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<(Connection, Vec<String>)> {
     // A provider Keyport registers with gets its client id at the sign-in, once the redirect it
     // will listen on is known.
     let client_id = match (&provider.client_id, provider.registers_itself()) {
@@ -38,7 +40,11 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Co
     if provider.quirks.revocation == RevocationStyle::None {
         endpoints.revocation_url = None;
     }
-    Ok(Connection {
+    let offered = found
+        .as_ref()
+        .map(|d| d.scopes_supported.clone())
+        .unwrap_or_default();
+    let connection = Connection {
         provider_name: provider.display_name.clone(),
         endpoints,
         callback_issuer: found.as_ref().map(|d| d.issuer.clone()),
@@ -49,5 +55,6 @@ pub async fn resolve(provider: &Provider, client: &reqwest::Client) -> Result<Co
         integration: provider.integration.clone(),
         client_id,
         auth_method: provider.token_request_auth_method,
-    })
+    };
+    Ok((connection, offered))
 }

@@ -11,3 +11,4 @@ pub mod keychain;
 pub mod lock;
 pub mod registrations;
 pub mod ssh_forwards;
+pub mod unasked_sign_ins;

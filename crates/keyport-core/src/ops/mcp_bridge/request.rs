@@ -6,7 +6,9 @@
 //! first sign-in, whose discovery starts from that very challenge; from there the account's token
 //! on every request. A 401 with a token gets one refresh; a 403 `insufficient_scope` a step-up
 //! for the scopes it names, at most [`MAX_STEP_UPS`] for one request; a grant that ended a new
-//! sign-in. A connection the server closed while it sat in the pool (uvicorn closes idle ones
+//! sign-in. Every sign-in the bridge opens on its own counts against the server's few per period
+//! (`store/unasked_sign_ins.rs`), across requests, bridges and clients: past them the client gets
+//! [`Failure::TooManySignIns`]. A connection the server closed while it sat in the pool (uvicorn closes idle ones
 //! after 5 s, nginx after 75 s; a person reading a consent question takes longer) gets one fresh
 //! connection: the request never reached the server, so sending it again is safe.
 
@@ -53,6 +55,9 @@ pub(super) enum Failure {
     ScopesNeverEnough { server: String },
     #[error("the answer of the MCP server {server} could not be read ({why})")]
     Answer { server: String, why: String },
+    /// The server had its sign-ins for the period: the core's sentence says all.
+    #[error("{0}")]
+    TooManySignIns(String),
 }
 
 /// What to do about a refusal, by its status.
@@ -70,6 +75,9 @@ fn hint(status: u16) -> &'static str {
 
 impl Failure {
     fn sign_in(session: &Session, e: &Error) -> Self {
+        if let Error::TooManySignIns { .. } = e {
+            return Failure::TooManySignIns(e.to_string());
+        }
         Failure::SignIn {
             server: strip_query(&session.url).to_string(),
             why: crate::error::describe(e),
@@ -224,14 +232,17 @@ fn stale(e: &reqwest::Error) -> bool {
     !e.is_timeout() && !e.is_builder() && !e.is_redirect() && !e.is_status()
 }
 
-/// The `Bearer` challenge of a 401 or 403, if it has one.
+/// The `Bearer` challenge of a 401 or 403, if it has one, with the address it came from (where
+/// the server is, which bounds where what it names may be reached).
 fn challenge_of(response: &reqwest::Response) -> Option<Challenge> {
-    response
+    let challenge = response
         .headers()
         .get_all("www-authenticate")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(parse_challenge)
+        .find_map(parse_challenge)?;
+    let from = response.remote_addr().map(|a| a.ip());
+    Some(Challenge { from, ..challenge })
 }
 
 #[cfg(test)]

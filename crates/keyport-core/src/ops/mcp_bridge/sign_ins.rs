@@ -2,7 +2,8 @@
 //! first: `ops::held_agent`), held until a minute before it expires;
 //! a step-up for more scopes; a sign-in again when the grant ended; the session opened again when
 //! the new sign-in's token belongs to a new registration. (The first sign-in is the core's, in
-//! `mcp_setup`, shared with `keyport connect`.)
+//! `mcp_setup`, shared with `keyport connect`.) Each sign-in the bridge opens on its own counts
+//! against the server's few per period (`store/unasked_sign_ins.rs`), first one included.
 
 use super::{Session, SignInReason};
 use crate::error::{Error, Result};
@@ -100,6 +101,10 @@ impl Keyport {
         if let Ok(entry) = self.catalog().and_then(|c| c.get(&account.provider)) {
             crate::ops::add_scopes(&mut scopes, &entry.scopes);
         }
+        // The person's browser, that is: a machine's grant opens none.
+        if account.connection.quirks.grant == crate::model::GrantKind::AuthorizationCode {
+            self.unasked_sign_in(&session.url)?;
+        }
         let opts = ConnectOptions {
             scopes: Some(scopes),
             nickname: Some(account.nickname.clone()),
@@ -116,6 +121,27 @@ impl Keyport {
         session.sign_ins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         session.forget_token();
         Ok(())
+    }
+
+    /// Counts a sign-in the bridge is about to open for the server at `url` without the person
+    /// asking; refused once the server had its few in the period (a server decides when it asks,
+    /// and one that asks for a new scope at every request would never stop).
+    pub(in crate::ops) fn unasked_sign_in(&self, url: &url::Url) -> Result<()> {
+        use crate::store::unasked_sign_ins::{MAX_PER_PERIOD, PERIOD_SECS};
+        let server = strip_query(url);
+        let now = crate::model::now();
+        match self.unasked_sign_ins.take(&server, now)? {
+            Ok(()) => Ok(()),
+            Err(capped) => {
+                tracing::warn!(%server, count = capped.count, "no more sign-ins for this MCP server for now");
+                Err(Error::TooManySignIns {
+                    server,
+                    count: capped.count.max(MAX_PER_PERIOD),
+                    period_minutes: PERIOD_SECS / 60,
+                    wait_minutes: capped.until.saturating_sub(now).div_ceil(60).max(1),
+                })
+            }
+        }
     }
 
     /// Opens a new session for the client: its `initialize` again, then `initialized`.
