@@ -129,7 +129,9 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
-    /// A git credential helper. `get` answers with a fresh token for the account that fits the
+    /// A git credential helper.
+    ///
+    /// `get` answers with a fresh token for the account that fits the
     /// host (nothing for a host no account serves: git asks its next helper); `store` and
     /// `erase` change nothing (Keyport keeps its accounts; the next `get` hands out a token
     /// that is valid again). Set it up with (the `!` runs the command as written):
