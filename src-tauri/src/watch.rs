@@ -1,6 +1,6 @@
 //! Keeps the window current when something else changes the accounts (the CLI, another
-//! instance, the agent's background refresh), and tells the user when an account needs
-//! reconnecting.
+//! instance, the agent's background refresh) or uses one (a token handed out without a question
+//! still changes "Recently used by"), and tells the user when an account needs reconnecting.
 //!
 //! It polls the account file's metadata twice a second rather than using inotify: one `stat` is
 //! cheap, works the same on every platform and file system, and sees atomic replacements (a
@@ -44,8 +44,10 @@ pub fn start(app: AppHandle) {
         .spawn(move || {
             // The account file alone: the catalog plays no part in an account's status.
             let file = home.accounts_file();
+            let audit = home.audit_file();
             let store = AccountStore::new(file.clone(), &home.locks_dir());
             let mut last = stamp(&file);
+            let mut last_use = stamp(&audit);
             let mut flagged = needing_reconnect(&store);
             crate::background::set_attention(&app, flagged.len());
             let mut ticks = 0u32;
@@ -53,7 +55,13 @@ pub fn start(app: AppHandle) {
                 std::thread::sleep(POLL);
                 ticks += 1;
                 let current = stamp(&file);
+                let current_use = stamp(&audit);
+                let used = current_use != last_use;
+                last_use = current_use;
                 let changed = current != last;
+                if used && !changed {
+                    let _ = app.emit(events::ACCOUNTS_CHANGED, ());
+                }
                 // Expiry also moves an account to "needs reconnect", with no write to the file.
                 if !changed && !ticks.is_multiple_of(60) {
                     continue;

@@ -845,6 +845,14 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
     timeout: 20000,
   });
   assert.equal(viaPython.stdout.trim(), '0', viaPython.stderr);
+  // A use with no question still shows under the account, with nothing done in the window.
+  const byPerl = spawnSync('/usr/bin/perl', ['-e', `exit(system('${cli}', 'token', '${account.id}') >> 8)`], {
+    env,
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  assert.equal(byPerl.status, 0, byPerl.stderr);
+  await waitForRow('Renamed in a terminal', 'perl', 5000);
   await browser.$('#consent-ask').click();
   await browser.waitUntil(async () => browser.$('#consent-ask').isSelected());
 });

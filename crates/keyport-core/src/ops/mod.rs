@@ -86,7 +86,7 @@ impl Keyport {
             Ok(legacy_connection(catalog_in(&catalog, &home)?, provider, legacy))
         })?;
         let keychain = Keychain::new(home.keychain_service(), &home.locks_dir());
-        let audit = AuditLog::new(home.data_dir(), &home.locks_dir());
+        let audit = AuditLog::new(home.audit_file(), &home.locks_dir());
         let registrations = Registrations::new(home.data_dir(), &home.locks_dir());
         let unasked_sign_ins = UnaskedSignIns::new(home.data_dir(), &home.locks_dir());
         Ok(Self {

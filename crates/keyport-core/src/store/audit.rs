@@ -122,9 +122,10 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    pub fn new(data_dir: &Path, locks_dir: &Path) -> Self {
+    /// The log at `path` (a home's [`crate::store::home::Home::audit_file`]).
+    pub fn new(path: PathBuf, locks_dir: &Path) -> Self {
         Self {
-            path: data_dir.join("audit.jsonl"),
+            path,
             lock: locks_dir.join("audit.lock"),
             kept: Default::default(),
         }
@@ -278,7 +279,7 @@ mod tests {
     fn a_line_written_while_the_file_was_replaced_or_deleted_lands_in_the_new_file_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        let log = AuditLog::new(dir.path(), &dir.path().join("locks"));
+        let log = AuditLog::new(dir.path().join("audit.jsonl"), &dir.path().join("locks"));
         let ats = |log: &AuditLog| log.recent(10).iter().map(|u| u.at).collect::<Vec<_>>();
         log.record(&entry(1));
         log.record(&entry(2));
@@ -297,7 +298,7 @@ mod tests {
     #[test]
     fn records_newest_first_and_stays_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::new(dir.path(), &dir.path().join("locks"));
+        let log = AuditLog::new(dir.path().join("audit.jsonl"), &dir.path().join("locks"));
         for n in 0..5000 {
             log.record(&entry(n));
         }

@@ -79,6 +79,11 @@ impl Home {
         self.data_dir.join("accounts.json")
     }
 
+    /// The record of which program used which account (see [`crate::store::audit`]).
+    pub fn audit_file(&self) -> PathBuf {
+        self.data_dir.join("audit.jsonl")
+    }
+
     /// Lock files: one for the account file, one per account for refreshes.
     pub fn locks_dir(&self) -> PathBuf {
         self.data_dir.join("locks")
