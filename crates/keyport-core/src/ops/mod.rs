@@ -1,9 +1,14 @@
 //! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
 //! keychain and the provider. Adapters call these and only turn results into output. One file per
-//! operation: `provider_setup` (client ids and secrets, issuers), `sign_in`, `refresh` (and handing out tokens), `revoke` (and
-//! disconnect), `naming` (rename, default), `choose` (which account a command means), `git`
-//! (the credential helper protocol), `exec` (tokens for a command's environment), `across_ssh`
-//! (what a machine reached over SSH asks its desktop for besides tokens).
+//! operation: `provider_setup` (client ids and secrets, issuers), `sign_in`, `refresh` (a token
+//! set, refreshed under the account's lock), `token_route` (`Keyport::token`: through the running
+//! agent, else the keychain), `revoke` (and disconnect), `naming` (rename, default), `choose`
+//! (which account a command means), `git` (the credential helper protocol), `exec` (tokens for a
+//! command's environment), `across_ssh` (what a machine reached over SSH asks its desktop for
+//! besides tokens), `mcp_setup` (an MCP server connected by its URL, and its first sign-in),
+//! `mcp_urls` (which account serves an MCP server's URL), `mcp_bridge/` (`keyport mcp`, the stdio
+//! bridge), `held_agent` (the bridge's one agent connection, kept from before it hides its
+//! memory), `enterprise` (sign-in through an organization's identity provider).
 //!
 //! Ordering rules that keep the keychain and the account file consistent when a process dies at any
 //! point: secrets are written before the metadata that points at them, and an account is marked
