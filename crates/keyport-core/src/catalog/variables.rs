@@ -130,12 +130,12 @@ mod tests {
         );
         for dots in [".", ".."] {
             let e = ms.with_variables(&vars("tenant", dots)).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::Usage, "{dots:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{dots:?}");
         }
         let shopify = catalog.get("shopify").unwrap();
         let e = shopify.with_variables(&BTreeMap::new()).unwrap_err();
         assert!(
-            matches!(&e, crate::Error::MissingVariable { name, .. } if name == "shop"),
+            matches!(&e, crate::error::Error::MissingVariable { name, .. } if name == "shop"),
             "{e}"
         );
         assert_eq!(
@@ -160,7 +160,7 @@ mod tests {
             "...",
         ] {
             let e = shopify.with_variables(&vars("shop", bad)).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::Usage, "{bad:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad:?}");
         }
         let e = shopify.with_variables(&vars("tenant", "x")).unwrap_err();
         assert!(e.to_string().contains("no variable \"tenant\""), "{e}");

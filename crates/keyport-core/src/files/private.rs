@@ -136,7 +136,7 @@ mod tests {
         // Writable by others (umask 000, or someone else's doing): refused, and left as it is.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = check_dir(&dir).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unsafe, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unsafe, "{e}");
         assert!(e.to_string().contains("other users may write"), "{e}");
         assert_eq!(mode(&dir), 0o777);
 
@@ -158,7 +158,7 @@ mod tests {
         let link = tmp.path().join("audit.jsonl");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let e = open_file(&link, true).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unsafe, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unsafe, "{e}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
     }
 

@@ -149,7 +149,7 @@ mod tests {
             .deliver("keyport://oauth/callback?state=s&error=access_denied&error_description=No")
             .unwrap();
         let e = waiter.wait("Demo", Duration::from_secs(1)).await.unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Provider);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Provider);
         assert!(e.to_string().contains("access_denied: No"), "{e}");
     }
 
@@ -158,7 +158,7 @@ mod tests {
         let flows = PendingFlows::default();
         let waiter = flows.register(&Secret::new("s"));
         let e = waiter.wait("Demo", Duration::from_millis(10)).await.unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Cancelled);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Cancelled);
         assert!(flows.is_empty());
     }
 }

@@ -179,7 +179,7 @@ async fn provider_error_is_escaped_and_ends_the_flow() {
     );
     let err = wait.await.unwrap().unwrap_err();
     assert!(err.to_string().contains("access_denied"), "{err}");
-    assert_eq!(err.kind(), crate::ErrorKind::Provider);
+    assert_eq!(err.kind(), crate::error::ErrorKind::Provider);
 }
 
 #[tokio::test]
