@@ -31,8 +31,8 @@ fn admin_report_through_the_sdk_client(env: &Env, url: &str) -> (serde_json::Val
     (said, admin)
 }
 
-/// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
-fn sdk_client(env: &Env, url: &str) -> Command {
+/// The Python SDK's stdio client (shared by the MCP test files) (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
+pub(crate) fn sdk_client(env: &Env, url: &str) -> Command {
     let root = keyport_test_support::repo_root();
     let mut client = env.program(&root.join(".tools/mcp-venv/bin/python"));
     client

@@ -2,20 +2,10 @@
 //! (`tests/mcp-server/hostile.py`): names carrying terminal escapes; streams that would cost the
 //! bridge CPU or memory without bound.
 
+use crate::mcp::sdk_client;
 use keyport_test_support::{Env, McpServer, Run};
 use std::io::{BufRead, Write};
-use std::process::{Child, Command, Stdio};
-
-/// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
-fn sdk_client(env: &Env, url: &str) -> Command {
-    let root = keyport_test_support::repo_root();
-    let mut client = env.program(&root.join(".tools/mcp-venv/bin/python"));
-    client
-        .arg(root.join("tests/mcp-server/client.py"))
-        .arg(keyport_test_support::keyport_bin())
-        .args(["mcp", url, "--timeout", "30"]);
-    client
-}
+use std::process::{Child, Stdio};
 
 /// How many ESC and BEL characters `text` holds raw: a terminal acts on them.
 fn raw_escapes(text: &str) -> (usize, usize) {

@@ -3,19 +3,9 @@
 //! on the same origin after another server's token; a server at a public address whose metadata
 //! aims Keyport at a service on this machine; a server that asks for a new scope at every request.
 
+use crate::mcp::sdk_client;
 use keyport_test_support::{Env, HostileMcp, Run};
 use std::process::Command;
-
-/// The Python SDK's stdio client (`tests/mcp-server/client.py`) running `keyport mcp <url>`.
-fn sdk_client(env: &Env, url: &str) -> Command {
-    let root = keyport_test_support::repo_root();
-    let mut client = env.program(&root.join(".tools/mcp-venv/bin/python"));
-    client
-        .arg(root.join("tests/mcp-server/client.py"))
-        .arg(keyport_test_support::keyport_bin())
-        .args(["mcp", url, "--timeout", "30"]);
-    client
-}
 
 /// Which server answered the client's `whoami` calls, each time.
 fn answered_by(run: Run) -> Vec<String> {
