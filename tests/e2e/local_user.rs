@@ -455,41 +455,10 @@ fn another_user_holding_many_connections_does_not_block_a_sign_in() {
 fn a_crashed_agent_leaves_no_core_file_with_its_tokens() {
     let env = Env::new(60);
     let id = env.connect("alice");
-    let dir = tempfile::tempdir().unwrap();
-    let dir_text = dir.path().to_str().unwrap().to_string();
-    // Core files written into `dir` (the working directory), of any size.
-    let in_dir: &[&str] = &[
-        "sh",
-        "-c",
-        "cd \"$0\" && ulimit -c unlimited && exec \"$@\"",
-        &dir_text,
-    ];
-    let cores = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
-            .count()
-    };
-    // A process that did not protect itself leaves one: the check is real on this machine.
-    let mut control = env.program(std::path::Path::new("sh"));
-    let mut control = control.args(&in_dir[1..]).arg("sleep").arg("30").spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    crash(control.id());
-    let _ = control.wait();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    if cores() == 0 {
-        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
-        eprintln!(
-            "skipped: this machine writes no core file into the working directory (core_pattern {pattern:?})"
-        );
+    let Some(cores) = CoreDir::proven(&env) else {
         return;
-    }
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        std::fs::remove_file(entry.unwrap().path()).unwrap();
-    }
-
-    let agent = env.agent_via(in_dir);
+    };
+    let agent = env.agent_via(&cores.wrapper());
     let token = env.run(&["token", &id]).ok().stdout;
     assert!(!token.trim().is_empty(), "the agent holds a token");
     crash(agent.pid());
@@ -501,7 +470,64 @@ fn a_crashed_agent_leaves_no_core_file_with_its_tokens() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(cores(), 0, "the crashed agent wrote a core file");
+    assert_eq!(cores.count(), 0, "the crashed agent wrote a core file");
+}
+
+/// A working directory where a crashing process writes its core file (of any size), once a
+/// process that did not protect itself was seen to leave one there: the check is real on this
+/// machine. `None`, said on stderr, where the kernel writes cores elsewhere.
+pub(crate) struct CoreDir {
+    dir: tempfile::TempDir,
+    text: String,
+}
+
+impl CoreDir {
+    pub(crate) fn proven(env: &Env) -> Option<CoreDir> {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().to_str().unwrap().to_string();
+        let cores = CoreDir { dir, text };
+        let mut control = env.program(std::path::Path::new("sh"));
+        let mut control = control
+            .args(&cores.wrapper()[1..])
+            .arg("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        crash(control.id());
+        let _ = control.wait();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if cores.count() == 0 {
+            let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+            eprintln!(
+                "skipped: this machine writes no core file into the working directory (core_pattern {pattern:?})"
+            );
+            return None;
+        }
+        for entry in std::fs::read_dir(cores.dir.path()).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        Some(cores)
+    }
+
+    /// A command line that runs the rest of it in this directory, with no limit on core files.
+    pub(crate) fn wrapper(&self) -> [&str; 4] {
+        [
+            "sh",
+            "-c",
+            "cd \"$0\" && ulimit -c unlimited && exec \"$@\"",
+            &self.text,
+        ]
+    }
+
+    /// The core files written here.
+    pub(crate) fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
+            .count()
+    }
 }
 
 /// Sends SIGABRT to `pid`, as a failed assertion or a double free would: its default action

@@ -3,7 +3,7 @@
 //! and the agent still names the MCP client as the program that uses them, although the bridge
 //! hides its own executable (it holds its connection to the agent, pinned before it hid).
 
-use crate::local_user::{crash, memory_readable, running_as_root, NO_CAPABILITIES};
+use crate::local_user::{crash, memory_readable, running_as_root, CoreDir, NO_CAPABILITIES};
 use keyport_test_support::{Env, McpServer, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -127,42 +127,10 @@ fn a_crashed_bridge_leaves_no_core_file_with_its_tokens() {
     let env = Env::new(60);
     let server = McpServer::start(3600);
     env.run(&["connect", &server.url, "--timeout", "30"]).ok();
-    let dir = tempfile::tempdir().unwrap();
-    let dir_text = dir.path().to_str().unwrap().to_string();
-    // Core files written into `dir` (the working directory), of any size.
-    let in_dir: &[&str] = &[
-        "sh",
-        "-c",
-        "cd \"$0\" && ulimit -c unlimited && exec \"$@\"",
-        &dir_text,
-    ];
-    let cores = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
-            .count()
-    };
-    // A process that did not protect itself leaves one: the check is real on this machine.
-    let mut control = env.program(Path::new("sh"));
-    let mut control = control.args(&in_dir[1..]).arg("sleep").arg("30").spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    crash(control.id());
-    let _ = control.wait();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    if cores() == 0 {
-        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
-        eprintln!(
-            "skipped: this machine writes no core file into the working directory (core_pattern {pattern:?})"
-        );
+    let Some(cores) = CoreDir::proven(&env) else {
         return;
-    }
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        std::fs::remove_file(entry.unwrap().path()).unwrap();
-    }
-
-    // The client runs the bridge in `dir`, with core files allowed; it waits after its first call.
-    let mut client = client(&env, &[], in_dir, &server.url, "30");
+    };
+    let mut client = client(&env, &[], &cores.wrapper(), &server.url, "30");
     let bridge = bridge_after_a_call(&server, client.id());
     crash(bridge);
     let start = std::time::Instant::now();
@@ -173,5 +141,5 @@ fn a_crashed_bridge_leaves_no_core_file_with_its_tokens() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let _ = client.kill();
     let _ = client.wait();
-    assert_eq!(cores(), 0, "the crashed bridge wrote a core file");
+    assert_eq!(cores.count(), 0, "the crashed bridge wrote a core file");
 }

@@ -3,7 +3,7 @@
 //! built on the official SDK like it, run from the same virtual environment. Each prints one JSON
 //! line when it listens (its addresses), which [`HostileMcp::info`] holds.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub struct HostileMcp {
     /// What the script announced: its URLs, and whatever else it says it serves.
@@ -14,27 +14,7 @@ pub struct HostileMcp {
 impl HostileMcp {
     /// Starts `tests/mcp-server/<script>` with `vars` in its environment.
     pub fn start(script: &str, vars: &[(&str, &str)]) -> Self {
-        use std::io::BufRead;
-        let root = super::repo_root();
-        let python = root.join(".tools/mcp-venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: scripts/install-deps installs the MCP SDK there",
-            python.display()
-        );
-        let mut child = Command::new(python)
-            .arg(root.join("tests/mcp-server").join(script))
-            .env("PORT", "0")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script} announced {line:?}: {e}"));
+        let (child, info) = super::mcp::start_announcing(script, vars);
         HostileMcp { info, child }
     }
 

@@ -31,30 +31,10 @@ impl McpServer {
 
     /// `tests/mcp-server/<script>`, announcing itself as server.py does.
     fn start_script(script: &str, access_ttl: u64, vars: &[(&str, &str)]) -> Self {
-        use std::io::BufRead;
-        let root = super::repo_root();
-        let python = root.join(".tools/mcp-venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: scripts/install-deps installs the MCP SDK there",
-            python.display()
-        );
-        let mut child = std::process::Command::new(python)
-            .arg(root.join("tests/mcp-server").join(script))
-            .env("PORT", "0")
-            .env("ACCESS_TTL", access_ttl.to_string())
-            .env("JSON_RESPONSE", "1")
-            .envs(vars.iter().copied())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("the MCP server announced {line:?}: {e}"));
+        let ttl = access_ttl.to_string();
+        let mut all = vec![("ACCESS_TTL", ttl.as_str()), ("JSON_RESPONSE", "1")];
+        all.extend_from_slice(vars);
+        let (child, info) = start_announcing(script, &all);
         McpServer {
             url: info["url"].as_str().unwrap().to_string(),
             child,
@@ -136,4 +116,34 @@ impl Drop for McpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `tests/mcp-server/<script>` on the MCP SDK's venv with `vars` and a free port, and reads
+/// the JSON line it announces itself with (its URLs).
+pub(crate) fn start_announcing(
+    script: &str,
+    vars: &[(&str, &str)],
+) -> (std::process::Child, serde_json::Value) {
+    use std::io::BufRead;
+    let root = super::repo_root();
+    let python = root.join(".tools/mcp-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/install-deps installs the MCP SDK there",
+        python.display()
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("tests/mcp-server").join(script))
+        .env("PORT", "0")
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script} announced {line:?}: {e}"));
+    (child, info)
 }

@@ -101,9 +101,13 @@ impl Catalog {
         })
     }
 
-    /// Sets provider `id`'s `display_name` in the user's file (an MCP server named after what it
-    /// says it is).
-    pub fn set_display_name(user_file: &Path, id: &str, name: &str) -> Result<Catalog> {
+    /// Changes provider `id`'s own table in the user's file (`change` gets it and the file's
+    /// name, for its messages); an entry that is only built in is refused.
+    fn edit_own_entry(
+        user_file: &Path,
+        id: &str,
+        change: impl FnOnce(&mut toml_edit::Table, &str) -> Result<()>,
+    ) -> Result<Catalog> {
         let file = user_file.display().to_string();
         Self::edit_user_file(user_file, |catalog, providers| {
             catalog.get(id)?;
@@ -111,6 +115,14 @@ impl Catalog {
                 .get_mut(id)
                 .and_then(|t| t.as_table_mut())
                 .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] is not in the user's file")))?;
+            change(table, &file)
+        })
+    }
+
+    /// Sets provider `id`'s `display_name` in the user's file (an MCP server named after what it
+    /// says it is).
+    pub fn set_display_name(user_file: &Path, id: &str, name: &str) -> Result<Catalog> {
+        Self::edit_own_entry(user_file, id, |table, _| {
             table.insert("display_name", toml_edit::value(name));
             Ok(())
         })
@@ -119,18 +131,12 @@ impl Catalog {
     /// Adds `url` to provider `id`'s `mcp_urls` in the user's file: another URL of the MCP server
     /// whose tokens the entry holds.
     pub fn add_mcp_url(user_file: &Path, id: &str, url: &str) -> Result<Catalog> {
-        let file = user_file.display().to_string();
-        Self::edit_user_file(user_file, |catalog, providers| {
-            catalog.get(id)?;
-            let table = providers
-                .get_mut(id)
-                .and_then(|t| t.as_table_mut())
-                .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] is not in the user's file")))?;
+        Self::edit_own_entry(user_file, id, |table, file| {
             let urls = table
                 .entry("mcp_urls")
                 .or_insert_with(|| toml_edit::value(toml_edit::Array::new()))
                 .as_array_mut()
-                .ok_or_else(|| catalog_error(&file, format!("[providers.{id}] mcp_urls must be a list")))?;
+                .ok_or_else(|| catalog_error(file, format!("[providers.{id}] mcp_urls must be a list")))?;
             if !urls.iter().any(|u| u.as_str() == Some(url)) {
                 urls.push(url);
             }
