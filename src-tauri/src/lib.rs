@@ -55,12 +55,12 @@ fn start_agent(app: &tauri::App) {
     });
 }
 
-/// One running app per Keyport home (see `Home::instance_name`).
-fn instance_name() -> String {
-    const APP_ID: &str = "dev.keyport.app";
+/// One running app per Keyport home (see `Home::instance_name`), named after the app's
+/// identifier in tauri.conf.json.
+fn instance_name(app_id: &str) -> String {
     match keyport_core::Home::from_env() {
-        Ok(home) => home.instance_name(APP_ID),
-        Err(_) => APP_ID.to_string(),
+        Ok(home) => home.instance_name(app_id),
+        Err(_) => app_id.to_string(),
     }
 }
 
@@ -96,12 +96,14 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     let first_view = first_view::start_reading();
+    let context = tauri::generate_context!();
+    let instance = instance_name(&context.config().identifier);
     tauri::Builder::default()
         // First, so that a second instance exits before doing anything else. With the
         // `deep-link` feature it forwards the second instance's keyport:// URL to this one.
         .plugin(
             tauri_plugin_single_instance::Builder::new()
-                .dbus_id(instance_name())
+                .dbus_id(instance)
                 .callback(|app, _argv, _cwd| background::show(app))
                 .build(),
         )
@@ -124,6 +126,6 @@ pub fn run() {
         })
         .on_window_event(background::on_window_event)
         .invoke_handler(bindings::handler())
-        .run(tauri::generate_context!())
+        .run(context)
         .expect("the Keyport window could not start");
 }

@@ -47,7 +47,8 @@ const env = {
   KEYPORT_TEST_SCHEME_OPENER: 'gio open',
   // How long a program waits for an answer to "Allow … to use …?" (a minute by default). Later
   // tests count on a question left unanswered being gone within seconds.
-  KEYPORT_CONSENT_TIMEOUT: '4',
+  // (Long enough for a question to be looked at in three window sizes first.)
+  KEYPORT_CONSENT_TIMEOUT: '8',
   TAURI_WEBVIEW_AUTOMATION: 'true',
 };
 
@@ -105,18 +106,65 @@ const keychainItem = (id) => {
 };
 const stats = async () => (await fetch(`${issuer}/test/stats`)).json();
 
-async function shot(name, { scrolled = false } = {}) {
+async function shot(name, { scrolled = false, keepNotices = false } = {}) {
   if (!shots) return;
   fs.mkdirSync(shots, { recursive: true });
-  // As a person would look at it: confirmations dismissed, scrolled to the top unless the test
-  // scrolled to what it shows.
-  await browser.execute((top) => {
-    for (const n of document.querySelectorAll('.notice')) n.remove();
-    if (top) window.scrollTo(0, 0);
-  }, !scrolled);
+  // As a person would look at it: confirmations dismissed (unless they are what it shows),
+  // scrolled to the top unless the test scrolled to what it shows.
+  await browser.execute(
+    (top, keep) => {
+      if (!keep) for (const n of document.querySelectorAll('.notice')) n.remove();
+      if (top) window.scrollTo(0, 0);
+    },
+    !scrolled,
+    keepNotices,
+  );
   // The first frame after an action can be stale.
   await browser.pause(500);
   await browser.saveScreenshot(path.join(shots, `${name}.png`));
+}
+
+// The window's widths a person meets: the narrowest it allows, a laptop, a wide monitor.
+const WIDTHS = [480, 1280, 1920];
+// Looks at the window as it is now at each of WIDTHS, and saves a screenshot of each (with
+// KEYPORT_SCREENSHOTS): nothing scrolls sideways; on a wide window the column sits in the middle
+// rather than against the left edge; the header's switches read on one line each; an open dialog
+// sits over the column, inside the window.
+async function atWidths(name, { scrolled = false, keepNotices = false } = {}) {
+  const { width, height } = await browser.getWindowSize();
+  try {
+    for (const w of WIDTHS) {
+      await browser.setWindowSize(w, 800);
+      await browser.pause(300);
+      const l = await browser.execute(() => {
+        const box = (e) => e.getBoundingClientRect();
+        const main = box(document.querySelector('main'));
+        const dialog = document.querySelector('dialog[open]');
+        const d = dialog && box(dialog);
+        const lineHeight = parseFloat(getComputedStyle(document.body).lineHeight);
+        return {
+          inner: document.documentElement.clientWidth,
+          scroll: document.documentElement.scrollWidth,
+          left: main.left,
+          right: document.documentElement.clientWidth - main.right,
+          wrapped: [...document.querySelectorAll('.background .switch')]
+            .filter((e) => box(e).height > 1.6 * lineHeight)
+            .map((e) => e.textContent.trim()),
+          dialog: d && { left: d.left, right: d.right, centre: (d.left + d.right) / 2, column: (main.left + main.right) / 2 },
+        };
+      });
+      assert.ok(l.scroll <= l.inner, `${name}, ${w} px: the page scrolls sideways (${l.scroll} > ${l.inner})`);
+      assert.ok(Math.abs(l.left - l.right) <= 2, `${name}, ${w} px: the column is off centre (${l.left} px left, ${l.right} right)`);
+      assert.deepEqual(l.wrapped, [], `${name}, ${w} px: a switch's label wraps`);
+      if (l.dialog) {
+        assert.ok(l.dialog.left >= 0 && l.dialog.right <= l.inner, `${name}, ${w} px: the dialog sticks out of the window`);
+        assert.ok(Math.abs(l.dialog.centre - l.dialog.column) <= 2, `${name}, ${w} px: the dialog is not over the column`);
+      }
+      await shot(`${name}-${w}`, { scrolled, keepNotices });
+    }
+  } finally {
+    await browser.setWindowSize(width, height);
+  }
 }
 
 const row = (nickname) => browser.$(`//li[contains(@class,'account')][.//span[@class='nickname' and normalize-space()='${nickname}']]`);
@@ -348,21 +396,30 @@ test('refresh now gets new tokens from the provider', async () => {
   assert.notEqual(keychainItem(a.id).access_token, before.access_token);
 });
 
-test('a confirmation fading leaves the rows where they are under the pointer, until the next click', async () => {
+test('a notice coming and going moves no row, whatever the window shows', async () => {
+  // The rows a person clicks in a row (Refresh, then Revoke, then Forget…) stay where they were
+  // aimed at while confirmations come and go: a stack above the rows moved them by a notice's
+  // height each time.
+  const refresh = await action('alice@example.test', 'refresh');
   const revoke = await action('alice@example.test', 'revoke');
   await revoke.moveTo();
   const before = await revoke.getLocation();
-  // "Refreshed …" (from the test before) fades six seconds after it came.
+  await refresh.click();
+  await waitForText('#notices', 'Refreshed alice@example.test');
+  assert.deepEqual(await revoke.getLocation(), before, 'the row moved when the notice came');
   await browser.waitUntil(async () => !(await noticeText()).includes('Refreshed alice@example.test'), {
     timeout: 10000,
     timeoutMsg: 'the confirmation never faded',
   });
-  assert.deepEqual(await revoke.getLocation(), before, 'the row moved under the pointer');
-  await browser.$('#accounts-title').click();
-  await browser.waitUntil(async () => (await revoke.getLocation()).y < before.y, {
-    timeout: 5000,
-    timeoutMsg: 'the faded confirmation kept its place after the click',
+  assert.deepEqual(await revoke.getLocation(), before, 'the row moved when the notice went');
+  // Seen at all: on the window's bottom edge when the page is taller than the window.
+  await refresh.click();
+  await waitForText('#notices', 'Refreshed alice@example.test');
+  const inView = await browser.execute(() => {
+    const box = document.querySelector('.notice').getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
   });
+  assert.ok(inView, 'the notice is outside the window');
 });
 
 test('rename changes the nickname everywhere', async () => {
@@ -570,6 +627,7 @@ test('a keyport:// redirect reaches the running window through a second instance
   await browser.$('#waiting').waitForDisplayed({ reverse: true, timeout: 5000 });
   await (await row('alice@example.test')).waitForExist({ timeout: 5000 });
   await shot('list');
+  await atWidths('list');
 });
 
 test('a keyport:// link that belongs to no sign-in is explained and stores nothing', async () => {
@@ -697,6 +755,7 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   let asked = tokenRequest(account.id);
   await question();
   await shot('consent');
+  await atWidths('consent');
   await browser.$('#consent-once').click();
   let r = await asked;
   assert.equal(r.code, 0, r.stderr);
@@ -718,6 +777,7 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
     timeoutMsg: 'the denial is not shown under the account',
   });
   await shot('consent-remembered');
+  await atWidths('consent-remembered');
   await (await (await answers()).$(`button[data-forget='${node}']`)).click();
   await browser.waitUntil(async () => !(await (await answers()).isExisting()), { timeoutMsg: 'Forget left the answer' });
 
@@ -730,6 +790,7 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
   // It leaves a trace: the person learns a program was refused.
   await waitForText('#notices', 'node stopped waiting for your answer and got no token');
+  await atWidths('consent-timed-out', { keepNotices: true });
 
   // A key press can be a slip: Enter denies this time only, and nothing is kept.
   asked = tokenRequest(account.id);
@@ -853,6 +914,8 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   });
   assert.equal(byPerl.status, 0, byPerl.stderr);
   await waitForRow('Renamed in a terminal', 'perl', 5000);
+  await (await row('Renamed in a terminal')).scrollIntoView();
+  await atWidths('recently-used', { scrolled: true });
   await browser.$('#consent-ask').click();
   await browser.waitUntil(async () => browser.$('#consent-ask').isSelected());
 });

@@ -29,6 +29,8 @@
 //   KEYPORT_TEST_SCHEME_OPENER command that receives a redirect to a non-web URL (keyport://…), as a
 //                              browser hands it to the system (default "xdg-open")
 //   KEYPORT_TEST_BROWSER_DELAY milliseconds to wait before signing in (lets a test see the waiting state)
+//   KEYPORT_TEST_BROWSER_VERBOSE  set: say each step on stderr (otherwise only what went wrong, so
+//                              that a passing test run is quiet)
 import fs from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 
@@ -39,6 +41,7 @@ const out = process.env.KEYPORT_TEST_BROWSER_OUT;
 // Our stderr is the application's; it may be closed, and diagnostics must never stop the sign-in.
 process.stderr.on('error', () => {});
 const log = (msg) => process.stderr.write(`[test-browser] ${msg}\n`);
+const step = process.env.KEYPORT_TEST_BROWSER_VERBOSE ? log : () => {};
 
 if (!start) {
   log('usage: browser.mjs <url>');
@@ -49,7 +52,7 @@ if (process.env.KEYPORT_TEST_BROWSER_ARGV) {
 }
 if (mode === 'raced') {
   const first = await fetch(start, { redirect: 'manual' });
-  log(`the other program got ${first.status}`);
+  step(`the other program got ${first.status}`);
 }
 // Another user of this machine: uid and gid 65534, no capabilities (the tests run as root).
 const asOtherUser = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
@@ -59,7 +62,7 @@ if (mode === 'other-user-first') {
     const r = spawnSync('setpriv', [...asOtherUser, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url], { encoding: 'utf8' });
     return `${r.status} ${r.stdout}`;
   });
-  log(`the other user got: ${seen.join(', ')}`);
+  step(`the other user got: ${seen.join(', ')}`);
   if (process.env.KEYPORT_TEST_OTHER_USER_OUT) fs.writeFileSync(process.env.KEYPORT_TEST_OTHER_USER_OUT, seen.join('\n'));
 }
 if (mode === 'other-user-floods') {
@@ -75,7 +78,7 @@ if (mode === 'other-user-floods') {
     log('the other user could not open her connections');
     process.exit(1);
   }
-  log('another user holds 80 connections to the listener');
+  step('another user holds 80 connections to the listener');
   process.on('exit', () => flood.kill());
 }
 let flooders = [];
@@ -107,7 +110,7 @@ while time.time() < end:
     log('the other user could not connect');
     process.exit(1);
   }
-  log('another user keeps connecting to the listener');
+  step('another user keeps connecting to the listener');
   process.on('exit', () => flooders.forEach((f) => f.kill()));
 }
 const began = Date.now();
@@ -115,7 +118,7 @@ process.on('exit', () => {
   if (process.env.KEYPORT_TEST_BROWSER_TIMING) fs.writeFileSync(process.env.KEYPORT_TEST_BROWSER_TIMING, `${Date.now() - began}`);
 });
 if (mode === 'ignore') {
-  log('ignoring the sign-in request');
+  step('ignoring the sign-in request');
   process.exit(0);
 }
 
@@ -155,7 +158,7 @@ function handOff(target) {
   const code = new URL(target).searchParams.get('code');
   if (process.env.KEYPORT_TEST_BROWSER_SPY && code) fs.appendFileSync(process.env.KEYPORT_TEST_BROWSER_SPY, `${code}\n`);
   const [cmd, ...args] = (process.env.KEYPORT_TEST_SCHEME_OPENER ?? 'xdg-open').split(/\s+/);
-  log(`handing ${new URL(target).protocol}// to ${cmd}`);
+  step(`handing ${new URL(target).protocol}// to ${cmd}`);
   const r = spawnSync(cmd, [...args, target], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30000 });
   process.exit(r.status ?? 1);
 }
@@ -174,14 +177,14 @@ for (let hop = 0; hop < 20; hop += 1) {
   });
   body = undefined;
   remember(res);
-  log(`${res.status} ${new URL(url).pathname}`);
+  step(`${res.status} ${new URL(url).pathname}`);
   const location = res.headers.get('location');
   if (location) {
     url = tamper(new URL(location, url).toString());
     if (!/^https?:$/.test(new URL(url).protocol)) handOff(url);
     if (mode === 'remote' && new URL(url).pathname === '/callback') {
       if (out) fs.writeFileSync(out, url);
-      log('cannot reach the callback from here; the address is in the address bar');
+      step('cannot reach the callback from here; the address is in the address bar');
       process.exit(0);
     }
     continue;
@@ -201,13 +204,13 @@ for (let hop = 0; hop < 20; hop += 1) {
     }
   }
   if (/<title>Sign-in Success<\/title>/.test(html)) {
-    log('device sign-in approved');
+    step('device sign-in approved');
     process.exit(0);
   }
   const form = parseForm(html, url);
   if (mode === 'deny' && form && /name="abort"/.test(html)) {
     form.fields.set('abort', 'yes');
-    log('aborting the device sign-in');
+    step('aborting the device sign-in');
     await fetch(form.action, {
       method: 'POST',
       body: form.fields.toString(),

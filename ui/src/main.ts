@@ -14,7 +14,7 @@ import { showSignInAddress } from './dialogs/signin';
 import { $ } from './dom';
 import { drawLists, renderProviders } from './lists';
 import { cssString, errorTitle, sentence } from './model';
-import { notice, watchPointer } from './notices';
+import { notice } from './notices';
 import { reload, reloadProviders } from './store';
 
 // The desktop's font, named for the stylesheet (`--ui-font`) before anything is drawn, so that
@@ -24,7 +24,6 @@ if (font) document.documentElement.style.setProperty('--ui-font', cssString(font
 
 async function start() {
   drawLists();
-  watchPointer();
   $('provider-search').addEventListener('input', renderProviders);
   $('add-provider').addEventListener('click', addProvider);
   $('add-mcp').addEventListener('click', addMcpServer);

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { formError } from './dom';
-import { notice, showError, watchPointer } from './notices';
+import { notice, showError } from './notices';
 
 beforeEach(() => {
   document.body.innerHTML = '<div id="notices"></div><p id="form-error" hidden></p>';
@@ -19,56 +19,6 @@ describe('notices', () => {
     vi.advanceTimersByTime(7000);
     expect(stack.children).toHaveLength(1);
     (stack.querySelector('.notice-close') as HTMLButtonElement).click();
-    expect(stack.children).toHaveLength(0);
-    vi.useRealTimers();
-  });
-
-  it('keep a faded confirmation in place while the pointer is over the window, until a click has landed', () => {
-    vi.useFakeTimers();
-    watchPointer();
-    document.dispatchEvent(new MouseEvent('pointermove', { clientY: 300 }));
-    notice('Connected alice.');
-    const stack = document.getElementById('notices')!;
-    const box = stack.firstElementChild as HTMLElement;
-    vi.advanceTimersByTime(7000);
-    expect(box.isConnected).toBe(true);
-    expect(box.classList.contains('notice-faded')).toBe(true);
-    expect(box.getAttribute('aria-hidden')).toBe('true');
-    document.body.click();
-    expect(box.isConnected).toBe(true);
-    vi.advanceTimersByTime(1);
-    expect(box.isConnected).toBe(false);
-    // The pointer leaving takes a faded notice out at once.
-    notice('Refreshed alice.');
-    vi.advanceTimersByTime(7000);
-    expect(stack.children).toHaveLength(1);
-    document.documentElement.dispatchEvent(new Event('mouseleave'));
-    expect(stack.children).toHaveLength(0);
-    vi.useRealTimers();
-  });
-
-  it('take a faded confirmation out at once when the pointer is above it, where nothing moves', () => {
-    vi.useFakeTimers();
-    watchPointer();
-    const stack = document.getElementById('notices')!;
-    const at = (box: Element, top: number) => {
-      (box as HTMLElement).getBoundingClientRect = () => ({ top }) as DOMRect;
-    };
-    // Above the notice when it fades: it goes.
-    document.dispatchEvent(new MouseEvent('pointermove', { clientY: 40 }));
-    notice('Refreshed alice.');
-    at(stack.firstElementChild!, 100);
-    vi.advanceTimersByTime(7000);
-    expect(stack.children).toHaveLength(0);
-    // Below it when it fades: it keeps its place until the pointer goes above it.
-    document.dispatchEvent(new MouseEvent('pointermove', { clientY: 300 }));
-    notice('Renamed alice.');
-    at(stack.firstElementChild!, 100);
-    vi.advanceTimersByTime(7000);
-    expect(stack.children).toHaveLength(1);
-    document.dispatchEvent(new MouseEvent('pointermove', { clientY: 150 }));
-    expect(stack.children).toHaveLength(1);
-    document.dispatchEvent(new MouseEvent('pointermove', { clientY: 60 }));
     expect(stack.children).toHaveLength(0);
     vi.useRealTimers();
   });

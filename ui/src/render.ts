@@ -65,11 +65,13 @@ export function accountItem(
         'ul',
         { class: 'consents', 'aria-label': `Programs answered for ${a.nickname}` },
         ...answers.map((d) =>
+          // No tooltip with the program's path: WebKitGTK's lingered over the text below after the
+          // pointer had gone; the path is in the question and in the button's accessible name.
           el(
             'li',
-            { title: d.exe },
+            {},
             `${d.program} ${d.allow ? 'always allowed' : 'denied'} `,
-            button('Forget', { 'data-forget': d.exe, 'aria-label': `Forget the answer for ${d.program}` }, () =>
+            button('Forget', { 'data-forget': d.exe, 'aria-label': `Forget the answer for ${d.program} (${d.exe})` }, () =>
               onForget(d.exe, a.id),
             ),
           ),
