@@ -404,8 +404,10 @@ test('a notice coming and going moves no row, whatever the window shows', async 
   const revoke = await action('alice@example.test', 'revoke');
   await revoke.moveTo();
   const before = await revoke.getLocation();
+  const notices = async () => (await browser.$$('.notice')).length;
+  const shown = await notices();
   await refresh.click();
-  await waitForText('#notices', 'Refreshed alice@example.test');
+  await browser.waitUntil(async () => (await notices()) > shown, { timeoutMsg: 'no confirmation came' });
   assert.deepEqual(await revoke.getLocation(), before, 'the row moved when the notice came');
   await browser.waitUntil(async () => !(await noticeText()).includes('Refreshed alice@example.test'), {
     timeout: 10000,
