@@ -156,3 +156,36 @@ fn the_reader_sees_imports_written_either_way() {
         named_modules("use crate::model::Connection;\nuse crate::{error::Error, store};\n// crate::agent\n");
     assert_eq!(found, ["model", "error", "store"]);
 }
+
+/// Who called is known in one place: only `process/proc_fs.rs` reads Linux's `/proc` (comments
+/// aside), so that the audit, the consent question and the agent's pins cannot each decide it
+/// their own way (they did, in three files).
+#[test]
+fn only_the_process_module_reads_proc() {
+    // The CLI and the app too: they stand on the core.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in [
+        "crates/keyport-core/src",
+        "crates/keyport-cli/src",
+        "src-tauri/src",
+    ] {
+        sources(&root.join(dir), &mut files);
+    }
+    let src = root;
+    let readers: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("process/proc_fs.rs"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.split("//").next().unwrap_or("").contains("\"/proc/"))
+        })
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        readers.is_empty(),
+        "read /proc outside process/proc_fs.rs: {readers:?}"
+    );
+}

@@ -94,7 +94,7 @@ impl Consent {
     /// `Ok` when `usage`'s program may have `account`'s token, asking the user if needed.
     pub(crate) async fn check(&self, usage: &Use, account: &Account) -> Result<()> {
         // A request from another machine is never the user at this terminal.
-        if !self.book.asks() || (usage.over_ssh.is_none() && from_the_users_terminal(usage)) {
+        if !self.book.asks() || (usage.over_ssh.is_none() && usage.at_the_terminal) {
             return Ok(());
         }
         // A program whose executable cannot be read is asked about every time, under its name;
@@ -242,19 +242,6 @@ struct Asked<'a> {
     over_ssh: Option<&'a str>,
 }
 
-/// A command typed in a terminal a person sees (`terminal.rs`): `keyport token` at a shell
-/// prompt (Keyport's CLI, or the program connecting, was started by a shell on that terminal),
-/// or run by the terminal itself (`xterm -e keyport token …`).
-fn from_the_users_terminal(usage: &Use) -> bool {
-    let Some(direct) = usage.direct_pid else {
-        return false;
-    };
-    let on = usage.cli_pid.unwrap_or(direct);
-    let by_a_shell = crate::process::exe_path(direct).is_some_and(|e| crate::process::is_shell(&e));
-    let by_the_terminal = usage.cli_pid.is_some_and(super::terminal::leads_its_session);
-    (by_a_shell || by_the_terminal) && super::terminal::typed_in_a_terminal(on)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,8 +257,7 @@ mod tests {
             via: "agent".into(),
             over_ssh: None,
             through: None,
-            direct_pid: pid,
-            cli_pid: None,
+            at_the_terminal: false,
         }
     }
 
@@ -320,15 +306,5 @@ mod tests {
                 ("git", Some("sh"), true)
             ]
         );
-    }
-
-    #[test]
-    fn only_a_shell_counts_as_the_user() {
-        // This test's own process is no shell; a shell path without a pid never passes.
-        assert!(!from_the_users_terminal(&usage(
-            Some("/usr/bin/python3"),
-            Some(std::process::id())
-        )));
-        assert!(!from_the_users_terminal(&usage(Some("/usr/bin/bash"), None)));
     }
 }

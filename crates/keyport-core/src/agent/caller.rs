@@ -19,9 +19,8 @@
 //! is that machine's claim.
 
 use crate::agent_link::protocol::Claim;
+use crate::process::{Pin, Program};
 use crate::store::audit::Use;
-#[cfg(target_os = "linux")]
-use std::os::fd::{FromRawFd, OwnedFd};
 
 /// The program at the other end of a connection, as it was when the agent accepted it.
 pub struct Caller {
@@ -32,20 +31,10 @@ pub struct Caller {
     over_ssh: Option<String>,
 }
 
-struct Pin {
-    pid: u32,
-    #[cfg(target_os = "linux")]
-    pidfd: Option<OwnedFd>,
-    exe: Option<(u64, u64)>,
-    /// Keyport's CLI, which may make itself non-dumpable (hiding its executable) once pinned.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    may_hide: bool,
-}
-
 impl Caller {
     /// Reads the caller of the connection from process `pid` now.
     pub fn at_accept(pid: Option<u32>) -> Caller {
-        let usage = Use::by_agent_peer("", pid);
+        let usage = Use::of("", "agent", Program::agent_peer(pid));
         // When the peer is Keyport's CLI, the use is its caller's: pin that one too.
         let caller = usage.pid.filter(|c| Some(*c) != pid);
         let peer = pid.map(|pid| Pin::new(pid, caller.is_some()));
@@ -64,7 +53,7 @@ impl Caller {
     /// that connected is the SSH client, whoever it is; nothing of it is pinned or judged.
     pub fn forwarded(destination: &str) -> Caller {
         Caller {
-            usage: Use::by_agent_peer("", None),
+            usage: Use::of("", "agent", Program::default()),
             pins: Vec::new(),
             over_ssh: Some(shorten(destination)),
         }
@@ -103,52 +92,6 @@ impl Caller {
     }
 }
 
-impl Pin {
-    fn new(pid: u32, may_hide: bool) -> Pin {
-        #[cfg(target_os = "linux")]
-        let pidfd = {
-            // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-            // SAFETY: a non-negative result is a descriptor this process now owns.
-            (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-        };
-        Pin {
-            pid,
-            #[cfg(target_os = "linux")]
-            pidfd,
-            exe: exe_id(pid),
-            may_hide,
-        }
-    }
-
-    fn unchanged(&self) -> bool {
-        let exe = exe_id(self.pid);
-        #[cfg(target_os = "linux")]
-        if let Some(fd) = &self.pidfd {
-            use std::os::fd::AsRawFd;
-            // Signal 0 checks without sending: it fails once the pinned process has ended, even
-            // if its pid now belongs to another.
-            // SAFETY: a plain system call on a descriptor we own.
-            let alive = unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    0,
-                    std::ptr::null::<u8>(),
-                    0,
-                )
-            } == 0;
-            if !alive {
-                return false;
-            }
-            if self.may_hide && self.exe.is_some() && exe.is_none() {
-                return true; // it hid itself (see the module's doc)
-            }
-        }
-        exe == self.exe
-    }
-}
-
 /// A claim or destination as shown and kept: control characters and invisible formatting (which
 /// could reorder or hide the words around it in the question) written out, and not too long.
 fn shorten(text: &str) -> String {
@@ -175,22 +118,6 @@ fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
-}
-
-/// The device and inode of process `pid`'s executable.
-fn exe_id(pid: u32) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(format!("/proc/{pid}/exe"))
-            .ok()
-            .map(|m| (m.dev(), m.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        None
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -16,7 +16,6 @@ mod caller;
 mod server;
 #[cfg(unix)]
 mod sweep_backoff;
-mod terminal;
 #[cfg(not(unix))]
 mod server {
     //! Without Unix sockets there is no agent: `keyport token` reads the keychain every time.

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
 use crate::model::AccountId;
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
+use crate::process::Program;
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::audit::Use;
@@ -418,8 +419,8 @@ impl Agent {
         let Some(consent) = &self.consent else {
             return Answer::from(&Error::Unsupported("this agent has no window".into()));
         };
-        let from = Use::by_agent_peer("", pid);
-        code.program = from.exe.or(from.program);
+        let from = Program::agent_peer(pid);
+        code.program = from.exe.or(from.name);
         consent.asker().show_device_code(code);
         Answer::Shown
     }

@@ -83,17 +83,10 @@ impl Claim {
         #[cfg(target_os = "linux")]
         {
             let parent = std::os::unix::process::parent_id();
-            let program = std::fs::read_link(format!("/proc/{parent}/exe"))
-                .ok()
+            let program = crate::process::exe_path(parent)
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .or_else(|| {
-                    std::fs::read_to_string(format!("/proc/{parent}/comm"))
-                        .ok()
-                        .map(|c| c.trim_end().to_string())
-                });
-            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim_end().to_string());
+                .or_else(|| crate::process::comm(parent));
+            let host = crate::process::host_name();
             Claim { program, host }
         }
         #[cfg(not(target_os = "linux"))]

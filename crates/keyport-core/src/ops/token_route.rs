@@ -15,6 +15,7 @@ use crate::agent_link::address::AgentAddress;
 use crate::agent_link::protocol::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Issued;
+use crate::process::Program;
 use crate::store::audit::Use;
 use crate::store::home::Home;
 use crate::store::lock::FileLock;
@@ -56,7 +57,11 @@ impl Keyport {
             }
         }
         let (account, tokens) = self.token_set(reference, min_ttl).await?;
-        self.audit.record(&Use::by_parent_of_this_process(&account.id));
+        self.audit.record(&Use::of(
+            &account.id,
+            "keychain",
+            Program::parent_of_this_process(),
+        ));
         Ok(account.issue(tokens.access_token))
     }
 

@@ -1,15 +1,13 @@
 //! Who used which account's token, and when: a bounded local log (`audit.jsonl` in the data
 //! directory) that the desktop app shows as "recently used by".
 //!
-//! Entries hold no secret: a time, an account id, and the calling program (the agent's peer, or
-//! the parent of a `keyport token` that read the keychain itself): its name, the path of its
-//! executable and of its parent's, and its pid. A process may call itself anything, so the path is
-//! what tells a real `git` from a copy of python named `git`; and Keyport's own CLI, whose caller
-//! is the interesting one, is recognised by its executable file, not by its name. Writers append
-//! single lines; when the file outgrows its bound, the older half is dropped.
+//! Entries hold no secret: a time, an account id, and the calling program as `crate::process`
+//! found it (the agent's peer, or the parent of a `keyport token` that read the keychain itself):
+//! its name, the path of its executable and of its parent's, and its pid. Writers append single
+//! lines; when the file outgrows its bound, the older half is dropped.
 
 use crate::error::Result;
-use crate::process::{comm, exe_path, parent_pid};
+use crate::process::Program;
 use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -43,70 +41,26 @@ pub struct Use {
     /// names the program behind (see [`crate::process`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,
-    /// The process that started Keyport's CLI (or connected itself), before shells and
-    /// launchers were looked through: whether it is the person's shell decides the terminal rule.
+    /// Typed at a terminal a person sees (see [`Program::at_the_terminal`]): not kept, since
+    /// only the question asked now depends on it.
     #[serde(skip)]
-    pub direct_pid: Option<u32>,
-    /// Keyport's CLI process that asked for the program, when it did.
-    #[serde(skip)]
-    pub cli_pid: Option<u32>,
+    pub at_the_terminal: bool,
 }
 
 impl Use {
-    /// A use by the program that started this process: `keyport token` reading the keychain
-    /// itself, on behalf of the script or tool that ran it.
-    pub fn by_parent_of_this_process(account: &str) -> Use {
-        #[cfg(unix)]
-        let caller = Some(std::os::unix::process::parent_id());
-        #[cfg(not(unix))]
-        let caller: Option<u32> = None;
-        Use::by(account, caller, "keychain")
-    }
-
-    /// A use by process `pid`, answered by the agent from memory. When that is Keyport's own
-    /// CLI, the use is its caller's.
-    pub fn by_agent_peer(account: &str, pid: Option<u32>) -> Use {
-        let Some(pid) = pid else {
-            return Use::by(account, None, "agent");
-        };
-        match exe_path(pid) {
-            Some(exe) if is_keyport_cli(&exe) => Use {
-                cli_pid: Some(pid),
-                ..Use::by(account, parent_pid(pid).or(Some(pid)), "agent")
-            },
-            _ => Use::by(account, Some(pid), "agent"),
-        }
-    }
-
-    /// A use by the program behind process `pid` (looked for through shells and launchers).
-    fn by(account: &str, pid: Option<u32>, via: &str) -> Use {
-        let blank = Use {
+    /// `program`'s use of `account` now, answered `via` the agent or the keychain.
+    pub fn of(account: &str, via: &str, program: Program) -> Use {
+        Use {
             at: crate::model::tokens::now(),
             account: account.to_string(),
-            program: None,
-            exe: None,
-            parent_exe: None,
-            pid: None,
+            program: program.name,
+            exe: program.exe,
+            parent_exe: program.parent_exe,
+            pid: program.pid,
             via: via.into(),
             over_ssh: None,
-            through: None,
-            direct_pid: pid,
-            cli_pid: None,
-        };
-        let Some(pid) = pid else { return blank };
-        let asker = crate::process::asker(pid);
-        let exe = exe_path(asker.pid);
-        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
-        Use {
-            program: match exe.as_ref().and_then(|e| e.file_name()) {
-                Some(name) => Some(name.to_string_lossy().into_owned()),
-                None => comm(asker.pid),
-            },
-            exe: exe.as_ref().map(path),
-            parent_exe: parent_pid(asker.pid).and_then(exe_path).as_ref().map(path),
-            pid: Some(asker.pid),
-            through: asker.through_text(),
-            ..blank
+            through: program.through,
+            at_the_terminal: program.at_the_terminal,
         }
     }
 }
@@ -218,43 +172,6 @@ fn still_linked(meta: &std::fs::Metadata) -> bool {
     return true;
 }
 
-/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or one of the
-/// CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs for
-/// the forms it does not answer itself; the desktop app sits in the same directory). Compared as
-/// files, so a copy of another program named `keyport` is not taken for it.
-fn is_keyport_cli(exe: &Path) -> bool {
-    // Looked up once per process: the agent asks for every request, and the files only change
-    // when Keyport is reinstalled, which stops it.
-    static CLI: std::sync::OnceLock<Vec<FileId>> = std::sync::OnceLock::new();
-    let cli = CLI.get_or_init(|| {
-        let Ok(me) = std::env::current_exe() else {
-            return Vec::new();
-        };
-        crate::executables::own_clis(&me)
-            .iter()
-            .filter_map(|p| file_id(p))
-            .collect()
-    });
-    file_id(exe).is_some_and(|id| cli.contains(&id))
-}
-
-/// What tells two paths of the same file apart from two files: device and inode on Unix.
-#[cfg(unix)]
-type FileId = (u64, u64);
-#[cfg(not(unix))]
-type FileId = PathBuf;
-
-#[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<FileId> {
-    Some(path.to_path_buf())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,8 +187,7 @@ mod tests {
             via: "keychain".into(),
             over_ssh: None,
             through: None,
-            direct_pid: None,
-            cli_pid: None,
+            at_the_terminal: false,
         }
     }
 
@@ -308,24 +224,6 @@ mod tests {
         assert_eq!(
             recent.iter().map(|u| u.at).collect::<Vec<_>>(),
             vec![4999, 4998, 4997]
-        );
-    }
-
-    #[test]
-    #[cfg(unix)]
-    fn names_this_process_and_its_parent() {
-        let me = Use::by("a", Some(std::process::id()), "agent");
-        let exe = std::env::current_exe().unwrap();
-        // Asking the agent, this very executable is taken for Keyport's CLI: its caller is named.
-        let by_parent = Use::by_agent_peer("a", Some(std::process::id()));
-        assert_eq!(by_parent.pid, Some(std::os::unix::process::parent_id()));
-        assert_eq!(me.program.as_deref(), exe.file_name().and_then(|n| n.to_str()));
-        assert_eq!(me.exe.as_deref(), exe.to_str());
-        assert!(me.parent_exe.is_some());
-        assert!(comm(std::process::id()).is_some_and(|c| !c.is_empty()));
-        assert_eq!(
-            parent_pid(std::process::id()),
-            Some(std::os::unix::process::parent_id())
         );
     }
 }

@@ -1,5 +1,4 @@
-//! What the kernel says about a process (Linux `/proc`): its executable, its parent, its command
-//! line; and, for a program that asked through a shell or a launcher, the program behind them.
+//! The program behind the shells and launchers that a request came through.
 //!
 //! git runs its credential helper `!keyport git-credential` through `/bin/sh`, Python's
 //! `os.system` through `sh -c`, a unit file through `env` or `nice`: the process that started
@@ -11,7 +10,8 @@
 //! otherwise hand its request to whichever program started it. A program started by another
 //! can still ask in that one's name through the system's `sh`; the consent question names both.
 
-use std::path::{Path, PathBuf};
+use super::proc_fs::{arguments, exe_is_roots, exe_path, parent_pid};
+use std::path::Path;
 
 /// Shell interpreters, by executable file name.
 pub const SHELLS: &[&str] = &[
@@ -41,40 +41,6 @@ const LAUNCHERS: &[&str] = &[
 /// How many shells and launchers are looked through at most.
 const MAX_DEPTH: usize = 8;
 
-/// The executable of process `pid` (Linux: `/proc/<pid>/exe`).
-pub fn exe_path(pid: u32) -> Option<PathBuf> {
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-    let text = exe.to_string_lossy();
-    Some(match text.strip_suffix(" (deleted)") {
-        Some(kept) => PathBuf::from(kept),
-        None => exe,
-    })
-}
-
-/// The command name of process `pid`, for one whose executable cannot be read.
-pub fn comm(pid: u32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// The parent of process `pid`.
-pub fn parent_pid(pid: u32) -> Option<u32> {
-    use std::io::Read;
-    // One read: a procfs file reports no size, so `read_to_string` grows its buffer from 32
-    // bytes, six reads per process (the agent walks several per request). The parent's pid is
-    // the fourth field, well inside the first kilobyte.
-    let mut buf = [0u8; 1024];
-    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
-        .and_then(|mut f| f.read(&mut buf))
-        .ok()?;
-    let stat = std::str::from_utf8(&buf[..n]).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces; fields follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(1)?.parse().ok()
-}
-
 /// Whether `exe` is a shell interpreter (by its file name).
 pub fn is_shell(exe: &Path) -> bool {
     named_in(exe, SHELLS)
@@ -103,7 +69,7 @@ pub fn asker(pid: u32) -> Asker {
     let mut through = Vec::new();
     for _ in 0..MAX_DEPTH {
         let Some(exe) = exe_path(current) else { break };
-        let passes = system_owned(current)
+        let passes = exe_is_roots(current)
             && (named_in(&exe, LAUNCHERS) || (is_shell(&exe) && !interactive(&arguments(current))));
         let parent = parent_pid(current).filter(|p| *p > 1);
         match (passes, parent) {
@@ -132,34 +98,6 @@ fn named_in(exe: &Path, names: &[&str]) -> bool {
         .is_some_and(|n| names.contains(&n))
 }
 
-/// Whether the file process `pid` runs, as the kernel knows it, is root's.
-fn system_owned(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(format!("/proc/{pid}/exe")).is_ok_and(|m| m.uid() == 0)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
-    }
-}
-
-/// The arguments of process `pid`, its own name left out.
-fn arguments(pid: u32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|bytes| {
-            bytes
-                .split(|b| *b == 0)
-                .skip(1)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Whether a shell with these arguments reads commands from a person: not when it runs a command
 /// string (`-c`, also in a cluster as `-ec`) or a script file, unless told `-i`.
 fn interactive(args: &[String]) -> bool {
@@ -186,26 +124,10 @@ fn interactive(args: &[String]) -> bool {
     true
 }
 
-/// The pid a test's shell writes into `file` (`echo $$ > file`), once it has: a test reads the
-/// process it started behind other processes.
-#[cfg(all(test, target_os = "linux"))]
-pub(crate) fn pid_written_to(file: &Path) -> u32 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(pid) = std::fs::read_to_string(file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            return pid;
-        }
-        assert!(std::time::Instant::now() < deadline, "the shell did not start");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::process::pid_written_to;
 
     #[test]
     fn shells_that_run_a_command_or_a_script_are_not_a_person() {

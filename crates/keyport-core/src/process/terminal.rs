@@ -15,6 +15,9 @@
 //! a program can still start a real terminal emulator where nobody looks (a display of its own,
 //! a window started iconified) or log in over SSH with a key it adds. docs/SECURITY.md says so.
 
+#[cfg(target_os = "linux")]
+use super::proc_fs::{exe_is_roots, exe_path, real_uid, same_mount_namespace, Stat};
+
 /// Terminal emulators by executable file name. Those built on a browser runtime (VS Code, Hyper,
 /// Tabby) are left out: their terminal host can be started without a window.
 const TERMINAL_EMULATORS: &[&str] = &[
@@ -84,85 +87,30 @@ pub fn leads_its_session(_pid: u32) -> bool {
 
 #[cfg(target_os = "linux")]
 fn hosts_a_visible_terminal(pid: u32) -> bool {
-    use std::os::unix::fs::MetadataExt;
     // A terminal emulator of the system: the file it runs, through the kernel's own link (not
     // the path the link names, which another mount namespace can put another file under), in
     // our mount namespace.
-    let exe_link = format!("/proc/{pid}/exe");
-    if let Ok(exe) = std::fs::read_link(&exe_link) {
+    if let Some(exe) = exe_path(pid) {
         let named = exe
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| TERMINAL_EMULATORS.contains(&n));
-        if named && same_mount_namespace(pid) && std::fs::metadata(&exe_link).is_ok_and(|m| m.uid() == 0) {
+        if named && same_mount_namespace(pid) && exe_is_roots(pid) {
             return true;
         }
     }
     // sshd's per-session process runs as the user and hides its executable (it is not dumpable);
     // the process above it, sshd's monitor, runs as root, and root's names are its own.
     let login_host = |pid: u32| {
-        owner(pid) == Some(0) && Stat::read(pid).is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
+        real_uid(pid) == Some(0) && Stat::read(pid).is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
     };
     login_host(pid) || (Stat::read(pid).is_some_and(|s| s.name.starts_with("sshd") && login_host(s.ppid)))
-}
-
-/// Whether process `pid` sees the same files as this one.
-#[cfg(target_os = "linux")]
-fn same_mount_namespace(pid: u32) -> bool {
-    let namespace = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/mnt")).ok();
-    namespace(&pid.to_string()).is_some_and(|theirs| Some(theirs) == namespace("self"))
-}
-
-/// The real uid of process `pid`.
-#[cfg(target_os = "linux")]
-fn owner(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// The fields of `/proc/<pid>/stat` this module reads.
-#[cfg(target_os = "linux")]
-#[derive(Debug)]
-struct Stat {
-    /// The command name (`comm`).
-    name: String,
-    ppid: u32,
-    session: u32,
-    /// The controlling terminal's device number; 0 for none.
-    tty: i64,
-}
-
-#[cfg(target_os = "linux")]
-impl Stat {
-    fn read(pid: u32) -> Option<Stat> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        Self::parse(&text)
-    }
-
-    fn parse(text: &str) -> Option<Stat> {
-        // The name (field 2) may hold spaces and parentheses; the fields after it are plain.
-        let open = text.find('(')?;
-        let close = text.rfind(')')?;
-        let name = text.get(open + 1..close)?.to_string();
-        let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-        Some(Stat {
-            name,
-            ppid: rest.get(1)?.parse().ok()?,
-            session: rest.get(3)?.parse().ok()?,
-            tty: rest.get(4)?.parse().ok()?,
-        })
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::process::pid_written_to;
 
     #[test]
     fn stat_lines_are_read_past_a_name_with_spaces_and_parentheses() {
@@ -196,7 +144,7 @@ mod tests {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let shell = crate::process::pid_written_to(&pid_file);
+        let shell = pid_written_to(&pid_file);
         let stat = Stat::read(shell).unwrap();
         let verdict = typed_in_a_terminal(shell);
         let _ = child.kill();

@@ -1,0 +1,152 @@
+//! Who asked for a token, as the kernel knew it when the request came: the program behind the
+//! shells and launchers it came through (`asker.rs`), its executable and its parent's, and
+//! whether the person typed the command at a terminal they see (`terminal.rs`). The audit records
+//! it, the consent question names it, the window shows it; none of them reads `/proc` itself.
+//!
+//! A process may call itself anything, so the path is what tells a real `git` from a copy of
+//! python named `git`; Keyport's own CLI, whose caller is the one that matters, is recognised by
+//! its executable file, not by its name.
+
+use super::asker::{asker, is_shell};
+use super::proc_fs::{comm, exe_path, parent_pid};
+use super::terminal::{leads_its_session, typed_in_a_terminal};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Program {
+    /// The executable's file name (or the process's command name when its executable is hidden).
+    pub name: Option<String>,
+    /// The path of its executable.
+    pub exe: Option<String>,
+    /// The path of the executable of the program that started it (a shell, an editor, …).
+    pub parent_exe: Option<String>,
+    pub pid: Option<u32>,
+    /// The shells and launchers it asked through ("sh", "env, sh").
+    pub through: Option<String>,
+    /// Keyport's CLI process that asked on its behalf, when one did.
+    pub cli_pid: Option<u32>,
+    /// A command typed at a terminal a person sees (`terminal.rs`): Keyport's CLI, or the program
+    /// that connected, started by a shell on that terminal or by the terminal itself.
+    pub at_the_terminal: bool,
+}
+
+impl Program {
+    /// The program that started this process: `keyport token` reading the keychain itself, on
+    /// behalf of the script or tool that ran it.
+    pub fn parent_of_this_process() -> Program {
+        #[cfg(unix)]
+        let parent = Some(std::os::unix::process::parent_id());
+        #[cfg(not(unix))]
+        let parent: Option<u32> = None;
+        Program::behind(parent, Some(std::process::id()))
+    }
+
+    /// The program at the other end of an agent connection from process `pid`. When that is
+    /// Keyport's own CLI, the program is its caller.
+    pub fn agent_peer(pid: Option<u32>) -> Program {
+        let Some(pid) = pid else {
+            return Program::default();
+        };
+        match exe_path(pid) {
+            Some(exe) if is_keyport_cli(&exe) => Program::behind(parent_pid(pid).or(Some(pid)), Some(pid)),
+            _ => Program::behind(Some(pid), None),
+        }
+    }
+
+    /// The program behind process `direct` (looked for through shells and launchers), which
+    /// Keyport's CLI `cli` may have been started by.
+    fn behind(direct: Option<u32>, cli: Option<u32>) -> Program {
+        let Some(direct) = direct else {
+            return Program {
+                cli_pid: cli,
+                ..Program::default()
+            };
+        };
+        let asker = asker(direct);
+        let exe = exe_path(asker.pid);
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        Program {
+            name: match exe.as_ref().and_then(|e| e.file_name()) {
+                Some(name) => Some(name.to_string_lossy().into_owned()),
+                None => comm(asker.pid),
+            },
+            exe: exe.as_ref().map(path),
+            parent_exe: parent_pid(asker.pid).and_then(exe_path).as_ref().map(path),
+            pid: Some(asker.pid),
+            through: asker.through_text(),
+            cli_pid: cli,
+            at_the_terminal: at_the_terminal(direct, cli),
+        }
+    }
+}
+
+/// `keyport token` at a shell prompt (the CLI, or the program connecting, was started by a shell
+/// on a terminal a person sees), or run by the terminal itself (`xterm -e keyport token …`).
+fn at_the_terminal(direct: u32, cli: Option<u32>) -> bool {
+    let on = cli.unwrap_or(direct);
+    let by_a_shell = exe_path(direct).is_some_and(|e| is_shell(&e));
+    let by_the_terminal = cli.is_some_and(leads_its_session);
+    (by_a_shell || by_the_terminal) && typed_in_a_terminal(on)
+}
+
+/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or one of the
+/// CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs for
+/// the forms it does not answer itself; the desktop app sits in the same directory). Compared as
+/// files, so a copy of another program named `keyport` is not taken for it.
+fn is_keyport_cli(exe: &Path) -> bool {
+    // Looked up once per process: the agent asks for every request, and the files only change
+    // when Keyport is reinstalled, which stops it.
+    static CLI: std::sync::OnceLock<Vec<FileId>> = std::sync::OnceLock::new();
+    let cli = CLI.get_or_init(|| {
+        let Ok(me) = std::env::current_exe() else {
+            return Vec::new();
+        };
+        crate::executables::own_clis(&me)
+            .iter()
+            .filter_map(|p| file_id(p))
+            .collect()
+    });
+    file_id(exe).is_some_and(|id| cli.contains(&id))
+}
+
+/// What tells two paths of the same file apart from two files: device and inode on Unix.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    Some(path.to_path_buf())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_this_process_and_its_parent() {
+        let me = Program::behind(Some(std::process::id()), None);
+        let exe = std::env::current_exe().unwrap();
+        // Asking the agent, this very executable is taken for Keyport's CLI: its caller is named.
+        let by_parent = Program::agent_peer(Some(std::process::id()));
+        assert_eq!(by_parent.pid, Some(std::os::unix::process::parent_id()));
+        assert_eq!(by_parent.cli_pid, Some(std::process::id()));
+        assert_eq!(me.name.as_deref(), exe.file_name().and_then(|n| n.to_str()));
+        assert_eq!(me.exe.as_deref(), exe.to_str());
+        assert!(me.parent_exe.is_some());
+        assert!(!me.at_the_terminal, "a test binary is no shell");
+        assert!(comm(std::process::id()).is_some_and(|c| !c.is_empty()));
+        assert_eq!(
+            parent_pid(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
+        assert_eq!(Program::agent_peer(None), Program::default());
+    }
+}
