@@ -26,6 +26,8 @@
 //! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
 //! - `integrations`: git's credential helper against a real git server, `exec`, header and SASL
 //!   formats, rules and defaults, completions and man pages.
+//! - `kubectl`: kubectl's exec credential plugin with the documented kubeconfig entry, against an
+//!   HTTPS stand-in for a cluster that checks the bearer: the ID token, refreshed by its own expiry.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //! - `ssh`: a forwarded agent (`keyport ssh`) to a real OpenSSH server whose session plays the
 //!   remote machine: tokens, formats, `exec`, `list` and git there; refusals and failures.
@@ -43,6 +45,7 @@ mod failures;
 mod faults;
 mod hygiene;
 mod integrations;
+mod kubectl;
 mod local_user;
 mod mcp;
 mod mcp_hostile;

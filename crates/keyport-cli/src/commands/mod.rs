@@ -114,10 +114,11 @@ pub async fn run(args: Args) -> Result<()> {
             min_ttl,
             json,
             format,
+            token_use,
             user,
             resource,
         } => {
-            let format = if json { Format::Json } else { format };
+            let format = if json { Format::Json } else { format }.resolve(token_use)?;
             let account = match resource {
                 Some(url) => Some(keyport.account_for_resource(&url)?),
                 None => account,

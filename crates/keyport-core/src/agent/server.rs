@@ -13,7 +13,7 @@ use super::sweep_backoff::SweepBackoff;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
-use crate::model::AccountId;
+use crate::model::{AccountId, TokenUse};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
@@ -284,10 +284,13 @@ impl Agent {
 
     async fn answer(&self, request: Request, caller: &Caller) -> Answer {
         match self.consented_token(&request, caller).await {
-            Ok((account, tokens, usage)) => {
-                self.keyport.audit().record(&usage);
-                Answer::Token(account.issue(tokens.access_token))
-            }
+            Ok((account, tokens, usage)) => match account.issue_from(tokens, request.token_use) {
+                Ok(issued) => {
+                    self.keyport.audit().record(&usage);
+                    Answer::Token(issued)
+                }
+                Err(e) => Answer::from(&e),
+            },
             Err(e) => Answer::from(&e),
         }
     }
@@ -311,6 +314,7 @@ impl Agent {
                 let request = Request {
                     account: account.id.into(),
                     min_ttl: ask.min_ttl,
+                    token_use: TokenUse::Access,
                     claim: Some(ask.claim),
                 };
                 self.answer(request, caller).await
@@ -443,7 +447,9 @@ impl Agent {
             consented = Some(account.id.clone());
             reference = account.id.into();
         }
-        let (account, tokens) = self.token(&reference, request.min_ttl).await?;
+        let (account, tokens) = self
+            .token_for(&reference, request.min_ttl, request.token_use)
+            .await?;
         // Its id, looked up again, could have become another account's name meanwhile (the
         // account removed during the question): only the account asked about goes out.
         if consented.is_some_and(|id| id != account.id) {
@@ -463,6 +469,29 @@ impl Agent {
             });
         }
         Ok((account, tokens, usage))
+    }
+
+    /// [`Agent::token`], with an ID token good for `min_ttl` too when `token_use` asks for one.
+    async fn token_for(
+        &self,
+        reference: &str,
+        min_ttl: u64,
+        token_use: TokenUse,
+    ) -> Result<(Account, TokenSet)> {
+        let (account, tokens) = self.token(reference, min_ttl).await?;
+        if token_use.is_access() || !tokens.id_token_needs_refresh(min_ttl, now()) {
+            return Ok((account, tokens));
+        }
+        let _gate = self.slow_path.lock().await;
+        let (account, tokens) = self
+            .keyport
+            .token_set_for(&account.id, min_ttl, token_use)
+            .await?;
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache
+            .tokens
+            .insert(account.id.clone(), (account.clone(), tokens.clone()));
+        Ok((account, tokens))
     }
 
     /// From memory when the cached token is still good enough, else through the core (keychain,
