@@ -3,6 +3,8 @@
 //! real OpenID Connect server we did not write), and a scripted browser completing its login.
 //!
 //! Index:
+//! - `activation`: the agent started by the first request (socket activation, with systemd's own
+//!   `systemd-socket-activate`), served from memory from then on, gone when idle.
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
@@ -36,6 +38,7 @@
 //!
 //! Shared fixtures are in the `keyport-test-support` crate (`crates/keyport-test-support`).
 
+mod activation;
 mod agent;
 mod connect;
 mod crashes;

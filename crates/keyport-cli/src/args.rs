@@ -189,7 +189,13 @@ pub enum Command {
     },
     /// Serve tokens from memory to `keyport token` until stopped, and refresh them ahead of
     /// expiry (the desktop app does this while it runs; this is for machines without it).
-    Agent,
+    Agent {
+        /// Leave after this long without a request or a refresh under way (`90s`, `10m`, `1h`;
+        /// `0`: never). Default: 10m when systemd started it for a connection (socket activation:
+        /// the next request starts it again), else never.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        idle_exit: Option<std::time::Duration>,
+    },
     /// Be a local (stdio) MCP server for an MCP client, forwarding to the remote MCP server at
     /// URL with a valid token on every request: `{"command": "keyport", "args": ["mcp", URL]}`.
     /// Signs in first when no account is connected for that server (the browser opens; messages
@@ -319,6 +325,25 @@ pub enum ProvidersAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "expected a duration such as 90s, 10m or 1h, got \"{text}\""
+            ))
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 90s, 10m or 1h, got \"{text}\""))?;
+    Ok(std::time::Duration::from_secs(n.saturating_mul(scale)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
