@@ -429,7 +429,7 @@ fn completions_offer_accounts_and_man_pages_are_generated() {
 }
 
 /// The fenced blocks of `language` in docs/integrations.md.
-fn doc_blocks(language: &str) -> Vec<String> {
+pub(crate) fn doc_blocks(language: &str) -> Vec<String> {
     let doc =
         std::fs::read_to_string(keyport_test_support::repo_root().join("docs/integrations.md")).unwrap();
     let fence = format!("```{language}\n");

@@ -3,6 +3,8 @@
 //! real OpenID Connect server we did not write), and a scripted browser completing its login.
 //!
 //! Index:
+//! - `activation`: the agent started by the first request (socket activation, with systemd's own
+//!   `systemd-socket-activate`), served from memory from then on, gone when idle.
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
@@ -26,6 +28,8 @@
 //! - `crashes`: kill -9 at random points; the keychain and the account file stay consistent.
 //! - `integrations`: git's credential helper against a real git server, `exec`, header and SASL
 //!   formats, rules and defaults, completions and man pages.
+//! - `kubectl`: kubectl's exec credential plugin with the documented kubeconfig entry, against an
+//!   HTTPS stand-in for a cluster that checks the bearer: the ID token, refreshed by its own expiry.
 //! - `hygiene`: no secret in logs (at trace level), errors, or Keyport's files.
 //! - `ssh`: a forwarded agent (`keyport ssh`) to a real OpenSSH server whose session plays the
 //!   remote machine: tokens, formats, `exec`, `list` and git there; refusals and failures.
@@ -34,6 +38,7 @@
 //!
 //! Shared fixtures are in the `keyport-test-support` crate (`crates/keyport-test-support`).
 
+mod activation;
 mod agent;
 mod connect;
 mod crashes;
@@ -43,6 +48,7 @@ mod failures;
 mod faults;
 mod hygiene;
 mod integrations;
+mod kubectl;
 mod local_user;
 mod mcp;
 mod mcp_hostile;

@@ -251,13 +251,7 @@ fn through_the_organizations_identity_provider_an_id_jag_signs_in_with_no_browse
          scopes = [\"openid\", \"email\", \"offline_access\"]\nauthorization_params = {{ prompt = \"consent\" }}\n",
         idp.issuer
     ));
-    let person: Run = env
-        .command(&["connect", "corp", "--json", "--timeout", "30"])
-        .env("KEYPORT_TEST_LOGIN", "alice")
-        .output()
-        .unwrap()
-        .into();
-    let person = person.ok().json()["id"].as_str().unwrap().to_string();
+    let person = env.connect_to("corp", "alice");
     let server = McpServer::start_with(
         4,
         &[

@@ -2,7 +2,7 @@
 // like a strict production server: PKCE (S256) required, refresh tokens rotated for public clients
 // (reusing a spent one revokes the grant), RFC 7009 revocation, introspection, RFC 9207 `iss`.
 //
-// Usage: node server.mjs   (environment: PORT=0, ACCESS_TOKEN_TTL=60, CLIENT_ID=keyport-test)
+// Usage: node server.mjs   (environment: PORT=0, ACCESS_TOKEN_TTL=60, ID_TOKEN_TTL=3600, CLIENT_ID=keyport-test)
 // Device authorization grant (RFC 8628) at /device/auth; client `keyport-short-device` gets codes
 // that expire after 3 s, to test expiry.
 // Clients: CLIENT_ID (public, PKCE), keyport-client-secret-post and keyport-client-secret-basic
@@ -172,7 +172,7 @@ server.listen(port, '127.0.0.1', () => {
       AccessToken: ttl,
       ClientCredentials: ttl,
       AuthorizationCode: 60,
-      IdToken: 3600,
+      IdToken: Number(process.env.ID_TOKEN_TTL ?? 3600),
       RefreshToken: 24 * 3600,
       Grant: 24 * 3600,
       Interaction: 600,

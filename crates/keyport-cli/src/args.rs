@@ -92,9 +92,14 @@ pub enum Command {
         /// The same as --format json.
         #[arg(long, conflicts_with = "format")]
         json: bool,
-        /// How to print it. `raw` ends without a line break unless stdout is a terminal.
+        /// How to print it. `raw` ends without a line break unless stdout is a terminal; `kubectl`
+        /// is the ExecCredential of kubectl's exec credential plugin (docs/integrations.md).
         #[arg(long, value_enum, default_value_t = Format::Raw)]
         format: Format,
+        /// Which token: `access`, or `id`, the account's OpenID Connect ID token (refreshed by its
+        /// own expiry). Default: `id` with --format kubectl, else `access`.
+        #[arg(long = "use", value_enum, value_name = "TOKEN")]
+        token_use: Option<Use>,
         /// The user name of the SASL formats (default: the account's nickname, usually the mail
         /// address).
         #[arg(long)]
@@ -184,7 +189,13 @@ pub enum Command {
     },
     /// Serve tokens from memory to `keyport token` until stopped, and refresh them ahead of
     /// expiry (the desktop app does this while it runs; this is for machines without it).
-    Agent,
+    Agent {
+        /// Leave after this long without a request or a refresh under way (`90s`, `10m`, `1h`;
+        /// `0`: never). Default: 10m when systemd started it for a connection (socket activation:
+        /// the next request starts it again), else never.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        idle_exit: Option<std::time::Duration>,
+    },
     /// Be a local (stdio) MCP server for an MCP client, forwarding to the remote MCP server at
     /// URL with a valid token on every request: `{"command": "keyport", "args": ["mcp", URL]}`.
     /// Signs in first when no account is connected for that server (the browser opens; messages
@@ -316,6 +327,25 @@ pub enum ProvidersAction {
     },
 }
 
+/// `90s`, `10m`, `1h`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "expected a duration such as 90s, 10m or 1h, got \"{text}\""
+            ))
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 90s, 10m or 1h, got \"{text}\""))?;
+    Ok(std::time::Duration::from_secs(n.saturating_mul(scale)))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Raw,
@@ -323,19 +353,46 @@ pub enum Format {
     Json,
     Xoauth2,
     Oauthbearer,
+    Kubectl,
 }
 
-impl From<Format> for keyport_core::TokenFormat {
-    fn from(f: Format) -> Self {
+impl Format {
+    /// The core's format and the token it shows: kubectl's names the version kubectl asked for
+    /// in `KUBERNETES_EXEC_INFO`, and takes the ID token unless told otherwise.
+    pub fn resolve(
+        self,
+        token_use: Option<Use>,
+    ) -> keyport_core::Result<(keyport_core::TokenFormat, keyport_core::TokenUse)> {
         use keyport_core::TokenFormat as T;
-        match f {
+        let format = match self {
             Format::Raw => T::Raw,
             Format::Header => T::Header,
             Format::Json => T::Json,
             Format::Xoauth2 => T::Xoauth2,
             Format::Oauthbearer => T::Oauthbearer,
-        }
+            Format::Kubectl => {
+                let sent = std::env::var("KUBERNETES_EXEC_INFO").ok();
+                T::Kubectl(keyport_core::exec_info(sent.as_deref())?.api)
+            }
+        };
+        let default = match self {
+            Format::Kubectl => Use::Id,
+            _ => Use::Access,
+        };
+        let token_use = match token_use.unwrap_or(default) {
+            Use::Access => keyport_core::TokenUse::Access,
+            Use::Id => keyport_core::TokenUse::Id,
+        };
+        Ok((format, token_use))
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Use {
+    /// The access token (what APIs take).
+    Access,
+    /// The OpenID Connect ID token (what a cluster that signs people in with OpenID takes).
+    Id,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

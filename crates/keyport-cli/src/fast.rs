@@ -1,11 +1,12 @@
 //! The hot path: `keyport token …` answered by a running agent, in the small `keyport`
 //! executable. Programs call `keyport token` far more than anything else, and loading the full
 //! command (clap's whole command tree, a log filter, a runtime) costs more than asking the agent.
-//! Only the plain forms are taken here (an account, `--min-ttl`, `--json`, `--format`, `--user`);
+//! Only the plain forms are taken here (an account, `--min-ttl`, `--json`, `--format`, `--use`,
+//! `--user`);
 //! anything else (help, `--`, an unknown flag, logging asked for, no agent) goes to
 //! `keyport-full`, which parses everything and gives the same answers.
 
-use crate::args::Format;
+use crate::args::{Format, Use};
 use crate::exit::Exit;
 use std::ffi::OsString;
 
@@ -15,6 +16,7 @@ struct Request<'a> {
     account: Option<&'a str>,
     min_ttl: u64,
     format: Format,
+    token_use: Option<Use>,
     user: Option<&'a str>,
 }
 
@@ -29,7 +31,9 @@ pub fn token(args: &[OsString]) -> Option<Exit> {
     // statically linked `keyport` must not load (docs/BENCHMARKS.md): the full command does it.
     std::env::var_os("KEYPORT_HOME").or_else(|| std::env::var_os("HOME"))?;
     let r = parse(args)?;
-    crate::commands::token::through_agent(r.account, r.min_ttl, r.format, r.user)
+    // A malformed KUBERNETES_EXEC_INFO is the full command's to report.
+    let format = r.format.resolve(r.token_use).ok()?;
+    crate::commands::token::through_agent(r.account, r.min_ttl, format, r.user)
 }
 
 fn parse(args: &[OsString]) -> Option<Request<'_>> {
@@ -41,6 +45,7 @@ fn parse(args: &[OsString]) -> Option<Request<'_>> {
         account: None,
         min_ttl: keyport_core::DEFAULT_MIN_TTL_SECS,
         format: Format::Raw,
+        token_use: None,
         user: None,
     };
     let mut json = false;
@@ -55,6 +60,7 @@ fn parse(args: &[OsString]) -> Option<Request<'_>> {
             "--min-ttl" => r.min_ttl = value()?.parse().ok()?,
             "--format" => r.format = clap::ValueEnum::from_str(value()?, false).ok()?,
             "--user" => r.user = Some(value()?),
+            "--use" => r.token_use = Some(clap::ValueEnum::from_str(value()?, false).ok()?),
             "--json" if inline.is_none() => json = true,
             _ if !arg.starts_with('-') && r.account.is_none() => r.account = Some(arg),
             _ => return None,
@@ -104,6 +110,11 @@ mod tests {
             parsed(&["token", "--json", "github", "--user", "a@b"]),
             Some((gh, 300, Format::Json, Some("a@b".into())))
         );
+        assert_eq!(
+            parse(&["keyport", "token", "sso", "--format", "kubectl", "--use", "access"].map(OsString::from))
+                .map(|r| (r.format, r.token_use)),
+            Some((Format::Kubectl, Some(Use::Access)))
+        );
         for no in [
             &["list"][..],
             &["token", "--help"],
@@ -112,6 +123,7 @@ mod tests {
             &["token", "--format", "xml"],
             &["token", "--min-ttl"],
             &["token", "--json=1"],
+            &["token", "--use", "refresh"],
             &["token", "--json", "--format", "header"],
         ] {
             assert_eq!(parsed(no), None, "{no:?}");

@@ -65,7 +65,7 @@ pub fn run() -> ExitCode {
     complete::answer_if_asked();
     let args = args::Args::parse();
     output::init_logging();
-    let runtime = if matches!(args.command, args::Command::Agent) {
+    let runtime = if matches!(args.command, args::Command::Agent { .. }) {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
     } else {
         tokio::runtime::Builder::new_current_thread().enable_all().build()

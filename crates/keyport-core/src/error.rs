@@ -117,6 +117,10 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    /// A program asked for the account's OpenID Connect ID token, and there is none to give.
+    #[error("{account} has no ID token: {reason}")]
+    NoIdToken { account: String, reason: String },
+
     #[error(
         "{provider} offers no token revocation; revoke Keyport's access in your {provider} account settings"
     )]
@@ -206,7 +210,9 @@ impl Error {
             | Error::ProviderExists(_)
             | Error::Catalog { .. }
             | Error::Config { .. } => ErrorKind::Usage,
-            Error::Unsupported(_) | Error::NoRevocation { .. } => ErrorKind::Unsupported,
+            Error::Unsupported(_) | Error::NoRevocation { .. } | Error::NoIdToken { .. } => {
+                ErrorKind::Unsupported
+            }
             Error::UnsafePath { .. } => ErrorKind::Unsafe,
             Error::Refused { .. }
             | Error::CallerChanged { .. }

@@ -31,15 +31,15 @@ mod store;
 mod text;
 mod view;
 
-pub use agent::DEFAULT_CONSENT_TIMEOUT;
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
+pub use agent::{DEFAULT_CONSENT_TIMEOUT, DEFAULT_IDLE_EXIT};
 pub use agent_link::address::{fresh_forward_path, AgentAddress};
 #[cfg(unix)]
 pub use agent_link::client::{open_forward, Forwarding};
 pub use catalog::{Catalog, Provider, RedirectKind, Variable};
 pub use error::{describe, Error, ErrorKind, KeychainError, KeychainProblem, ProviderError, Refusal, Result};
 pub use executables::{full_cli, full_cli_places, FullCli, CLI, FULL_CLI};
-pub use model::{now, AccountId, Issued, ProviderId};
+pub use model::{now, AccountId, Issued, ProviderId, TokenUse};
 pub use model::{Connection, EndpointSet, Integration, Quirks, RevocationStyle, TokenAuthMethod};
 pub use ops::choose::choose_reference;
 pub use ops::{
@@ -60,6 +60,7 @@ pub use store::home::Home;
 pub use store::lock::FileLock;
 pub use store::ssh_forwards::add as add_ssh_forward;
 pub use text::escape_controls;
+pub use view::exec_credential::{exec_info, ExecApi, ExecInfo};
 pub use view::token_format::{render as render_token, IssuedToken, TokenFormat};
 pub use view::{relative, support_matrix, variables_text, AccountSummary, ProviderSummary};
 

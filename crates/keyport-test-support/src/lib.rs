@@ -49,15 +49,25 @@ pub fn keyport_bin() -> PathBuf {
 /// Starts `node <script>` on port 0 with `vars`, and returns it with the JSON line it announces
 /// itself with on stdout (its address).
 pub fn start_node_server(script: &Path, vars: &[(&str, &str)]) -> (std::process::Child, serde_json::Value) {
+    start_server(Path::new("node"), script, vars)
+}
+
+/// Starts `program <script>` on port 0 with `vars`, and returns it with the JSON line it
+/// announces itself with on stdout.
+pub fn start_server(
+    program: &Path,
+    script: &Path,
+    vars: &[(&str, &str)],
+) -> (std::process::Child, serde_json::Value) {
     use std::io::BufRead;
-    let mut child = Command::new("node")
+    let mut child = Command::new(program)
         .arg(script)
         .env("PORT", "0")
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("node is installed");
+        .unwrap_or_else(|e| panic!("{} could not start: {e}", program.display()));
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -122,8 +132,14 @@ impl From<Output> for Run {
 impl Env {
     /// A fresh home; the provider issues access tokens valid for `access_token_ttl` seconds.
     pub fn new(access_token_ttl: u64) -> Self {
+        Self::with_provider(access_token_ttl, &[])
+    }
+
+    /// Like [`Env::new`], with more of the provider's environment (`ID_TOKEN_TTL`, …: see
+    /// tests/oidc-server/server.mjs).
+    pub fn with_provider(access_token_ttl: u64, vars: &[(&str, &str)]) -> Self {
         let keychain = SessionKeychain::start();
-        let server = OidcServer::start(access_token_ttl);
+        let server = OidcServer::start_with(access_token_ttl, vars);
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join("config")).unwrap();
         std::fs::write(
@@ -192,8 +208,13 @@ impl Env {
 
     /// Connects `login` at the demo provider and returns the new account id.
     pub fn connect(&self, login: &str) -> String {
+        self.connect_to("demo", login)
+    }
+
+    /// Connects `login` at `provider` (one of this home's catalog) and returns the new account id.
+    pub fn connect_to(&self, provider: &str, login: &str) -> String {
         let run: Run = self
-            .command(&["connect", "demo", "--json", "--timeout", "30"])
+            .command(&["connect", provider, "--json", "--timeout", "30"])
             .env("KEYPORT_TEST_LOGIN", login)
             .output()
             .unwrap()

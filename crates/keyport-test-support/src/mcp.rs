@@ -124,7 +124,6 @@ pub(crate) fn start_announcing(
     script: &str,
     vars: &[(&str, &str)],
 ) -> (std::process::Child, serde_json::Value) {
-    use std::io::BufRead;
     let root = super::repo_root();
     let python = root.join(".tools/mcp-venv/bin/python");
     assert!(
@@ -132,18 +131,5 @@ pub(crate) fn start_announcing(
         "{} is missing: scripts/install-deps installs the MCP SDK there",
         python.display()
     );
-    let mut child = std::process::Command::new(python)
-        .arg(root.join("tests/mcp-server").join(script))
-        .env("PORT", "0")
-        .envs(vars.iter().copied())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script} announced {line:?}: {e}"));
-    (child, info)
+    super::start_server(&python, &root.join("tests/mcp-server").join(script), vars)
 }

@@ -114,10 +114,11 @@ pub async fn run(args: Args) -> Result<()> {
             min_ttl,
             json,
             format,
+            token_use,
             user,
             resource,
         } => {
-            let format = if json { Format::Json } else { format };
+            let format = if json { Format::Json } else { format }.resolve(token_use)?;
             let account = match resource {
                 Some(url) => Some(keyport.account_for_resource(&url)?),
                 None => account,
@@ -189,13 +190,16 @@ pub async fn run(args: Args) -> Result<()> {
             timeout,
             client,
         } => mcp::bridge(keyport, &url, account, timeout, own_client(&client)?).await,
-        Command::Agent => {
+        Command::Agent { idle_exit } => {
             let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
-            crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
+            // Started by systemd for a connection, nobody reads it; by hand, it says how to stop.
+            if std::env::var_os("LISTEN_FDS").is_none() {
+                crate::note!("keyport: serving tokens from memory; stop with Ctrl-C");
+            }
             // On a worker thread, not the thread that waits here: a connection accepted there is
             // then served on the same thread, with no hand-over to another one first (as in the
             // app, whose agent is spawned on its runtime).
-            tokio::spawn(agent.serve())
+            tokio::spawn(agent.serve_until_idle(idle_exit))
                 .await
                 .expect("the agent does not panic")
         }
@@ -232,7 +236,7 @@ fn desktop_only(keyport: &Keyport, command: &Command) -> Result<()> {
             | Command::Providers { .. }
             | Command::Completions { .. }
             | Command::Man { .. }
-            | Command::Agent
+            | Command::Agent { .. }
             | Command::Ssh { .. }
     );
     if here || !keyport.uses_another_machines_accounts()? {

@@ -1,9 +1,8 @@
 //! `keyport token`: the hot path. Which account (an argument, `KEYPORT_ACCOUNT`, a rule), then the
 //! running agent if there is one, else the keychain; the same output and exit codes either way.
 
-use crate::args::Format;
 use crate::exit::Exit;
-use keyport_core::{Answer, ErrorKind, Home, Issued, IssuedToken, Keyport, Result};
+use keyport_core::{Answer, ErrorKind, Home, Issued, IssuedToken, Keyport, Result, TokenFormat, TokenUse};
 use std::io::{IsTerminal, Write};
 
 /// The reference a `token`, `exec` or `git-credential` means: `given`, else `KEYPORT_ACCOUNT`,
@@ -19,27 +18,28 @@ pub async fn keychain_path(
     keyport: &Keyport,
     account: Option<&str>,
     min_ttl: u64,
-    format: Format,
+    (format, token_use): (TokenFormat, TokenUse),
     user: Option<&str>,
 ) -> Result<()> {
     let reference = reference(keyport.home(), account)?;
-    let issued = keyport.token(&reference, min_ttl).await?;
+    let issued = keyport.token_for(&reference, min_ttl, token_use).await?;
     print_issued(format, &issued, user);
     Ok(())
 }
 
 /// `token`'s output, the same whether the agent or the keychain supplied it. A bare token ends
 /// with a line break only on a terminal, so `$(keyport token)` and files get the token alone.
-fn print_issued(format: Format, issued: &Issued, user: Option<&str>) {
+fn print_issued(format: TokenFormat, issued: &Issued, user: Option<&str>) {
     let shown = IssuedToken {
         token: &issued.token,
+        token_use: issued.token_use,
         account: &issued.account,
         expires_at: issued.expires_at,
         metadata: &issued.metadata,
         user: user.unwrap_or(&issued.nickname),
     };
-    let mut text = keyport_core::render_token(format.into(), &shown);
-    if format != Format::Raw || std::io::stdout().is_terminal() {
+    let mut text = keyport_core::render_token(format, &shown);
+    if format != TokenFormat::Raw || std::io::stdout().is_terminal() {
         text.push('\n');
     }
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -66,13 +66,13 @@ pub fn route_from_env() -> keyport_core::TokenRoute {
 pub fn through_agent(
     account: Option<&str>,
     min_ttl: u64,
-    format: Format,
+    (format, token_use): (TokenFormat, TokenUse),
     user: Option<&str>,
 ) -> Option<Exit> {
     let home = Home::from_env().ok()?;
     let reference = reference(&home, account).ok()?;
     let agent = keyport_core::agent_address(&home);
-    let answer = match keyport_core::ask_agent(&agent, &reference, min_ttl) {
+    let answer = match keyport_core::ask_agent(&agent, &reference, min_ttl, token_use) {
         Ok(answer) => answer?,
         Err(e) => {
             crate::output::report(&e);

@@ -8,8 +8,11 @@
 //! - `server`: the [`Agent`] (Unix only; elsewhere it says so and the CLI reads the keychain).
 //! - `asking`: asking the user before a program it has not seen gets a token (the app's agent).
 //! - `terminal`: whether a caller is the person at a terminal they see (then nobody is asked).
+//! - `activation`: the listening socket systemd passes (socket activation).
 //! - `sweep_backoff`: how long the background refresh leaves an account alone after it failed.
 
+#[cfg(unix)]
+mod activation;
 pub(crate) mod asking;
 mod caller;
 #[cfg(unix)]
@@ -35,6 +38,13 @@ mod server {
         }
 
         pub async fn serve(self: Arc<Self>) -> Result<()> {
+            self.serve_until_idle(None).await
+        }
+
+        pub async fn serve_until_idle(
+            self: Arc<Self>,
+            _idle_exit: Option<std::time::Duration>,
+        ) -> Result<()> {
             Err(Error::Unsupported(
                 "the token agent needs Unix sockets, which this system does not have".into(),
             ))
@@ -46,3 +56,6 @@ pub use crate::agent_link::client::{ask_agent, show_device_code};
 pub use crate::agent_link::protocol::{Answer, DeviceCode};
 pub use asking::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use server::Agent;
+
+/// How long an agent systemd started stays without a request (`keyport agent --idle-exit`).
+pub const DEFAULT_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(600);

@@ -13,7 +13,7 @@ use super::sweep_backoff::SweepBackoff;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
-use crate::model::AccountId;
+use crate::model::{AccountId, TokenUse};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::process::Program;
 use crate::serving::AcceptGuard;
@@ -23,6 +23,7 @@ use crate::store::lock::FileLock;
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -71,6 +72,51 @@ pub struct Agent {
     consent: Option<Consent>,
     /// The forwarding sockets open now, by path; the standing ones by destination too.
     forwards: Mutex<Forwards>,
+    /// Connections open, and when the last one ended: whether the agent is idle.
+    activity: Activity,
+}
+
+struct Activity {
+    open: AtomicUsize,
+    last: Mutex<std::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            open: AtomicUsize::new(0),
+            last: Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+impl Activity {
+    /// How long since a connection last began or ended (or the agent started).
+    fn since(&self) -> Duration {
+        self.last.lock().expect("activity lock").elapsed()
+    }
+
+    fn touch(&self) {
+        *self.last.lock().expect("activity lock") = std::time::Instant::now();
+    }
+}
+
+/// One open connection, counted while it lives.
+struct Busy<'a>(&'a Activity);
+
+impl<'a> Busy<'a> {
+    fn new(activity: &'a Activity) -> Self {
+        activity.open.fetch_add(1, Ordering::SeqCst);
+        activity.touch();
+        Busy(activity)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Default)]
@@ -98,15 +144,33 @@ impl Agent {
             uid: unsafe { libc::geteuid() },
             consent,
             forwards: Mutex::default(),
+            activity: Activity::default(),
         })
     }
 
     /// Binds the socket (replacing a stale one) and serves until the task is dropped. Fails if
-    /// another agent already answers there.
+    /// another agent that asks already answers there; one that does not ask (`keyport agent`,
+    /// started by hand or by systemd) steps aside for the app's (see [`take_over`]).
     pub async fn serve(self: Arc<Self>) -> Result<()> {
+        self.serve_until_idle(None).await
+    }
+
+    /// Like [`Agent::serve`], on the socket systemd passed when there is one (socket activation,
+    /// see `activation`), and leaving after `idle_exit` without a connection or a refresh under
+    /// way: `None` is [`DEFAULT_IDLE_EXIT`] for an activated agent (systemd starts it again at the
+    /// next connection, which waits in the socket meanwhile) and never for one started by hand;
+    /// zero is never.
+    pub async fn serve_until_idle(self: Arc<Self>, idle_exit: Option<Duration>) -> Result<()> {
         // Tokens are about to be kept in this process's memory, for as long as it runs.
         crate::process_guard::forbid_memory_reads();
         let path = self.keyport.home().agent_socket();
+        let passed = super::activation::passed_listener(&path)?;
+        let idle_exit = match (idle_exit, &passed) {
+            (Some(d), _) if d.is_zero() => None,
+            (Some(d), _) => Some(d),
+            (None, Some(_)) => Some(super::DEFAULT_IDLE_EXIT),
+            (None, None) => None,
+        };
         // An agent that asks says so for as long as it serves: the CLI then hands out no token
         // but through it, even when it cannot reach this socket (another XDG_RUNTIME_DIR).
         let _asking = match &self.consent {
@@ -116,8 +180,22 @@ impl Agent {
             ),
             None => None,
         };
-        let listener = bind(&path)?;
-        tracing::info!(socket = %path.display(), "token agent listening");
+        let listener = match passed {
+            Some(listener) => {
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|e| Error::io("listen on", &path, e))?;
+                UnixListener::from_std(listener).map_err(|e| Error::io("listen on", &path, e))?
+            }
+            None => match bind(&path) {
+                Err(Error::AgentRunning(_)) if self.consent.is_some() => take_over(&path)?,
+                other => other?,
+            },
+        };
+        // Which file is ours: once another agent's replaces it (the app taking over), this one
+        // finishes what it serves and leaves.
+        let ours = std::fs::metadata(&path).map(|m| m.ino()).ok();
+        tracing::info!(socket = %path.display(), activated = ours.is_some() && idle_exit.is_some(), "token agent listening");
         let sweeper = tokio::spawn(self.clone().sweep());
         let _sweeper = AbortOnDrop(sweeper);
         for host in crate::store::ssh_forwards::hosts(self.keyport.home()) {
@@ -128,8 +206,50 @@ impl Agent {
                 tracing::warn!(host = %crate::text::escape_controls(&host), error = %e, "could not open a standing forward");
             }
         }
-        accept(Arc::downgrade(&self), listener, Origin::Local).await;
+        tokio::select! {
+            () = accept(Arc::downgrade(&self), listener, Origin::Local) => {}
+            () = self.until_replaced(&path, ours) => {
+                tracing::info!(socket = %path.display(), "another agent serves the socket now; leaving");
+            }
+            () = self.until_idle(idle_exit) => {
+                tracing::info!(idle_s = idle_exit.unwrap_or_default().as_secs(), "idle; leaving until the next request");
+            }
+        }
         Ok(())
+    }
+
+    /// Returns once nothing happened for `idle` (never without one): no connection open, none
+    /// for that long, no forwarding socket (another machine may come back to it), no refresh
+    /// under way.
+    async fn until_idle(&self, idle: Option<Duration>) {
+        let Some(idle) = idle else {
+            return std::future::pending().await;
+        };
+        let tick = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        loop {
+            tokio::time::sleep(tick).await;
+            let quiet = self.activity.open.load(Ordering::SeqCst) == 0
+                && self.activity.since() >= idle
+                && self.forwards.lock().expect("forwards lock").open == 0
+                && self.slow_path.try_lock().is_ok();
+            if quiet {
+                return;
+            }
+        }
+    }
+
+    /// Returns once the socket file at `path` is no longer `ours` (and no connection is open).
+    async fn until_replaced(&self, path: &Path, ours: Option<u64>) {
+        let Some(ours) = ours else {
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = std::fs::metadata(path).map(|m| m.ino()).ok();
+            if now != Some(ours) && self.activity.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+        }
     }
 
     /// Makes a forwarding socket for `ask.destination` and serves it. A standing one is kept by
@@ -174,6 +294,7 @@ impl Agent {
     }
 
     async fn connection(self: Arc<Self>, mut stream: UnixStream, origin: Origin) {
+        let _busy = Busy::new(&self.activity);
         let Ok(cred) = stream.peer_cred() else { return };
         if cred.uid() != self.uid {
             tracing::warn!(uid = cred.uid(), "refused a token request from another user");
@@ -285,10 +406,13 @@ impl Agent {
 
     async fn answer(&self, request: Request, caller: &Caller) -> Answer {
         match self.consented_token(&request, caller).await {
-            Ok((account, tokens, usage)) => {
-                self.keyport.audit().record(&usage);
-                Answer::Token(account.issue(tokens.access_token))
-            }
+            Ok((account, tokens, usage)) => match account.issue_from(tokens, request.token_use) {
+                Ok(issued) => {
+                    self.keyport.audit().record(&usage);
+                    Answer::Token(issued)
+                }
+                Err(e) => Answer::from(&e),
+            },
             Err(e) => Answer::from(&e),
         }
     }
@@ -312,6 +436,7 @@ impl Agent {
                 let request = Request {
                     account: account.id.into(),
                     min_ttl: ask.min_ttl,
+                    token_use: TokenUse::Access,
                     claim: Some(ask.claim),
                 };
                 self.answer(request, caller).await
@@ -444,7 +569,9 @@ impl Agent {
             consented = Some(account.id.clone());
             reference = account.id.into();
         }
-        let (account, tokens) = self.token(&reference, request.min_ttl).await?;
+        let (account, tokens) = self
+            .token_for(&reference, request.min_ttl, request.token_use)
+            .await?;
         // Its id, looked up again, could have become another account's name meanwhile (the
         // account removed during the question): only the account asked about goes out.
         if consented.is_some_and(|id| id != account.id) {
@@ -464,6 +591,29 @@ impl Agent {
             });
         }
         Ok((account, tokens, usage))
+    }
+
+    /// [`Agent::token`], with an ID token good for `min_ttl` too when `token_use` asks for one.
+    async fn token_for(
+        &self,
+        reference: &str,
+        min_ttl: u64,
+        token_use: TokenUse,
+    ) -> Result<(Account, TokenSet)> {
+        let (account, tokens) = self.token(reference, min_ttl).await?;
+        if token_use.is_access() || !tokens.id_token_needs_refresh(min_ttl, now()) {
+            return Ok((account, tokens));
+        }
+        let _gate = self.slow_path.lock().await;
+        let (account, tokens) = self
+            .keyport
+            .token_set_for(&account.id, min_ttl, token_use)
+            .await?;
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache
+            .tokens
+            .insert(account.id.clone(), (account.clone(), tokens.clone()));
+        Ok((account, tokens))
     }
 
     /// From memory when the cached token is still good enough, else through the core (keychain,
@@ -619,6 +769,18 @@ fn bind(path: &Path) -> Result<UnixListener> {
     let listener = UnixListener::bind(path).map_err(|e| Error::io("listen on", path, e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("restrict", path, e))?;
+    Ok(listener)
+}
+
+/// The app's agent takes the socket from one that does not ask: its own socket is bound beside
+/// it, then renamed over it, so that the path always has a listener and no request finds none
+/// in between (connections already made are served by the other, which then leaves).
+fn take_over(path: &Path) -> Result<UnixListener> {
+    let beside = path.with_extension(format!("taking-over-{}", std::process::id()));
+    let _ = std::fs::remove_file(&beside);
+    let listener = bind(&beside)?;
+    std::fs::rename(&beside, path).map_err(|e| Error::io("take over", path, e))?;
+    tracing::info!(socket = %path.display(), "took the socket over from an agent that does not ask");
     Ok(listener)
 }
 

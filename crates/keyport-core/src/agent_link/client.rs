@@ -8,6 +8,7 @@
 use super::address::AgentAddress;
 use super::protocol::{Answer, Claim, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, HoldAsk, Request};
 use crate::error::{Error, Result};
+use crate::model::TokenUse;
 #[cfg(unix)]
 use std::path::Path;
 
@@ -15,13 +16,27 @@ use std::path::Path;
 /// an error when the socket or the process behind it is not this user's, or when a desktop's
 /// agent across SSH does not answer (there is no keychain here to fall back on).
 #[cfg(unix)]
-pub fn ask_agent(agent: &AgentAddress, account: &str, min_ttl: u64) -> Result<Option<Answer>> {
+pub fn ask_agent(
+    agent: &AgentAddress,
+    account: &str,
+    min_ttl: u64,
+    token_use: TokenUse,
+) -> Result<Option<Answer>> {
     let request = Request {
         account: account.to_string(),
         min_ttl,
+        token_use,
         claim: agent.is_remote().then(Claim::here),
     };
-    exchange(agent, &request, ANSWER_WAIT_SECS)
+    match exchange(agent, &request, ANSWER_WAIT_SECS)? {
+        // An agent older than the question hands out the access token for an ID token.
+        Some(Answer::Token(issued)) if issued.token_use != token_use => Err(Error::Unsupported(
+            "the running Keyport agent is older than this keyport and hands out no ID token; restart it \
+             (or Keyport's app)"
+                .into(),
+        )),
+        answer => Ok(answer),
+    }
 }
 
 /// Asks a desktop's agent across SSH for git's credential: the desktop picks the account.
@@ -233,6 +248,7 @@ impl HeldAgent {
         let request = Request {
             account: account.to_string(),
             min_ttl,
+            token_use: TokenUse::Access,
             claim: None,
         };
         talk(&self.stream, &request, ANSWER_WAIT_SECS).ok().flatten()
@@ -362,7 +378,12 @@ fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
 
 /// Without Unix sockets there is no agent to ask.
 #[cfg(not(unix))]
-pub fn ask_agent(_agent: &AgentAddress, _account: &str, _min_ttl: u64) -> Result<Option<Answer>> {
+pub fn ask_agent(
+    _agent: &AgentAddress,
+    _account: &str,
+    _min_ttl: u64,
+    _token_use: TokenUse,
+) -> Result<Option<Answer>> {
     Ok(None)
 }
 

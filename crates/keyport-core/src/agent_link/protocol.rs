@@ -1,6 +1,8 @@
 //! The agent's protocol: one JSON line each way. Request `{"account": "...", "min_ttl": 300}`;
 //! answer `{"answer": "token", "token": "...", "account": "...", "expires_at": 123, "metadata": {}}`
-//! or `{"answer": "error", "kind": "needs_reconnect", "message": "..."}`.
+//! or `{"answer": "error", "kind": "needs_reconnect", "message": "..."}`. A request for the ID
+//! token adds `"use": "id"`, and its answer says `"use": "id"` back (an agent that does not know
+//! the field would hand out the access token: the client refuses an answer without it).
 //!
 //! A `keyport connect --device` also tells a running app its code, so that the window can show it
 //! when the terminal's stderr is hidden: `{"device_code": {...}}`, answered `{"answer": "shown"}`
@@ -27,13 +29,16 @@
 //! `/proc/<pid>/exe` from the agent, and still be known as what it was (see `agent::caller`).
 
 use crate::error::{describe, Error, ErrorKind};
-use crate::model::Issued;
+use crate::model::{Issued, TokenUse};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {
     pub account: String,
     pub min_ttl: u64,
+    /// Which token: the access token unless the ID token is asked for (`"use": "id"`).
+    #[serde(default, rename = "use", skip_serializing_if = "TokenUse::is_access")]
+    pub token_use: TokenUse,
     /// Said by a client on another machine (over SSH) about who asks there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
@@ -213,7 +218,7 @@ mod tests {
     fn lines_are_token_requests_or_device_codes() {
         let token = Incoming::parse(r#"{"account":"github","min_ttl":300}"#);
         assert!(
-            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None })) if account == "github")
+            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None, token_use: TokenUse::Access })) if account == "github")
         );
         let code = Incoming::parse(
             r#"{"device_code":{"provider":"p","provider_name":"P","user_code":"AB-CD","verification_uri":"https://x/device","expires_in":600}}"#,
@@ -251,6 +256,7 @@ mod tests {
     fn answers_never_debug_print_the_token() {
         let a = Answer::Token(Issued {
             token: crate::secret::Secret::new("AT-SECRET"),
+            token_use: TokenUse::Access,
             account: "x-1".into(),
             nickname: "ada".into(),
             expires_at: None,

@@ -27,7 +27,7 @@ pub use address_space::AddressSpace;
 pub use connection::Connection;
 pub use endpoints::EndpointSet;
 pub use ids::{AccountId, ProviderId};
-pub use issued::Issued;
+pub use issued::{Issued, TokenUse};
 pub use quirks::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 pub use registration::Registration;
 pub use tokens::now;

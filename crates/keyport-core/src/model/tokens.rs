@@ -50,6 +50,40 @@ impl TokenSet {
         let threshold = min_ttl.min(lifetime / 2) as i64;
         remaining <= threshold
     }
+
+    /// When the ID token expires, from its own `exp`; `None` without an ID token or an `exp`.
+    pub fn id_token_expires_at(&self) -> Option<u64> {
+        self.id_token.as_ref().and_then(jwt_expiry)
+    }
+
+    /// Whether a caller asking for the ID token with `min_ttl` seconds of validity should refresh
+    /// first: the rule of [`TokenSet::needs_refresh`], by the ID token's own `iat` and `exp`.
+    pub fn id_token_needs_refresh(&self, min_ttl: u64, now: u64) -> bool {
+        let Some(claims) = self.id_token.as_ref().and_then(jwt_claims) else {
+            return false;
+        };
+        let Some(exp) = claims["exp"].as_u64() else {
+            return false;
+        };
+        let lifetime = exp.saturating_sub(claims["iat"].as_u64().unwrap_or(self.obtained_at));
+        let threshold = min_ttl.min(lifetime / 2) as i64;
+        exp as i64 - now as i64 <= threshold
+    }
+}
+
+/// The `exp` of a JWT, read without checking it: whoever takes the token checks it; this only
+/// decides whether to refresh first and what to say of its expiry.
+pub fn jwt_expiry(jwt: &Secret) -> Option<u64> {
+    jwt_claims(jwt)?["exp"].as_u64()
+}
+
+fn jwt_claims(jwt: &Secret) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let payload = jwt.expose().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
@@ -85,6 +119,25 @@ mod tests {
     fn non_expiring_token_never_refreshes() {
         assert!(!set(0, None).needs_refresh(u64::MAX, u64::MAX));
         assert!(!set(0, None).is_expired(u64::MAX));
+    }
+
+    #[test]
+    fn an_id_token_is_judged_by_its_own_iat_and_exp() {
+        use base64::Engine as _;
+        let jwt = |claims: &str| {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+            Secret::new(format!("h.{payload}.s"))
+        };
+        let mut t = set(0, Some(100_000));
+        t.id_token = Some(jwt(r#"{"sub":"a","iat":1000,"exp":4600}"#));
+        assert_eq!(t.id_token_expires_at(), Some(4600));
+        assert!(!t.id_token_needs_refresh(300, 4000));
+        assert!(t.id_token_needs_refresh(300, 4300));
+        // A 60-second ID token is renewed at half its life, not on every call.
+        t.id_token = Some(jwt(r#"{"iat":1000,"exp":1060}"#));
+        assert!(!t.id_token_needs_refresh(300, 1010));
+        assert!(t.id_token_needs_refresh(300, 1030));
+        assert_eq!(jwt_expiry(&Secret::new("not a jwt")), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use super::Keyport;
 use crate::error::{Error, Result};
+use crate::model::tokens::jwt_expiry as expires_at;
 use crate::model::{Connection, ProviderId};
 use crate::provider::grant::Grant;
 use crate::provider::identity_assertion::IdJagRequest;
@@ -118,28 +119,4 @@ fn elsewhere_idp(connection: &Connection, token_url: &str, client_id: &str) -> R
         client_id: client_id.to_string(),
         auth_method: crate::model::TokenAuthMethod::None,
     })
-}
-
-/// The `exp` of a JWT, read without checking it (the identity provider checks it; this only
-/// decides whether to refresh first).
-fn expires_at(jwt: &Secret) -> Option<u64> {
-    use base64::Engine as _;
-    let payload = jwt.expose().split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?["exp"].as_u64()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_id_tokens_expiry_is_read_from_its_payload() {
-        use base64::Engine as _;
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"a","exp":1234}"#);
-        assert_eq!(expires_at(&Secret::new(format!("h.{payload}.s"))), Some(1234));
-        assert_eq!(expires_at(&Secret::new("not a jwt")), None);
-    }
 }

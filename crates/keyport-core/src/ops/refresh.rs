@@ -5,7 +5,7 @@
 use super::{crash_point, Keyport};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
-use crate::model::AccountId;
+use crate::model::{AccountId, TokenUse};
 use crate::secret::Secret;
 use crate::store::accounts::{Account, Lifecycle};
 use crate::store::lock::FileLock;
@@ -39,6 +39,48 @@ impl Keyport {
         let seen = tokens.access_token;
         self.refresh_account(&account.id, RefreshMode::IfStale { seen: &seen })
             .await
+    }
+
+    /// Like [`Keyport::token_set`], with an ID token good for `min_ttl` seconds too when
+    /// `token_use` asks for one: refreshed first when the one kept would expire sooner (by its
+    /// own `exp`, which need not be the access token's).
+    pub async fn token_set_for(
+        &self,
+        reference: &str,
+        min_ttl: u64,
+        token_use: TokenUse,
+    ) -> Result<(Account, TokenSet)> {
+        let (account, tokens) = self.token_set(reference, min_ttl).await?;
+        match token_use {
+            TokenUse::Access => Ok((account, tokens)),
+            TokenUse::Id => self.with_fresh_id_token(account, tokens, min_ttl).await,
+        }
+    }
+
+    /// `tokens`, refreshed first when their ID token would expire within `min_ttl` seconds. A set
+    /// without an ID token is returned as it is: handing it out says there is none.
+    pub async fn with_fresh_id_token(
+        &self,
+        account: Account,
+        tokens: TokenSet,
+        min_ttl: u64,
+    ) -> Result<(Account, TokenSet)> {
+        if tokens.id_token.is_none() || !tokens.id_token_needs_refresh(min_ttl, now()) {
+            return Ok((account, tokens));
+        }
+        let seen = tokens.access_token;
+        let (account, tokens) = self
+            .refresh_account(&account.id, RefreshMode::IfStale { seen: &seen })
+            .await?;
+        if tokens.id_token_expires_at().is_some_and(|at| at <= now()) {
+            return Err(Error::NoIdToken {
+                account: account.label(),
+                reason: "the one kept has expired, and a refresh brought no new one; sign in again \
+                         with `keyport connect`"
+                    .into(),
+            });
+        }
+        Ok((account, tokens))
     }
 
     /// Refreshes now, whatever the expiry.
@@ -117,7 +159,13 @@ impl Keyport {
             }
         };
         match result {
-            Ok(grant) => {
+            Ok(mut grant) => {
+                // A refresh answer often leaves the ID token out: the one kept stays while it is
+                // good, so that the account still has one to hand out.
+                if grant.tokens.id_token.is_none() {
+                    grant.tokens.id_token = (current.id_token.clone())
+                        .filter(|t| crate::model::tokens::jwt_expiry(t).is_some_and(|at| at > now));
+                }
                 // The new refresh token must reach the keychain before anything else can fail:
                 // the old one is spent.
                 self.keychain.store_tokens(id, &grant.tokens)?;

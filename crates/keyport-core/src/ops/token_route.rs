@@ -14,7 +14,7 @@ use super::Keyport;
 use crate::agent_link::address::AgentAddress;
 use crate::agent_link::protocol::Answer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::Issued;
+use crate::model::{Issued, TokenUse};
 use crate::process::Program;
 use crate::store::audit::Use;
 use crate::store::home::Home;
@@ -44,9 +44,15 @@ impl Keyport {
     /// this process's parent, the program that ran `keyport` (through the agent, the agent
     /// records it).
     pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<Issued> {
+        self.token_for(reference, min_ttl, TokenUse::Access).await
+    }
+
+    /// [`Keyport::token`] for the token `token_use` names: the access token, or the account's
+    /// OpenID Connect ID token (refreshed first by its own expiry).
+    pub async fn token_for(&self, reference: &str, min_ttl: u64, token_use: TokenUse) -> Result<Issued> {
         match self.route {
             TokenRoute::Direct => {}
-            TokenRoute::ThroughAgent => match self.ask_running_agent(reference, min_ttl).await? {
+            TokenRoute::ThroughAgent => match self.ask_running_agent(reference, min_ttl, token_use).await? {
                 Reached::Token(issued) => return Ok(*issued),
                 Reached::Refused(kind, message) => return Err(self.explain(reference, kind, message)),
                 Reached::Nobody => {}
@@ -56,13 +62,14 @@ impl Keyport {
                 return Err(self.explain(reference, kind, message));
             }
         }
-        let (account, tokens) = self.token_set(reference, min_ttl).await?;
+        let (account, tokens) = self.token_set_for(reference, min_ttl, token_use).await?;
+        let issued = account.issue_from(tokens, token_use)?;
         self.audit.record(&Use::of(
             &account.id,
             "keychain",
             Program::parent_of_this_process(),
         ));
-        Ok(account.issue(tokens.access_token))
+        Ok(issued)
     }
 
     /// The agent this process asks: this home's, or a desktop's across SSH.
@@ -72,9 +79,13 @@ impl Keyport {
 
     /// What the running agent said; `Nobody` when no agent that asks runs for this home (then
     /// the keychain may be read here).
-    async fn ask_running_agent(&self, reference: &str, min_ttl: u64) -> Result<Reached> {
-        // A process that holds a connection asks over it: the agent knows it from then.
-        let held = self.ask_held_agent(reference, min_ttl).await;
+    async fn ask_running_agent(&self, reference: &str, min_ttl: u64, token_use: TokenUse) -> Result<Reached> {
+        // A process that holds a connection asks over it: the agent knows it from then (for the
+        // access token, the only one such a process asks for).
+        let held = match token_use {
+            TokenUse::Access => self.ask_held_agent(reference, min_ttl).await,
+            TokenUse::Id => None,
+        };
         let agent = self.agent_address();
         // The agent may be asking the person (consent), which takes as long as they read: wait
         // off the runtime's thread, so that the rest of the process goes on meanwhile. A held
@@ -85,7 +96,7 @@ impl Keyport {
             None => {
                 let (asked, reference_owned) = (agent.clone(), reference.to_string());
                 tokio::task::spawn_blocking(move || {
-                    crate::agent_link::client::ask_agent(&asked, &reference_owned, min_ttl)
+                    crate::agent_link::client::ask_agent(&asked, &reference_owned, min_ttl, token_use)
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("asking the agent failed ({e})")))??

@@ -3,7 +3,8 @@
 //! (`account_file`); its tokens are in the keychain.
 
 use crate::error::{Error, Result};
-use crate::model::{AccountId, Connection, ProviderId};
+use crate::model::tokens::TokenSet;
+use crate::model::{AccountId, Connection, Issued, ProviderId, TokenUse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -152,11 +153,32 @@ impl Account {
         }
     }
 
+    /// The token of `tokens` that `token_use` names, handed out with what its users need of this
+    /// account; the ID token with its own expiry.
+    pub fn issue_from(&self, tokens: TokenSet, token_use: TokenUse) -> Result<Issued> {
+        if token_use.is_access() {
+            return Ok(self.issue(tokens.access_token));
+        }
+        let expires_at = tokens.id_token_expires_at();
+        let id_token = tokens.id_token.ok_or_else(|| Error::NoIdToken {
+            account: self.label(),
+            reason: "its provider issued none (an OpenID Connect provider issues one to a sign-in \
+                     with the `openid` scope)"
+                .into(),
+        })?;
+        Ok(Issued {
+            token_use,
+            expires_at,
+            ..self.issue(id_token)
+        })
+    }
+
     /// `token`, handed out with what its users need of this account.
-    pub fn issue(&self, token: crate::secret::Secret) -> crate::model::Issued {
+    pub fn issue(&self, token: crate::secret::Secret) -> Issued {
         let integration = &self.connection.integration;
-        crate::model::Issued {
+        Issued {
             token,
+            token_use: TokenUse::Access,
             account: self.id.to_string(),
             nickname: self.nickname.clone(),
             expires_at: self.expires_at,

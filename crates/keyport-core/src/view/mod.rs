@@ -3,6 +3,7 @@
 //! desktop app's commands both serialize these, so they cannot drift apart; the window's
 //! TypeScript types are generated from them (feature `ts`).
 
+pub mod exec_credential;
 mod matrix;
 pub mod token_format;
 

@@ -1,6 +1,9 @@
 //! How `keyport token` hands a token over: bare, as an HTTP header, as JSON, or as the SASL
-//! initial responses mail programs send (XOAUTH2, and OAUTHBEARER of RFC 7628).
+//! initial responses mail programs send (XOAUTH2, and OAUTHBEARER of RFC 7628), or as kubectl's
+//! `ExecCredential` (`exec_credential.rs`).
 
+use super::exec_credential::ExecApi;
+use crate::model::TokenUse;
 use crate::secret::Secret;
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -17,11 +20,15 @@ pub enum TokenFormat {
     Xoauth2,
     /// RFC 7628 OAUTHBEARER: base64 of `n,a=<user>,^Aauth=Bearer <token>^A^A`.
     Oauthbearer,
+    /// kubectl's `ExecCredential`, in the version kubectl asked for.
+    Kubectl(ExecApi),
 }
 
 /// A token as handed out, with what the formats need besides it.
 pub struct IssuedToken<'a> {
     pub token: &'a Secret,
+    /// Which token it is: the JSON format names it (`access_token` or `id_token`).
+    pub token_use: TokenUse,
     pub account: &'a str,
     pub expires_at: Option<u64>,
     pub metadata: &'a BTreeMap<String, String>,
@@ -36,14 +43,21 @@ pub fn render(format: TokenFormat, t: &IssuedToken<'_>) -> String {
     match format {
         TokenFormat::Raw => token.to_string(),
         TokenFormat::Header => format!("Authorization: Bearer {token}"),
-        TokenFormat::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_at": t.expires_at,
-            "account": t.account,
-            "metadata": t.metadata,
-        }))
-        .expect("JSON values serialize"),
+        TokenFormat::Json => {
+            let mut json = serde_json::json!({
+                "token_type": "Bearer",
+                "expires_at": t.expires_at,
+                "account": t.account,
+                "metadata": t.metadata,
+            });
+            let name = match t.token_use {
+                TokenUse::Access => "access_token",
+                TokenUse::Id => "id_token",
+            };
+            json[name] = token.into();
+            serde_json::to_string_pretty(&json).expect("JSON values serialize")
+        }
+        TokenFormat::Kubectl(api) => super::exec_credential::render(api, t.token, t.expires_at),
         TokenFormat::Xoauth2 => b64(format!("user={}\x01auth=Bearer {token}\x01\x01", t.user)),
         TokenFormat::Oauthbearer => {
             // RFC 5801 saslname: ',' and '=' are escaped.
@@ -63,6 +77,7 @@ mod tests {
         let metadata = BTreeMap::new();
         let t = IssuedToken {
             token: &token,
+            token_use: TokenUse::Access,
             account: "google-1",
             expires_at: Some(1),
             metadata: &metadata,
