@@ -20,6 +20,7 @@ pub fn ask_agent(agent: &AgentAddress, account: &str, min_ttl: u64) -> Result<Op
         account: account.to_string(),
         min_ttl,
         claim: agent.is_remote().then(Claim::here),
+        rejected: None,
     };
     exchange(agent, &request, ANSWER_WAIT_SECS)
 }
@@ -241,6 +242,7 @@ impl HeldAgent {
             account: account.to_string(),
             min_ttl,
             claim: None,
+            rejected: None,
         };
         talk(&self.stream, &request, ANSWER_WAIT_SECS).ok().flatten()
     }

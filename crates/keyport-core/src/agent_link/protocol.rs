@@ -28,6 +28,7 @@
 
 use crate::error::{describe, Error, ErrorKind};
 use crate::model::Issued;
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -37,6 +38,10 @@ pub struct Request {
     /// Said by a client on another machine (over SSH) about who asks there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// The token a server just refused (HTTP 401): the answer is another one, refreshed if the
+    /// agent still holds this one. Added within protocol version 1: an older agent ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Secret>,
 }
 
 /// What a client across SSH says about the program that asks there. Nothing checks it: the agent
@@ -213,7 +218,11 @@ mod tests {
     fn lines_are_token_requests_or_device_codes() {
         let token = Incoming::parse(r#"{"account":"github","min_ttl":300}"#);
         assert!(
-            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None })) if account == "github")
+            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None, rejected: None })) if account == "github")
+        );
+        let refused = Incoming::parse(r#"{"account":"github","min_ttl":300,"rejected":"AT-OLD"}"#);
+        assert!(
+            matches!(refused, Some(Incoming::Token(Request { rejected: Some(ref t), .. })) if t.expose() == "AT-OLD")
         );
         let code = Incoming::parse(
             r#"{"device_code":{"provider":"p","provider_name":"P","user_code":"AB-CD","verification_uri":"https://x/device","expires_in":600}}"#,
