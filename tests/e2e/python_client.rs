@@ -226,3 +226,26 @@ fn a_sandboxed_program_given_the_agents_socket_gets_tokens_and_is_named() {
     assert_ne!(failed.code, 0, "{failed:?}");
     assert!(failed.stderr.contains("KeyportError"), "{failed:?}");
 }
+
+/// Callers refused the same token at once (a burst of requests when a token is revoked) get one
+/// new token, from one refresh.
+#[test]
+fn callers_refused_the_same_token_together_cause_one_refresh() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let refused = env.stored_tokens(&id).0;
+    let _agent = env.agent();
+    let code = format!(
+        "import json, keyport\n\
+         from concurrent.futures import ThreadPoolExecutor\n\
+         with ThreadPoolExecutor(8) as pool:\n    \
+             got = list(pool.map(lambda _: keyport.token({id:?}, rejected={refused:?}).access_token, range(8)))\n\
+         print(json.dumps(got))"
+    );
+    let run: Run = python(&env, false).args(["-c", &code]).output().unwrap().into();
+    let got = strings(&run.ok().json());
+    assert_eq!(got.len(), 8);
+    assert!(got.iter().all(|t| *t == got[0] && *t != refused), "{got:?}");
+    assert_eq!(env.server.grants("refresh_token"), 1);
+    assert!(env.server.is_active(&got[0]));
+}
