@@ -135,6 +135,20 @@ fn without_an_agent_the_client_runs_keyport_and_its_errors_are_typed() {
     assert_eq!(last["via"], "keychain", "{last}");
     assert!(last["program"].as_str().unwrap().starts_with("python3"), "{last}");
 
+    // A 401 without an agent: `keyport refresh`, then the new token, and the retry succeeds.
+    let refreshes = env.server.grants("refresh_token");
+    let run: Run = python(&env, true)
+        .arg(repo_root().join("tests/python-client/ask.py"))
+        .args(["requests", &id, &env.server.issuer])
+        .output()
+        .unwrap()
+        .into();
+    let out = run.ok().json();
+    assert_eq!(out["statuses"], serde_json::json!([200, 200]), "{out}");
+    let seen = strings(&out["seen"]);
+    assert_ne!(seen[0], seen[1], "{out}");
+    assert_eq!(env.server.grants("refresh_token"), refreshes + 1);
+
     // Neither an agent nor `keyport`: the error says where it looked.
     let run: Run = python(&env, false).args(["-c", &code]).output().unwrap().into();
     assert_ne!(run.code, 0);

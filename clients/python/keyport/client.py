@@ -143,9 +143,13 @@ class Client:
                 sock.connect(path)
             except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
                 return None
+            except PermissionError as e:
+                raise KeyportError("unsafe", f"the agent's socket {path} is not yours to use: {e}") from e
             _check_peer(sock, path)
             sock.sendall(json.dumps(message).encode() + b"\n")
             line = _read_line(sock)
+        except socket.timeout as e:
+            raise KeyportError("other", f"no answer from the agent at {path} within {self.timeout:.0f} s") from e
         finally:
             sock.close()
         if not line:

@@ -71,6 +71,16 @@ class AgentTests(unittest.TestCase):
         agent.close()
 
 
+    def test_an_agent_that_does_not_answer_in_time_is_an_error(self) -> None:
+        path = os.path.join(self.dir, "silent.sock")
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.bind(path)
+        silent.listen()
+        with self.assertRaisesRegex(KeyportError, "no answer from the agent"):
+            Client(socket_path=path, timeout=0.2).token("demo")
+        silent.close()
+
+
 class FallbackTests(unittest.TestCase):
     """No agent at the socket: `keyport token … --format json` is run instead."""
 
