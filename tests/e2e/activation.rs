@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// --idle-exit …`), listening at `socket`, passing this home's environment on (it passes only
 /// what it is told to, as a systemd unit would); the agent's arguments are added by the caller.
 fn activator(env: &Env, socket: &Path) -> std::process::Command {
-    let documented = crate::integrations::doc_blocks("sh")
+    let documented = crate::integrations::doc_blocks("## The agent started by the first request (systemd)", "sh")
         .into_iter()
         .find(|b| b.starts_with("systemd-socket-activate"))
         .expect("the docs show the agent started by systemd-socket-activate");

@@ -428,12 +428,25 @@ fn completions_offer_accounts_and_man_pages_are_generated() {
     assert!(sub.contains("header\\-env"), "{sub}");
 }
 
-/// The fenced blocks of `language` in docs/integrations.md.
-pub(crate) fn doc_blocks(language: &str) -> Vec<String> {
+/// The fenced blocks of `language` in the section of docs/integrations.md that `heading` (a
+/// whole line, `## Node`) starts, up to the next heading of its level or above.
+pub(crate) fn doc_blocks(heading: &str, language: &str) -> Vec<String> {
     let doc =
         std::fs::read_to_string(keyport_test_support::repo_root().join("docs/integrations.md")).unwrap();
+    let start = doc
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading:?} in docs/integrations.md"))
+        + heading.len()
+        + 2;
+    let level = heading.split(' ').next().unwrap();
+    let section = &doc[start..];
+    let end = (1..=level.len())
+        .filter_map(|n| section.find(&format!("\n{} ", "#".repeat(n))))
+        .min()
+        .unwrap_or(section.len());
     let fence = format!("```{language}\n");
-    doc.split(&fence)
+    section[..end]
+        .split(&fence)
         .skip(1)
         .map(|rest| rest.split("```").next().unwrap().to_string())
         .collect()
@@ -446,8 +459,11 @@ fn the_python_and_node_snippets_of_the_docs_print_the_token() {
     let token = env.stored_tokens(&id).0;
     let bin_dir = Path::new(KEYPORT).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    for (language, program, flag) in [("python", "python3", "-c"), ("js", "node", "-e")] {
-        let blocks = doc_blocks(language);
+    for (heading, language, program, flag) in [
+        ("### Without the package", "python", "python3", "-c"),
+        ("## Node", "js", "node", "-e"),
+    ] {
+        let blocks = doc_blocks(heading, language);
         assert_eq!(blocks.len(), 1, "one {language} snippet");
         let code = blocks[0]
             .replace("'github'", &format!("'{id}'"))

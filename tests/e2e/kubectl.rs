@@ -104,7 +104,7 @@ fn rand_suffix() -> u128 {
 
 /// The kubeconfig entry of docs/integrations.md, its account `sso` made the test's `demo`.
 fn documented_entry() -> String {
-    let blocks: Vec<String> = crate::integrations::doc_blocks("yaml")
+    let blocks: Vec<String> = crate::integrations::doc_blocks("## Kubernetes: kubectl", "yaml")
         .into_iter()
         .filter(|b| b.contains("client.authentication.k8s.io/v1"))
         .collect();

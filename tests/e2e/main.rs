@@ -19,6 +19,9 @@
 //!   the agent still names its MCP client.
 //! - `mcp_revisions`: `keyport mcp` with the SDK's newest client in each mode (2026-07-28 among them),
 //!   servers that ask for a sign-in late or never, client credentials, an identity provider's ID-JAG.
+//! - `python_client`: the Python client (`clients/python`) with real httpx and requests: tokens over
+//!   the agent's socket, a refresh and a retry after a 401, the audit naming Python, the fall back
+//!   to `keyport`; the client inside a bubblewrap sandbox given the agent's socket.
 //! - `token`: handing out tokens, refresh on expiry, many concurrent callers and one refresh.
 //! - `revoke`: revoke and disconnect, checked with the server's introspection.
 //! - `failures`: bad callbacks, provider errors, timeouts, an unusable keychain, bad references.
@@ -55,6 +58,7 @@ mod mcp_hostile;
 mod mcp_memory;
 mod mcp_reach;
 mod mcp_revisions;
+mod python_client;
 mod quirks;
 mod races;
 mod revoke;

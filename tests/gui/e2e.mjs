@@ -966,6 +966,48 @@ test('a program that runs another program while its question is open gets nothin
   assert.ok(!stdout.includes(keychainItem(account.id).access_token));
 });
 
+test("the Python client's program is the one asked about, also from inside a sandbox given the agent's socket", async () => {
+  // The package asks the agent over its socket itself: the question names Python, not Keyport's CLI.
+  const account = accounts().find((a) => a.nickname === 'Renamed in a terminal');
+  const pythonEnv = { ...env, PYTHONPATH: path.join(root, 'clients/python'), PATH: '/usr/bin:/bin' };
+  const run = (program, args) =>
+    new Promise((resolve) => {
+      const child = spawn(program, args, { env: pythonEnv, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  const code = `import keyport; print(keyport.token(${JSON.stringify(account.id)}).access_token)`;
+  const allowOnce = async (asking) => {
+    await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+    const text = await browser.$('#consent').getText();
+    assert.match(text, /Allow python3[.\d]* to use demo:Renamed in a terminal\?/);
+    assert.ok(text.includes(fs.realpathSync('/usr/bin/python3')), `the dialog names Python's executable: ${text}`);
+    await browser.$('#consent-once').click();
+    const done = await asking;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout.trim(), keychainItem(account.id).access_token);
+    await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
+  };
+  await allowOnce(run('/usr/bin/python3', ['-c', code]));
+
+  // The bubblewrap command of docs/integrations.md, with this home's socket and account.
+  const docs = fs.readFileSync(path.join(root, 'docs/integrations.md'), 'utf8');
+  const section = docs.slice(docs.indexOf('\n## Containers and sandboxes\n'));
+  const bwrap = section.slice(section.indexOf('```sh\nbwrap ') + 6).split('```')[0];
+  const socket = (await run('/usr/bin/python3', ['-c', 'import keyport; print(keyport.agent_socket())'])).stdout.trim();
+  assert.ok(fs.existsSync(socket), `the client finds the app's socket: ${socket}`);
+  const sandboxed = bwrap
+    .replace('"$XDG_RUNTIME_DIR/keyport/agent.sock"', `'${socket}'`)
+    .replace('"github"', JSON.stringify(account.id));
+  // Run by this test (node, through sh and bwrap): the program asked about is the one inside.
+  await allowOnce(run('/bin/sh', ['-c', sandboxed]));
+  const last = JSON.parse(fs.readFileSync(path.join(home, 'data/audit.jsonl'), 'utf8').trim().split('\n').pop());
+  assert.match(last.program, /^python3/, JSON.stringify(last));
+});
+
 test("an MCP client's first call is answered though the question outlasted the server's kept-alive connection", async () => {
   // The server closes idle connections after 1 s; the bridge's first request (refused: no token
   // yet) left one in its pool, then a sign-in, then the question, answered after 1.5 s. The call

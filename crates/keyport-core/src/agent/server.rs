@@ -16,6 +16,7 @@ use crate::model::tokens::{now, TokenSet};
 use crate::model::{AccountId, TokenUse};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::process::Program;
+use crate::secret::Secret;
 use crate::serving::AcceptGuard;
 use crate::store::accounts::{self, Account, Lifecycle};
 use crate::store::audit::Use;
@@ -438,6 +439,7 @@ impl Agent {
                     min_ttl: ask.min_ttl,
                     token_use: TokenUse::Access,
                     claim: Some(ask.claim),
+                    rejected: None,
                 };
                 self.answer(request, caller).await
             }
@@ -570,7 +572,7 @@ impl Agent {
             reference = account.id.into();
         }
         let (account, tokens) = self
-            .token_for(&reference, request.min_ttl, request.token_use)
+            .token_for(&reference, request.min_ttl, request.token_use, request.rejected.as_ref())
             .await?;
         // Its id, looked up again, could have become another account's name meanwhile (the
         // account removed during the question): only the account asked about goes out.
@@ -593,14 +595,16 @@ impl Agent {
         Ok((account, tokens, usage))
     }
 
-    /// [`Agent::token`], with an ID token good for `min_ttl` too when `token_use` asks for one.
+    /// [`Self::token_instead_of`], with an ID token good for `min_ttl` too when `token_use` asks
+    /// for one.
     async fn token_for(
         &self,
         reference: &str,
         min_ttl: u64,
         token_use: TokenUse,
+        rejected: Option<&Secret>,
     ) -> Result<(Account, TokenSet)> {
-        let (account, tokens) = self.token(reference, min_ttl).await?;
+        let (account, tokens) = self.token_instead_of(reference, min_ttl, rejected).await?;
         if token_use.is_access() || !tokens.id_token_needs_refresh(min_ttl, now()) {
             return Ok((account, tokens));
         }
@@ -619,16 +623,35 @@ impl Agent {
     /// From memory when the cached token is still good enough, else through the core (keychain,
     /// refresh under the account lock).
     pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
-        if let Some(hit) = self.cached(reference, min_ttl)? {
+        self.token_instead_of(reference, min_ttl, None).await
+    }
+
+    /// [`Self::token`], but never `rejected` (a token the caller's server refused): that one is
+    /// replaced by a refresh, once, however many callers were refused it together.
+    async fn token_instead_of(
+        &self,
+        reference: &str,
+        min_ttl: u64,
+        rejected: Option<&Secret>,
+    ) -> Result<(Account, TokenSet)> {
+        let cached = || -> Result<Option<(Account, TokenSet)>> {
+            Ok(self
+                .cached(reference, min_ttl)?
+                .filter(|(_, tokens)| rejected.is_none_or(|r| *r != tokens.access_token)))
+        };
+        if let Some(hit) = cached()? {
             return Ok(hit);
         }
         let _gate = self.slow_path.lock().await;
         // Whoever held the gate before us may have done the work.
-        if let Some(hit) = self.cached(reference, min_ttl)? {
+        if let Some(hit) = cached()? {
             return Ok(hit);
         }
         let account = self.find(reference)?;
-        let (account, tokens) = self.keyport.token_set(&account.id, min_ttl).await?;
+        let (account, tokens) = self
+            .keyport
+            .token_set_instead_of(&account.id, min_ttl, rejected)
+            .await?;
         let mut cache = self.cache.lock().expect("cache lock");
         cache
             .tokens

@@ -27,6 +27,7 @@ pub fn ask_agent(
         min_ttl,
         token_use,
         claim: agent.is_remote().then(Claim::here),
+        rejected: None,
     };
     match exchange(agent, &request, ANSWER_WAIT_SECS)? {
         // An agent older than the question hands out the access token for an ID token.
@@ -250,6 +251,7 @@ impl HeldAgent {
             min_ttl,
             token_use: TokenUse::Access,
             claim: None,
+            rejected: None,
         };
         talk(&self.stream, &request, ANSWER_WAIT_SECS).ok().flatten()
     }

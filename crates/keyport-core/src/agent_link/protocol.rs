@@ -1,8 +1,14 @@
-//! The agent's protocol: one JSON line each way. Request `{"account": "...", "min_ttl": 300}`;
-//! answer `{"answer": "token", "token": "...", "account": "...", "expires_at": 123, "metadata": {}}`
-//! or `{"answer": "error", "kind": "needs_reconnect", "message": "..."}`. A request for the ID
-//! token adds `"use": "id"`, and its answer says `"use": "id"` back (an agent that does not know
-//! the field would hand out the access token: the client refuses an answer without it).
+//! The agent's protocol (version 1, written down with an example of every message in
+//! docs/protocol.md, whose examples a test below parses): one JSON line each way. Request
+//! `{"account": "...", "min_ttl": 300}`; answer
+//! `{"answer": "token", "token": "...", "account": "...", "expires_at": 123, "metadata": {}}`
+//! or `{"answer": "error", "kind": "needs_reconnect", "message": "..."}`. A client whose server
+//! refused the token it was given names it (`"rejected": "..."`) and gets another. A request for
+//! the ID token adds `"use": "id"`, and its answer says `"use": "id"` back (an agent that does not
+//! know the field would hand out the access token: the client refuses an answer without it).
+//!
+//! Changes within version 1 only add what an older reader may ignore (an optional field, a
+//! message, an error kind); anything else will be version 2, said by a `version` field.
 //!
 //! A `keyport connect --device` also tells a running app its code, so that the window can show it
 //! when the terminal's stderr is hidden: `{"device_code": {...}}`, answered `{"answer": "shown"}`
@@ -30,6 +36,7 @@
 
 use crate::error::{describe, Error, ErrorKind};
 use crate::model::{Issued, TokenUse};
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,6 +49,10 @@ pub struct Request {
     /// Said by a client on another machine (over SSH) about who asks there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// The token a server just refused (HTTP 401): the answer is another one, refreshed if the
+    /// agent still holds this one. Added within protocol version 1: an older agent ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Secret>,
 }
 
 /// What a client across SSH says about the program that asks there. Nothing checks it: the agent
@@ -218,7 +229,11 @@ mod tests {
     fn lines_are_token_requests_or_device_codes() {
         let token = Incoming::parse(r#"{"account":"github","min_ttl":300}"#);
         assert!(
-            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None, token_use: TokenUse::Access })) if account == "github")
+            matches!(token, Some(Incoming::Token(Request { ref account, min_ttl: 300, claim: None, token_use: TokenUse::Access, rejected: None })) if account == "github")
+        );
+        let refused = Incoming::parse(r#"{"account":"github","min_ttl":300,"rejected":"AT-OLD"}"#);
+        assert!(
+            matches!(refused, Some(Incoming::Token(Request { rejected: Some(ref t), .. })) if t.expose() == "AT-OLD")
         );
         let code = Incoming::parse(
             r#"{"device_code":{"provider":"p","provider_name":"P","user_code":"AB-CD","verification_uri":"https://x/device","expires_in":600}}"#,
@@ -250,6 +265,81 @@ mod tests {
             Some(Incoming::Hold(_))
         ));
         assert!(!token.as_ref().is_some_and(Incoming::claims));
+    }
+
+    /// Every example of docs/protocol.md is a message of these types, and every message and
+    /// answer has an example there; every error kind in its table is one of `ErrorKind`'s.
+    #[test]
+    fn the_documented_examples_are_these_messages() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md"))
+            .expect("docs/protocol.md");
+        let lines = |info: &str| -> Vec<String> {
+            doc.split(&format!("```json {info}\n"))
+                .skip(1)
+                .flat_map(|block| block.split("```").next().unwrap_or_default().lines())
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut shown = std::collections::BTreeSet::new();
+        for line in lines("request") {
+            let incoming = Incoming::parse(&line).unwrap_or_else(|| panic!("not a request: {line}"));
+            shown.insert(match incoming {
+                Incoming::Token(Request {
+                    rejected: Some(_), ..
+                }) => "rejected",
+                Incoming::Token(Request { claim: Some(_), .. }) => "claimed",
+                Incoming::Token(_) => "token request",
+                Incoming::DeviceCode(_) => "device_code",
+                Incoming::List(_) => "list",
+                Incoming::Git(_) => "git",
+                Incoming::Connect(_) => "connect",
+                Incoming::Forward(_) => "forward",
+                Incoming::Hold(_) => "hold",
+            });
+        }
+        for line in lines("answer") {
+            let answer: Answer =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not an answer ({e}): {line}"));
+            shown.insert(match answer {
+                Answer::Shown => "shown",
+                Answer::Token(_) => "token",
+                Answer::Accounts { .. } => "accounts",
+                Answer::Connected { .. } => "connected",
+                Answer::Forwarding { .. } => "forwarding",
+                Answer::Held => "held",
+                Answer::Error { .. } => "error",
+            });
+        }
+        let every = [
+            "rejected",
+            "claimed",
+            "token request",
+            "device_code",
+            "list",
+            "git",
+            "connect",
+            "forward",
+            "hold",
+            "shown",
+            "token",
+            "accounts",
+            "connected",
+            "forwarding",
+            "held",
+            "error",
+        ];
+        assert_eq!(shown, every.into_iter().collect());
+        let table = &doc[doc.find("## Error kinds").expect("the error kinds")..];
+        let kinds: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+            .collect();
+        assert_eq!(kinds.len(), 11, "{kinds:?}");
+        for kind in kinds {
+            serde_json::from_str::<ErrorKind>(&format!("\"{kind}\""))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        }
     }
 
     #[test]

@@ -30,10 +30,24 @@ impl Keyport {
     /// Like [`Keyport::token`], with the whole token set and no audit record (the agent keeps
     /// its own, naming the process at the other end of its socket).
     pub async fn token_set(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
+        self.token_set_instead_of(reference, min_ttl, None).await
+    }
+
+    /// Like [`Keyport::token_set`], for a caller whose server refused `rejected`: while that is
+    /// still the stored token it is refreshed, whatever its expiry says (revoked, or cut short by
+    /// the server); when another caller already replaced it, the replacement is the answer, so
+    /// that many callers refused together cause one refresh.
+    pub async fn token_set_instead_of(
+        &self,
+        reference: &str,
+        min_ttl: u64,
+        rejected: Option<&Secret>,
+    ) -> Result<(Account, TokenSet)> {
         let account = self.find(reference)?;
         ensure_active(&account)?;
         let tokens = self.stored_tokens(&account)?;
-        if !tokens.needs_refresh(min_ttl, now()) {
+        let refused = rejected.is_some_and(|r| *r == tokens.access_token);
+        if !refused && !tokens.needs_refresh(min_ttl, now()) {
             return Ok((account, tokens));
         }
         let seen = tokens.access_token;

@@ -211,6 +211,11 @@ mod tests {
         let b = socket_path(rt, data, Some("/tmp/b"));
         assert_ne!(a, b);
         assert_eq!(socket_path(None, data, None), Path::new("/d/agent.sock"));
+        // The example docs/protocol.md gives, which the Python client's tests check too.
+        assert_eq!(
+            socket_path(Some(PathBuf::from("/run/u")), data, Some("/")),
+            Path::new("/run/u/keyport/agent-af63a24c860189fe.sock")
+        );
     }
 
     #[test]
