@@ -126,6 +126,12 @@ pub fn run() {
         })
         .on_window_event(background::on_window_event)
         .invoke_handler(bindings::handler())
-        .run(context)
-        .expect("the Keyport window could not start");
+        .build(context)
+        .expect("the Keyport window could not start")
+        .run(|_, event| {
+            if let tauri::RunEvent::Exit = event {
+                // The agent socket's path goes back to systemd's socket unit, where it runs.
+                keyport_core::give_the_socket_back();
+            }
+        });
 }

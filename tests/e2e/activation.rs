@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 /// --idle-exit …`), listening at `socket`, passing this home's environment on (it passes only
 /// what it is told to, as a systemd unit would); the agent's arguments are added by the caller.
 fn activator(env: &Env, socket: &Path) -> std::process::Command {
-    let documented = crate::integrations::doc_blocks("## The agent started by the first request (systemd)", "sh")
-        .into_iter()
-        .find(|b| b.starts_with("systemd-socket-activate"))
-        .expect("the docs show the agent started by systemd-socket-activate");
+    let documented =
+        crate::integrations::doc_blocks("## The agent started by the first request (systemd)", "sh")
+            .into_iter()
+            .find(|b| b.starts_with("systemd-socket-activate"))
+            .expect("the docs show the agent started by systemd-socket-activate");
     let words: Vec<&str> = documented.split_whitespace().collect();
     assert_eq!(words[..2], ["systemd-socket-activate", "-l"], "{documented}");
     assert_eq!(words[3..6], ["keyport", "agent", "--idle-exit"], "{documented}");

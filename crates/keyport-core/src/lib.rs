@@ -32,7 +32,7 @@ mod text;
 mod view;
 
 pub use agent::{ask_agent, show_device_code, Agent, Answer, Asker, Consent, DeviceCode, Question, Reply};
-pub use agent::{DEFAULT_CONSENT_TIMEOUT, DEFAULT_IDLE_EXIT};
+pub use agent::{give_the_socket_back, DEFAULT_CONSENT_TIMEOUT, DEFAULT_IDLE_EXIT};
 pub use agent_link::address::{fresh_forward_path, AgentAddress};
 #[cfg(unix)]
 pub use agent_link::client::{open_forward, Forwarding};

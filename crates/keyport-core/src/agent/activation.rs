@@ -71,3 +71,70 @@ pub fn passed_listener(expected: &Path) -> Result<Option<UnixListener>> {
         None => Err(refuse("is not a Unix socket with a path".into())),
     }
 }
+
+/// The socket an agent that asks (the app's) serves at the path, by inode, once it does.
+static SERVED_BY_THE_APP: std::sync::OnceLock<(std::path::PathBuf, u64)> = std::sync::OnceLock::new();
+
+/// Notes that the app's agent now serves `path` (bound there, or taken over from an activated
+/// agent, whose systemd socket still listens, on a file no longer at the path).
+pub fn served_by_the_app(path: &Path, inode: u64) {
+    let _ = SERVED_BY_THE_APP.set((path.to_path_buf(), inode));
+}
+
+/// When the app quits: its socket file goes (nothing will answer on it), and systemd is asked to
+/// listen at the path again if its socket unit is on, so that the next `keyport token` starts the
+/// agent as it did after login, instead of reading the keychain until the next login. Without
+/// systemd, or with the unit off, `try-restart` does nothing.
+pub fn give_the_socket_back() {
+    give_back_with(Path::new("systemctl"));
+}
+
+fn give_back_with(systemctl: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Some((path, inode)) = SERVED_BY_THE_APP.get() else {
+        return;
+    };
+    // Only the app's own file: another agent may have bound the path since.
+    if std::fs::metadata(path).is_ok_and(|m| m.ino() == *inode) {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = std::process::Command::new(systemctl)
+        .args(["--user", "try-restart", "keyport-agent.socket"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+#[cfg(test)]
+mod give_back_tests {
+    use super::*;
+
+    #[test]
+    fn the_apps_socket_goes_and_systemd_is_asked_to_listen_again() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        // A stand-in for systemctl that notes what it was asked (unit test: no user manager here).
+        let asked = dir.path().join("asked");
+        let systemctl = dir.path().join("systemctl");
+        std::fs::write(
+            &systemctl,
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", asked.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().join("agent.sock");
+        let _listener = UnixListener::bind(&path).unwrap();
+        served_by_the_app(&path, std::fs::metadata(&path).unwrap().ino());
+        give_back_with(&systemctl);
+        assert!(!path.exists(), "the app's socket file stayed");
+        assert_eq!(
+            std::fs::read_to_string(&asked).unwrap(),
+            "--user try-restart keyport-agent.socket\n"
+        );
+        // Another agent's file at the path is left alone.
+        let _other = UnixListener::bind(&path).unwrap();
+        give_back_with(&systemctl);
+        assert!(path.exists(), "another agent's socket was removed");
+    }
+}

@@ -54,6 +54,7 @@ mod server {
 
 pub use crate::agent_link::client::{ask_agent, show_device_code};
 pub use crate::agent_link::protocol::{Answer, DeviceCode};
+pub use activation::give_the_socket_back;
 pub use asking::{Asker, Consent, Question, Reply, DEFAULT_CONSENT_TIMEOUT};
 pub use server::Agent;
 

@@ -196,6 +196,9 @@ impl Agent {
         // Which file is ours: once another agent's replaces it (the app taking over), this one
         // finishes what it serves and leaves.
         let ours = std::fs::metadata(&path).map(|m| m.ino()).ok();
+        if let (Some(_), Some(inode)) = (&self.consent, ours) {
+            super::activation::served_by_the_app(&path, inode);
+        }
         tracing::info!(socket = %path.display(), activated = ours.is_some() && idle_exit.is_some(), "token agent listening");
         let sweeper = tokio::spawn(self.clone().sweep());
         let _sweeper = AbortOnDrop(sweeper);
@@ -572,7 +575,12 @@ impl Agent {
             reference = account.id.into();
         }
         let (account, tokens) = self
-            .token_for(&reference, request.min_ttl, request.token_use, request.rejected.as_ref())
+            .token_for(
+                &reference,
+                request.min_ttl,
+                request.token_use,
+                request.rejected.as_ref(),
+            )
             .await?;
         // Its id, looked up again, could have become another account's name meanwhile (the
         // account removed during the question): only the account asked about goes out.
