@@ -151,14 +151,14 @@ impl Agent {
 
     /// Binds the socket (replacing a stale one) and serves until the task is dropped. Fails if
     /// another agent that asks already answers there; one that does not ask (`keyport agent`,
-    /// started by hand or by systemd) steps aside for the app's (see [`take_over`]).
+    /// started by hand or by systemd) steps aside for the app's (see `take_over`).
     pub async fn serve(self: Arc<Self>) -> Result<()> {
         self.serve_until_idle(None).await
     }
 
     /// Like [`Agent::serve`], on the socket systemd passed when there is one (socket activation,
     /// see `activation`), and leaving after `idle_exit` without a connection or a refresh under
-    /// way: `None` is [`DEFAULT_IDLE_EXIT`] for an activated agent (systemd starts it again at the
+    /// way: `None` is [`super::DEFAULT_IDLE_EXIT`] for an activated agent (systemd starts it again at the
     /// next connection, which waits in the socket meanwhile) and never for one started by hand;
     /// zero is never.
     pub async fn serve_until_idle(self: Arc<Self>, idle_exit: Option<Duration>) -> Result<()> {

@@ -1,14 +1,31 @@
 //! [`Keyport`]: the operations the CLI and the app offer, over the catalog, the account file, the
 //! keychain and the provider. Adapters call these and only turn results into output. One file per
-//! operation: `provider_setup` (client ids and secrets, issuers), `sign_in`, `refresh` (a token
-//! set, refreshed under the account's lock), `token_route` (`Keyport::token`: through the running
-//! agent, else the keychain), `revoke` (and disconnect), `naming` (rename, default), `choose`
-//! (which account a command means), `git` (the credential helper protocol), `exec` (tokens for a
-//! command's environment), `across_ssh` (what a machine reached over SSH asks its desktop for
-//! besides tokens), `mcp_setup` (an MCP server connected by its URL, and its first sign-in),
-//! `mcp_urls` (which account serves an MCP server's URL), `mcp_bridge/` (`keyport mcp`, the stdio
-//! bridge), `held_agent` (the bridge's one agent connection, kept from before it hides its
-//! memory), `enterprise` (sign-in through an organization's identity provider).
+//! operation; the methods of `Keyport` each file adds:
+//!
+//! | file | what | `Keyport::` |
+//! | --- | --- | --- |
+//! | `mod.rs` | opening a home, the lists | `open`, `home`, `catalog`, `accounts`, `with_summaries`, `summary`, `find`, `recent_uses` |
+//! | `provider_setup.rs` | client ids and secrets, issuers | `set_up_provider`, `set_client_secret`, `add_provider_from_issuer` |
+//! | `sign_in.rs` | signing in (browser, paste, device code), storing the account | `connect`, `connect_via`, `connect_device` |
+//! | `registrations.rs` | the clients Keyport registers itself as (RFC 7591) | (for sign-in, refresh, disconnect) |
+//! | `refresh.rs` | a token set, refreshed under the account's lock (the core's half of a token) | `token_set`, `token_set_for`, `token_set_instead_of`, `with_fresh_id_token`, `refresh` |
+//! | `token_route.rs` | a token as a command asks for it: through the running agent, else the keychain | `token`, `token_for`, `set_token_route` |
+//! | `revoke.rs` | revoke, disconnect | `revoke`, `disconnect` |
+//! | `naming.rs` | nickname, default, use over SSH | `rename`, `set_default`, `set_over_ssh` |
+//! | `choose.rs` | which account a command means | (`choose_reference`) |
+//! | `git.rs` | git's credential helper protocol | `git_credential`, `git_account` |
+//! | `exec.rs` | tokens for a command's environment | `exec_env` |
+//! | `across_ssh.rs` | what a machine reached over SSH asks its desktop for besides tokens | `accounts_across_ssh`, `connect_across_ssh`, `uses_another_machines_accounts` |
+//! | `mcp_setup.rs` | an MCP server connected by its URL, and its first sign-in | `mcp_provider`, `ready_mcp_account`, `sign_in_to_mcp_server` |
+//! | `mcp_urls.rs` | which account serves an MCP server's URL | `account_for_resource` |
+//! | `mcp_bridge/` | `keyport mcp`, the stdio bridge | `bridge_mcp` |
+//! | `held_agent.rs` | the bridge's one agent connection, kept from before it hides its memory | |
+//! | `enterprise.rs` | sign-in through an organization's identity provider | |
+//!
+//! A token has three functions named `token`, one per process: the CLI's fast path
+//! (`keyport-cli`'s `fast.rs`, the agent over the socket with no core), the agent's
+//! (`agent::Agent::token`, from memory), and this one (`Keyport::token`, the route a command
+//! takes), which ends in `Keyport::token_set` when no agent answers.
 //!
 //! Ordering rules that keep the keychain and the account file consistent when a process dies at any
 //! point: secrets are written before the metadata that points at them, and an account is marked
@@ -29,6 +46,7 @@ mod mcp_urls;
 mod naming;
 mod provider_setup;
 mod refresh;
+mod registrations;
 mod revoke;
 mod sign_in;
 mod token_route;
