@@ -2,7 +2,8 @@
 //! SDK (`tests/mcp-server`), with the SDK's newest client (`Client`, 2026-07-28 by default) in each
 //! of its modes; servers that ask for a sign-in late or never; a 2025-03-26 server whose issuer is
 //! a path on its own origin; machines signing in with client credentials; a sign-in through the
-//! organization's identity provider (an ID-JAG). (A kept-alive connection the server closed while
+//! organization's identity provider (an ID-JAG); a question answered after half a minute, longer
+//! than the server keeps an idle connection. (A kept-alive connection the server closed while
 //! the bridge's thread was held is `core::ops::mcp_bridge::request`'s unit test: only a held
 //! runtime reproduces it.)
 
@@ -125,6 +126,28 @@ fn a_server_that_asks_only_at_a_tool_call_gets_one_sign_in_then() {
         said_again(&env, &server);
         assert_eq!(server.stats()["authorizations"], 1, "{auth}");
     }
+}
+
+#[test]
+fn the_first_call_succeeds_when_the_question_is_answered_after_half_a_minute() {
+    // A person reads the question before answering, and the server (uvicorn, which closes idle
+    // kept-alive connections after 5 s) has long closed what the bridge's first, refused request
+    // left open. The agent asks as the app does, and a stand-in for the person answers "Allow
+    // once" after 30 s (debug builds only: `commands/stand_in_person.rs`). The bridge waits for
+    // the token without holding its runtime here, so hyper drops the closed connection itself;
+    // the race with a held runtime is `core::ops::mcp_bridge::request`'s unit test.
+    let env = Env::new(60);
+    let server = McpServer::start(3600);
+    let _agent = env.agent_via(&["env", "KEYPORT_TEST_ANSWER_AFTER=30"]);
+    // The SDK client's default mode (2026-07-28): each request on a connection of the pool.
+    let started = std::time::Instant::now();
+    let said = said(&mut modern_client(&env, &server.url, "auto"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(30),
+        "no question was asked"
+    );
+    assert!(said["calls"][0].as_str().unwrap().contains(&server.url), "{said}");
+    assert_eq!(server.stats()["authorizations"], 1);
 }
 
 fn said_again(env: &Env, server: &McpServer) {

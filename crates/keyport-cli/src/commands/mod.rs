@@ -10,6 +10,8 @@ mod mcp;
 mod providers;
 #[cfg(unix)]
 mod ssh;
+#[cfg(debug_assertions)]
+mod stand_in_person;
 pub mod token;
 
 use crate::args::{Args, Command, Format, OnOff, ProvidersAction};
@@ -191,6 +193,12 @@ pub async fn run(args: Args) -> Result<()> {
             client,
         } => mcp::bridge(keyport, &url, account, timeout, own_client(&client)?).await,
         Command::Agent { idle_exit } => {
+            #[cfg(debug_assertions)]
+            let agent = match stand_in_person::consent(&keyport) {
+                Some(consent) => keyport_core::Agent::with_consent(std::sync::Arc::new(keyport), consent),
+                None => keyport_core::Agent::new(std::sync::Arc::new(keyport)),
+            };
+            #[cfg(not(debug_assertions))]
             let agent = keyport_core::Agent::new(std::sync::Arc::new(keyport));
             // Started by systemd for a connection, nobody reads it; by hand, it says how to stop.
             if std::env::var_os("LISTEN_FDS").is_none() {
