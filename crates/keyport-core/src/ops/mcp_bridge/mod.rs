@@ -3,12 +3,13 @@
 //! client never signs in or keeps a token itself.
 //!
 //! Layers, top-down:
-//! - this file reads the client's lines and carries each message in the revision the client
-//!   speaks (`revision`): a 2026-07-28 request is one POST standing alone, with the routing
-//!   headers derived from its body and no session; a message of the handshake era (2025-11-25,
-//!   06-18, 03-26) goes in the session `initialize` opened, whose GET stream brings the server's
-//!   own messages (`streams::listen`); a 2024-11-05 server (HTTP+SSE) is reached through the
-//!   endpoint its stream names (`streams::open_legacy`). Whatever the server answers goes back,
+//! - this file reads the client's lines and forwards each message by the transport of the
+//!   revision the client speaks (`transport`): a 2026-07-28 request is one POST standing alone,
+//!   with the routing headers derived from its body (`revision`) and no session; a message of the
+//!   handshake era (2025-11-25, 06-18, 03-26) goes in the session `initialize` opened, whose GET
+//!   stream brings the server's own messages (`streams::listen`); a 2024-11-05 server (HTTP+SSE)
+//!   is reached through the endpoint its stream names (`streams::open_legacy`). Whatever the
+//!   server answers goes back,
 //!   its JSON-RPC errors included (a refused `server/discover` is how a client learns to fall back
 //!   to `initialize`); an HTTP failure without one becomes an error naming the server, the status
 //!   and what to do.
@@ -40,6 +41,7 @@ mod request;
 mod revision;
 mod sign_ins;
 mod streams;
+mod transport;
 
 use super::Keyport;
 use crate::error::{Error, Result};
@@ -238,31 +240,27 @@ impl Keyport {
     /// requests of the server's, or a JSON-RPC error of ours).
     async fn forward(&self, session: &Session, message: &serde_json::Value, line: &str) -> Vec<String> {
         let id = message.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let per_request = revision::per_request_version(message).map(str::to_string);
         let method = message["method"].as_str().unwrap_or_default();
         let sign_ins_before = session.sign_ins.load(Ordering::SeqCst);
         let mut reopened = false;
-        let mut tried_legacy = false;
+        let mut tried_http_sse = false;
         loop {
-            let build = |http: &reqwest::Client| session.post(http, line, message, per_request.as_deref());
+            let transport = transport::Transport::of(session, message);
+            let build = |http: &reqwest::Client| transport.post(session, http, line, message);
             let response = match self.send_authorized(session, &build).await {
                 Ok(response) => response,
                 Err(failure) => return error_if_request(message, &id, &failure.to_string()),
             };
             let status = response.status().as_u16();
-            let legacy = session.legacy.lock().expect("session lock").is_some();
-            if method == "initialize" && matches!(status, 400 | 404 | 405) && !legacy && !tried_legacy {
-                // A server of the 2024-11-05 revision: its URL is an event stream to GET, which
-                // names where to POST (the MCP spec's backwards-compatibility rule).
-                tried_legacy = true;
+            if transport.may_be_http_sse(method, status) && !tried_http_sse {
+                tried_http_sse = true;
                 match self.open_legacy(session).await {
                     Ok(()) => continue,
                     Err(why) => tracing::debug!(%why, "not an HTTP+SSE server either"),
                 }
             }
-            let in_session = per_request.is_none() && session.id.lock().expect("session lock").is_some();
             let signed_in_meanwhile = session.sign_ins.load(Ordering::SeqCst) != sign_ins_before;
-            if status == 404 && in_session && !reopened && signed_in_meanwhile {
+            if status == 404 && transport.in_a_session(session) && !reopened && signed_in_meanwhile {
                 // The new sign-in's token belongs to a new registration, and the server ties a
                 // session to its client: open a new one as the client did, then send again.
                 reopened = true;
@@ -271,15 +269,13 @@ impl Keyport {
                 }
                 continue;
             }
-            if per_request.is_none() {
-                session.remember_id(&response);
-            }
+            transport.answered(session, &response);
             let event_stream = response
                 .headers()
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|t| t.starts_with("text/event-stream"));
-            let resumable = per_request.is_none() && session.id.lock().expect("session lock").is_some();
+            let resumable = transport.in_a_session(session);
             // An accepted request's event stream goes to the client as it comes; a refusal's
             // messages are read first, to find the server's JSON-RPC error among them.
             let passing = (200..300).contains(&status).then_some(message);
@@ -325,32 +321,6 @@ impl Session {
 
     fn forget_token(&self) {
         *self.token.lock().expect("session lock") = None;
-    }
-
-    /// A POST of one client message: a 2026-07-28 request with its routing headers (and no
-    /// session), else in the session once it has one, with the negotiated version.
-    fn post(
-        &self,
-        http: &reqwest::Client,
-        line: &str,
-        message: &serde_json::Value,
-        per_request: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        let mut request = http
-            .post(self.post_url())
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(line.to_string());
-        match per_request {
-            Some(version) => {
-                let tools = self.tools.lock().expect("session lock");
-                for (name, value) in revision::routing_headers(message, version, &tools) {
-                    request = request.header(name, value);
-                }
-            }
-            None => request = self.in_session(request),
-        }
-        request
     }
 
     /// The session's id and negotiated protocol version, once it has them.
