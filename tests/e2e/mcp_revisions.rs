@@ -150,6 +150,28 @@ fn the_first_call_succeeds_when_the_question_is_answered_after_half_a_minute() {
     assert_eq!(server.stats()["authorizations"], 1);
 }
 
+#[test]
+fn a_call_the_client_gives_up_on_is_cancelled_at_the_server_in_each_revision() {
+    // 2026-07-28 has no notifications to the server over HTTP: the bridge closes the request's
+    // stream. A session (2025-11-25) gets the client's `notifications/cancelled` itself. The
+    // server answers with event streams (the SDK's default): one answering with a JSON body
+    // cannot see its request's stream close while it works. The client asks the server how many
+    // calls it saw cancelled while the bridge still runs (its end would close everything).
+    let env = Env::new(60);
+    let server = McpServer::start_with(3600, &[("JSON_RESPONSE", "0")]);
+    for (n, mode) in ["auto", "legacy"].into_iter().enumerate() {
+        let said = said(modern_client(&env, &server.url, mode).env("CANCEL", "wait_for_cancel"));
+        let calls = said["calls"].as_array().unwrap();
+        assert_eq!(calls[2], "cancelled", "{mode}: {said}");
+        assert_eq!(
+            calls[3],
+            (n + 1).to_string(),
+            "{mode}: the server's call was not cancelled: {said}"
+        );
+    }
+    assert_eq!(server.stats()["finished_slow_calls"], 0);
+}
+
 fn said_again(env: &Env, server: &McpServer) {
     let said = said(&mut modern_client(env, &server.url, "legacy"));
     assert!(said["calls"][0].as_str().unwrap().contains(&server.url), "{said}");

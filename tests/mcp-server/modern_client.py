@@ -4,8 +4,12 @@ spawning the command on our command line (`keyport mcp <url>`) as its stdio MCP 
 
 MODE is the client's `mode`: `auto` (its default: `server/discover`, falling back to `initialize`),
 `2026-07-28` (that revision, no probe) or `legacy` (the `initialize` handshake). It lists the tools,
-calls `whoami`, waits PAUSE seconds, calls it again, then TOOL with ARGS (JSON) if set, and prints one
-JSON line: {"protocol": <negotiated version>, "tools": [...], "calls": [<text>, ...]}. A tool
+calls `whoami`, waits PAUSE seconds, calls it again, then TOOL with ARGS (JSON) if set; with
+CANCEL=<tool>, it then calls that tool and gives up on it after a second (the SDK tells the server:
+`notifications/cancelled`, or at 2026-07-28 closing the request), then, a second later, calls
+`cancelled_so_far` (how many calls the server saw cancelled); it
+prints one JSON line: {"protocol": <negotiated version>, "tools": [...], "calls": [<text>, ...]}
+("cancelled" in place of the given-up call's text). A tool
 answering with an error, a call not answered within 60 s, or any failure, goes to stderr with exit
 code 1.
 """
@@ -38,6 +42,17 @@ async def main() -> None:
             result = await asyncio.wait_for(client.call_tool(name, arguments), 60)
             if result.is_error:
                 raise SystemExit(f"{name} failed: {result.content}")
+            calls.append(result.content[0].text)
+        if os.environ.get("CANCEL"):
+            try:
+                await asyncio.wait_for(client.call_tool(os.environ["CANCEL"], {}), 1)
+                raise SystemExit(f"{os.environ['CANCEL']} answered within a second")
+            except asyncio.TimeoutError:
+                calls.append("cancelled")
+            # The bridge goes on serving after a cancelled request; the server has heard of it
+            # by then, while the bridge still runs.
+            await asyncio.sleep(1)
+            result = await asyncio.wait_for(client.call_tool("cancelled_so_far", {}), 60)
             calls.append(result.content[0].text)
         print(json.dumps({"protocol": client.protocol_version, "tools": tools, "calls": calls}), flush=True)
 

@@ -46,6 +46,9 @@ the tool `poll_later` closes its POST's event stream before it answers, as a ser
 polled does, so its answer comes only to a client that resumes with Last-Event-ID; use with
 JSON_RESPONSE=0; /test/stats counts `resumed` streams).
 KEEP_ALIVE=N (seconds before an idle kept-alive connection is closed; uvicorn's default 5).
+The tool `wait_for_cancel` runs for 20 s unless cancelled: /test/stats counts `cancelled_calls` (its
+task cancelled, as the SDK does on `notifications/cancelled` or a 2026-07-28 request's closed stream)
+and `finished_slow_calls`; the tool `cancelled_so_far` answers the first count.
 Every `tools/call` POST is recorded in /test/stats under `tool_call_headers`: its
 MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers, and whether it carried a session.
 The tool `echo_region` takes `region`, declared `x-mcp-header: Region` (2026-07-28: mirrored as the
@@ -116,6 +119,8 @@ STATS = {
     "unauthenticated_requests": 0,  # POST /mcp served without a token (AUTH=none, AUTH=late*)
     "identity_assertions": 0,  # ID-JAGs exchanged for tokens (ID_JAG_ISSUER)
     "resumed": 0,  # streams resumed with Last-Event-ID (EVENT_STORE=1)
+    "cancelled_calls": 0,  # calls of wait_for_cancel the client cancelled while they ran
+    "finished_slow_calls": 0,  # calls of wait_for_cancel that ran to their end
 }
 # ID_JAG_ISSUER=<IdP issuer>: the enterprise IdP whose ID-JAGs the jwt-bearer grant takes.
 ID_JAG_ISSUER = os.environ.get("ID_JAG_ISSUER")
@@ -700,6 +705,24 @@ def build_app(port: int):
         await asyncio.sleep(0.5)
         STATS["tool_calls"] += 1
         return "polled"
+
+    @mcp.tool()
+    async def wait_for_cancel() -> str:
+        """Runs for 20 s, unless the client cancels it first."""
+        STATS["tool_calls"] += 1
+        try:
+            await asyncio.sleep(20)
+        except asyncio.CancelledError:
+            STATS["cancelled_calls"] += 1
+            raise
+        STATS["finished_slow_calls"] += 1
+        return "finished"
+
+    @mcp.tool()
+    def cancelled_so_far() -> str:
+        """How many calls of wait_for_cancel were cancelled (asked while the client still runs)."""
+        STATS["tool_calls"] += 1
+        return str(STATS["cancelled_calls"])
 
     pending: set[asyncio.Task] = set()
 

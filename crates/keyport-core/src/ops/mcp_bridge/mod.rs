@@ -181,14 +181,19 @@ impl Keyport {
             };
             let method = message["method"].as_str().unwrap_or_default();
             let per_request = revision::per_request_version(&message).is_some();
-            if per_request && message.get("id").is_none() {
-                // 2026-07-28 defines no notifications to the server over HTTP.
-                if method == "notifications/cancelled" {
-                    let cancelled = message["params"]["requestId"].to_string();
-                    if let Some(request) = under_way.remove(&cancelled) {
-                        request.abort();
-                    }
+            let notification = message.get("id").is_none();
+            if notification && method == "notifications/cancelled" {
+                // Of a 2026-07-28 request (the notification itself need not say its revision:
+                // the SDKs stamp only requests): that revision has no notifications to the server
+                // over HTTP, and closing the request's stream is how the server learns it.
+                let cancelled = message["params"]["requestId"].to_string();
+                if let Some(request) = under_way.remove(&cancelled) {
+                    request.abort();
+                    continue;
                 }
+            }
+            if per_request && notification {
+                // 2026-07-28 defines no notifications to the server over HTTP.
                 continue;
             }
             let initialize = method == "initialize";
