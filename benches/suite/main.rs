@@ -9,11 +9,13 @@
 //!   --write FILE       also write the table as Markdown to FILE
 //!   --soak MINUTES     also run the desktop app's agent for that long (scenario 7)
 //!   --only NAME        run one scenario: token, concurrent, list, mcp, app, signin, keychain,
-//!                      soak or window
+//!                      soak, window or activation
 //!
 //! One module per scenario: `token` (1, 2), `concurrent` (3), `list` (4), `app` (5), `mcp` (6),
-//! `soak` (7), `signin` (8), `keychain_load` (9), `window_days` (10); `report` holds the table and the timing helpers.
+//! `soak` (7), `signin` (8), `keychain_load` (9), `window_days` (10),
+//! `activation` (11); `report` holds the table and the timing helpers.
 
+mod activation;
 mod app;
 mod concurrent;
 mod keychain_load;
@@ -94,6 +96,9 @@ fn main() {
         if want("concurrent") {
             concurrent::run(&cx, &mut report, warm_token_ms);
         }
+    }
+    if want("activation") {
+        activation::run(&cx, &mut report);
     }
     if want("list") {
         list::run(&cx, &mut report);

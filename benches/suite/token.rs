@@ -109,7 +109,7 @@ pub fn run(cx: &Context, report: &mut Report) -> f64 {
 
 /// A trivial Rust program, compiled here, for the cost of starting a process at all: linked as
 /// rustc does by default, or statically (as scripts/build-cli links `keyport`).
-fn noop_binary(dir: &Path, statically: bool) -> PathBuf {
+pub fn noop_binary(dir: &Path, statically: bool) -> PathBuf {
     let (name, flags): (_, &[&str]) = match statically {
         false => ("noop", &[]),
         true => ("noop-static", &["-C", "target-feature=+crt-static"]),

@@ -2,11 +2,17 @@
 //! `systemd-socket-activate` holds the agent's socket and starts `keyport agent` when a program
 //! first connects, handing it the listening socket (`LISTEN_FDS`), as the package's
 //! keyport-agent.socket does in a user session; later requests are served from memory, and the
-//! agent leaves once idle.
+//! agent leaves once idle. With a stand-in for systemd's socket unit (`socket_unit.rs`), which
+//! keeps listening: requests across idle exits and new activations, and the app's agent taking the
+//! path over and giving it back, none failing.
 
+use crate::socket_unit::SocketUnit;
 use keyport_test_support::Env;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The command docs/integrations.md shows (`systemd-socket-activate -l SOCKET keyport agent
@@ -21,20 +27,7 @@ fn activator(env: &Env, socket: &Path) -> std::process::Command {
     let words: Vec<&str> = documented.split_whitespace().collect();
     assert_eq!(words[..2], ["systemd-socket-activate", "-l"], "{documented}");
     assert_eq!(words[3..6], ["keyport", "agent", "--idle-exit"], "{documented}");
-    let mut command = env.program(Path::new(words[0]));
-    command.arg(words[1]).arg(socket);
-    for name in ["HOME", "KEYPORT_HOME", "DBUS_SESSION_BUS_ADDRESS"] {
-        let value = command
-            .get_envs()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v)
-            .expect("the home's environment")
-            .to_owned();
-        command
-            .arg("-E")
-            .arg(format!("{name}={}", value.to_string_lossy()));
-    }
-    command
+    env.systemd_socket_activate(socket)
 }
 
 #[test]
@@ -144,4 +137,200 @@ impl WaitWithTimeout for std::process::Child {
         std::io::Read::read_to_string(self.stderr.as_mut().unwrap(), &mut err).unwrap();
         (status, err)
     }
+}
+
+/// Calls `keyport token` with the keychain out of reach (so only an agent can answer) until
+/// `stop`, on `threads` threads; returns the failures (exit status and stderr) and the count.
+fn hammer(env: &Env, id: &str, threads: usize, stop: &AtomicBool) -> (Vec<String>, usize) {
+    let (failures, calls) = (Mutex::new(Vec::new()), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    let out = env
+                        .command(&["token", id])
+                        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+                        .output()
+                        .unwrap();
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    if !out.status.success() {
+                        failures.lock().unwrap().push(format!(
+                            "{}: {}",
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr)
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    (failures.into_inner().unwrap(), calls.into_inner())
+}
+
+#[test]
+fn requests_made_across_idle_exits_and_new_activations_all_get_their_token_from_an_agent() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let stored = env.stored_tokens(&id).0;
+    let socket = env.home.path().canonicalize().unwrap().join("data/agent.sock");
+    let unit = SocketUnit::listen(&env, &socket, &["--idle-exit", "1s"]);
+    // Pauses around the idle time (1 s, checked every 250 ms): some calls come as the agent
+    // decides to leave, some while it leaves, some once it is gone and the socket waits alone.
+    let pauses = [0, 900, 1000, 1100, 1200, 1300, 1500, 950, 1050, 1250];
+    let mut calls = 0;
+    for pause in pauses.iter().cycle().take(24) {
+        std::thread::sleep(Duration::from_millis(*pause));
+        for _ in 0..2 {
+            let out = env.run_without_keychain(&["token", &id]).ok().stdout;
+            assert_eq!(out.trim(), stored);
+            calls += 1;
+        }
+    }
+    let activations = unit.activations.load(Ordering::SeqCst);
+    assert!(
+        activations >= 5,
+        "the agent left when idle and came back: {activations} activations"
+    );
+    let uses = env.audit();
+    assert_eq!(uses.len(), calls, "{uses:?}");
+    assert!(uses.iter().all(|u| u["via"] == "agent"), "{uses:?}");
+}
+
+#[test]
+fn an_agent_that_asks_takes_the_socket_over_and_hands_it_back_without_a_request_failing() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let socket = env.home.path().canonicalize().unwrap().join("data/agent.sock");
+    let unit = SocketUnit::listen(&env, &socket, &["--idle-exit", "10m"]);
+    let inode = |p: &Path| std::fs::metadata(p).map(|m| m.ino()).ok();
+    let units_file = inode(&socket);
+    let questions = env.home.path().join("questions");
+    let stop = AtomicBool::new(false);
+    let (failures, calls) = std::thread::scope(|scope| {
+        let hammering = scope.spawn(|| hammer(&env, &id, 4, &stop));
+        // Requests flow through the activated agent first.
+        let start = Instant::now();
+        while !unit.agent_runs() {
+            assert!(start.elapsed() < Duration::from_secs(10), "no activation");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        // Then the app's agent (one that asks) starts and takes the path over, mid-stream.
+        let mut app = asking_agent(&env, &questions, unit.systemctl_dir.path());
+        let start = Instant::now();
+        while inode(&socket) == units_file {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the asking agent did not take over"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let start = Instant::now();
+        while unit.agent_runs() {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the activated agent did not step aside"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        // The app quits, still hammered: the socket unit listens at the path again, the app's
+        // file goes, and the next requests start an agent again.
+        drop(app.stdin.take());
+        assert!(app.wait().unwrap().success());
+        let start = Instant::now();
+        while unit.activations.load(Ordering::SeqCst) < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no agent started after the app quit"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::SeqCst);
+        hammering.join().unwrap()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    let asked = std::fs::read_to_string(&questions).unwrap_or_default();
+    // The callers after the takeover were asked about (the program behind `keyport`: this test).
+    assert!(
+        asked.lines().count() > 0,
+        "the app's agent answered, asking first: {asked:?}"
+    );
+    assert_eq!(
+        unit.activations.load(Ordering::SeqCst),
+        2,
+        "one agent before the app, one after"
+    );
+}
+
+/// The desktop app's agent, without its window: `keyport_core::Agent::with_consent` in a process
+/// of its own (this test binary again, running `asking_agent_process`), whose asker notes each
+/// question's program in `questions` and allows it once. It quits when its stdin closes, as the
+/// app does on exit (`give_the_socket_back`, with `systemctl` from `systemctl_dir`).
+fn asking_agent(env: &Env, questions: &Path, systemctl_dir: &Path) -> std::process::Child {
+    let path = format!(
+        "{}:{}",
+        systemctl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    env.program(&std::env::current_exe().unwrap())
+        .args([
+            "activation::asking_agent_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KEYPORT_TEST_ASKING_AGENT", questions)
+        .env("PATH", path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Not a test: the process `asking_agent` starts (it passes at once when not started so).
+#[test]
+fn asking_agent_process() {
+    let Some(questions) = std::env::var_os("KEYPORT_TEST_ASKING_AGENT") else {
+        return;
+    };
+    struct NoteAndAllow(std::path::PathBuf);
+    impl keyport_core::Asker for NoteAndAllow {
+        fn ask(
+            &self,
+            question: keyport_core::Question,
+            reply: tokio::sync::oneshot::Sender<keyport_core::Reply>,
+        ) {
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&self.0)
+                .unwrap();
+            std::io::Write::write_all(&mut file, format!("{}\n", question.program).as_bytes()).unwrap();
+            let _ = reply.send(keyport_core::Reply::Once);
+        }
+        fn show_device_code(&self, _code: keyport_core::DeviceCode) {}
+    }
+    let keyport =
+        std::sync::Arc::new(keyport_core::Keyport::open(keyport_core::Home::from_env().unwrap()).unwrap());
+    // A first start with no account yet: the book asks.
+    let book = keyport_core::ConsentBook::open(keyport.home().data_dir(), || false).unwrap();
+    let consent = keyport_core::Consent::new(
+        std::sync::Arc::new(book),
+        std::sync::Arc::new(NoteAndAllow(questions.into())),
+        Duration::from_secs(30),
+    );
+    let agent = keyport_core::Agent::with_consent(keyport, consent);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let serving = runtime.spawn(agent.serve());
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    assert!(!serving.is_finished(), "the agent stopped");
+    // As the app on exit (src-tauri's RunEvent::Exit): its agent still serves meanwhile.
+    keyport_core::give_the_socket_back();
 }

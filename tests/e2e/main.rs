@@ -4,7 +4,9 @@
 //!
 //! Index:
 //! - `activation`: the agent started by the first request (socket activation, with systemd's own
-//!   `systemd-socket-activate`), served from memory from then on, gone when idle.
+//!   `systemd-socket-activate`), served from memory from then on, gone when idle; with
+//!   `socket_unit`, a stand-in for systemd's socket unit that keeps listening: no request failing
+//!   across idle exits, new activations, the app's agent taking the path over and giving it back.
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
@@ -62,5 +64,6 @@ mod python_client;
 mod quirks;
 mod races;
 mod revoke;
+mod socket_unit;
 mod ssh;
 mod token;

@@ -272,6 +272,25 @@ impl Env {
         std::fs::read_to_string(self.home.path().join("data/accounts.json")).unwrap_or_default()
     }
 
+    /// `systemd-socket-activate -l SOCKET` passing this home's environment on (it passes only what
+    /// it is told to, as a systemd unit would); the program to start and its arguments follow.
+    pub fn systemd_socket_activate(&self, socket: &Path) -> Command {
+        let mut command = self.program(Path::new("systemd-socket-activate"));
+        command.arg("-l").arg(socket);
+        for name in ["HOME", "KEYPORT_HOME", "DBUS_SESSION_BUS_ADDRESS"] {
+            let value = command
+                .get_envs()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v)
+                .expect("the home's environment")
+                .to_owned();
+            command
+                .arg("-E")
+                .arg(format!("{name}={}", value.to_string_lossy()));
+        }
+        command
+    }
+
     /// Starts `keyport agent` for this home and waits until it listens.
     pub fn agent(&self) -> AgentProcess {
         self.agent_via(&[])

@@ -81,8 +81,8 @@ pub fn served_by_the_app(path: &Path, inode: u64) {
     let _ = SERVED_BY_THE_APP.set((path.to_path_buf(), inode));
 }
 
-/// When the app quits: its socket file goes (nothing will answer on it), and systemd is asked to
-/// listen at the path again if its socket unit is on, so that the next `keyport token` starts the
+/// When the app quits: systemd is asked to listen at the path again if its socket unit is on, and
+/// the app's socket file goes if it is still there (nothing will answer on it), so that the next `keyport token` starts the
 /// agent as it did after login, instead of reading the keychain until the next login. Without
 /// systemd, or with the unit off, `try-restart` does nothing.
 pub fn give_the_socket_back() {
@@ -94,16 +94,19 @@ fn give_back_with(systemctl: &Path) {
     let Some((path, inode)) = SERVED_BY_THE_APP.get() else {
         return;
     };
-    // Only the app's own file: another agent may have bound the path since.
-    if std::fs::metadata(path).is_ok_and(|m| m.ino() == *inode) {
-        let _ = std::fs::remove_file(path);
-    }
+    // systemd first, while the app's agent still answers at the path: restarted, the unit puts
+    // its own socket there, so no program finds the path empty while the app still holds its
+    // lock (which would refuse it: the app runs, its agent does not answer).
     let _ = std::process::Command::new(systemctl)
         .args(["--user", "try-restart", "keyport-agent.socket"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
+    // Only the app's own file: systemd's, or another agent's, may be at the path now.
+    if std::fs::metadata(path).is_ok_and(|m| m.ino() == *inode) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[cfg(test)]

@@ -102,21 +102,22 @@ impl Activity {
     }
 }
 
-/// One open connection, counted while it lives.
-struct Busy<'a>(&'a Activity);
+/// One open connection, counted from the moment it is accepted (before its task first runs: the
+/// agent must not find itself idle, or replaced, with a connection accepted and not yet served).
+struct Busy(Arc<Agent>);
 
-impl<'a> Busy<'a> {
-    fn new(activity: &'a Activity) -> Self {
-        activity.open.fetch_add(1, Ordering::SeqCst);
-        activity.touch();
-        Busy(activity)
+impl Busy {
+    fn new(agent: Arc<Agent>) -> Self {
+        agent.activity.open.fetch_add(1, Ordering::SeqCst);
+        agent.activity.touch();
+        Busy(agent)
     }
 }
 
-impl Drop for Busy<'_> {
+impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        self.0.activity.touch();
+        self.0.activity.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -210,12 +211,13 @@ impl Agent {
                 tracing::warn!(host = %crate::text::escape_controls(&host), error = %e, "could not open a standing forward");
             }
         }
+        let waiting = Waiting(std::os::fd::AsRawFd::as_raw_fd(&listener));
         tokio::select! {
             () = accept(Arc::downgrade(&self), listener, Origin::Local) => {}
-            () = self.until_replaced(&path, ours) => {
+            () = self.until_replaced(&path, ours, waiting) => {
                 tracing::info!(socket = %path.display(), "another agent serves the socket now; leaving");
             }
-            () = self.until_idle(idle_exit) => {
+            () = self.until_idle(idle_exit, waiting) => {
                 tracing::info!(idle_s = idle_exit.unwrap_or_default().as_secs(), "idle; leaving until the next request");
             }
         }
@@ -224,8 +226,9 @@ impl Agent {
 
     /// Returns once nothing happened for `idle` (never without one): no connection open, none
     /// for that long, no forwarding socket (another machine may come back to it), no refresh
-    /// under way.
-    async fn until_idle(&self, idle: Option<Duration>) {
+    /// under way, and none waiting to be accepted (one would otherwise start the next agent only
+    /// to be served by it, or, on a socket no systemd holds, be lost).
+    async fn until_idle(&self, idle: Option<Duration>, waiting: Waiting) {
         let Some(idle) = idle else {
             return std::future::pending().await;
         };
@@ -235,22 +238,25 @@ impl Agent {
             let quiet = self.activity.open.load(Ordering::SeqCst) == 0
                 && self.activity.since() >= idle
                 && self.forwards.lock().expect("forwards lock").open == 0
-                && self.slow_path.try_lock().is_ok();
+                && self.slow_path.try_lock().is_ok()
+                && !waiting.any();
             if quiet {
                 return;
             }
         }
     }
 
-    /// Returns once the socket file at `path` is no longer `ours` (and no connection is open).
-    async fn until_replaced(&self, path: &Path, ours: Option<u64>) {
+    /// Returns once the socket file at `path` is no longer `ours`, no connection is open and none
+    /// is waiting: a program that connected just before the rename is in this socket's queue, not
+    /// the new one's, and must be answered here (the app taking over loses no request).
+    async fn until_replaced(&self, path: &Path, ours: Option<u64>, waiting: Waiting) {
         let Some(ours) = ours else {
             return std::future::pending().await;
         };
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let now = std::fs::metadata(path).map(|m| m.ino()).ok();
-            if now != Some(ours) && self.activity.open.load(Ordering::SeqCst) == 0 {
+            if now != Some(ours) && self.activity.open.load(Ordering::SeqCst) == 0 && !waiting.any() {
                 return;
             }
         }
@@ -297,8 +303,7 @@ impl Agent {
         })
     }
 
-    async fn connection(self: Arc<Self>, mut stream: UnixStream, origin: Origin) {
-        let _busy = Busy::new(&self.activity);
+    async fn connection(self: Arc<Self>, mut stream: UnixStream, origin: Origin, _busy: Busy) {
         let Ok(cred) = stream.peer_cred() else { return };
         if cred.uid() != self.uid {
             tracing::warn!(uid = cred.uid(), "refused a token request from another user");
@@ -825,9 +830,10 @@ async fn accept(agent: std::sync::Weak<Agent>, listener: UnixListener, origin: O
                 let Some(permit) = guard.admit() else { continue };
                 let Some(agent) = agent.upgrade() else { return };
                 let origin = origin.clone();
+                let busy = Busy::new(agent.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    agent.connection(stream, origin).await;
+                    agent.connection(stream, origin, busy).await;
                 });
             }
             Err(e) => guard.pause_after(&e).await,
@@ -856,6 +862,23 @@ impl Drop for ForwardSocket {
             let mut forwards = agent.forwards.lock().unwrap_or_else(|e| e.into_inner());
             forwards.open = forwards.open.saturating_sub(1);
         }
+    }
+}
+
+/// The agent's listening socket, asked whether a connection waits in its queue (not accepted yet).
+/// Valid while `serve_until_idle` runs: the listener it names lives as long.
+#[derive(Clone, Copy)]
+struct Waiting(std::os::fd::RawFd);
+
+impl Waiting {
+    fn any(self) -> bool {
+        let mut poll = libc::pollfd {
+            fd: self.0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, a zero timeout; the descriptor is the listener still open.
+        unsafe { libc::poll(&raw mut poll, 1, 0) > 0 && poll.revents & libc::POLLIN != 0 }
     }
 }
 
