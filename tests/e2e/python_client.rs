@@ -205,7 +205,7 @@ fn a_sandboxed_program_given_the_agents_socket_gets_tokens_and_is_named() {
     let blocks = doc_blocks("## Containers and sandboxes", "sh");
     let command = blocks
         .iter()
-        .find(|b| b.starts_with("bwrap "))
+        .find(|b| b.starts_with("bwrap ") && b.contains("import keyport"))
         .expect("the bubblewrap command")
         .replace(
             "\"$XDG_RUNTIME_DIR/keyport/agent.sock\"",
@@ -239,6 +239,46 @@ fn a_sandboxed_program_given_the_agents_socket_gets_tokens_and_is_named() {
     let failed = run(&without);
     assert_ne!(failed.code, 0, "{failed:?}");
     assert!(failed.stderr.contains("KeyportError"), "{failed:?}");
+}
+
+/// `keyport` itself inside a sandbox, the agent's socket mounted there (the command pasted from
+/// docs/integrations.md, with the `keyport` under test in place of the installed one): it asks
+/// the mounted socket as this machine's agent, and the program named is the one that ran it inside.
+#[test]
+fn keyport_in_a_sandbox_asks_the_mounted_socket_and_its_caller_is_named() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let agent = env.agent();
+    let blocks = doc_blocks("## Containers and sandboxes", "sh");
+    let command = blocks
+        .iter()
+        .find(|b| b.starts_with("bwrap ") && b.contains("keyport token"))
+        .expect("the bubblewrap command with keyport inside")
+        .replace(
+            "\"$XDG_RUNTIME_DIR/keyport/agent.sock\"",
+            &format!("'{}'", agent.socket.display()),
+        )
+        .replace(
+            "--ro-bind /usr /usr",
+            &format!(
+                "--ro-bind /usr /usr --ro-bind '{}' /opt/keyport/keyport --setenv PATH /opt/keyport:/usr/bin",
+                keyport_test_support::keyport_bin().display()
+            ),
+        )
+        .replace("keyport token github", &format!("keyport token {id}"));
+    let out: Run = env
+        .program(Path::new("/bin/sh"))
+        .args(["-c", &command])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.ok().stdout.trim(), env.stored_tokens(&id).0);
+    let last = env.audit().last().unwrap().clone();
+    assert_eq!(last["via"], "agent", "{last}");
+    assert!(
+        last["program"].as_str().unwrap().starts_with("python3"),
+        "the program that ran keyport inside, not keyport or bwrap: {last}"
+    );
 }
 
 /// Callers refused the same token at once (a burst of requests when a token is revoked) get one

@@ -85,10 +85,11 @@ def _data_dir() -> str:
 
 def agent_socket(environ: Optional[Mapping[str, str]] = None) -> str:
     """Where this user's agent listens, by the rules `keyport` follows (docs/protocol.md):
-    `KEYPORT_AGENT` when set; else in `$XDG_RUNTIME_DIR/keyport/` (`agent.sock`, or
+    `KEYPORT_LOCAL_AGENT` (this machine's agent, its socket mounted into a container) or
+    `KEYPORT_AGENT` (a forward) when set; else in `$XDG_RUNTIME_DIR/keyport/` (`agent.sock`, or
     `agent-<hash>.sock` for a `KEYPORT_HOME`); else in the home's data directory."""
     env = os.environ if environ is None else environ
-    named = env.get("KEYPORT_AGENT")
+    named = env.get("KEYPORT_LOCAL_AGENT") or env.get("KEYPORT_AGENT")
     if named:
         return named
     runtime = env.get("XDG_RUNTIME_DIR")

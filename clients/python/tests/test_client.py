@@ -128,6 +128,9 @@ class FallbackTests(unittest.TestCase):
 class SocketPlaceTests(unittest.TestCase):
     def test_the_rules_keyport_follows(self) -> None:
         self.assertEqual(agent_socket({"KEYPORT_AGENT": "/x.sock", "XDG_RUNTIME_DIR": "/run/u"}), "/x.sock")
+        self.assertEqual(
+            agent_socket({"KEYPORT_LOCAL_AGENT": "/m.sock", "KEYPORT_AGENT": "/x.sock"}), "/m.sock"
+        )
         self.assertEqual(agent_socket({"XDG_RUNTIME_DIR": "/run/u"}), "/run/u/keyport/agent.sock")
         home = tempfile.mkdtemp()
         self.assertEqual(agent_socket({"KEYPORT_HOME": home}), os.path.join(os.path.realpath(home), "data/agent.sock"))

@@ -16,7 +16,7 @@ use clap_complete::engine::ArgValueCandidates;
                   the provider or account, 8 refused for safety (another user's directory or agent), 9 the program \
                   was denied the account in Keyport's window (or nobody answered), or, over SSH, no account allowed there matches.\n\n\
                   Environment: KEYPORT_HOME moves all files (and namespaces keychain items) under a directory; \
-                  KEYPORT_ACCOUNT names the account for one command; KEYPORT_AGENT names the agent socket to ask (a forward over SSH); KEYPORT_LOG (or RUST_LOG) sets the log \
+                  KEYPORT_ACCOUNT names the account for one command; KEYPORT_AGENT names the agent socket to ask (a forward over SSH); KEYPORT_LOCAL_AGENT this machine's agent's socket mounted elsewhere (a container); KEYPORT_LOG (or RUST_LOG) sets the log \
                   filter, e.g. KEYPORT_LOG=debug; BROWSER picks the browser."
 )]
 pub struct Args {

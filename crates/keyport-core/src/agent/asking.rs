@@ -98,7 +98,8 @@ impl Consent {
             return Ok(());
         }
         // A program whose executable cannot be read is asked about every time, under its name;
-        // so is a shell interpreter: an answer kept for it would be every script's.
+        // so is a shell interpreter: an answer kept for it would be every script's; and so is a
+        // program in another root (a container): its path may name another file there.
         let program = usage
             .program
             .clone()
@@ -108,10 +109,10 @@ impl Consent {
             through: usage.through.as_deref(),
             over_ssh: usage.over_ssh.as_deref(),
         };
-        let exe = usage
-            .exe
-            .clone()
-            .filter(|e| usage.over_ssh.is_some() || !crate::process::is_shell(std::path::Path::new(e)));
+        let exe = usage.exe.clone().filter(|e| {
+            usage.over_ssh.is_some()
+                || !(usage.in_another_root || crate::process::is_shell(std::path::Path::new(e)))
+        });
         let Some(exe) = exe else {
             return self.ask(asked, "", account).await;
         };
@@ -258,6 +259,7 @@ mod tests {
             over_ssh: None,
             through: None,
             at_the_terminal: false,
+            in_another_root: false,
         }
     }
 
@@ -306,5 +308,33 @@ mod tests {
                 ("git", Some("sh"), true)
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_program_in_another_root_is_asked_every_time_whatever_its_path_was_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(ConsentBook::open(dir.path(), || false).unwrap());
+        let asker = Arc::new(AlwaysAsker::default());
+        let consent = Consent::new(book, asker.clone(), Duration::from_secs(5));
+        let account = crate::store::accounts::tests::account("demo-1", "demo", "ada");
+        // "Always" for this machine's python3, kept.
+        consent
+            .check(&usage(Some("/usr/bin/python3"), None), &account)
+            .await
+            .unwrap();
+        // A container's /usr/bin/python3 is a file of its own root: asked, and nothing kept.
+        let inside = Use {
+            in_another_root: true,
+            ..usage(Some("/usr/bin/python3"), None)
+        };
+        consent.check(&inside, &account).await.unwrap();
+        consent.check(&inside, &account).await.unwrap();
+        // This machine's python3 still has its answer.
+        consent
+            .check(&usage(Some("/usr/bin/python3"), None), &account)
+            .await
+            .unwrap();
+        let remembered: Vec<bool> = asker.0.lock().unwrap().iter().map(|q| q.remembered).collect();
+        assert_eq!(remembered, vec![true, false, false]);
     }
 }

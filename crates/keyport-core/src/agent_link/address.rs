@@ -21,6 +21,10 @@ pub const FORWARD_DIR: &str = "/tmp";
 pub const FORWARD_PREFIX: &str = "keyport-forward-";
 /// Names the agent socket to ask, overriding the search.
 pub const AGENT_VAR: &str = "KEYPORT_AGENT";
+/// Names this machine's agent at a path other than the home's: its socket mounted into a
+/// container or a sandbox. Asked as the home's own agent is (no claim: the agent knows the
+/// program inside by the kernel's word).
+pub const LOCAL_AGENT_VAR: &str = "KEYPORT_LOCAL_AGENT";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentAddress {
@@ -33,13 +37,17 @@ pub enum AgentAddress {
 }
 
 impl AgentAddress {
-    /// The agent to ask: the one `KEYPORT_AGENT` names; else this home's when it runs, when the
+    /// The agent to ask: this machine's at the path `KEYPORT_LOCAL_AGENT` names; the one
+    /// `KEYPORT_AGENT` names (across SSH); else this home's when it runs, when the
     /// home keeps accounts of its own (a desktop never sends its requests across SSH), or when
     /// it was named with `KEYPORT_HOME` (a home set up on purpose); else a forwarded one, if SSH
     /// left any here.
     /// `home_has_accounts` is asked last, and only when the answer turns on it: `keyport token`
     /// comes this way on every call.
     pub fn find(local: PathBuf, home_named: bool, home_has_accounts: impl FnOnce() -> bool) -> AgentAddress {
+        if let Some(mounted) = std::env::var_os(LOCAL_AGENT_VAR).filter(|v| !v.is_empty()) {
+            return AgentAddress::Local(PathBuf::from(mounted));
+        }
         if let Some(named) = std::env::var_os(AGENT_VAR).filter(|v| !v.is_empty()) {
             return AgentAddress::Named(PathBuf::from(named));
         }

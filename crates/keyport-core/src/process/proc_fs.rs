@@ -83,6 +83,12 @@ pub fn arguments(pid: u32) -> Vec<String> {
 }
 
 /// Whether process `pid` sees the same files as this one.
+#[cfg(not(target_os = "linux"))]
+pub fn same_mount_namespace(_pid: u32) -> bool {
+    true
+}
+
+/// Whether process `pid` sees the same files as this one.
 #[cfg(target_os = "linux")]
 pub fn same_mount_namespace(pid: u32) -> bool {
     let namespace = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/mnt")).ok();

@@ -8,7 +8,7 @@
 //! its executable file, not by its name.
 
 use super::asker::{asker, is_shell};
-use super::proc_fs::{comm, exe_path, parent_pid};
+use super::proc_fs::{comm, exe_id, exe_path, parent_pid, same_mount_namespace};
 use super::terminal::{leads_its_session, typed_in_a_terminal};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,10 @@ pub struct Program {
     /// A command typed at a terminal a person sees (`terminal.rs`): Keyport's CLI, or the program
     /// that connected, started by a shell on that terminal or by the terminal itself.
     pub at_the_terminal: bool,
+    /// It sees other files than Keyport does (another mount namespace: a container, a sandbox):
+    /// its executable's path names a file of that other root, which may be another file than the
+    /// one at that path here, so no answer kept for the path may stand for it.
+    pub in_another_root: bool,
 }
 
 impl Program {
@@ -47,9 +51,9 @@ impl Program {
         let Some(pid) = pid else {
             return Program::default();
         };
-        match exe_path(pid) {
-            Some(exe) if is_keyport_cli(&exe) => Program::behind(parent_pid(pid).or(Some(pid)), Some(pid)),
-            _ => Program::behind(Some(pid), None),
+        match is_keyport_cli(pid) {
+            true => Program::behind(parent_pid(pid).or(Some(pid)), Some(pid)),
+            false => Program::behind(Some(pid), None),
         }
     }
 
@@ -76,6 +80,7 @@ impl Program {
             through: asker.through_text(),
             cli_pid: cli,
             at_the_terminal: at_the_terminal(direct, cli),
+            in_another_root: !same_mount_namespace(asker.pid),
         }
     }
 }
@@ -89,11 +94,13 @@ fn at_the_terminal(direct: u32, cli: Option<u32>) -> bool {
     (by_a_shell || by_the_terminal) && typed_in_a_terminal(on)
 }
 
-/// Whether `exe` is Keyport's own CLI: this very executable (`keyport agent`), or one of the
-/// CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs for
-/// the forms it does not answer itself; the desktop app sits in the same directory). Compared as
-/// files, so a copy of another program named `keyport` is not taken for it.
-fn is_keyport_cli(exe: &Path) -> bool {
+/// Whether process `pid` runs Keyport's own CLI: this very executable (`keyport agent`), or one
+/// of the CLI's two executables installed beside it (`keyport`, and `keyport-full`, which it runs
+/// for the forms it does not answer itself; the desktop app sits in the same directory). Compared
+/// as files, through the kernel's link to what the process runs, so that a copy of another
+/// program named `keyport` is not taken for it, and Keyport's CLI mounted into a container
+/// (under a path that means nothing here) is.
+fn is_keyport_cli(pid: u32) -> bool {
     // Looked up once per process: the agent asks for every request, and the files only change
     // when Keyport is reinstalled, which stops it.
     static CLI: std::sync::OnceLock<Vec<FileId>> = std::sync::OnceLock::new();
@@ -106,7 +113,17 @@ fn is_keyport_cli(exe: &Path) -> bool {
             .filter_map(|p| file_id(p))
             .collect()
     });
-    file_id(exe).is_some_and(|id| cli.contains(&id))
+    running_id(pid).is_some_and(|id| cli.contains(&id))
+}
+
+#[cfg(unix)]
+fn running_id(pid: u32) -> Option<FileId> {
+    exe_id(pid)
+}
+
+#[cfg(not(unix))]
+fn running_id(pid: u32) -> Option<FileId> {
+    exe_path(pid)
 }
 
 /// What tells two paths of the same file apart from two files: device and inode on Unix.

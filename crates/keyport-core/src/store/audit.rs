@@ -45,6 +45,9 @@ pub struct Use {
     /// only the question asked now depends on it.
     #[serde(skip)]
     pub at_the_terminal: bool,
+    /// Run from another root (see [`Program::in_another_root`]): asked every time.
+    #[serde(skip)]
+    pub in_another_root: bool,
 }
 
 impl Use {
@@ -61,6 +64,7 @@ impl Use {
             over_ssh: None,
             through: program.through,
             at_the_terminal: program.at_the_terminal,
+            in_another_root: program.in_another_root,
         }
     }
 }
@@ -188,6 +192,7 @@ mod tests {
             over_ssh: None,
             through: None,
             at_the_terminal: false,
+            in_another_root: false,
         }
     }
 
