@@ -1,20 +1,7 @@
 // Generated from the Rust types by `cargo test -p keyport-app bindings` (src-tauri/src/bindings.rs).
 // Do not edit: change the Rust side, then run that test with KEYPORT_BLESS=1.
 
-export type Account = { provider_name: string, status: Status, 
-/**
- * Why the account needs reconnecting, when it does.
- */
-status_reason: string | null, 
-/**
- * Seconds until expiry (negative once expired).
- */
-expires_in: number | null, can_refresh: boolean, can_revoke: boolean, 
-/**
- * Whether the account is a remote MCP server's (its tokens are for one resource), which the
- * window marks as such.
- */
-mcp_server: boolean, id: string, provider: string, nickname: string, scopes: Array<string>, 
+export type Account = { id: string, provider: string, nickname: string, scopes: Array<string>, 
 /**
  * Unix seconds; `null` for a token that does not expire.
  */
@@ -30,7 +17,20 @@ is_default: boolean,
 /**
  * Whether it may be used from machines reached over SSH (`keyport forwarding`).
  */
-over_ssh: boolean, created_at: number, updated_at: number, };
+over_ssh: boolean, created_at: number, updated_at: number, provider_name: string, status: Status, 
+/**
+ * Why the account needs reconnecting, when it does.
+ */
+status_reason: string | null, 
+/**
+ * Seconds until expiry (negative once expired).
+ */
+expires_in: number | null, can_refresh: boolean, can_revoke: boolean, 
+/**
+ * Whether the account is a remote MCP server's (its tokens are for one resource), which the
+ * window marks as such.
+ */
+mcp_server: boolean, };
 
 export type Provider = { id: string, display_name: string, set_up: boolean, builtin: boolean, redirect: RedirectKind, 
 /**

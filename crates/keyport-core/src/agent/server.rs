@@ -13,7 +13,7 @@ use super::sweep_backoff::SweepBackoff;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
-use crate::model::{AccountId, TokenUse};
+use crate::model::{AccountId, AccountSummary, TokenUse};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::process::Program;
 use crate::secret::Secret;
@@ -393,7 +393,9 @@ impl Agent {
             Some(Incoming::List(_)) => self.list_for(caller),
             Some(Incoming::Git(ask)) => self.answer_git(ask, caller).await,
             Some(Incoming::Connect(ask)) => match self.connect_for(ask, caller).await {
-                Ok(account) => Answer::Connected { account },
+                Ok(account) => Answer::Connected {
+                    account: Box::new(account),
+                },
                 Err(e) => Answer::from(&e),
             },
             Some(Incoming::Hold(_)) => {
@@ -458,7 +460,7 @@ impl Agent {
     /// agreed: the browser opens here, or the window shows the device code. The new account may
     /// then be used over SSH (that is what the person agreed to). Only the app's agent asks;
     /// `keyport agent` has no window and says where to sign in instead.
-    async fn connect_for(&self, ask: ConnectAsk, caller: &Caller) -> Result<serde_json::Value> {
+    async fn connect_for(&self, ask: ConnectAsk, caller: &Caller) -> Result<AccountSummary<'static>> {
         let Some(destination) = caller.over_ssh() else {
             return Err(Error::Unsupported(
                 "the agent starts sign-ins only for machines reached over SSH; run `keyport connect` here"
@@ -522,23 +524,20 @@ impl Agent {
         };
         let account = self.keyport.set_over_ssh(&account.id, true)?;
         tracing::info!(account = %account.id, destination, "connected for a machine reached over SSH");
-        let summary = self.keyport.summary(&account, now())?;
-        serde_json::to_value(summary).map_err(|e| Error::Internal(e.to_string()))
+        Ok(self.keyport.summary(&account, now())?.into_owned())
     }
 
     /// The accounts the caller may ask for, as `keyport list --json` shows them: over SSH, only
     /// those allowed there. Metadata only.
     fn list_for(&self, caller: &Caller) -> Answer {
         let listed = self.keyport.with_summaries(now(), |all| {
-            let shown: Vec<_> = all
-                .into_iter()
-                .filter(|a| caller.over_ssh().is_none() || a.account.over_ssh)
-                .collect();
-            serde_json::to_value(shown)
+            all.into_iter()
+                .filter(|a| caller.over_ssh().is_none() || a.over_ssh)
+                .map(AccountSummary::into_owned)
+                .collect()
         });
         match listed {
-            Ok(Ok(accounts)) => Answer::Accounts { accounts },
-            Ok(Err(e)) => Answer::from(&Error::Internal(e.to_string())),
+            Ok(accounts) => Answer::Accounts { accounts },
             Err(e) => Answer::from(&e),
         }
     }

@@ -3,6 +3,7 @@
 //! (`account_file`); its tokens are in the keychain.
 
 use crate::error::{Error, Result};
+pub use crate::model::summary::Status;
 use crate::model::tokens::TokenSet;
 use crate::model::{AccountId, Connection, Issued, ProviderId, TokenUse};
 use serde::{Deserialize, Serialize};
@@ -74,28 +75,6 @@ pub struct Account<C = Arc<Connection>> {
     pub updated_at: u64,
 }
 
-/// What a user sees of an account's health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Expiring,
-    Expired,
-    NeedsReconnect,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Expiring => "expiring",
-            Status::Expired => "expired",
-            Status::NeedsReconnect => "needs reconnect",
-        }
-    }
-}
-
 impl<C> Account<C> {
     /// The same account with its connection replaced by `f` of it (how the account file turns
     /// names of table entries into connections and back).
@@ -121,11 +100,9 @@ impl<C> Account<C> {
 }
 
 impl Account {
-    /// An account that can refresh is never "expiring" or "expired" for long: the next use
-    /// refreshes it. The status still says where the access token stands. "Expiring" starts
-    /// [`EXPIRING_WINDOW_SECS`] before expiry, or at half-life for tokens shorter than twice that.
+    /// Where the account stands now (see [`Status::of`]).
     pub fn status(&self, now: u64) -> Status {
-        status(
+        Status::of(
             &self.lifecycle,
             self.expires_at,
             self.token_obtained_at,
@@ -189,25 +166,31 @@ impl Account {
     }
 }
 
-pub(crate) fn status(
-    lifecycle: &Lifecycle,
-    expires_at: Option<u64>,
-    token_obtained_at: u64,
-    has_refresh_token: bool,
-    now: u64,
-) -> Status {
-    if lifecycle.reconnect_reason().is_some() {
-        return Status::NeedsReconnect;
-    }
-    let Some(expires_at) = expires_at else {
-        return Status::Ok;
-    };
-    let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
-    match expires_at {
-        e if e <= now && !has_refresh_token => Status::NeedsReconnect,
-        e if e <= now => Status::Expired,
-        e if e - now <= window => Status::Expiring,
-        _ => Status::Ok,
+impl Status {
+    /// The one rule, for every shape an account is read in: an account that can refresh is never
+    /// "expiring" or "expired" for long (the next use refreshes it), but the status still says
+    /// where the access token stands. "Expiring" starts [`EXPIRING_WINDOW_SECS`] before expiry, or
+    /// at half-life for tokens shorter than twice that.
+    pub fn of(
+        lifecycle: &Lifecycle,
+        expires_at: Option<u64>,
+        token_obtained_at: u64,
+        has_refresh_token: bool,
+        now: u64,
+    ) -> Status {
+        if lifecycle.reconnect_reason().is_some() {
+            return Status::NeedsReconnect;
+        }
+        let Some(expires_at) = expires_at else {
+            return Status::Ok;
+        };
+        let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
+        match expires_at {
+            e if e <= now && !has_refresh_token => Status::NeedsReconnect,
+            e if e <= now => Status::Expired,
+            e if e - now <= window => Status::Expiring,
+            _ => Status::Ok,
+        }
     }
 }
 
