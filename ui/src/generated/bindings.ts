@@ -244,6 +244,32 @@ export const Commands = {
   set_consent_asking: 'set_consent_asking',
 } as const;
 
+/** What each command resolves to (an error rejects as a `UiError`). */
+export type Answers = {
+  list_accounts: Array<Account>,
+  list_providers: Array<Provider>,
+  recent_uses: Array<Use>,
+  set_up_provider: null,
+  add_provider: Provider,
+  add_mcp_server: Provider,
+  open_registration_page: null,
+  connect: Account,
+  cancel_connect: null,
+  retry_browser: null,
+  refresh_account: Account,
+  revoke_account: Account,
+  disconnect_account: Disconnected,
+  rename_account: Account,
+  set_over_ssh: Account,
+  painted: null,
+  background: Background,
+  set_login_start: Background,
+  answer_consent: null,
+  consent_settings: ConsentSettings,
+  forget_consent: ConsentSettings,
+  set_consent_asking: ConsentSettings,
+};
+
 /** The events the backend sends. */
 export const Events = {
   accountsChanged: 'accounts-changed',

@@ -87,29 +87,31 @@ pub fn relative(expires_in: Option<i64>) -> String {
 }
 
 /// A catalog entry as the interfaces show it: what it is called, whether it is ready, and what the
-/// user needs to set it up (where to register an app, which redirect URI to give).
+/// user needs to set it up (where to register an app, which redirect URI to give). Owned: the
+/// window's commands return it after the catalog they read it from is gone, and a catalog holds
+/// tens of entries, not thousands.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Provider"))]
-pub struct ProviderSummary<'a> {
-    pub id: &'a str,
-    pub display_name: &'a str,
+pub struct ProviderSummary {
+    pub id: String,
+    pub display_name: String,
     pub set_up: bool,
     pub builtin: bool,
     pub redirect: RedirectKind,
     /// The redirect URI to register with the provider.
     pub redirect_uri: &'static str,
-    pub registration_url: Option<&'a str>,
+    pub registration_url: Option<String>,
     /// Whether the provider wants a client secret even from a desktop app.
     pub wants_client_secret: bool,
     /// Per-connection values (tenant, shop, …) asked for when connecting.
-    pub variables: &'a BTreeMap<String, Variable>,
+    pub variables: BTreeMap<String, Variable>,
 }
 
-impl<'a> From<&'a Provider> for ProviderSummary<'a> {
-    fn from(p: &'a Provider) -> Self {
+impl From<&Provider> for ProviderSummary {
+    fn from(p: &Provider) -> Self {
         Self {
-            id: &p.id,
-            display_name: &p.display_name,
+            id: p.id.to_string(),
+            display_name: p.display_name.clone(),
             set_up: p.is_set_up(),
             builtin: p.builtin,
             redirect: p.redirect,
@@ -117,9 +119,9 @@ impl<'a> From<&'a Provider> for ProviderSummary<'a> {
                 RedirectKind::Loopback => crate::redirect::loopback::REGISTERED_REDIRECT_URI,
                 RedirectKind::DeepLink => crate::redirect::deep_link::REDIRECT_URI,
             },
-            registration_url: p.registration_url.as_deref(),
+            registration_url: p.registration_url.clone(),
             wants_client_secret: p.wants_client_secret(),
-            variables: &p.variables,
+            variables: p.variables.clone(),
         }
     }
 }
