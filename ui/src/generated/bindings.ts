@@ -68,7 +68,11 @@ export type Use = {
 /**
  * Unix seconds.
  */
-at: number, account: string, 
+at: number, 
+/**
+ * Empty for a sign-in asked for from another machine (no account yet).
+ */
+account: string, 
 /**
  * The calling program's executable name, when it could be found.
  */

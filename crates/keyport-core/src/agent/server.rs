@@ -491,7 +491,8 @@ impl Agent {
                 provider.id
             )));
         };
-        let usage = caller.usage("", Some(&ask.claim));
+        // A sign-in: no account yet.
+        let usage = caller.usage(&AccountId::default(), Some(&ask.claim));
         consent.check_sign_in(&usage, &provider.display_name).await?;
         // The catalog's scopes and no variables or nickname: the remote's were refused above.
         let opts = crate::ops::ConnectOptions {
@@ -511,7 +512,9 @@ impl Agent {
                     program: Some(format!("{program} on {destination} (over SSH)")),
                 })
             };
-            self.keyport.connect_device(&provider.id, opts, show).await?
+            self.keyport
+                .connect_device(provider.id.as_str(), opts, show)
+                .await?
         } else {
             let open = |address: &crate::redirect::loopback::SignInAddress| {
                 if let Err(e) = crate::redirect::browser::open(&address.local) {
@@ -519,10 +522,15 @@ impl Agent {
                 }
             };
             self.keyport
-                .connect_via(&provider.id, opts, crate::ops::RedirectMode::Loopback, open)
+                .connect_via(
+                    provider.id.as_str(),
+                    opts,
+                    crate::ops::RedirectMode::Loopback,
+                    open,
+                )
                 .await?
         };
-        let account = self.keyport.set_over_ssh(&account.id, true)?;
+        let account = self.keyport.set_over_ssh(account.id.as_str(), true)?;
         tracing::info!(account = %account.id, destination, "connected for a machine reached over SSH");
         Ok(self.keyport.summary(&account, now())?.into_owned())
     }
@@ -618,7 +626,7 @@ impl Agent {
         let _gate = self.slow_path.lock().await;
         let (account, tokens) = self
             .keyport
-            .token_set_for(&account.id, min_ttl, token_use)
+            .token_set_for(account.id.as_str(), min_ttl, token_use)
             .await?;
         let mut cache = self.cache.lock().expect("cache lock");
         cache
@@ -657,7 +665,7 @@ impl Agent {
         let account = self.find(reference)?;
         let (account, tokens) = self
             .keyport
-            .token_set_instead_of(&account.id, min_ttl, rejected)
+            .token_set_instead_of(account.id.as_str(), min_ttl, rejected)
             .await?;
         let mut cache = self.cache.lock().expect("cache lock");
         cache
@@ -736,7 +744,7 @@ impl Agent {
                 }
                 // Ask for a margin of two sweeps, so the token is fresh before anyone needs it.
                 let margin = DEFAULT_MIN_TTL_SECS + 2 * REFRESH_SWEEP.as_secs();
-                match self.token(&id, margin).await {
+                match self.token(id.as_str(), margin).await {
                     Ok(_) => backoff.succeeded(&id),
                     Err(e) => {
                         let pause = backoff.failed(&id, began);

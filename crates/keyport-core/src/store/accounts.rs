@@ -196,23 +196,23 @@ impl Status {
 
 /// Finds the one account `reference` names: an id, `provider:nickname`, a provider or a nickname.
 pub fn resolve<'a>(accounts: &'a [Account], reference: &str) -> Result<&'a Account> {
-    if let Some(a) = accounts.iter().find(|a| a.id == reference) {
+    if let Some(a) = accounts.iter().find(|a| a.id.as_str() == reference) {
         return Ok(a);
     }
     let matches: Vec<&Account> = match reference.split_once(':') {
         Some((provider, nickname)) => accounts
             .iter()
-            .filter(|a| a.provider == provider && a.nickname == nickname)
+            .filter(|a| a.provider.as_str() == provider && a.nickname == nickname)
             .collect(),
         None => accounts
             .iter()
-            .filter(|a| a.provider == reference || a.nickname == reference)
+            .filter(|a| a.provider.as_str() == reference || a.nickname == reference)
             .collect(),
     };
     // Several accounts of the provider named: its default account, if one is set.
     let defaults: Vec<&&Account> = matches
         .iter()
-        .filter(|a| a.is_default && a.provider == reference)
+        .filter(|a| a.is_default && a.provider.as_str() == reference)
         .collect();
     if let ([_, _, ..], [default]) = (matches.as_slice(), defaults.as_slice()) {
         return Ok(default);
@@ -266,10 +266,10 @@ pub(crate) mod tests {
             account("github-2", "github", "bob"),
             account("google-1", "google", "alice@example.com"),
         ];
-        assert_eq!(resolve(&accts, "github-2").unwrap().id, "github-2");
-        assert_eq!(resolve(&accts, "github:alice").unwrap().id, "github-1");
-        assert_eq!(resolve(&accts, "google").unwrap().id, "google-1");
-        assert_eq!(resolve(&accts, "bob").unwrap().id, "github-2");
+        assert_eq!(resolve(&accts, "github-2").unwrap().id.as_str(), "github-2");
+        assert_eq!(resolve(&accts, "github:alice").unwrap().id.as_str(), "github-1");
+        assert_eq!(resolve(&accts, "google").unwrap().id.as_str(), "google-1");
+        assert_eq!(resolve(&accts, "bob").unwrap().id.as_str(), "github-2");
         match resolve(&accts, "github") {
             Err(Error::AmbiguousAccount { candidates, .. }) => assert_eq!(candidates.len(), 2),
             other => panic!("{other:?}"),
@@ -279,7 +279,7 @@ pub(crate) mod tests {
         let mut with_default = accts.clone();
         with_default[0].is_default = true;
         with_default.push(account("gitlab-1", "gitlab", "alice"));
-        assert_eq!(resolve(&with_default, "github").unwrap().id, "github-1");
+        assert_eq!(resolve(&with_default, "github").unwrap().id.as_str(), "github-1");
         assert!(matches!(
             resolve(&with_default, "alice"),
             Err(Error::AmbiguousAccount { .. })
@@ -292,8 +292,8 @@ pub(crate) mod tests {
             account("github-1", "github", "a"),
             account("github-3", "github", "b"),
         ];
-        assert_eq!(next_id(&accts, &ProviderId::new("github")), "github-2");
-        assert_eq!(next_id(&accts, &ProviderId::new("gitlab")), "gitlab-1");
+        assert_eq!(next_id(&accts, &ProviderId::new("github")).as_str(), "github-2");
+        assert_eq!(next_id(&accts, &ProviderId::new("gitlab")).as_str(), "gitlab-1");
     }
 
     #[test]

@@ -70,8 +70,8 @@ impl ListedAccount<'_> {
 impl<'a> From<&'a Account> for ListedAccount<'a> {
     fn from(a: &'a Account) -> Self {
         ListedAccount {
-            id: Cow::Borrowed(&a.id),
-            provider: Cow::Borrowed(&a.provider),
+            id: Cow::Borrowed(a.id.as_str()),
+            provider: Cow::Borrowed(a.provider.as_str()),
             nickname: Cow::Borrowed(&a.nickname),
             scopes: a.scopes.iter().map(|s| Text(Cow::Borrowed(s))).collect(),
             expires_at: a.expires_at,

@@ -99,7 +99,7 @@ impl AccountStore {
         file.accounts
             .into_iter()
             .map(|a| {
-                let connection = self.named(&table, &a.id, &a.connection)?.clone();
+                let connection = self.named(&table, a.id.as_str(), &a.connection)?.clone();
                 Ok(a.map_connection(|_| connection))
             })
             .collect()
@@ -242,7 +242,7 @@ pub(super) mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(store.load().unwrap()[0].id, "x-1");
+        assert_eq!(store.load().unwrap()[0].id.as_str(), "x-1");
         // A failed change writes nothing.
         let err = store.update(|a| {
             a.clear();
