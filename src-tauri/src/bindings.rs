@@ -20,7 +20,7 @@ pub mod events {
 }
 
 macro_rules! commands {
-    ($($module:ident :: $name:ident),* $(,)?) => {
+    ($($module:ident :: $name:ident ($($arg:tt),*) $($async:ident)? -> $answer:ty),* $(,)?) => {
         /// The commands the window may call, by the names it invokes them with.
         #[cfg_attr(not(test), allow(dead_code))]
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
@@ -29,39 +29,122 @@ macro_rules! commands {
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
             tauri::generate_handler![$(crate::$module::$name),*]
         }
+
+        /// Each command's name and the TypeScript of what it resolves to. The answer written
+        /// beside each name below must be what its function returns (or, `async`, what its future
+        /// gives), for as many arguments as the `_`s say: the tests do not compile otherwise.
+        #[cfg(test)]
+        fn answers(cfg: &ts_rs::Config) -> Vec<(&'static str, String)> {
+            vec![$({
+                answers::check::<_, (answers::when!($($async)?), $($arg,)*), $answer>(crate::$module::$name);
+                (stringify!($name), <$answer as answers::Settled>::typescript(cfg))
+            }),*]
+        }
     };
 }
 
 commands!(
-    commands::list_accounts,
-    commands::list_providers,
-    commands::recent_uses,
-    commands::set_up_provider,
-    commands::add_provider,
-    commands::add_mcp_server,
-    commands::open_registration_page,
-    commands::connect,
-    commands::cancel_connect,
-    commands::retry_browser,
-    commands::refresh_account,
-    commands::revoke_account,
-    commands::disconnect_account,
-    commands::rename_account,
-    commands::set_over_ssh,
-    commands::painted,
-    commands::background,
-    commands::set_login_start,
-    questions::answer_consent,
-    questions::consent_settings,
-    questions::forget_consent,
-    questions::set_consent_asking,
+    commands::list_accounts() -> Result<Vec<keyport_core::AccountSummary<'static>>, UiError>,
+    commands::list_providers() -> Result<Vec<keyport_core::ProviderSummary>, UiError>,
+    commands::recent_uses() -> Result<Vec<keyport_core::Use>, UiError>,
+    commands::set_up_provider(_, _, _) -> Result<(), UiError>,
+    commands::add_provider(_, _, _) async -> Result<keyport_core::ProviderSummary, UiError>,
+    commands::add_mcp_server(_, _) async -> Result<keyport_core::ProviderSummary, UiError>,
+    commands::open_registration_page(_, _) -> Result<(), UiError>,
+    commands::connect(_, _, _, _) async -> Result<keyport_core::AccountSummary<'static>, UiError>,
+    commands::cancel_connect(_, _) -> (),
+    commands::retry_browser(_, _, _) -> Result<(), UiError>,
+    commands::refresh_account(_) async -> Result<keyport_core::AccountSummary<'static>, UiError>,
+    commands::revoke_account(_) async -> Result<keyport_core::AccountSummary<'static>, UiError>,
+    commands::disconnect_account(_) async -> Result<crate::commands::Disconnected, UiError>,
+    commands::rename_account(_, _) -> Result<keyport_core::AccountSummary<'static>, UiError>,
+    commands::set_over_ssh(_, _) -> Result<keyport_core::AccountSummary<'static>, UiError>,
+    commands::painted() -> (),
+    commands::background(_) -> crate::background::Background,
+    commands::set_login_start(_, _) -> Result<crate::background::Background, UiError>,
+    questions::answer_consent(_, _, _) -> Result<(), UiError>,
+    questions::consent_settings(_) -> Result<crate::questions::ConsentSettings, UiError>,
+    questions::forget_consent(_, _, _) -> Result<crate::questions::ConsentSettings, UiError>,
+    questions::set_consent_asking(_, _) -> Result<crate::questions::ConsentSettings, UiError>,
 );
+
+#[cfg(test)]
+use crate::ui_error::UiError;
+
+/// What a command's function gives, whatever its arguments, and what of it the window receives.
+#[cfg(test)]
+mod answers {
+    use crate::ui_error::UiError;
+    use std::future::Future;
+
+    /// What a function returns, or what its future gives for an `async` one; `M` tells the two
+    /// apart (and the arities), so that the impls do not overlap.
+    pub trait Gives<M> {
+        type Answer;
+    }
+
+    pub struct Now;
+    pub struct Later;
+
+    /// The marker of a command written with `async` or without.
+    macro_rules! when {
+        () => {
+            $crate::bindings::answers::Now
+        };
+        (async) => {
+            $crate::bindings::answers::Later
+        };
+    }
+    pub(crate) use when;
+
+    macro_rules! gives {
+        ($($arg:ident),*) => {
+            impl<F: Fn($($arg),*) -> R, R, $($arg),*> Gives<(Now, $($arg,)*)> for F {
+                type Answer = R;
+            }
+            impl<F: Fn($($arg),*) -> Fut, Fut: Future, $($arg),*> Gives<(Later, $($arg,)*)> for F {
+                type Answer = Fut::Output;
+            }
+        };
+    }
+    gives!();
+    gives!(A);
+    gives!(A, B);
+    gives!(A, B, C);
+    gives!(A, B, C, D);
+
+    /// Compiles only when `f` gives `T`.
+    pub fn check<F: Gives<M, Answer = T>, M, T>(_f: F) {}
+
+    /// What the window's promise resolves to: the `Ok` of a `Result` (an `Err` rejects it as a
+    /// `UiError`), or the plain value.
+    pub trait Settled {
+        fn typescript(cfg: &ts_rs::Config) -> String;
+    }
+
+    impl<T: ts_rs::TS> Settled for Result<T, UiError> {
+        fn typescript(cfg: &ts_rs::Config) -> String {
+            <T as ts_rs::TS>::name(cfg)
+        }
+    }
+
+    impl Settled for () {
+        fn typescript(_: &ts_rs::Config) -> String {
+            "null".into()
+        }
+    }
+
+    impl Settled for crate::background::Background {
+        fn typescript(cfg: &ts_rs::Config) -> String {
+            <Self as ts_rs::TS>::name(cfg)
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::commands::{BrowserFailed, Disconnected};
-    use crate::ui_error::UiError;
     use keyport_core::{AccountSummary, ErrorKind, ProviderSummary, RedirectKind, Status, Use, Variable};
     use ts_rs::TS;
 
@@ -104,7 +187,11 @@ mod tests {
         for name in COMMANDS {
             out.push_str(&format!("  {name}: '{name}',\n"));
         }
-        out.push_str("} as const;\n\n/** The events the backend sends. */\nexport const Events = {\n");
+        out.push_str("} as const;\n\n/** What each command resolves to (an error rejects as a `UiError`). */\nexport type Answers = {\n");
+        for (name, answer) in answers(&cfg) {
+            out.push_str(&format!("  {name}: {answer},\n"));
+        }
+        out.push_str("};\n\n/** The events the backend sends. */\nexport const Events = {\n");
         for (key, name) in [
             ("accountsChanged", events::ACCOUNTS_CHANGED),
             ("browserFailed", events::BROWSER_FAILED),

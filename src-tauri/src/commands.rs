@@ -34,13 +34,9 @@ pub fn list_accounts() -> Result<Vec<AccountSummary<'static>>, UiError> {
 }
 
 #[tauri::command(async)]
-pub fn list_providers() -> Result<Vec<serde_json::Value>, UiError> {
+pub fn list_providers() -> Result<Vec<ProviderSummary>, UiError> {
     let keyport = keyport()?;
-    Ok(keyport
-        .catalog()?
-        .iter()
-        .map(|p| serde_json::to_value(ProviderSummary::from(p)).expect("summaries serialize"))
-        .collect())
+    Ok(keyport.catalog()?.iter().map(ProviderSummary::from).collect())
 }
 
 /// Recent token uses, newest first: which program used which account.
@@ -66,7 +62,7 @@ pub async fn add_provider(
     issuer: String,
     name: Option<String>,
     client_id: Option<String>,
-) -> Result<serde_json::Value, UiError> {
+) -> Result<ProviderSummary, UiError> {
     let mut keyport = keyport()?;
     let choice = NewProvider {
         id: None,
@@ -74,7 +70,7 @@ pub async fn add_provider(
         client_id: client_id.filter(|c| !c.trim().is_empty()),
     };
     let provider = keyport.add_provider_from_issuer(&issuer, choice).await?;
-    Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
+    Ok(ProviderSummary::from(&provider))
 }
 
 /// Adds a remote MCP server by its URL: its sign-in discovered and its entry written to
@@ -96,7 +92,7 @@ pub struct OrganizationSignIn {
 pub async fn add_mcp_server(
     url: String,
     organization: Option<OrganizationSignIn>,
-) -> Result<serde_json::Value, UiError> {
+) -> Result<ProviderSummary, UiError> {
     let mut keyport = keyport()?;
     let own = organization.map(|o| keyport_core::OwnClient {
         client_id: o.client_id.trim().to_string(),
@@ -105,7 +101,7 @@ pub async fn add_mcp_server(
         ..keyport_core::OwnClient::default()
     });
     let provider = keyport.mcp_provider(&url, own.as_ref()).await?;
-    Ok(serde_json::to_value(ProviderSummary::from(&provider)).expect("summaries serialize"))
+    Ok(ProviderSummary::from(&provider))
 }
 
 /// Opens the provider's developer settings (from the catalog, never a URL the page supplies).

@@ -11,7 +11,7 @@
 use crate::background::Background;
 use crate::questions::ConsentSettings;
 use crate::ui_error::UiError;
-use keyport_core::{AccountSummary, Use};
+use keyport_core::{AccountSummary, ProviderSummary, Use};
 use serde::Serialize;
 use tauri::AppHandle;
 
@@ -25,8 +25,7 @@ pub struct FirstView {
     pub accounts: Result<Vec<AccountSummary<'static>>, UiError>,
     pub uses: Result<Vec<Use>, UiError>,
     pub consent: Result<ConsentSettings, UiError>,
-    #[cfg_attr(test, ts(as = "Result<Vec<keyport_core::ProviderSummary<'static>>, UiError>"))]
-    pub providers: Result<Vec<serde_json::Value>, UiError>,
+    pub providers: Result<Vec<ProviderSummary>, UiError>,
     pub background: Background,
     /// The desktop's interface font family, where the toolkit says (GTK on Linux). The page
     /// names it instead of `system-ui`, whose lookup cost WebKitGTK's first frame 150 ms here.
@@ -36,7 +35,7 @@ pub struct FirstView {
 type Files = (
     Result<Vec<AccountSummary<'static>>, UiError>,
     Result<Vec<Use>, UiError>,
-    Result<Vec<serde_json::Value>, UiError>,
+    Result<Vec<ProviderSummary>, UiError>,
 );
 
 /// The parts that need only Keyport's files, being read.

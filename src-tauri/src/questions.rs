@@ -168,8 +168,13 @@ pub fn consent_settings(app: AppHandle) -> Result<ConsentSettings, UiError> {
     })
 }
 
+/// Forgets the answer kept for `exe` and the account (its id, as `Decision` carries it).
 #[tauri::command]
-pub fn forget_consent(app: AppHandle, exe: String, account: String) -> Result<ConsentSettings, UiError> {
+pub fn forget_consent(
+    app: AppHandle,
+    exe: String,
+    account: keyport_core::AccountId,
+) -> Result<ConsentSettings, UiError> {
     app.state::<ConsentState>().book()?.forget(&exe, &account)?;
     consent_settings(app)
 }

@@ -126,6 +126,32 @@ fn a_machine_reached_with_keyport_ssh_gets_tokens_of_the_accounts_allowed_there_
         .collect();
     assert_eq!(ids, vec![id.as_str()], "{listed}");
     assert!(!listed.to_string().contains(local.trim()));
+    // The same account as the desktop's own `list --json` shows it, field for field (the
+    // seconds left aside: they run on between the two), and the same table row.
+    let desktop: serde_json::Value = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
+    let mine = desktop
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .unwrap();
+    let without_seconds = |a: &serde_json::Value| {
+        let mut a = a.as_object().unwrap().clone();
+        a.remove("expires_in");
+        a.into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(without_seconds(&listed[0]), without_seconds(mine));
+    let row = |out: String| {
+        out.lines()
+            .find(|l| l.starts_with(id.as_str()))
+            .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+    };
+    let remote_table = over_ssh(&env, &ssh, &format!("{KEYPORT} list")).ok().stdout;
+    assert_eq!(
+        row(remote_table.clone()),
+        row(env.run(&["list"]).ok().stdout),
+        "{remote_table}"
+    );
     // Another account's name tells the remote nothing (not even that it exists), and a provider's
     // name means the one account allowed there.
     let probe = over_ssh(&env, &ssh, &format!("{KEYPORT} token {other}"))

@@ -2,13 +2,21 @@
 // the backend returns is metadata: the webview never receives a token or a client secret.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { Commands, Events, type Background, type BrowserFailed, type ConsentSettings, type DeviceCode, type FirstView, type OrganizationSignIn, type Question, type Reply } from './generated/bindings';
-import type { Account, Provider, Use, UiError, Disconnected } from './model';
+import { Commands, Events, type Answers, type BrowserFailed, type DeviceCode, type FirstView, type OrganizationSignIn, type Question, type Reply } from './generated/bindings';
+import type { UiError } from './model';
 import { asUiError } from './model';
 
-async function call<T>(cmd: (typeof Commands)[keyof typeof Commands], args?: Record<string, unknown>): Promise<T> {
+declare global {
+  interface Window {
+    /** Set by the backend's first-view script (src-tauri/src/first_view.rs), read once. */
+    __KEYPORT_FIRST_VIEW__?: Partial<FirstView>;
+  }
+}
+
+/** Calls a command; what it resolves to is the generated `Answers` entry of its name. */
+async function call<C extends keyof Answers>(cmd: C, args?: Record<string, unknown>): Promise<Answers[C]> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<Answers[C]>(cmd, args);
   } catch (e) {
     throw asUiError(e);
   }
@@ -17,59 +25,60 @@ async function call<T>(cmd: (typeof Commands)[keyof typeof Commands], args?: Rec
 // What the backend handed the page before it loaded (src-tauri/src/first_view.rs): the window
 // draws its first frame from it instead of five round trips. Each part answers once; later calls
 // ask the backend.
-const first: Partial<FirstView> = (() => {
-  const w = window as { __KEYPORT_FIRST_VIEW__?: FirstView };
-  const view = w.__KEYPORT_FIRST_VIEW__ ?? {};
-  delete w.__KEYPORT_FIRST_VIEW__;
-  return view;
-})();
+const first: Partial<FirstView> = window.__KEYPORT_FIRST_VIEW__ ?? {};
+delete window.__KEYPORT_FIRST_VIEW__;
 
-function firstOr<K extends Exclude<keyof FirstView, 'background' | 'font_family'>, T>(part: K, ask: () => Promise<T>): Promise<T> {
+/** The part of the first view, once: later calls find it gone. */
+function take<K extends keyof FirstView>(part: K): FirstView[K] | undefined {
   const answer = first[part];
-  if (answer === undefined) return ask();
   delete first[part];
-  return 'Ok' in answer ? Promise.resolve(answer.Ok as T) : Promise.reject(asUiError(answer.Err));
+  return answer;
+}
+
+/** The first view's answer when there was one, else the backend's. */
+function firstOr<T>(answer: { Ok: T } | { Err: UiError } | undefined, ask: () => Promise<T>): Promise<T> {
+  if (answer === undefined) return ask();
+  return 'Ok' in answer ? Promise.resolve(answer.Ok) : Promise.reject(asUiError(answer.Err));
 }
 
 export const backend = {
   /** The desktop's interface font family, when the backend knows it (GTK). */
   interfaceFont: (): string | null => first.font_family ?? null,
-  accounts: () => firstOr('accounts', () => call<Account[]>(Commands.list_accounts)),
-  providers: () => firstOr('providers', () => call<Provider[]>(Commands.list_providers)),
-  recentUses: () => firstOr('uses', () => call<Use[]>(Commands.recent_uses)),
+  accounts: () => firstOr(take('accounts'), () => call(Commands.list_accounts)),
+  providers: () => firstOr(take('providers'), () => call(Commands.list_providers)),
+  recentUses: () => firstOr(take('uses'), () => call(Commands.recent_uses)),
   connect: (provider: string, variables: Record<string, string> = {}) =>
-    call<Account>(Commands.connect, { provider, variables }),
-  cancelConnect: (provider: string) => call<void>(Commands.cancel_connect, { provider }),
+    call(Commands.connect, { provider, variables }),
+  cancelConnect: (provider: string) => call(Commands.cancel_connect, { provider }),
   /** Opens the waiting sign-in's page again, after the browser could not be opened. */
-  retryBrowser: (provider: string) => call<void>(Commands.retry_browser, { provider }),
+  retryBrowser: (provider: string) => call(Commands.retry_browser, { provider }),
   setUpProvider: (provider: string, clientId: string, clientSecret: string | null) =>
-    call<void>(Commands.set_up_provider, { provider, clientId, clientSecret }),
+    call(Commands.set_up_provider, { provider, clientId, clientSecret }),
   /** Adds an OpenID Connect provider from its discovery document; the new catalog entry. */
   addProvider: (issuer: string, name: string | null, clientId: string | null) =>
-    call<Provider>(Commands.add_provider, { issuer, name, clientId }),
+    call(Commands.add_provider, { issuer, name, clientId }),
   /** Adds a remote MCP server by its URL (its sign-in discovered); its catalog entry. */
   addMcpServer: (url: string, organization: OrganizationSignIn | null = null) =>
-    call<Provider>(Commands.add_mcp_server, { url, organization }),
-  openRegistrationPage: (provider: string) => call<void>(Commands.open_registration_page, { provider }),
-  refresh: (account: string) => call<Account>(Commands.refresh_account, { account }),
-  revoke: (account: string) => call<Account>(Commands.revoke_account, { account }),
-  disconnect: (account: string) => call<Disconnected>(Commands.disconnect_account, { account }),
-  rename: (account: string, nickname: string) => call<Account>(Commands.rename_account, { account, nickname }),
+    call(Commands.add_mcp_server, { url, organization }),
+  openRegistrationPage: (provider: string) => call(Commands.open_registration_page, { provider }),
+  refresh: (account: string) => call(Commands.refresh_account, { account }),
+  revoke: (account: string) => call(Commands.revoke_account, { account }),
+  disconnect: (account: string) => call(Commands.disconnect_account, { account }),
+  rename: (account: string, nickname: string) => call(Commands.rename_account, { account, nickname }),
   /** Whether programs on machines reached over SSH (`keyport ssh`) may use the account. */
-  setOverSsh: (account: string, allowed: boolean) => call<Account>(Commands.set_over_ssh, { account, allowed }),
-  painted: () => call<void>(Commands.painted),
+  setOverSsh: (account: string, allowed: boolean) => call(Commands.set_over_ssh, { account, allowed }),
+  painted: () => call(Commands.painted),
   /** Whether closing the window keeps Keyport in the tray, and whether it opens at login. */
-  background: (): Promise<Background> => {
-    const answer = first.background;
-    delete first.background;
-    return answer ? Promise.resolve(answer) : call<Background>(Commands.background);
+  background: () => {
+    const answer = take('background');
+    return answer ? Promise.resolve(answer) : call(Commands.background);
   },
-  setLoginStart: (on: boolean) => call<Background>(Commands.set_login_start, { on }),
+  setLoginStart: (on: boolean) => call(Commands.set_login_start, { on }),
   /** Whether programs are asked about, and the answers kept per program and account. */
-  consentSettings: () => firstOr('consent', () => call<ConsentSettings>(Commands.consent_settings)),
-  setConsentAsking: (ask: boolean) => call<ConsentSettings>(Commands.set_consent_asking, { ask }),
-  forgetConsent: (exe: string, account: string) => call<ConsentSettings>(Commands.forget_consent, { exe, account }),
-  answerConsent: (id: number, reply: Reply) => call<void>(Commands.answer_consent, { id, reply }),
+  consentSettings: () => firstOr(take('consent'), () => call(Commands.consent_settings)),
+  setConsentAsking: (ask: boolean) => call(Commands.set_consent_asking, { ask }),
+  forgetConsent: (exe: string, account: string) => call(Commands.forget_consent, { exe, account }),
+  answerConsent: (id: number, reply: Reply) => call(Commands.answer_consent, { id, reply }),
   /** A program asks for an account's token; the window asks the person. */
   onConsentAsked: (handler: (q: Question) => void) => listen<Question>(Events.consentAsked, (e) => handler(e.payload)),
   /** `keyport connect --device` shows a code to enter at the provider. */

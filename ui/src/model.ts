@@ -27,7 +27,7 @@ export function cssString(text: string): string {
 
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === 'object' && 'kind' in e && 'message' in e) {
-    return { kind: String((e as UiError).kind) as ErrorKind, message: String((e as UiError).message) };
+    return { kind: String(e.kind) as ErrorKind, message: String(e.message) };
   }
   return { kind: 'other', message: e instanceof Error ? e.message : String(e) };
 }

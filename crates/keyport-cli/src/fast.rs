@@ -33,7 +33,7 @@ pub fn token(args: &[OsString]) -> Option<Exit> {
     let r = parse(args)?;
     // A malformed KUBERNETES_EXEC_INFO is the full command's to report.
     let format = r.format.resolve(r.token_use).ok()?;
-    crate::commands::token::through_agent(r.account, r.min_ttl, format, r.user)
+    crate::token_answer::through_agent(r.account, r.min_ttl, format, r.user)
 }
 
 fn parse(args: &[OsString]) -> Option<Request<'_>> {

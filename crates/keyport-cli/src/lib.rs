@@ -16,6 +16,7 @@ mod handoff;
 mod hints;
 mod man;
 mod output;
+mod token_answer;
 
 use clap::Parser;
 use std::process::ExitCode;

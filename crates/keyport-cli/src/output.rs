@@ -82,19 +82,19 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
         .iter()
         .map(|a| {
             [
-                a.account.id.to_string(),
-                a.account.provider.to_string(),
-                if a.account.is_default {
-                    format!("{} (default)", a.account.nickname)
+                a.id.to_string(),
+                a.provider.to_string(),
+                if a.is_default {
+                    format!("{} (default)", a.nickname)
                 } else {
-                    a.account.nickname.to_string()
+                    a.nickname.to_string()
                 },
                 a.status.as_str().to_string(),
                 match a.status {
                     keyport_core::Status::NeedsReconnect => "-".to_string(),
                     _ => relative(a.expires_in),
                 },
-                a.account.scopes.join(" "),
+                a.scopes.join(" "),
             ]
         })
         .collect();
@@ -104,38 +104,15 @@ pub fn accounts_table(accounts: &[AccountSummary]) -> String {
     )
 }
 
-/// The accounts a desktop offers over SSH, from its `list --json` form.
-pub fn remote_table(accounts: &serde_json::Value) -> String {
-    let all = accounts.as_array().map(Vec::as_slice).unwrap_or_default();
-    if all.is_empty() {
+/// The accounts a desktop offers over SSH: the same table as this machine's own (the agent
+/// answers in the same typed form), with its own word for none.
+pub fn remote_table(accounts: &[AccountSummary]) -> String {
+    if accounts.is_empty() {
         return "The desktop offers no account over SSH. On the desktop, allow one with \
                 `keyport forwarding ACCOUNT on`."
             .into();
     }
-    let text =
-        |a: &serde_json::Value, key: &str| a.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let rows: Vec<[String; 6]> = all
-        .iter()
-        .map(|a| {
-            let scopes: Vec<&str> = a
-                .get("scopes")
-                .and_then(|s| s.as_array())
-                .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
-                .unwrap_or_default();
-            [
-                text(a, "id"),
-                text(a, "provider"),
-                text(a, "nickname"),
-                text(a, "status").replace('_', " "),
-                relative(a.get("expires_in").and_then(|v| v.as_i64())),
-                scopes.join(" "),
-            ]
-        })
-        .collect();
-    table(
-        ["ID", "PROVIDER", "NICKNAME", "STATUS", "EXPIRES", "SCOPES"],
-        &rows,
-    )
+    accounts_table(accounts)
 }
 
 /// Left-aligned columns, two spaces apart; the last column is not padded. Cells are escaped:

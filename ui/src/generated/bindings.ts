@@ -1,20 +1,7 @@
 // Generated from the Rust types by `cargo test -p keyport-app bindings` (src-tauri/src/bindings.rs).
 // Do not edit: change the Rust side, then run that test with KEYPORT_BLESS=1.
 
-export type Account = { provider_name: string, status: Status, 
-/**
- * Why the account needs reconnecting, when it does.
- */
-status_reason: string | null, 
-/**
- * Seconds until expiry (negative once expired).
- */
-expires_in: number | null, can_refresh: boolean, can_revoke: boolean, 
-/**
- * Whether the account is a remote MCP server's (its tokens are for one resource), which the
- * window marks as such.
- */
-mcp_server: boolean, id: string, provider: string, nickname: string, scopes: Array<string>, 
+export type Account = { id: string, provider: string, nickname: string, scopes: Array<string>, 
 /**
  * Unix seconds; `null` for a token that does not expire.
  */
@@ -30,7 +17,20 @@ is_default: boolean,
 /**
  * Whether it may be used from machines reached over SSH (`keyport forwarding`).
  */
-over_ssh: boolean, created_at: number, updated_at: number, };
+over_ssh: boolean, created_at: number, updated_at: number, provider_name: string, status: Status, 
+/**
+ * Why the account needs reconnecting, when it does.
+ */
+status_reason: string | null, 
+/**
+ * Seconds until expiry (negative once expired).
+ */
+expires_in: number | null, can_refresh: boolean, can_revoke: boolean, 
+/**
+ * Whether the account is a remote MCP server's (its tokens are for one resource), which the
+ * window marks as such.
+ */
+mcp_server: boolean, };
 
 export type Provider = { id: string, display_name: string, set_up: boolean, builtin: boolean, redirect: RedirectKind, 
 /**
@@ -68,7 +68,11 @@ export type Use = {
 /**
  * Unix seconds.
  */
-at: number, account: string, 
+at: number, 
+/**
+ * Empty for a sign-in asked for from another machine (no account yet).
+ */
+account: string, 
 /**
  * The calling program's executable name, when it could be found.
  */
@@ -243,6 +247,32 @@ export const Commands = {
   forget_consent: 'forget_consent',
   set_consent_asking: 'set_consent_asking',
 } as const;
+
+/** What each command resolves to (an error rejects as a `UiError`). */
+export type Answers = {
+  list_accounts: Array<Account>,
+  list_providers: Array<Provider>,
+  recent_uses: Array<Use>,
+  set_up_provider: null,
+  add_provider: Provider,
+  add_mcp_server: Provider,
+  open_registration_page: null,
+  connect: Account,
+  cancel_connect: null,
+  retry_browser: null,
+  refresh_account: Account,
+  revoke_account: Account,
+  disconnect_account: Disconnected,
+  rename_account: Account,
+  set_over_ssh: Account,
+  painted: null,
+  background: Background,
+  set_login_start: Background,
+  answer_consent: null,
+  consent_settings: ConsentSettings,
+  forget_consent: ConsentSettings,
+  set_consent_asking: ConsentSettings,
+};
 
 /** The events the backend sends. */
 export const Events = {

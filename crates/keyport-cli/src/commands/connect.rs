@@ -148,12 +148,11 @@ pub fn on_the_desktop(
     if json {
         crate::output::print_json(&account);
     } else {
-        let text = |key: &str| account[key].as_str().unwrap_or_default().to_string();
         crate::out!(
             "Connected {} ({}:{}) on the desktop; it may be used here.",
-            text("id"),
-            text("provider"),
-            keyport_core::escape_controls(&text("nickname"))
+            account.id,
+            account.provider,
+            keyport_core::escape_controls(&account.nickname)
         );
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! command line (another user could read it), and Keyport replaces itself with the command, so
 //! the command's exit code and signals are its caller's to see, untouched.
 
-use super::token::reference;
+use crate::token_answer::reference;
 use keyport_core::{EnvRequest, Error, Keyport, Result};
 use std::ffi::OsString;
 

@@ -250,7 +250,7 @@ mod tests {
     fn usage(exe: Option<&str>, pid: Option<u32>) -> Use {
         Use {
             at: 0,
-            account: "a".into(),
+            account: AccountId::new("a"),
             program: exe.map(|e| e.rsplit('/').next().unwrap().to_string()),
             exe: exe.map(str::to_string),
             parent_exe: None,

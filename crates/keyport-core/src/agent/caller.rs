@@ -19,6 +19,7 @@
 //! is that machine's claim.
 
 use crate::agent_link::protocol::Claim;
+use crate::model::AccountId;
 use crate::process::{Pin, Program};
 use crate::store::audit::Use;
 
@@ -34,7 +35,7 @@ pub struct Caller {
 impl Caller {
     /// Reads the caller of the connection from process `pid` now.
     pub fn at_accept(pid: Option<u32>) -> Caller {
-        let usage = Use::of("", "agent", Program::agent_peer(pid));
+        let usage = Use::of(&AccountId::default(), "agent", Program::agent_peer(pid));
         // When the peer is Keyport's CLI, the use is its caller's: pin that one too.
         let caller = usage.pid.filter(|c| Some(*c) != pid);
         let peer = pid.map(|pid| Pin::new(pid, caller.is_some()));
@@ -53,7 +54,7 @@ impl Caller {
     /// that connected is the SSH client, whoever it is; nothing of it is pinned or judged.
     pub fn forwarded(destination: &str) -> Caller {
         Caller {
-            usage: Use::of("", "agent", Program::default()),
+            usage: Use::of(&AccountId::default(), "agent", Program::default()),
             pins: Vec::new(),
             over_ssh: Some(shorten(destination)),
         }
@@ -66,10 +67,10 @@ impl Caller {
 
     /// The use of `account` by this caller, dated now. Over SSH, the program is what the other
     /// machine claims (written out safely), and the answer is kept for it on that destination.
-    pub fn usage(&self, account: &str, claim: Option<&Claim>) -> Use {
+    pub fn usage(&self, account: &AccountId, claim: Option<&Claim>) -> Use {
         let mut usage = Use {
             at: crate::model::tokens::now(),
-            account: account.to_string(),
+            account: account.clone(),
             ..self.usage.clone()
         };
         if let Some(destination) = &self.over_ssh {
@@ -134,7 +135,7 @@ mod tests {
             .unwrap();
         let caller = Caller::at_accept(Some(child.id()));
         assert!(caller.unchanged());
-        assert_eq!(caller.usage("x-1", None).account, "x-1");
+        assert_eq!(caller.usage(&AccountId::new("x-1"), None).account.as_str(), "x-1");
         assert_eq!(caller.over_ssh(), None);
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
         let start = std::time::Instant::now();
@@ -156,7 +157,7 @@ mod tests {
         assert!(shorten(&"x".repeat(100)).ends_with('…'));
         let caller = Caller::forwarded("dev\u{7}box");
         assert_eq!(caller.over_ssh(), Some("dev\\x07box"));
-        let usage = caller.usage("x-1", None);
+        let usage = caller.usage(&AccountId::new("x-1"), None);
         assert_eq!(
             (usage.via.as_str(), usage.program.as_deref()),
             ("ssh", Some("a program"))

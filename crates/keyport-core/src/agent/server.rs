@@ -13,7 +13,7 @@ use super::sweep_backoff::SweepBackoff;
 use crate::agent_link::protocol::{Answer, ConnectAsk, DeviceCode, ForwardAsk, GitAsk, Incoming, Request};
 use crate::error::{Error, Result};
 use crate::model::tokens::{now, TokenSet};
-use crate::model::{AccountId, TokenUse};
+use crate::model::{AccountId, AccountSummary, TokenUse};
 use crate::ops::{Keyport, DEFAULT_MIN_TTL_SECS};
 use crate::process::Program;
 use crate::secret::Secret;
@@ -398,7 +398,9 @@ impl Agent {
             Some(Incoming::List(_)) => self.list_for(caller),
             Some(Incoming::Git(ask)) => self.answer_git(ask, caller).await,
             Some(Incoming::Connect(ask)) => match self.connect_for(ask, caller).await {
-                Ok(account) => Answer::Connected { account },
+                Ok(account) => Answer::Connected {
+                    account: Box::new(account),
+                },
                 Err(e) => Answer::from(&e),
             },
             Some(Incoming::Hold(_)) => {
@@ -463,7 +465,7 @@ impl Agent {
     /// agreed: the browser opens here, or the window shows the device code. The new account may
     /// then be used over SSH (that is what the person agreed to). Only the app's agent asks;
     /// `keyport agent` has no window and says where to sign in instead.
-    async fn connect_for(&self, ask: ConnectAsk, caller: &Caller) -> Result<serde_json::Value> {
+    async fn connect_for(&self, ask: ConnectAsk, caller: &Caller) -> Result<AccountSummary<'static>> {
         let Some(destination) = caller.over_ssh() else {
             return Err(Error::Unsupported(
                 "the agent starts sign-ins only for machines reached over SSH; run `keyport connect` here"
@@ -494,7 +496,8 @@ impl Agent {
                 provider.id
             )));
         };
-        let usage = caller.usage("", Some(&ask.claim));
+        // A sign-in: no account yet.
+        let usage = caller.usage(&AccountId::default(), Some(&ask.claim));
         consent.check_sign_in(&usage, &provider.display_name).await?;
         // The catalog's scopes and no variables or nickname: the remote's were refused above.
         let opts = crate::ops::ConnectOptions {
@@ -514,7 +517,9 @@ impl Agent {
                     program: Some(format!("{program} on {destination} (over SSH)")),
                 })
             };
-            self.keyport.connect_device(&provider.id, opts, show).await?
+            self.keyport
+                .connect_device(provider.id.as_str(), opts, show)
+                .await?
         } else {
             let open = |address: &crate::redirect::loopback::SignInAddress| {
                 if let Err(e) = crate::redirect::browser::open(&address.local) {
@@ -522,28 +527,30 @@ impl Agent {
                 }
             };
             self.keyport
-                .connect_via(&provider.id, opts, crate::ops::RedirectMode::Loopback, open)
+                .connect_via(
+                    provider.id.as_str(),
+                    opts,
+                    crate::ops::RedirectMode::Loopback,
+                    open,
+                )
                 .await?
         };
-        let account = self.keyport.set_over_ssh(&account.id, true)?;
+        let account = self.keyport.set_over_ssh(account.id.as_str(), true)?;
         tracing::info!(account = %account.id, destination, "connected for a machine reached over SSH");
-        let summary = self.keyport.summary(&account, now())?;
-        serde_json::to_value(summary).map_err(|e| Error::Internal(e.to_string()))
+        Ok(self.keyport.summary(&account, now())?.into_owned())
     }
 
     /// The accounts the caller may ask for, as `keyport list --json` shows them: over SSH, only
     /// those allowed there. Metadata only.
     fn list_for(&self, caller: &Caller) -> Answer {
         let listed = self.keyport.with_summaries(now(), |all| {
-            let shown: Vec<_> = all
-                .into_iter()
-                .filter(|a| caller.over_ssh().is_none() || a.account.over_ssh)
-                .collect();
-            serde_json::to_value(shown)
+            all.into_iter()
+                .filter(|a| caller.over_ssh().is_none() || a.over_ssh)
+                .map(AccountSummary::into_owned)
+                .collect()
         });
         match listed {
-            Ok(Ok(accounts)) => Answer::Accounts { accounts },
-            Ok(Err(e)) => Answer::from(&Error::Internal(e.to_string())),
+            Ok(accounts) => Answer::Accounts { accounts },
             Err(e) => Answer::from(&e),
         }
     }
@@ -624,7 +631,7 @@ impl Agent {
         let _gate = self.slow_path.lock().await;
         let (account, tokens) = self
             .keyport
-            .token_set_for(&account.id, min_ttl, token_use)
+            .token_set_for(account.id.as_str(), min_ttl, token_use)
             .await?;
         let mut cache = self.cache.lock().expect("cache lock");
         cache
@@ -663,7 +670,7 @@ impl Agent {
         let account = self.find(reference)?;
         let (account, tokens) = self
             .keyport
-            .token_set_instead_of(&account.id, min_ttl, rejected)
+            .token_set_instead_of(account.id.as_str(), min_ttl, rejected)
             .await?;
         let mut cache = self.cache.lock().expect("cache lock");
         cache
@@ -742,7 +749,7 @@ impl Agent {
                 }
                 // Ask for a margin of two sweeps, so the token is fresh before anyone needs it.
                 let margin = DEFAULT_MIN_TTL_SECS + 2 * REFRESH_SWEEP.as_secs();
-                match self.token(&id, margin).await {
+                match self.token(id.as_str(), margin).await {
                     Ok(_) => backoff.succeeded(&id),
                     Err(e) => {
                         let pause = backoff.failed(&id, began);

@@ -35,7 +35,7 @@
 //! `/proc/<pid>/exe` from the agent, and still be known as what it was (see `agent::caller`).
 
 use crate::error::{describe, Error, ErrorKind};
-use crate::model::{Issued, TokenUse};
+use crate::model::{AccountSummary, Issued, TokenUse};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -194,11 +194,11 @@ pub enum Answer {
     Token(Issued),
     /// The accounts a client across SSH may use, as `keyport list --json` shows them.
     Accounts {
-        accounts: serde_json::Value,
+        accounts: Vec<AccountSummary<'static>>,
     },
     /// A sign-in asked for from across SSH is done: the new account, as `list --json` shows it.
     Connected {
-        account: serde_json::Value,
+        account: Box<AccountSummary<'static>>,
     },
     /// A forwarding socket for `keyport ssh` to hand to `ssh -R`.
     Forwarding {

@@ -2,6 +2,8 @@
 //! are both short lowercase strings, and the keychain, the locks and the consent book key
 //! different things by each. As their own types, passing one where the other is meant does not
 //! compile (oauth2-rs's habit for client ids and URLs). Both read and write as plain strings.
+//! Neither turns into a string on its own (no `Deref` to `str`, no comparing with one): `as_str()`
+//! says where an id becomes text, such as a reference a person could have typed.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,15 +31,6 @@ macro_rules! id_type {
             }
         }
 
-        /// Read access as a string (formatting, comparing with what a person typed); making one
-        /// from a string is always explicit.
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -47,18 +40,6 @@ macro_rules! id_type {
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
                 &self.0
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
             }
         }
 
@@ -89,7 +70,7 @@ mod tests {
         let id = AccountId::new("github-2");
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"github-2\"");
         let back: ProviderId = serde_json::from_str("\"github\"").unwrap();
-        assert_eq!(back, "github");
+        assert_eq!(back.as_str(), "github");
         assert_eq!(format!("{id}"), "github-2");
     }
 }

@@ -12,6 +12,7 @@
 //! - `tokens`: an account's tokens as the keychain keeps them ([`tokens::TokenSet`]) and the clock.
 //! - `issued`: a token as handed out to a program, with what it needs of the account ([`Issued`]).
 //! - `registration`: who Keyport is to a server it registered itself with ([`Registration`]).
+//! - `summary`: an account as every interface shows it ([`AccountSummary`], its [`Status`]).
 
 pub mod address_space;
 pub mod connection;
@@ -20,6 +21,7 @@ pub mod ids;
 pub mod issued;
 pub mod quirks;
 pub mod registration;
+pub mod summary;
 pub mod tokens;
 pub mod url_rules;
 
@@ -30,5 +32,6 @@ pub use ids::{AccountId, ProviderId};
 pub use issued::{Issued, TokenUse};
 pub use quirks::{GrantKind, Integration, Quirks, RevocationStyle, TokenAuthMethod, TokenRequestFormat};
 pub use registration::Registration;
+pub use summary::AccountSummary;
 pub use tokens::now;
 pub use url_rules::{check_endpoint, strip_query};

@@ -4,6 +4,7 @@
 use super::{ConnectOptions, Keyport};
 use crate::agent_link::protocol::{Answer, ConnectAsk};
 use crate::error::{Error, Result};
+use crate::model::AccountSummary;
 
 impl Keyport {
     /// Whether this process reaches a desktop's agent across SSH (and keeps no accounts itself).
@@ -13,7 +14,7 @@ impl Keyport {
 
     /// The accounts a desktop's agent across SSH lets this machine use (as `list --json` shows
     /// them); `None` when this machine keeps its own.
-    pub fn accounts_across_ssh(&self) -> Result<Option<serde_json::Value>> {
+    pub fn accounts_across_ssh(&self) -> Result<Option<Vec<AccountSummary<'static>>>> {
         let agent = self.agent_address();
         if !agent.is_remote() {
             return Ok(None);
@@ -34,7 +35,7 @@ impl Keyport {
         provider: &str,
         opts: &ConnectOptions,
         device: bool,
-    ) -> Result<Option<serde_json::Value>> {
+    ) -> Result<Option<AccountSummary<'static>>> {
         let agent = self.agent_address();
         let ask = ConnectAsk {
             provider: provider.to_string(),
@@ -46,7 +47,7 @@ impl Keyport {
             claim: Default::default(),
         };
         match crate::agent_link::client::ask_connect(&agent, ask)? {
-            Some(Answer::Connected { account }) => Ok(Some(account)),
+            Some(Answer::Connected { account }) => Ok(Some(*account)),
             Some(Answer::Error { kind, message }) => Err(Error::AgentAnswered { kind, message }),
             None => Ok(None),
             Some(_) => Err(Error::Internal("the agent answered another request".into())),

@@ -24,7 +24,7 @@ pub fn choose_reference(home: &Home, given: Option<&str>, cwd: Option<&Path>) ->
     };
     let all = AccountStore::new(home.accounts_file(), &home.locks_dir()).load()?;
     match accounts::resolve(&all, rule_account) {
-        Ok(a) if a.provider == given => Ok(a.id.to_string()),
+        Ok(a) if a.provider.as_str() == given => Ok(a.id.to_string()),
         _ => Ok(given.to_string()),
     }
 }

@@ -116,7 +116,7 @@ impl Keyport {
         let Some(account) = self.git_account(request, account, cwd)? else {
             return Ok(None);
         };
-        let issued = self.token(&account.id, min_ttl).await?;
+        let issued = self.token(account.id.as_str(), min_ttl).await?;
         Ok(Some(GitCredential::from(issued)))
     }
 

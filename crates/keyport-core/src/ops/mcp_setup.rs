@@ -177,12 +177,12 @@ impl Keyport {
             };
             let catalog = Catalog::set_client(
                 &self.home.providers_file(),
-                &provider.id,
+                provider.id.as_str(),
                 &own.client_id,
                 Some(method),
                 Some(grant),
             )?;
-            let updated = catalog.get(&provider.id)?.clone();
+            let updated = catalog.get(provider.id.as_str())?.clone();
             self.catalog = catalog.into();
             return Ok(updated);
         }
@@ -216,8 +216,8 @@ impl Keyport {
             } else {
                 tracing::info!(provider = %known.id, server = %crate::model::strip_query(&url), "another URL of a connected MCP server");
                 let catalog =
-                    Catalog::add_mcp_url(&self.home.providers_file(), &known.id, &comparable(&url))?;
-                let updated = catalog.get(&known.id)?.clone();
+                    Catalog::add_mcp_url(&self.home.providers_file(), known.id.as_str(), &comparable(&url))?;
+                let updated = catalog.get(known.id.as_str())?.clone();
                 self.catalog = catalog.into();
                 updated
             };
@@ -325,7 +325,7 @@ impl Keyport {
             ..ConnectOptions::default()
         };
         let account = fresh
-            .connect_via(&server.id, opts, RedirectMode::Loopback, |address| {
+            .connect_via(server.id.as_str(), opts, RedirectMode::Loopback, |address| {
                 present(address, &name)
             })
             .await?;

@@ -77,7 +77,7 @@ fn served_urls(account: &Account, catalog: Option<&Catalog>) -> Vec<String> {
         return Vec::new();
     };
     let entry = catalog
-        .and_then(|c| c.get(&account.provider).ok())
+        .and_then(|c| c.get(account.provider.as_str()).ok())
         .filter(|p| p.quirks.resource.as_ref() == Some(resource));
     let mut urls = quirks.mcp_urls.clone();
     for url in entry.map(|p| p.quirks.mcp_urls.as_slice()).unwrap_or_default() {

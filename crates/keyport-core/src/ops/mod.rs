@@ -205,7 +205,7 @@ impl Keyport {
         let secret = secret.or_else(|| {
             self.catalog()
                 .ok()?
-                .get(provider_id)
+                .get(provider_id.as_str())
                 .ok()
                 .filter(|p| p.client_id.as_deref() == Some(connection.client_id.as_str()))
                 .and_then(|p| p.client_secret.clone())

@@ -114,7 +114,7 @@ impl Keyport {
         let _lock = FileLock::exclusive(&self.account_lock(id))?;
         // Re-read everything under the lock: another process may have refreshed, revoked or
         // removed the account while we waited.
-        let account = self.find(id)?;
+        let account = self.find(id.as_str())?;
         ensure_active(&account)?;
         let current = self.stored_tokens(&account)?;
         let now = now();
@@ -238,7 +238,7 @@ impl Keyport {
         account.connection.endpoints.dynamic_registration_url.is_some()
             && self
                 .catalog()
-                .and_then(|c| c.get(&account.provider))
+                .and_then(|c| c.get(account.provider.as_str()))
                 .is_ok_and(|p| p.registers_itself())
     }
 

@@ -430,7 +430,7 @@ impl Keyport {
             if let Some(name) = name.await {
                 match crate::catalog::Catalog::set_display_name(
                     &self.home.providers_file(),
-                    &provider.id,
+                    provider.id.as_str(),
                     &name,
                 ) {
                     Ok(_) => display_name = name,

@@ -3,6 +3,7 @@
 //! (`account_file`); its tokens are in the keychain.
 
 use crate::error::{Error, Result};
+pub use crate::model::summary::Status;
 use crate::model::tokens::TokenSet;
 use crate::model::{AccountId, Connection, Issued, ProviderId, TokenUse};
 use serde::{Deserialize, Serialize};
@@ -74,28 +75,6 @@ pub struct Account<C = Arc<Connection>> {
     pub updated_at: u64,
 }
 
-/// What a user sees of an account's health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Expiring,
-    Expired,
-    NeedsReconnect,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Expiring => "expiring",
-            Status::Expired => "expired",
-            Status::NeedsReconnect => "needs reconnect",
-        }
-    }
-}
-
 impl<C> Account<C> {
     /// The same account with its connection replaced by `f` of it (how the account file turns
     /// names of table entries into connections and back).
@@ -121,11 +100,9 @@ impl<C> Account<C> {
 }
 
 impl Account {
-    /// An account that can refresh is never "expiring" or "expired" for long: the next use
-    /// refreshes it. The status still says where the access token stands. "Expiring" starts
-    /// [`EXPIRING_WINDOW_SECS`] before expiry, or at half-life for tokens shorter than twice that.
+    /// Where the account stands now (see [`Status::of`]).
     pub fn status(&self, now: u64) -> Status {
-        status(
+        Status::of(
             &self.lifecycle,
             self.expires_at,
             self.token_obtained_at,
@@ -189,47 +166,53 @@ impl Account {
     }
 }
 
-pub(crate) fn status(
-    lifecycle: &Lifecycle,
-    expires_at: Option<u64>,
-    token_obtained_at: u64,
-    has_refresh_token: bool,
-    now: u64,
-) -> Status {
-    if lifecycle.reconnect_reason().is_some() {
-        return Status::NeedsReconnect;
-    }
-    let Some(expires_at) = expires_at else {
-        return Status::Ok;
-    };
-    let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
-    match expires_at {
-        e if e <= now && !has_refresh_token => Status::NeedsReconnect,
-        e if e <= now => Status::Expired,
-        e if e - now <= window => Status::Expiring,
-        _ => Status::Ok,
+impl Status {
+    /// The one rule, for every shape an account is read in: an account that can refresh is never
+    /// "expiring" or "expired" for long (the next use refreshes it), but the status still says
+    /// where the access token stands. "Expiring" starts [`EXPIRING_WINDOW_SECS`] before expiry, or
+    /// at half-life for tokens shorter than twice that.
+    pub fn of(
+        lifecycle: &Lifecycle,
+        expires_at: Option<u64>,
+        token_obtained_at: u64,
+        has_refresh_token: bool,
+        now: u64,
+    ) -> Status {
+        if lifecycle.reconnect_reason().is_some() {
+            return Status::NeedsReconnect;
+        }
+        let Some(expires_at) = expires_at else {
+            return Status::Ok;
+        };
+        let window = EXPIRING_WINDOW_SECS.min(expires_at.saturating_sub(token_obtained_at) / 2);
+        match expires_at {
+            e if e <= now && !has_refresh_token => Status::NeedsReconnect,
+            e if e <= now => Status::Expired,
+            e if e - now <= window => Status::Expiring,
+            _ => Status::Ok,
+        }
     }
 }
 
 /// Finds the one account `reference` names: an id, `provider:nickname`, a provider or a nickname.
 pub fn resolve<'a>(accounts: &'a [Account], reference: &str) -> Result<&'a Account> {
-    if let Some(a) = accounts.iter().find(|a| a.id == reference) {
+    if let Some(a) = accounts.iter().find(|a| a.id.as_str() == reference) {
         return Ok(a);
     }
     let matches: Vec<&Account> = match reference.split_once(':') {
         Some((provider, nickname)) => accounts
             .iter()
-            .filter(|a| a.provider == provider && a.nickname == nickname)
+            .filter(|a| a.provider.as_str() == provider && a.nickname == nickname)
             .collect(),
         None => accounts
             .iter()
-            .filter(|a| a.provider == reference || a.nickname == reference)
+            .filter(|a| a.provider.as_str() == reference || a.nickname == reference)
             .collect(),
     };
     // Several accounts of the provider named: its default account, if one is set.
     let defaults: Vec<&&Account> = matches
         .iter()
-        .filter(|a| a.is_default && a.provider == reference)
+        .filter(|a| a.is_default && a.provider.as_str() == reference)
         .collect();
     if let ([_, _, ..], [default]) = (matches.as_slice(), defaults.as_slice()) {
         return Ok(default);
@@ -283,10 +266,10 @@ pub(crate) mod tests {
             account("github-2", "github", "bob"),
             account("google-1", "google", "alice@example.com"),
         ];
-        assert_eq!(resolve(&accts, "github-2").unwrap().id, "github-2");
-        assert_eq!(resolve(&accts, "github:alice").unwrap().id, "github-1");
-        assert_eq!(resolve(&accts, "google").unwrap().id, "google-1");
-        assert_eq!(resolve(&accts, "bob").unwrap().id, "github-2");
+        assert_eq!(resolve(&accts, "github-2").unwrap().id.as_str(), "github-2");
+        assert_eq!(resolve(&accts, "github:alice").unwrap().id.as_str(), "github-1");
+        assert_eq!(resolve(&accts, "google").unwrap().id.as_str(), "google-1");
+        assert_eq!(resolve(&accts, "bob").unwrap().id.as_str(), "github-2");
         match resolve(&accts, "github") {
             Err(Error::AmbiguousAccount { candidates, .. }) => assert_eq!(candidates.len(), 2),
             other => panic!("{other:?}"),
@@ -296,7 +279,7 @@ pub(crate) mod tests {
         let mut with_default = accts.clone();
         with_default[0].is_default = true;
         with_default.push(account("gitlab-1", "gitlab", "alice"));
-        assert_eq!(resolve(&with_default, "github").unwrap().id, "github-1");
+        assert_eq!(resolve(&with_default, "github").unwrap().id.as_str(), "github-1");
         assert!(matches!(
             resolve(&with_default, "alice"),
             Err(Error::AmbiguousAccount { .. })
@@ -309,8 +292,8 @@ pub(crate) mod tests {
             account("github-1", "github", "a"),
             account("github-3", "github", "b"),
         ];
-        assert_eq!(next_id(&accts, &ProviderId::new("github")), "github-2");
-        assert_eq!(next_id(&accts, &ProviderId::new("gitlab")), "gitlab-1");
+        assert_eq!(next_id(&accts, &ProviderId::new("github")).as_str(), "github-2");
+        assert_eq!(next_id(&accts, &ProviderId::new("gitlab")).as_str(), "gitlab-1");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! lines; when the file outgrows its bound, the older half is dropped.
 
 use crate::error::Result;
+use crate::model::AccountId;
 use crate::process::Program;
 use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,9 @@ const MAX_BYTES: u64 = 256 * 1024;
 pub struct Use {
     /// Unix seconds.
     pub at: u64,
-    pub account: String,
+    /// Empty for a sign-in asked for from another machine (no account yet).
+    #[cfg_attr(feature = "ts", ts(as = "String"))]
+    pub account: AccountId,
     /// The calling program's executable name, when it could be found.
     pub program: Option<String>,
     /// The path of the calling program's executable.
@@ -52,10 +55,10 @@ pub struct Use {
 
 impl Use {
     /// `program`'s use of `account` now, answered `via` the agent or the keychain.
-    pub fn of(account: &str, via: &str, program: Program) -> Use {
+    pub fn of(account: &AccountId, via: &str, program: Program) -> Use {
         Use {
             at: crate::model::tokens::now(),
-            account: account.to_string(),
+            account: account.clone(),
             program: program.name,
             exe: program.exe,
             parent_exe: program.parent_exe,
@@ -183,7 +186,7 @@ mod tests {
     fn entry(n: u64) -> Use {
         Use {
             at: n,
-            account: format!("demo-{}", n % 3),
+            account: AccountId::new(format!("demo-{}", n % 3)),
             program: Some("gït-ø".into()),
             exe: None,
             parent_exe: None,

@@ -6,6 +6,7 @@
 //! user could edit it, or read the keychain directly (docs/SECURITY.md).
 
 use crate::error::{Error, Result};
+use crate::model::AccountId;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,7 +18,8 @@ pub struct Decision {
     /// The program's executable, as the kernel reports it (`/proc/<pid>/exe`).
     pub exe: String,
     /// The account's id.
-    pub account: String,
+    #[cfg_attr(feature = "ts", ts(as = "String"))]
+    pub account: AccountId,
     /// `true` for "Always allow", `false` for "Deny".
     pub allow: bool,
     /// Unix seconds.
@@ -74,11 +76,11 @@ impl ConsentBook {
     }
 
     /// The remembered answer for `exe` and `account`, if any.
-    pub fn lookup(&self, exe: &str, account: &str) -> Option<bool> {
+    pub fn lookup(&self, exe: &str, account: &AccountId) -> Option<bool> {
         let file = self.lock();
         file.decisions
             .iter()
-            .find(|d| d.exe == exe && d.account == account)
+            .find(|d| d.exe == exe && d.account == *account)
             .map(|d| d.allow)
     }
 
@@ -86,12 +88,12 @@ impl ConsentBook {
         self.lock().decisions.clone()
     }
 
-    pub fn remember(&self, exe: &str, account: &str, allow: bool) -> Result<()> {
+    pub fn remember(&self, exe: &str, account: &AccountId, allow: bool) -> Result<()> {
         self.change(|f| {
-            f.decisions.retain(|d| !(d.exe == exe && d.account == account));
+            f.decisions.retain(|d| !(d.exe == exe && d.account == *account));
             f.decisions.push(Decision {
                 exe: exe.to_string(),
-                account: account.to_string(),
+                account: account.clone(),
                 allow,
                 at: crate::model::tokens::now(),
             });
@@ -99,8 +101,8 @@ impl ConsentBook {
     }
 
     /// Forgets an answer: the program is asked again next time.
-    pub fn forget(&self, exe: &str, account: &str) -> Result<()> {
-        self.change(|f| f.decisions.retain(|d| !(d.exe == exe && d.account == account)))
+    pub fn forget(&self, exe: &str, account: &AccountId) -> Result<()> {
+        self.change(|f| f.decisions.retain(|d| !(d.exe == exe && d.account == *account)))
     }
 
     pub fn set_asking(&self, ask: bool) -> Result<()> {
@@ -153,18 +155,19 @@ mod tests {
 
     #[test]
     fn answers_are_kept_per_program_and_account_and_survive_a_restart() {
+        let demo = AccountId::new("demo-1");
         let dir = tempfile::tempdir().unwrap();
         let book = ConsentBook::open(dir.path(), || false).unwrap();
         assert!(book.asks(), "a new install asks");
-        book.remember("/usr/bin/python3", "demo-1", true).unwrap();
-        book.remember("/usr/bin/curl", "demo-1", false).unwrap();
-        book.remember("/usr/bin/python3", "demo-1", false).unwrap();
+        book.remember("/usr/bin/python3", &demo, true).unwrap();
+        book.remember("/usr/bin/curl", &demo, false).unwrap();
+        book.remember("/usr/bin/python3", &demo, false).unwrap();
         let again = ConsentBook::open(dir.path(), || true).unwrap();
-        assert_eq!(again.lookup("/usr/bin/python3", "demo-1"), Some(false));
-        assert_eq!(again.lookup("/usr/bin/curl", "demo-1"), Some(false));
-        assert_eq!(again.lookup("/usr/bin/python3", "demo-2"), None);
-        again.forget("/usr/bin/curl", "demo-1").unwrap();
-        assert_eq!(again.lookup("/usr/bin/curl", "demo-1"), None);
+        assert_eq!(again.lookup("/usr/bin/python3", &demo), Some(false));
+        assert_eq!(again.lookup("/usr/bin/curl", &demo), Some(false));
+        assert_eq!(again.lookup("/usr/bin/python3", &AccountId::new("demo-2")), None);
+        again.forget("/usr/bin/curl", &demo).unwrap();
+        assert_eq!(again.lookup("/usr/bin/curl", &demo), None);
         assert_eq!(again.decisions().len(), 1);
     }
 

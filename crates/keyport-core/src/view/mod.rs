@@ -10,56 +10,16 @@ pub mod token_format;
 pub use matrix::{support_matrix, variables_text};
 
 use crate::catalog::{Catalog, Provider, RedirectKind, Variable};
-use crate::store::account_file::{ListedAccount, Text};
-use crate::store::accounts::{Account, Status};
+pub use crate::model::AccountSummary;
+
+use crate::model::summary::Status;
+use crate::store::account_file::ListedAccount;
+use crate::store::accounts::Account;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Borrowed from the account (or the account file's bytes) and the catalog where it can be;
-/// [`AccountSummary::into_owned`] detaches it.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Account"))]
-pub struct AccountSummary<'a> {
-    /// What is shown of the stored account, at the top level.
-    #[serde(flatten)]
-    pub account: AccountView<'a>,
-    pub provider_name: Cow<'a, str>,
-    pub status: Status,
-    /// Why the account needs reconnecting, when it does.
-    pub status_reason: Option<Cow<'a, str>>,
-    /// Seconds until expiry (negative once expired).
-    pub expires_in: Option<i64>,
-    pub can_refresh: bool,
-    pub can_revoke: bool,
-    /// Whether the account is a remote MCP server's (its tokens are for one resource), which the
-    /// window marks as such.
-    pub mcp_server: bool,
-}
-
-/// The stored account's fields that interfaces show: everything but its lifecycle (shown as
-/// the summary's status), its connection and token bookkeeping. Moved out of a
-/// [`ListedAccount`], so still borrowed from the file's bytes where that was.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct AccountView<'a> {
-    pub id: Cow<'a, str>,
-    pub provider: Cow<'a, str>,
-    pub nickname: Cow<'a, str>,
-    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
-    pub scopes: Vec<Text<'a>>,
-    /// Unix seconds; `null` for a token that does not expire.
-    pub expires_at: Option<u64>,
-    /// Non-secret fields the provider sent with the tokens (`keep_fields`), e.g. `instance_url`.
-    pub metadata: BTreeMap<String, String>,
-    /// Whether a bare provider id means this account (`keyport default`).
-    pub is_default: bool,
-    /// Whether it may be used from machines reached over SSH (`keyport forwarding`).
-    pub over_ssh: bool,
-    pub created_at: u64,
-    pub updated_at: u64,
-}
-
+/// Made here, from the stored account (or the file's listing) and the catalog.
 impl<'a> AccountSummary<'a> {
     pub fn new(account: &'a Account, catalog: &'a Catalog, now: u64) -> Self {
         Self::listed(ListedAccount::from(account), catalog, now)
@@ -71,8 +31,13 @@ impl<'a> AccountSummary<'a> {
             Some(p) => Cow::Borrowed(p.display_name.as_str()),
             None => account.provider.clone(),
         };
-        let mcp_server = entry.is_some_and(|p| p.quirks.resource.is_some());
-        let status = account.status(now);
+        let status = Status::of(
+            &account.lifecycle,
+            account.expires_at,
+            account.token_obtained_at,
+            account.has_refresh_token,
+            now,
+        );
         let status_reason = match (account.lifecycle.reconnect_reason(), status) {
             (Some(reason), _) => Some(Cow::Owned(reason.to_string())),
             (None, Status::NeedsReconnect) => {
@@ -87,45 +52,17 @@ impl<'a> AccountSummary<'a> {
             expires_in: account.expires_at.map(|e| e as i64 - now as i64),
             can_refresh: account.has_refresh_token,
             can_revoke: account.can_revoke(),
-            mcp_server,
-            account: AccountView {
-                id: account.id,
-                provider: account.provider,
-                nickname: account.nickname,
-                scopes: account.scopes,
-                expires_at: account.expires_at,
-                metadata: account.metadata,
-                is_default: account.is_default,
-                over_ssh: account.over_ssh,
-                created_at: account.created_at,
-                updated_at: account.updated_at,
-            },
-        }
-    }
-
-    pub fn into_owned(self) -> AccountSummary<'static> {
-        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
-        let a = self.account;
-        AccountSummary {
-            account: AccountView {
-                id: own(a.id),
-                provider: own(a.provider),
-                nickname: own(a.nickname),
-                scopes: a.scopes.into_iter().map(|s| Text(own(s.0))).collect(),
-                expires_at: a.expires_at,
-                metadata: a.metadata,
-                is_default: a.is_default,
-                over_ssh: a.over_ssh,
-                created_at: a.created_at,
-                updated_at: a.updated_at,
-            },
-            provider_name: own(self.provider_name),
-            status: self.status,
-            status_reason: self.status_reason.map(own),
-            expires_in: self.expires_in,
-            can_refresh: self.can_refresh,
-            can_revoke: self.can_revoke,
-            mcp_server: self.mcp_server,
+            mcp_server: entry.is_some_and(|p| p.quirks.resource.is_some()),
+            id: account.id,
+            provider: account.provider,
+            nickname: account.nickname,
+            scopes: account.scopes,
+            expires_at: account.expires_at,
+            metadata: account.metadata,
+            is_default: account.is_default,
+            over_ssh: account.over_ssh,
+            created_at: account.created_at,
+            updated_at: account.updated_at,
         }
     }
 }
@@ -150,29 +87,31 @@ pub fn relative(expires_in: Option<i64>) -> String {
 }
 
 /// A catalog entry as the interfaces show it: what it is called, whether it is ready, and what the
-/// user needs to set it up (where to register an app, which redirect URI to give).
+/// user needs to set it up (where to register an app, which redirect URI to give). Owned: the
+/// window's commands return it after the catalog they read it from is gone, and a catalog holds
+/// tens of entries, not thousands.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Provider"))]
-pub struct ProviderSummary<'a> {
-    pub id: &'a str,
-    pub display_name: &'a str,
+pub struct ProviderSummary {
+    pub id: String,
+    pub display_name: String,
     pub set_up: bool,
     pub builtin: bool,
     pub redirect: RedirectKind,
     /// The redirect URI to register with the provider.
     pub redirect_uri: &'static str,
-    pub registration_url: Option<&'a str>,
+    pub registration_url: Option<String>,
     /// Whether the provider wants a client secret even from a desktop app.
     pub wants_client_secret: bool,
     /// Per-connection values (tenant, shop, …) asked for when connecting.
-    pub variables: &'a BTreeMap<String, Variable>,
+    pub variables: BTreeMap<String, Variable>,
 }
 
-impl<'a> From<&'a Provider> for ProviderSummary<'a> {
-    fn from(p: &'a Provider) -> Self {
+impl From<&Provider> for ProviderSummary {
+    fn from(p: &Provider) -> Self {
         Self {
-            id: &p.id,
-            display_name: &p.display_name,
+            id: p.id.to_string(),
+            display_name: p.display_name.clone(),
             set_up: p.is_set_up(),
             builtin: p.builtin,
             redirect: p.redirect,
@@ -180,9 +119,9 @@ impl<'a> From<&'a Provider> for ProviderSummary<'a> {
                 RedirectKind::Loopback => crate::redirect::loopback::REGISTERED_REDIRECT_URI,
                 RedirectKind::DeepLink => crate::redirect::deep_link::REDIRECT_URI,
             },
-            registration_url: p.registration_url.as_deref(),
+            registration_url: p.registration_url.clone(),
             wants_client_secret: p.wants_client_secret(),
-            variables: &p.variables,
+            variables: p.variables.clone(),
         }
     }
 }
@@ -241,6 +180,28 @@ mod tests {
         assert_eq!(whole, listed);
         assert_eq!(whole[0]["status"], "needs_reconnect", "{whole:?}");
         assert_eq!(whole[1]["status_reason"], "refused");
+    }
+
+    /// Another machine's `keyport list` reads the agent's answer back into the same type: every
+    /// field crosses, so its `--json` and its table are this machine's.
+    #[test]
+    fn a_summary_crosses_the_agents_socket_unchanged() {
+        use crate::agent_link::protocol::Answer;
+        let mut account = crate::store::accounts::tests::account("x-1", "x", "n\u{1b}q\"");
+        account.scopes = vec!["read".into(), "wr\\ite".into()];
+        account
+            .metadata
+            .insert("instance_url".into(), "https://i.example".into());
+        account.over_ssh = true;
+        let catalog = Catalog::builtin().unwrap();
+        let sent = AccountSummary::new(&account, &catalog, 1000).into_owned();
+        let json = serde_json::to_value(&sent).unwrap();
+        let line = serde_json::to_string(&Answer::Accounts { accounts: vec![sent] }).unwrap();
+        let Answer::Accounts { accounts } = serde_json::from_str(&line).unwrap() else {
+            panic!("{line}")
+        };
+        assert_eq!(serde_json::to_value(&accounts[0]).unwrap(), json);
+        assert_eq!(json.as_object().unwrap().len(), 17, "{json}");
     }
 
     #[test]

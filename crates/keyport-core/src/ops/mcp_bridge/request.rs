@@ -163,7 +163,7 @@ impl Keyport {
                     refreshed = true;
                     session.forget_token();
                     let account = session.account().expect("a token comes from an account");
-                    self.refresh(&account)
+                    self.refresh(account.as_str())
                         .await
                         .map_err(|e| Failure::sign_in(session, &e))?;
                 }

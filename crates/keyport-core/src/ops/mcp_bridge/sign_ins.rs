@@ -39,7 +39,7 @@ impl Keyport {
             .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
         // The bridge lives as long as its client: it holds tokens as the agent does.
         self.hide_before_holding_tokens().await;
-        let issued = self.token(&account, 60).await?;
+        let issued = self.token(account.as_str(), 60).await?;
         *session.token.lock().expect("session lock") = Some((issued.token.clone(), issued.expires_at));
         session.fetched.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(issued.token)
@@ -70,7 +70,7 @@ impl Keyport {
         let id = session
             .account()
             .ok_or_else(|| Error::Usage("no account is connected to this MCP server yet".into()))?;
-        self.find(&id)
+        self.find(id.as_str())
     }
 
     /// A new sign-in with the scopes already granted, for a grant that ended, unless another
@@ -98,7 +98,7 @@ impl Keyport {
         mut scopes: Vec<String>,
         reason: SignInReason,
     ) -> Result<()> {
-        if let Ok(entry) = self.catalog().and_then(|c| c.get(&account.provider)) {
+        if let Ok(entry) = self.catalog().and_then(|c| c.get(account.provider.as_str())) {
             crate::ops::add_scopes(&mut scopes, &entry.scopes);
         }
         // The person's browser, that is: a machine's grant opens none.
@@ -114,9 +114,12 @@ impl Keyport {
         self.hide_before_holding_tokens().await;
         let present = session.present.clone();
         let name = account.nickname.clone();
-        self.connect_via(&account.provider, opts, RedirectMode::Loopback, move |address| {
-            present(address, reason, &name)
-        })
+        self.connect_via(
+            account.provider.as_str(),
+            opts,
+            RedirectMode::Loopback,
+            move |address| present(address, reason, &name),
+        )
         .await?;
         session.sign_ins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         session.forget_token();

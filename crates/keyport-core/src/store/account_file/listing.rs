@@ -4,14 +4,15 @@
 
 use super::{AccountStore, StoredFile};
 use crate::error::Result;
-use crate::store::accounts::{status, Account, Lifecycle, Status};
-use serde::{Deserialize, Serialize};
+use crate::model::summary::Text;
+use crate::store::accounts::{Account, Lifecycle};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// An account as listings need it: borrowed from the file's bytes where it can be, and without
 /// the connection (only whether it can revoke). `keyport list` reads these, so that its cost stays
-/// close to flat as accounts grow; what interfaces show of it is a [`crate::view::AccountView`].
+/// close to flat as accounts grow; what interfaces show of it is a [`crate::view::AccountSummary`].
 ///
 /// A second shape of [`Account`] on purpose: the owned one makes serde allocate every string of
 /// every account, a third of `keyport list`'s time with a thousand accounts. Its fields are the
@@ -48,19 +49,6 @@ pub struct ListedAccount<'a> {
     pub updated_at: u64,
 }
 
-/// A string of the file, borrowed unless JSON escapes had to be undone. serde borrows a `Cow`
-/// field itself but makes every `Cow` inside a `Vec` an owned copy: four allocations per account
-/// for its scopes, a sixth of `keyport list` with a thousand accounts.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
-
-impl std::borrow::Borrow<str> for Text<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
 /// Whether a stored connection has a revocation endpoint, without reading the rest of it.
 #[derive(Debug, Default, Deserialize)]
 struct RevocationPresence {
@@ -74,16 +62,6 @@ struct RevocationUrl {
 }
 
 impl ListedAccount<'_> {
-    pub fn status(&self, now: u64) -> Status {
-        status(
-            &self.lifecycle,
-            self.expires_at,
-            self.token_obtained_at,
-            self.has_refresh_token,
-            now,
-        )
-    }
-
     pub fn can_revoke(&self) -> bool {
         self.can_revoke
     }
@@ -92,8 +70,8 @@ impl ListedAccount<'_> {
 impl<'a> From<&'a Account> for ListedAccount<'a> {
     fn from(a: &'a Account) -> Self {
         ListedAccount {
-            id: Cow::Borrowed(&a.id),
-            provider: Cow::Borrowed(&a.provider),
+            id: Cow::Borrowed(a.id.as_str()),
+            provider: Cow::Borrowed(a.provider.as_str()),
             nickname: Cow::Borrowed(&a.nickname),
             scopes: a.scopes.iter().map(|s| Text(Cow::Borrowed(s))).collect(),
             expires_at: a.expires_at,
