@@ -109,21 +109,27 @@ impl Consent {
             through: usage.through.as_deref(),
             over_ssh: usage.over_ssh.as_deref(),
         };
-        let exe = usage.exe.clone().filter(|e| {
-            usage.over_ssh.is_some()
-                || !(usage.in_another_root || crate::process::is_shell(std::path::Path::new(e)))
-        });
+        let exe = usage
+            .exe
+            .clone()
+            .filter(|e| usage.over_ssh.is_some() || !crate::process::is_shell(std::path::Path::new(e)));
         let Some(exe) = exe else {
-            return self.ask(asked, "", account).await;
+            return self.ask(asked, "", false, account).await;
         };
+        if usage.in_another_root && usage.over_ssh.is_none() {
+            // Shown (it is what that program runs, in its root), never looked up or kept.
+            return self.ask(asked, &exe, false, account).await;
+        }
         match self.book.lookup(&exe, &account.id) {
             Some(true) => Ok(()),
             Some(false) => Err(refused(&program, account, Refusal::Denied)),
-            None => self.ask(asked, &exe, account).await,
+            None => self.ask(asked, &exe, true, account).await,
         }
     }
 
-    async fn ask(&self, asked: Asked<'_>, exe: &str, account: &Account) -> Result<()> {
+    /// Asks about `asked` running `exe` (shown), keeping an "Always" or a "Deny" for `exe` when
+    /// `keep` says an answer may stand for it.
+    async fn ask(&self, asked: Asked<'_>, exe: &str, keep: bool, account: &Account) -> Result<()> {
         let Asked {
             program,
             through,
@@ -135,7 +141,7 @@ impl Consent {
             let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
             let waiters = waiting.entry(key.clone()).or_default();
             waiters.push(tx);
-            waiters.len() == 1 || exe.is_empty()
+            waiters.len() == 1 || !keep
         };
         if first {
             let (reply_tx, reply_rx) = oneshot::channel();
@@ -147,7 +153,7 @@ impl Consent {
                 account_label: account.spoken(),
                 over_ssh: over_ssh.map(str::to_string),
                 through: through.map(str::to_string),
-                remembered: !exe.is_empty(),
+                remembered: keep,
                 connect: None,
             };
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
@@ -159,8 +165,8 @@ impl Consent {
                 _ => None,
             };
             match reply {
-                Some(Reply::Always) => self.remember(exe, account, true),
-                Some(Reply::Deny) => self.remember(exe, account, false),
+                Some(Reply::Always) if keep => self.remember(exe, account, true),
+                Some(Reply::Deny) if keep => self.remember(exe, account, false),
                 _ => {}
             }
             let waiters = {
@@ -176,7 +182,9 @@ impl Consent {
         }
         match tokio::time::timeout(self.timeout + Duration::from_secs(1), rx).await {
             Ok(Ok(Reply::Once | Reply::Always)) => Ok(()),
-            Ok(Ok(Reply::Deny)) => Err(refused(program, account, Refusal::Denied)),
+            // A denial that is not kept says so: the person is not told to go and forget it.
+            Ok(Ok(Reply::Deny)) if keep => Err(refused(program, account, Refusal::Denied)),
+            Ok(Ok(Reply::Deny)) => Err(refused(program, account, Refusal::DeniedOnce)),
             Ok(Ok(Reply::DenyOnce)) => Err(refused(program, account, Refusal::DeniedOnce)),
             _ => Err(refused(program, account, Refusal::NoAnswer)),
         }
