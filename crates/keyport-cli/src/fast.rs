@@ -20,7 +20,7 @@ struct Request<'a> {
     user: Option<&'a str>,
 }
 
-pub fn token(args: &[OsString]) -> Option<Exit> {
+pub fn try_token_from_agent(args: &[OsString]) -> Option<Exit> {
     if ["KEYPORT_LOG", "RUST_LOG", "COMPLETE"]
         .iter()
         .any(|v| std::env::var_os(v).is_some())

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 /// Returns the exit status.
 pub fn run_front() -> u8 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match fast::token(&argv) {
+    match fast::try_token_from_agent(&argv) {
         Some(exit) => exit as u8,
         None => handoff::run_full(&argv),
     }

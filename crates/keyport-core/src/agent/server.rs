@@ -642,11 +642,11 @@ impl Agent {
 
     /// From memory when the cached token is still good enough, else through the core (keychain,
     /// refresh under the account lock).
-    pub async fn token(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
+    pub async fn token_set_from_memory(&self, reference: &str, min_ttl: u64) -> Result<(Account, TokenSet)> {
         self.token_instead_of(reference, min_ttl, None).await
     }
 
-    /// [`Self::token`], but never `rejected` (a token the caller's server refused): that one is
+    /// [`Self::token_set_from_memory`], but never `rejected` (a token the caller's server refused): that one is
     /// replaced by a refresh, once, however many callers were refused it together.
     async fn token_instead_of(
         &self,
@@ -749,7 +749,7 @@ impl Agent {
                 }
                 // Ask for a margin of two sweeps, so the token is fresh before anyone needs it.
                 let margin = DEFAULT_MIN_TTL_SECS + 2 * REFRESH_SWEEP.as_secs();
-                match self.token(id.as_str(), margin).await {
+                match self.token_set_from_memory(id.as_str(), margin).await {
                     Ok(_) => backoff.succeeded(&id),
                     Err(e) => {
                         let pause = backoff.failed(&id, began);

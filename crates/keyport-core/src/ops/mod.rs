@@ -22,10 +22,11 @@
 //! | `held_agent.rs` | the bridge's one agent connection, kept from before it hides its memory | |
 //! | `enterprise.rs` | sign-in through an organization's identity provider | |
 //!
-//! A token has three functions named `token`, one per process: the CLI's fast path
-//! (`keyport-cli`'s `fast.rs`, the agent over the socket with no core), the agent's
-//! (`agent::Agent::token`, from memory), and this one (`Keyport::token`, the route a command
-//! takes), which ends in `Keyport::token_set` when no agent answers.
+//! A token is handed out by one function in each process, named for where it comes from: the
+//! small `keyport`'s `fast::try_token_from_agent` (`keyport-cli`: the agent over the socket, no
+//! core), the agent's `agent::Agent::token_set_from_memory`, and this one, `Keyport::token` (the
+//! route a command takes), which ends in `Keyport::token_set` (the keychain, a refresh) when no
+//! agent answers.
 //!
 //! Ordering rules that keep the keychain and the account file consistent when a process dies at any
 //! point: secrets are written before the metadata that points at them, and an account is marked
