@@ -91,8 +91,11 @@ pub fn same_mount_namespace(_pid: u32) -> bool {
 /// Whether process `pid` sees the same files as this one.
 #[cfg(target_os = "linux")]
 pub fn same_mount_namespace(pid: u32) -> bool {
-    let namespace = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/mnt")).ok();
-    namespace(&pid.to_string()).is_some_and(|theirs| Some(theirs) == namespace("self"))
+    // This process's own is read once: it does not change while it runs.
+    static OURS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::fs::read_link("/proc/self/ns/mnt").ok());
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+    theirs.is_some() && theirs == *ours
 }
 
 /// The real uid of process `pid`.

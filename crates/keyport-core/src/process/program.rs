@@ -88,10 +88,10 @@ impl Program {
 /// `keyport token` at a shell prompt (the CLI, or the program connecting, was started by a shell
 /// on a terminal a person sees), or run by the terminal itself (`xterm -e keyport token …`).
 fn at_the_terminal(direct: u32, cli: Option<u32>) -> bool {
-    let on = cli.unwrap_or(direct);
-    let by_a_shell = exe_path(direct).is_some_and(|e| is_shell(&e));
-    let by_the_terminal = cli.is_some_and(leads_its_session);
-    (by_a_shell || by_the_terminal) && typed_in_a_terminal(on)
+    // Whether there is a terminal at all first: one read, and most callers (scripts, services,
+    // editors) have none. This runs for every request the agent serves.
+    typed_in_a_terminal(cli.unwrap_or(direct))
+        && (exe_path(direct).is_some_and(|e| is_shell(&e)) || cli.is_some_and(leads_its_session))
 }
 
 /// Whether process `pid` runs Keyport's own CLI: this very executable (`keyport agent`), or one
