@@ -194,6 +194,31 @@ fn the_client_finds_a_homes_socket_in_the_runtime_directory() {
     assert_eq!(env.audit().last().unwrap()["via"], "agent");
 }
 
+/// The bubblewrap command of docs/integrations.md that holds `marker`, as pasted but for the
+/// socket and the account (the test's agent and `id` in place of "github").
+fn documented_sandbox(marker: &str, socket: &Path, id: &str) -> String {
+    doc_blocks("## Containers and sandboxes", "sh")
+        .into_iter()
+        .find(|b| b.starts_with("bwrap ") && b.contains(marker))
+        .unwrap_or_else(|| panic!("no bubblewrap command with {marker:?} in the docs"))
+        .replace(
+            "\"$XDG_RUNTIME_DIR/keyport/agent.sock\"",
+            &format!("'{}'", socket.display()),
+        )
+        .replace("\"github\"", &format!("\"{id}\""))
+        .replace("keyport token github", &format!("keyport token {id}"))
+}
+
+/// `command` run by `sh -c` from the repository's root, as a person pastes it.
+fn pasted(env: &Env, command: &str) -> Run {
+    env.program(Path::new("/bin/sh"))
+        .args(["-c", command])
+        .current_dir(repo_root())
+        .output()
+        .unwrap()
+        .into()
+}
+
 /// The bubblewrap command of docs/integrations.md, as pasted (the socket and account swapped for
 /// the test's): a program in its own PID, mount, user and network namespaces, with the agent's
 /// socket and nothing else of Keyport, gets the token; the audit names the program inside.
@@ -202,25 +227,8 @@ fn a_sandboxed_program_given_the_agents_socket_gets_tokens_and_is_named() {
     let env = Env::new(3600);
     let id = env.connect("alice");
     let agent = env.agent();
-    let blocks = doc_blocks("## Containers and sandboxes", "sh");
-    let command = blocks
-        .iter()
-        .find(|b| b.starts_with("bwrap ") && b.contains("import keyport"))
-        .expect("the bubblewrap command")
-        .replace(
-            "\"$XDG_RUNTIME_DIR/keyport/agent.sock\"",
-            &format!("'{}'", agent.socket.display()),
-        )
-        .replace("\"github\"", &format!("\"{id}\""));
-    let run = |command: &str| -> Run {
-        env.program(Path::new("/bin/sh"))
-            .args(["-c", command])
-            .current_dir(repo_root())
-            .output()
-            .unwrap()
-            .into()
-    };
-    let out = run(&command).ok();
+    let command = documented_sandbox("import keyport", &agent.socket, &id);
+    let out = pasted(&env, &command).ok();
     assert_eq!(out.stdout.trim(), env.stored_tokens(&id).0);
     let last = env.audit().last().unwrap().clone();
     assert_eq!(last["via"], "agent", "{last}");
@@ -236,7 +244,7 @@ fn a_sandboxed_program_given_the_agents_socket_gets_tokens_and_is_named() {
     // Inside, nothing but the socket leads to a token: without it the sandbox has no agent, no
     // `keyport` and no keychain.
     let without = command.replace(&format!("'{}'", agent.socket.display()), "/dev/null");
-    let failed = run(&without);
+    let failed = pasted(&env, &without);
     assert_ne!(failed.code, 0, "{failed:?}");
     assert!(failed.stderr.contains("KeyportError"), "{failed:?}");
 }
@@ -249,30 +257,17 @@ fn keyport_in_a_sandbox_asks_the_mounted_socket_and_its_caller_is_named() {
     let env = Env::new(3600);
     let id = env.connect("alice");
     let agent = env.agent();
-    let blocks = doc_blocks("## Containers and sandboxes", "sh");
-    let command = blocks
-        .iter()
-        .find(|b| b.starts_with("bwrap ") && b.contains("keyport token"))
-        .expect("the bubblewrap command with keyport inside")
-        .replace(
-            "\"$XDG_RUNTIME_DIR/keyport/agent.sock\"",
-            &format!("'{}'", agent.socket.display()),
-        )
-        .replace(
-            "--ro-bind /usr /usr",
-            &format!(
-                "--ro-bind /usr /usr --ro-bind '{}' /opt/keyport/keyport --setenv PATH /opt/keyport:/usr/bin",
-                keyport_test_support::keyport_bin().display()
-            ),
-        )
-        .replace("keyport token github", &format!("keyport token {id}"));
-    let out: Run = env
-        .program(Path::new("/bin/sh"))
-        .args(["-c", &command])
-        .output()
-        .unwrap()
-        .into();
-    assert_eq!(out.ok().stdout.trim(), env.stored_tokens(&id).0);
+    let command = documented_sandbox("keyport token", &agent.socket, &id).replace(
+        "--ro-bind /usr /usr",
+        &format!(
+            "--ro-bind /usr /usr --ro-bind '{}' /opt/keyport/keyport --setenv PATH /opt/keyport:/usr/bin",
+            keyport_test_support::keyport_bin().display()
+        ),
+    );
+    assert_eq!(
+        pasted(&env, &command).ok().stdout.trim(),
+        env.stored_tokens(&id).0
+    );
     let last = env.audit().last().unwrap().clone();
     assert_eq!(last["via"], "agent", "{last}");
     assert!(

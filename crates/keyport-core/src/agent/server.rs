@@ -629,15 +629,11 @@ impl Agent {
             return Ok((account, tokens));
         }
         let _gate = self.slow_path.lock().await;
-        let (account, tokens) = self
+        let fetched = self
             .keyport
             .token_set_for(account.id.as_str(), min_ttl, token_use)
             .await?;
-        let mut cache = self.cache.lock().expect("cache lock");
-        cache
-            .tokens
-            .insert(account.id.clone(), (account.clone(), tokens.clone()));
-        Ok((account, tokens))
+        Ok(self.keep(fetched))
     }
 
     /// From memory when the cached token is still good enough, else through the core (keychain,
@@ -668,15 +664,21 @@ impl Agent {
             return Ok(hit);
         }
         let account = self.find(reference)?;
-        let (account, tokens) = self
+        let fetched = self
             .keyport
             .token_set_instead_of(account.id.as_str(), min_ttl, rejected)
             .await?;
+        Ok(self.keep(fetched))
+    }
+
+    /// Keeps a token set the core handed out (read from the keychain or refreshed) in memory,
+    /// where the next request finds it.
+    fn keep(&self, (account, tokens): (Account, TokenSet)) -> (Account, TokenSet) {
         let mut cache = self.cache.lock().expect("cache lock");
         cache
             .tokens
             .insert(account.id.clone(), (account.clone(), tokens.clone()));
-        Ok((account, tokens))
+        (account, tokens)
     }
 
     fn cached(&self, reference: &str, min_ttl: u64) -> Result<Option<(Account, TokenSet)>> {
