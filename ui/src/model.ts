@@ -190,7 +190,7 @@ export function remembersAnswers(q: Question): boolean {
 export function consentHint(q: Question): string {
   if (q.connect) return 'It waits for your answer. A sign-in for another machine is asked about every time.';
   if (!q.remembered) {
-    return 'It waits for your answer. A shell, or a program Keyport cannot identify, is asked every time: no answer is remembered.';
+    return 'It waits for your answer. A shell, a program in a container or sandbox, or one Keyport cannot identify is asked every time: no answer is remembered.';
   }
   return 'It waits for your answer. "Always" and "Deny" are remembered for this program and account; you can forget them under the account.';
 }
