@@ -20,7 +20,7 @@
 
 use crate::agent_link::protocol::Claim;
 use crate::model::AccountId;
-use crate::process::{Pin, Program};
+use crate::process::{Pin, Program, Snapshot};
 use crate::store::audit::Use;
 
 /// The program at the other end of a connection, as it was when the agent accepted it.
@@ -35,13 +35,18 @@ pub struct Caller {
 impl Caller {
     /// Reads the caller of the connection from process `pid` now.
     pub fn at_accept(pid: Option<u32>) -> Caller {
-        let usage = Use::of(&AccountId::default(), "agent", Program::agent_peer(pid));
+        let mut seen = Snapshot::default();
+        let usage = Use::of(
+            &AccountId::default(),
+            "agent",
+            Program::agent_peer_seen(&mut seen, pid),
+        );
         // When the peer is Keyport's CLI, the use is its caller's: pin that one too.
         let caller = usage.pid.filter(|c| Some(*c) != pid);
-        let peer = pid.map(|pid| Pin::new(pid, caller.is_some()));
+        let peer = pid.map(|pid| Pin::new(&mut seen, pid, caller.is_some()));
         let pins = peer
             .into_iter()
-            .chain(caller.map(|c| Pin::new(c, false)))
+            .chain(caller.map(|c| Pin::new(&mut seen, c, false)))
             .collect();
         Caller {
             usage,

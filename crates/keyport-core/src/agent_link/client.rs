@@ -190,17 +190,71 @@ fn talk(
     message: &impl serde::Serialize,
     timeout_secs: u64,
 ) -> std::io::Result<Option<Answer>> {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout_secs)))?;
     let mut line = serde_json::to_vec(message)?;
     line.push(b'\n');
     (&*stream).write_all(&line)?;
-    // One byte at a time: nothing after the answer's line may be taken from the stream.
-    let mut answer = zeroize::Zeroizing::new(String::new());
-    BufReader::with_capacity(1, stream).read_line(&mut answer)?;
+    let answer = read_line(&mut &*stream, MAX_ANSWER_BYTES)?;
     // The line (a token, perhaps) is wiped when dropped; what it parses into keeps the token as
     // a `Secret`.
-    Ok(serde_json::from_str(&answer).ok())
+    Ok(serde_json::from_slice(&answer).ok())
+}
+
+/// The most an answer line may hold: `list` with thousands of accounts fits many times over.
+#[cfg(unix)]
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// Reads one answer line, in as few reads as the kernel allows (the token path's time is mostly
+/// system calls; a byte at a time cost one per byte). The agent answers each request with one
+/// line and sends nothing unasked, so bytes after the newline break the protocol and are an
+/// error, never kept for a next answer. Every buffer that held the line is wiped: it may hold a
+/// token.
+#[cfg(unix)]
+fn read_line(from: &mut impl std::io::Read, limit: usize) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::{Error, ErrorKind};
+    use zeroize::Zeroizing;
+    let mut line = Zeroizing::new(Vec::with_capacity(4096));
+    loop {
+        if line.len() == line.capacity() {
+            // Grown by hand: a Vec that reallocates itself leaves the old copy unwiped.
+            let mut bigger = Zeroizing::new(Vec::with_capacity(line.capacity() * 2));
+            bigger.extend_from_slice(&line);
+            line = bigger;
+        }
+        let filled = line.len();
+        let room = line.capacity() - filled;
+        line.resize(filled + room, 0);
+        let read = from.read(&mut line[filled..]);
+        line.truncate(filled + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "the agent closed before its answer's end",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if let Some(end) = line[filled..].iter().position(|b| *b == b'\n') {
+            if filled + end + 1 != line.len() {
+                return Err(Error::new(
+                    ErrorKind::InvalidData,
+                    "the agent sent more than its answer",
+                ));
+            }
+            line.truncate(filled + end);
+            return Ok(line);
+        }
+        if line.len() > limit {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                "the agent's answer is too long",
+            ));
+        }
+    }
 }
 
 /// A connection to this home's agent held for several token requests, by a process that stays
@@ -407,4 +461,46 @@ pub fn ask_list(_agent: &AgentAddress) -> Result<Option<Answer>> {
 #[cfg(not(unix))]
 pub fn show_device_code(_socket: &std::path::Path, _code: &DeviceCode) -> Result<bool> {
     Ok(false)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::read_line;
+    use std::io::Read;
+
+    /// Hands out what it holds a few bytes per read, as a socket may.
+    struct Trickle<'a>(&'a [u8], usize, bool);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            // The first read has room for a whole token answer: one system call, not one per
+            // byte (as it once was, which cost a fifth of `keyport token`'s time with an agent).
+            assert!(self.2 || buf.len() >= 4096, "a first read of {} bytes", buf.len());
+            self.2 = true;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_answer_line_is_read_whole_in_pieces_and_nothing_past_it_is_taken() {
+        let line =
+            |bytes: &[u8], step| read_line(&mut Trickle(bytes, step, false), 1 << 20).map(|l| l.to_vec());
+        assert_eq!(
+            line(b"{\"answer\":\"held\"}\n", 3).unwrap(),
+            b"{\"answer\":\"held\"}"
+        );
+        // Longer than the first buffer: it grows, and the line comes out whole.
+        let long = format!("{}\n", "x".repeat(10_000));
+        assert_eq!(line(long.as_bytes(), 4096).unwrap().len(), 10_000);
+        // Bytes after the answer would belong to no request: an error, not a next answer.
+        assert!(line(b"one\ntwo\n", 64).is_err());
+        // Closed before the newline.
+        assert!(line(b"{\"answer\"", 64).is_err());
+        assert!(line(b"", 64).is_err());
+        // Too long.
+        assert!(read_line(&mut Trickle(long.as_bytes(), 4096, false), 5000).is_err());
+    }
 }

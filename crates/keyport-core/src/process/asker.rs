@@ -10,7 +10,8 @@
 //! otherwise hand its request to whichever program started it. A program started by another
 //! can still ask in that one's name through the system's `sh`; the consent question names both.
 
-use super::proc_fs::{arguments, exe_is_roots, exe_path, parent_pid};
+use super::proc_fs::arguments;
+use super::snapshot::Snapshot;
 use std::path::Path;
 
 /// Shell interpreters, by executable file name.
@@ -64,15 +65,17 @@ impl Asker {
 
 /// Looks through non-interactive shells and launchers from process `pid` up to the first other
 /// program (see the module's comment).
-pub fn asker(pid: u32) -> Asker {
+pub fn asker(seen: &mut Snapshot, pid: u32) -> Asker {
     let mut current = pid;
     let mut through = Vec::new();
     for _ in 0..MAX_DEPTH {
-        let Some(exe) = exe_path(current) else { break };
-        let passes = exe_is_roots(current)
-            && (named_in(&exe, LAUNCHERS) || (is_shell(&exe) && !interactive(&arguments(current))));
-        let parent = parent_pid(current).filter(|p| *p > 1);
-        match (passes, parent) {
+        let Some(exe) = seen.exe(current) else { break };
+        let launcher = named_in(&exe, LAUNCHERS);
+        // The name first: most callers are neither, and need no more reads.
+        let passes = (launcher || is_shell(&exe))
+            && seen.file(current).is_some_and(|f| f.uid == 0)
+            && (launcher || !interactive(&arguments(current)));
+        match (passes, seen.parent(current).filter(|p| *p > 1)) {
             (true, Some(parent)) => {
                 through.insert(0, file_name(&exe));
                 current = parent;
@@ -128,6 +131,7 @@ fn interactive(args: &[String]) -> bool {
 mod tests {
     use super::*;
     use crate::process::pid_written_to;
+    use crate::process::proc_fs::exe_path;
 
     #[test]
     fn shells_that_run_a_command_or_a_script_are_not_a_person() {
@@ -156,7 +160,7 @@ mod tests {
             .spawn()
             .unwrap();
         let inner_sh = pid_written_to(&pid_file);
-        let found = asker(inner_sh);
+        let found = asker(&mut Snapshot::default(), inner_sh);
         let python_exe = exe_path(python.id());
         let found_exe = exe_path(found.pid);
         let _ = python.kill();
@@ -171,6 +175,9 @@ mod tests {
         );
         assert_eq!(found.through_text(), Some(found.through.join(", ")));
         // A program that is no shell or launcher is its own asker.
-        assert_eq!(asker(std::process::id()).pid, std::process::id());
+        assert_eq!(
+            asker(&mut Snapshot::default(), std::process::id()).pid,
+            std::process::id()
+        );
     }
 }

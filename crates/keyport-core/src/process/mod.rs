@@ -6,6 +6,7 @@
 //! - `terminal.rs`: whether a command was typed at a terminal a person sees;
 //! - `program.rs`: [`Program`], all of that about one caller, read once when it asks, which the
 //!   audit records, the consent question names and the window shows;
+//! - `snapshot.rs`: [`Snapshot`], those reads kept for one request, so that each is made once;
 //! - `pin.rs`: [`Pin`], a caller held while its request lasts, so that a process that replaced
 //!   itself with another program, or ended, is no longer taken for it.
 //!
@@ -16,6 +17,7 @@ mod asker;
 mod pin;
 mod proc_fs;
 mod program;
+mod snapshot;
 mod terminal;
 
 pub use asker::is_shell;
@@ -24,3 +26,4 @@ pub use pin::Pin;
 pub(crate) use proc_fs::pid_written_to;
 pub use proc_fs::{comm, exe_path, host_name};
 pub use program::Program;
+pub use snapshot::Snapshot;

@@ -3,7 +3,8 @@
 //! device and inode of the file it ran, so that one that replaced itself (`execve`) with another
 //! program is no longer it (see `agent::caller`).
 
-use super::proc_fs::exe_id;
+use super::proc_fs::exe_file;
+use super::snapshot::Snapshot;
 #[cfg(target_os = "linux")]
 use std::os::fd::{FromRawFd, OwnedFd};
 
@@ -18,7 +19,9 @@ pub struct Pin {
 }
 
 impl Pin {
-    pub fn new(pid: u32, may_hide: bool) -> Pin {
+    /// Pins process `pid`, as `seen` knows it: the file it ran when it was named is the one it
+    /// must still run (a file read afresh here could already be another program's).
+    pub fn new(seen: &mut Snapshot, pid: u32, may_hide: bool) -> Pin {
         #[cfg(target_os = "linux")]
         let pidfd = {
             // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
@@ -30,7 +33,7 @@ impl Pin {
             pid,
             #[cfg(target_os = "linux")]
             pidfd,
-            exe: exe_id(pid),
+            exe: seen.file(pid).map(|f| f.id),
             may_hide,
         }
     }
@@ -38,7 +41,7 @@ impl Pin {
     /// Whether the process still lives and runs the file it ran when pinned (or, one that may,
     /// has only hidden it).
     pub fn unchanged(&self) -> bool {
-        let exe = exe_id(self.pid);
+        let exe = exe_file(self.pid).map(|f| f.id);
         #[cfg(target_os = "linux")]
         if let Some(fd) = &self.pidfd {
             use std::os::fd::AsRawFd;

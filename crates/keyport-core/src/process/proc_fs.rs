@@ -21,50 +21,32 @@ pub fn comm(pid: u32) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// The parent of process `pid`.
-pub fn parent_pid(pid: u32) -> Option<u32> {
-    use std::io::Read;
-    // One read: a procfs file reports no size, so `read_to_string` grows its buffer from 32
-    // bytes, six reads per process (the agent walks several per request). The parent's pid is
-    // the fourth field, well inside the first kilobyte.
-    let mut buf = [0u8; 1024];
-    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
-        .and_then(|mut f| f.read(&mut buf))
-        .ok()?;
-    let stat = std::str::from_utf8(&buf[..n]).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces; fields follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(1)?.parse().ok()
+/// The file process `pid` runs, as the kernel's own link to it reports (not the path it names,
+/// which another mount namespace can put another file under).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExeFile {
+    /// Device and inode: what tells two paths of one file from two files.
+    pub id: (u64, u64),
+    /// Its owner.
+    pub uid: u32,
 }
 
-/// The device and inode of the file process `pid` runs, through the kernel's own link (not the
-/// path it names, which another mount namespace can put another file under).
-pub fn exe_id(pid: u32) -> Option<(u64, u64)> {
+/// The file process `pid` runs (one `statx` of `/proc/<pid>/exe`).
+pub fn exe_file(pid: u32) -> Option<ExeFile> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(format!("/proc/{pid}/exe"))
             .ok()
-            .map(|m| (m.dev(), m.ino()))
+            .map(|m| ExeFile {
+                id: (m.dev(), m.ino()),
+                uid: m.uid(),
+            })
     }
     #[cfg(not(unix))]
     {
         let _ = pid;
         None
-    }
-}
-
-/// Whether the file process `pid` runs, as the kernel knows it, is root's.
-pub fn exe_is_roots(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(format!("/proc/{pid}/exe")).is_ok_and(|m| m.uid() == 0)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
     }
 }
 
@@ -120,8 +102,7 @@ pub fn host_name() -> Option<String> {
 }
 
 /// The fields of `/proc/<pid>/stat` that Keyport reads.
-#[cfg(target_os = "linux")]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Stat {
     /// The command name (`comm`).
     pub name: String,
@@ -131,11 +112,23 @@ pub struct Stat {
     pub tty: i64,
 }
 
-#[cfg(target_os = "linux")]
 impl Stat {
+    #[cfg(target_os = "linux")]
     pub fn read(pid: u32) -> Option<Stat> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        Self::parse(&text)
+        use std::io::Read;
+        // One read: a procfs file reports no size, so `read_to_string` grows its buffer from 32
+        // bytes, six reads per file, and the agent reads several per request. The line is a few
+        // hundred bytes (52 numbers and a name of at most 64).
+        let mut buf = [0u8; 2048];
+        let n = std::fs::File::open(format!("/proc/{pid}/stat"))
+            .and_then(|mut f| f.read(&mut buf))
+            .ok()?;
+        Self::parse(std::str::from_utf8(&buf[..n]).ok()?)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn read(_pid: u32) -> Option<Stat> {
+        None
     }
 
     pub fn parse(text: &str) -> Option<Stat> {

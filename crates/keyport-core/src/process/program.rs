@@ -8,7 +8,8 @@
 //! its executable file, not by its name.
 
 use super::asker::{asker, is_shell};
-use super::proc_fs::{comm, exe_id, exe_path, parent_pid, same_mount_namespace};
+use super::proc_fs::comm;
+use super::snapshot::Snapshot;
 use super::terminal::{leads_its_session, typed_in_a_terminal};
 use std::path::{Path, PathBuf};
 
@@ -42,32 +43,41 @@ impl Program {
         let parent = Some(std::os::unix::process::parent_id());
         #[cfg(not(unix))]
         let parent: Option<u32> = None;
-        Program::behind(parent, Some(std::process::id()))
+        Program::behind(&mut Snapshot::default(), parent, Some(std::process::id()))
     }
 
     /// The program at the other end of an agent connection from process `pid`. When that is
     /// Keyport's own CLI, the program is its caller.
     pub fn agent_peer(pid: Option<u32>) -> Program {
+        Program::agent_peer_seen(&mut Snapshot::default(), pid)
+    }
+
+    /// [`Program::agent_peer`], keeping what it read of the processes in `seen` (the agent pins
+    /// the same processes next).
+    pub fn agent_peer_seen(seen: &mut Snapshot, pid: Option<u32>) -> Program {
         let Some(pid) = pid else {
             return Program::default();
         };
-        match is_keyport_cli(pid) {
-            true => Program::behind(parent_pid(pid).or(Some(pid)), Some(pid)),
-            false => Program::behind(Some(pid), None),
+        match is_keyport_cli(seen, pid) {
+            true => {
+                let parent = seen.parent(pid).or(Some(pid));
+                Program::behind(seen, parent, Some(pid))
+            }
+            false => Program::behind(seen, Some(pid), None),
         }
     }
 
     /// The program behind process `direct` (looked for through shells and launchers), which
     /// Keyport's CLI `cli` may have been started by.
-    fn behind(direct: Option<u32>, cli: Option<u32>) -> Program {
+    fn behind(seen: &mut Snapshot, direct: Option<u32>, cli: Option<u32>) -> Program {
         let Some(direct) = direct else {
             return Program {
                 cli_pid: cli,
                 ..Program::default()
             };
         };
-        let asker = asker(direct);
-        let exe = exe_path(asker.pid);
+        let asker = asker(seen, direct);
+        let exe = seen.exe(asker.pid);
         let path = |p: &PathBuf| p.to_string_lossy().into_owned();
         Program {
             name: match exe.as_ref().and_then(|e| e.file_name()) {
@@ -75,23 +85,27 @@ impl Program {
                 None => comm(asker.pid),
             },
             exe: exe.as_ref().map(path),
-            parent_exe: parent_pid(asker.pid).and_then(exe_path).as_ref().map(path),
+            parent_exe: seen
+                .parent(asker.pid)
+                .and_then(|p| seen.exe(p))
+                .as_ref()
+                .map(path),
             pid: Some(asker.pid),
             through: asker.through_text(),
             cli_pid: cli,
-            at_the_terminal: at_the_terminal(direct, cli),
-            in_another_root: !same_mount_namespace(asker.pid),
+            at_the_terminal: at_the_terminal(seen, direct, cli),
+            in_another_root: !seen.same_mounts(asker.pid),
         }
     }
 }
 
 /// `keyport token` at a shell prompt (the CLI, or the program connecting, was started by a shell
 /// on a terminal a person sees), or run by the terminal itself (`xterm -e keyport token …`).
-fn at_the_terminal(direct: u32, cli: Option<u32>) -> bool {
-    // Whether there is a terminal at all first: one read, and most callers (scripts, services,
-    // editors) have none. This runs for every request the agent serves.
-    typed_in_a_terminal(cli.unwrap_or(direct))
-        && (exe_path(direct).is_some_and(|e| is_shell(&e)) || cli.is_some_and(leads_its_session))
+fn at_the_terminal(seen: &mut Snapshot, direct: u32, cli: Option<u32>) -> bool {
+    // Whether there is a terminal at all first: most callers (scripts, services, editors) have
+    // none, and the answer is already read.
+    typed_in_a_terminal(seen, cli.unwrap_or(direct))
+        && (seen.exe(direct).is_some_and(|e| is_shell(&e)) || cli.is_some_and(|c| leads_its_session(seen, c)))
 }
 
 /// Whether process `pid` runs Keyport's own CLI: this very executable (`keyport agent`), or one
@@ -100,7 +114,7 @@ fn at_the_terminal(direct: u32, cli: Option<u32>) -> bool {
 /// as files, through the kernel's link to what the process runs, so that a copy of another
 /// program named `keyport` is not taken for it, and Keyport's CLI mounted into a container
 /// (under a path that means nothing here) is.
-fn is_keyport_cli(pid: u32) -> bool {
+fn is_keyport_cli(seen: &mut Snapshot, pid: u32) -> bool {
     // Looked up once per process: the agent asks for every request, and the files only change
     // when Keyport is reinstalled, which stops it.
     static CLI: std::sync::OnceLock<Vec<FileId>> = std::sync::OnceLock::new();
@@ -113,17 +127,17 @@ fn is_keyport_cli(pid: u32) -> bool {
             .filter_map(|p| file_id(p))
             .collect()
     });
-    running_id(pid).is_some_and(|id| cli.contains(&id))
+    running_id(seen, pid).is_some_and(|id| cli.contains(&id))
 }
 
 #[cfg(unix)]
-fn running_id(pid: u32) -> Option<FileId> {
-    exe_id(pid)
+fn running_id(seen: &mut Snapshot, pid: u32) -> Option<FileId> {
+    seen.file(pid).map(|f| f.id)
 }
 
 #[cfg(not(unix))]
-fn running_id(pid: u32) -> Option<FileId> {
-    exe_path(pid)
+fn running_id(seen: &mut Snapshot, pid: u32) -> Option<FileId> {
+    seen.exe(pid)
 }
 
 /// What tells two paths of the same file apart from two files: device and inode on Unix.
@@ -149,7 +163,7 @@ mod tests {
 
     #[test]
     fn names_this_process_and_its_parent() {
-        let me = Program::behind(Some(std::process::id()), None);
+        let me = Program::behind(&mut Snapshot::default(), Some(std::process::id()), None);
         let exe = std::env::current_exe().unwrap();
         // Asking the agent, this very executable is taken for Keyport's CLI: its caller is named.
         let by_parent = Program::agent_peer(Some(std::process::id()));
@@ -160,10 +174,6 @@ mod tests {
         assert!(me.parent_exe.is_some());
         assert!(!me.at_the_terminal, "a test binary is no shell");
         assert!(comm(std::process::id()).is_some_and(|c| !c.is_empty()));
-        assert_eq!(
-            parent_pid(std::process::id()),
-            Some(std::os::unix::process::parent_id())
-        );
         assert_eq!(Program::agent_peer(None), Program::default());
     }
 }

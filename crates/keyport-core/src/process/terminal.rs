@@ -16,7 +16,8 @@
 //! a window started iconified) or log in over SSH with a key it adds. docs/SECURITY.md says so.
 
 #[cfg(target_os = "linux")]
-use super::proc_fs::{exe_is_roots, exe_path, real_uid, same_mount_namespace, Stat};
+use super::proc_fs::real_uid;
+use super::snapshot::Snapshot;
 
 /// Terminal emulators by executable file name. Those built on a browser runtime (VS Code, Hyper,
 /// Tabby) are left out: their terminal host can be started without a window.
@@ -53,8 +54,8 @@ const LOGIN_HOSTS: &[&str] = &["sshd", "sshd-session", "login"];
 
 /// Whether process `pid` runs on a terminal that a person sees (see the module's comment).
 #[cfg(target_os = "linux")]
-pub fn typed_in_a_terminal(pid: u32) -> bool {
-    let Some(caller) = Stat::read(pid) else {
+pub fn typed_in_a_terminal(seen: &mut Snapshot, pid: u32) -> bool {
+    let Some(caller) = seen.stat(pid) else {
         return false;
     };
     if caller.tty == 0 {
@@ -62,55 +63,62 @@ pub fn typed_in_a_terminal(pid: u32) -> bool {
     }
     // The session leader is the first process on the terminal (the shell the emulator started);
     // its parent opened the terminal.
-    let Some(leader) = Stat::read(caller.session) else {
+    let Some(leader) = seen.stat(caller.session) else {
         return false;
     };
-    leader.tty == caller.tty && hosts_a_visible_terminal(leader.ppid)
+    leader.tty == caller.tty && hosts_a_visible_terminal(seen, leader.ppid)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn typed_in_a_terminal(_pid: u32) -> bool {
+pub fn typed_in_a_terminal(_seen: &mut Snapshot, _pid: u32) -> bool {
     false
 }
 
 /// Whether process `pid` is the first of its session: what a terminal emulator starts on its
 /// terminal (`xterm -e keyport token …` starts Keyport's CLI there with no shell).
 #[cfg(target_os = "linux")]
-pub fn leads_its_session(pid: u32) -> bool {
-    Stat::read(pid).is_some_and(|s| s.session == pid)
+pub fn leads_its_session(seen: &mut Snapshot, pid: u32) -> bool {
+    seen.stat(pid).is_some_and(|s| s.session == pid)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn leads_its_session(_pid: u32) -> bool {
+pub fn leads_its_session(_seen: &mut Snapshot, _pid: u32) -> bool {
     false
 }
 
 #[cfg(target_os = "linux")]
-fn hosts_a_visible_terminal(pid: u32) -> bool {
+fn hosts_a_visible_terminal(seen: &mut Snapshot, pid: u32) -> bool {
     // A terminal emulator of the system: the file it runs, through the kernel's own link (not
     // the path the link names, which another mount namespace can put another file under), in
     // our mount namespace.
-    if let Some(exe) = exe_path(pid) {
+    if let Some(exe) = seen.exe(pid) {
         let named = exe
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| TERMINAL_EMULATORS.contains(&n));
-        if named && same_mount_namespace(pid) && exe_is_roots(pid) {
+        if named && seen.same_mounts(pid) && seen.file(pid).is_some_and(|f| f.uid == 0) {
             return true;
         }
     }
     // sshd's per-session process runs as the user and hides its executable (it is not dumpable);
     // the process above it, sshd's monitor, runs as root, and root's names are its own.
-    let login_host = |pid: u32| {
-        real_uid(pid) == Some(0) && Stat::read(pid).is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
-    };
-    login_host(pid) || (Stat::read(pid).is_some_and(|s| s.name.starts_with("sshd") && login_host(s.ppid)))
+    fn login_host(seen: &mut Snapshot, pid: u32) -> bool {
+        seen.stat(pid)
+            .is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
+            && real_uid(pid) == Some(0)
+    }
+    if login_host(seen, pid) {
+        return true;
+    }
+    seen.stat(pid)
+        .is_some_and(|s| s.name.starts_with("sshd") && login_host(seen, s.ppid))
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use crate::process::pid_written_to;
+    use crate::process::proc_fs::Stat;
 
     #[test]
     fn stat_lines_are_read_past_a_name_with_spaces_and_parentheses() {
@@ -118,8 +126,11 @@ mod tests {
         assert_eq!(stat.name, "a (b) c");
         assert_eq!((stat.ppid, stat.session, stat.tty), (17, 4242, 34816));
         assert!(Stat::parse("garbage").is_none());
-        assert!(!typed_in_a_terminal(1), "init has no terminal");
-        assert!(!typed_in_a_terminal(u32::MAX));
+        assert!(
+            !typed_in_a_terminal(&mut Snapshot::default(), 1),
+            "init has no terminal"
+        );
+        assert!(!typed_in_a_terminal(&mut Snapshot::default(), u32::MAX));
     }
 
     #[test]
@@ -146,7 +157,7 @@ mod tests {
             .unwrap();
         let shell = pid_written_to(&pid_file);
         let stat = Stat::read(shell).unwrap();
-        let verdict = typed_in_a_terminal(shell);
+        let verdict = typed_in_a_terminal(&mut Snapshot::default(), shell);
         let _ = child.kill();
         let _ = child.wait();
         assert_ne!(stat.tty, 0, "the shell has a controlling terminal");
