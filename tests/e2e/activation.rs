@@ -279,7 +279,15 @@ fn asking_agent(env: &Env, questions: &Path, systemctl_dir: &Path) -> std::proce
         systemctl_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    env.program(&std::env::current_exe().unwrap())
+    let mut command = env.program(&std::env::current_exe().unwrap());
+    as_asking_agent(&mut command, questions);
+    command.env("PATH", path).spawn().unwrap()
+}
+
+/// Has `command`, this test binary, run `asking_agent_process`, noting its questions in
+/// `questions`; it quits when its stdin closes.
+pub fn as_asking_agent(command: &mut std::process::Command, questions: &Path) {
+    command
         .args([
             "activation::asking_agent_process",
             "--exact",
@@ -288,11 +296,8 @@ fn asking_agent(env: &Env, questions: &Path, systemctl_dir: &Path) -> std::proce
             "--test-threads=1",
         ])
         .env("KEYPORT_TEST_ASKING_AGENT", questions)
-        .env("PATH", path)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stdout(Stdio::null());
 }
 
 /// Not a test: the process `asking_agent` starts (ignored, so that a run of the suite neither

@@ -7,6 +7,9 @@
 //!   `systemd-socket-activate`), served from memory from then on, gone when idle; with
 //!   `socket_unit`, a stand-in for systemd's socket unit that keeps listening: no request failing
 //!   across idle exits, new activations, the app's agent taking the path over and giving it back.
+//! - `user_manager`: the shipped units under a real `systemd --user`: the agent started by the
+//!   first request, gone when idle, started again; the app's agent taking the socket over and
+//!   handing it back through the real `systemctl`.
 //! - `agent`: tokens from memory while an agent runs; same output, one refresher, audit.
 //! - `connect`: sign-in, account listing, what is stored where, reconnecting the same user.
 //! - `discovery`: a provider added by its issuer URL, then used; bad issuers change nothing.
@@ -67,3 +70,4 @@ mod revoke;
 mod socket_unit;
 mod ssh;
 mod token;
+mod user_manager;
