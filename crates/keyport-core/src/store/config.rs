@@ -161,6 +161,10 @@ impl Rules {
 
     /// The account of the most specific directory rule that `cwd` is in.
     pub fn for_directory(&self, cwd: &Path) -> Option<&str> {
+        // Most homes have no directory rule, and `keyport token` runs this on every call.
+        if !self.0.iter().any(|r| matches!(r.scope, Scope::Directory(_))) {
+            return None;
+        }
         let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
         self.0
             .iter()
