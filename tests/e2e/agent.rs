@@ -357,3 +357,41 @@ fn the_refresh_sweep_backs_off_an_account_whose_refresh_keeps_failing() {
         "the sweeps at 0 and 30 s try, the one at 60 s leaves {id} alone"
     );
 }
+
+/// What `keyport token` costs in system calls when the agent answers, counted by `strace`: a
+/// budget, not a timing, so it cannot flake. Programs run it on every request; the answer was
+/// once read a byte per call (148 reads for a token), which nothing but a count shows.
+#[test]
+fn a_token_from_the_agent_costs_keyport_few_system_calls() {
+    let env = Env::new(3600);
+    let id = env.connect("alice");
+    let _agent = env.agent();
+    let counts = tempfile::NamedTempFile::new().unwrap();
+    let mut command = env.program(std::path::Path::new("strace"));
+    command
+        .args(["-f", "-c", "-U", "calls,name", "-o"])
+        .arg(counts.path())
+        .arg(keyport_test_support::keyport_bin())
+        .args(["token", &id]);
+    let run: Run = command.output().unwrap().into();
+    assert_eq!(run.ok().stdout.trim(), env.stored_tokens(&id).0);
+    let table = std::fs::read_to_string(counts.path()).unwrap();
+    let calls = |name: &str| -> u64 {
+        table
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                Some((words.next()?.parse::<u64>().ok()?, words.next()?))
+            })
+            .filter(|(_, n)| *n == name)
+            .map(|(c, _)| c)
+            .sum()
+    };
+    let reads = calls("recvfrom") + calls("read") + calls("recvmsg");
+    assert!(reads <= 4, "{reads} reads for one answer:\n{table}");
+    let total = calls("total");
+    // For `keyport` alone (its start, the home, the socket's checks, one request): 41 as
+    // released (static), 65 as tests build it (the dynamic loader's mapping of libraries).
+    // Handed over to `keyport-full`, or reading byte by byte, it would be hundreds.
+    assert!(total > 0 && total <= 80, "{total} system calls:\n{table}");
+}
