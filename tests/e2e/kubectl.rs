@@ -102,34 +102,74 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
-/// The kubeconfig entry of docs/integrations.md, its account `sso` made the test's `demo`.
-fn documented_entry() -> String {
-    let blocks: Vec<String> = crate::integrations::doc_blocks("## Kubernetes: kubectl", "yaml")
-        .into_iter()
-        .filter(|b| b.contains("client.authentication.k8s.io/v1"))
-        .collect();
-    assert_eq!(blocks.len(), 1, "one kubeconfig entry in the docs");
-    let entry = blocks[0].replace("\"token\", \"sso\"", "\"token\", \"demo\"");
-    assert!(
-        entry.contains("\"demo\"") && entry.contains("interactiveMode: Never"),
-        "{entry}"
-    );
-    assert!(entry.contains("provideClusterInfo: true"), "{entry}");
-    entry
+/// A kubectl to test with, and its minor version.
+struct Kubectl {
+    path: PathBuf,
+    minor: u32,
 }
 
-/// `kubectl get --raw` of the default namespace's pods with `kubeconfig`, `keyport` on its PATH.
-fn kubectl_pods(env: &Env, kubeconfig: &Path) -> Run {
-    let bin_dir = Path::new(KEYPORT).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    env.program(Path::new("kubectl"))
-        .env("PATH", path)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["get", "--raw", "/api/v1/namespaces/default/pods"])
-        .output()
-        .unwrap()
-        .into()
+impl Kubectl {
+    /// Every kubectl here: the one on PATH, and Debian 12's (1.20, `v1beta1` only), which
+    /// scripts/install-deps unpacks into .tools when another kubectl is installed.
+    fn all() -> Vec<Kubectl> {
+        let debian = repo_root().join(".tools/kubectl-debian/usr/bin/kubectl");
+        let found: Vec<Kubectl> = [PathBuf::from("kubectl"), debian]
+            .into_iter()
+            .filter_map(|path| {
+                let out = Command::new(&path)
+                    .args(["version", "--client", "-o", "json"])
+                    .output()
+                    .ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+                let minor = v["clientVersion"]["minor"]
+                    .as_str()?
+                    .trim_end_matches('+')
+                    .parse()
+                    .ok()?;
+                Some(Kubectl { path, minor })
+            })
+            .collect();
+        assert!(!found.is_empty(), "no kubectl: scripts/install-deps installs one");
+        found
+    }
+
+    /// The kubeconfig entry of docs/integrations.md for this kubectl (`v1` from 1.22 on, else
+    /// `v1beta1`), its account `sso` made the test's `demo`.
+    fn documented_entry(&self) -> String {
+        let api = match self.minor >= 22 {
+            true => "client.authentication.k8s.io/v1\n",
+            false => "client.authentication.k8s.io/v1beta1\n",
+        };
+        let blocks: Vec<String> = crate::integrations::doc_blocks("## Kubernetes: kubectl", "yaml")
+            .into_iter()
+            .filter(|b| b.contains(api))
+            .collect();
+        assert_eq!(blocks.len(), 1, "one kubeconfig entry in the docs for {api}");
+        let entry = blocks[0].replace("\"token\", \"sso\"", "\"token\", \"demo\"");
+        assert!(entry.contains("\"demo\""), "{entry}");
+        assert_eq!(
+            entry.contains("interactiveMode: Never"),
+            self.minor >= 22,
+            "{entry}"
+        );
+        assert!(entry.contains("provideClusterInfo: true"), "{entry}");
+        entry
+    }
+
+    /// `kubectl get --raw` of the default namespace's pods with `kubeconfig`, `keyport` on its
+    /// PATH.
+    fn pods(&self, env: &Env, kubeconfig: &Path) -> Run {
+        let bin_dir = Path::new(KEYPORT).parent().unwrap();
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+        env.program(&self.path)
+            .env("PATH", path)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["get", "--raw", "/api/v1/namespaces/default/pods"])
+            .output()
+            .unwrap()
+            .into()
+    }
 }
 
 /// The claims of a JWT, read without checking it (the stand-in compares the whole token).
@@ -156,42 +196,48 @@ fn kubectl_reaches_the_cluster_with_the_id_token_from_the_documented_entry() {
     let access_token = item["access_token"].as_str().unwrap().to_string();
     assert_eq!(claims(&id_token)["iss"], env.server.issuer.as_str());
     let api = KubeApi::start();
-    let entry = documented_entry();
+    for kubectl in Kubectl::all() {
+        let entry = kubectl.documented_entry();
+        let v = kubectl.minor;
+        // The cluster takes the ID token, and only it: the access token is refused.
+        api.accept(&id_token);
+        let pods = kubectl.pods(&env, &api.kubeconfig(&entry)).ok().json();
+        assert_eq!(
+            pods["items"][0]["metadata"]["name"], "checked-by-bearer",
+            "kubectl 1.{v}: {pods}"
+        );
+        api.accept(&access_token);
+        let refused = kubectl.pods(&env, &api.kubeconfig(&entry));
+        assert_ne!(refused.code, 0, "kubectl 1.{v}: {refused:?}");
 
-    // The cluster takes the ID token, and only it: the access token is refused.
-    api.accept(&id_token);
-    let pods = kubectl_pods(&env, &api.kubeconfig(&entry)).ok().json();
-    assert_eq!(
-        pods["items"][0]["metadata"]["name"], "checked-by-bearer",
-        "{pods}"
-    );
-    api.accept(&access_token);
-    let refused = kubectl_pods(&env, &api.kubeconfig(&entry));
-    assert_ne!(refused.code, 0, "{refused:?}");
+        // `--use access` for a cluster that takes the access token; `v1beta1` where both are
+        // known; no `provideClusterInfo` (kubectl still says which version it asks for).
+        let access = entry.replace("\"kubectl\"]", "\"kubectl\", \"--use\", \"access\"]");
+        kubectl.pods(&env, &api.kubeconfig(&access)).ok();
+        api.accept(&id_token);
+        let beta = entry.replace("k8s.io/v1\n", "k8s.io/v1beta1\n");
+        assert!(beta.contains("v1beta1"), "{beta}");
+        kubectl.pods(&env, &api.kubeconfig(&beta)).ok();
+        let told_nothing = entry.replace("provideClusterInfo: true", "");
+        kubectl.pods(&env, &api.kubeconfig(&told_nothing)).ok();
 
-    // `--use access` for a cluster that takes the access token; `v1beta1` for older entries.
-    let access = entry.replace("\"kubectl\"]", "\"kubectl\", \"--use\", \"access\"]");
-    kubectl_pods(&env, &api.kubeconfig(&access)).ok();
-    api.accept(&id_token);
-    let beta = entry.replace("k8s.io/v1\n", "k8s.io/v1beta1\n");
-    assert!(beta.contains("v1beta1"), "{beta}");
-    kubectl_pods(&env, &api.kubeconfig(&beta)).ok();
+        // Through a running agent (the small binary's path) the same, served from memory.
+        let agent = env.agent();
+        let before = env.audit().len();
+        kubectl.pods(&env, &api.kubeconfig(&entry)).ok();
+        let uses = env.audit().split_off(before);
+        assert!(
+            !uses.is_empty()
+                && uses
+                    .iter()
+                    .all(|u| u["via"] == "agent" && u["program"] == "kubectl"),
+            "kubectl 1.{v}: the agent handed it to kubectl: {uses:?}"
+        );
+        drop(agent);
+    }
 
-    // Through a running agent (the small binary's path) the same, served from memory.
-    let agent = env.agent();
-    let before = env.audit().len();
-    kubectl_pods(&env, &api.kubeconfig(&entry)).ok();
-    let uses = env.audit().split_off(before);
-    assert!(
-        !uses.is_empty()
-            && uses
-                .iter()
-                .all(|u| u["via"] == "agent" && u["program"] == "kubectl"),
-        "the agent handed it to kubectl: {uses:?}"
-    );
-    drop(agent);
-
-    // What kubectl reads: the version it asked for, the ID token, its expiry in RFC 3339.
+    // What kubectl reads: the version it asked for (`v1` when no kubectl asks), the ID token,
+    // its expiry in RFC 3339.
     let out = env.run(&["token", "demo", "--format", "kubectl"]).ok().json();
     assert_eq!(out["apiVersion"], "client.authentication.k8s.io/v1");
     assert_eq!(out["kind"], "ExecCredential");
@@ -216,7 +262,11 @@ fn an_id_token_near_its_expiry_is_refreshed_first() {
     assert_eq!(env.server.grants("refresh_token"), 1);
     assert_eq!(env.keychain_item(&id).unwrap()["id_token"], second.as_str());
     api.accept(&second);
-    kubectl_pods(&env, &api.kubeconfig(&documented_entry())).ok();
+    for kubectl in Kubectl::all() {
+        kubectl
+            .pods(&env, &api.kubeconfig(&kubectl.documented_entry()))
+            .ok();
+    }
     // The agent renews it the same way, by its own expiry.
     let _agent = env.agent();
     std::thread::sleep(std::time::Duration::from_secs(5));

@@ -8,7 +8,8 @@ use crate::secret::Secret;
 use serde::Deserialize;
 
 /// The versions of the exec credential API kubectl speaks: `v1` (kubectl 1.22 and later), and
-/// `v1beta1`, which older kubeconfigs still name. The answer must carry the version asked.
+/// `v1beta1`, the only one of older kubectls (Debian 12's is 1.20), which newer ones still take.
+/// The answer must carry the version asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecApi {
     #[default]
@@ -59,8 +60,8 @@ struct Cluster {
     server: String,
 }
 
-/// Reads `KUBERNETES_EXEC_INFO` (`None` when kubectl did not set it, as kubectl before 1.22
-/// did not for `v1beta1` without `provideClusterInfo`: then `v1`, not interactive).
+/// Reads `KUBERNETES_EXEC_INFO` (`None` when it is not set: not run by kubectl, which sets it
+/// since 1.20 with or without `provideClusterInfo`; then `v1`, not interactive).
 pub fn exec_info(sent: Option<&str>) -> Result<ExecInfo> {
     let Some(sent) = sent else {
         return Ok(ExecInfo::default());
