@@ -822,30 +822,45 @@ test('a program Keyport has not seen waits for Allow once, Deny, no answer, and 
   assert.equal(await browser.$('#consent').isDisplayed(), false);
   await browser.waitUntil(async () => (await (await answers()).getText()).includes('node always allowed'));
 
-  // The user's own command in a terminal they see (a shell in a terminal emulator, here xterm on
-  // the test's display) is never asked.
+  // The user's own commands in a terminal (here xterm on the test's display): asked once for
+  // that terminal session, whatever hosts it; "Allow in this terminal" lets the next command in
+  // it through unasked, and keeps nothing beyond it.
   const printed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-xterm-')), 'out');
-  const typed = spawnSync('xterm', ['-e', 'sh', '-c', `'${cli}' token '${account.id}' > '${printed}' 2>&1; true`], {
-    env,
-    encoding: 'utf8',
-    timeout: 20000,
-  });
-  assert.equal(typed.status, 0, typed.stderr);
-  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for the terminal');
+  const again = path.join(path.dirname(printed), 'again');
+  const exited = (child) => new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const typed = exited(
+    spawn('xterm', ['-e', 'sh', '-c', `'${cli}' token '${account.id}' > '${printed}' 2>&1; '${cli}' token '${account.id}' > '${again}' 2>&1; true`], {
+      env,
+      stdio: 'ignore',
+    }),
+  );
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /run in the terminal pts\/\d+, opened by xterm,/);
+  assert.equal(await browser.$('#consent-always').getText(), 'Allow in this terminal');
+  await atWidths('consent-terminal');
+  await browser.$('#consent-always').click();
+  assert.equal(await typed, 0);
   assert.equal(fs.readFileSync(printed, 'utf8').trim(), token(), 'keyport token in xterm printed the token');
-  // Run by the terminal itself, with no shell (`xterm -e keyport exec …`): the same.
+  assert.equal(fs.readFileSync(again, 'utf8').trim(), token(), 'the next command in that terminal was not asked');
+  assert.equal(await browser.$('#consent').isDisplayed(), false, 'one question for the terminal');
+  // Another terminal session (`xterm -e keyport exec …`, run by the terminal with no shell) is
+  // asked its own question.
   const direct = path.join(path.dirname(printed), 'direct');
-  const started = spawnSync('xterm', ['-e', cli, 'exec', account.id, '--env', 'T', '--', 'sh', '-c', `printf %s "$T" > '${direct}'`], {
-    env,
-    encoding: 'utf8',
-    timeout: 20000,
-  });
-  assert.equal(started.status, 0, started.stderr);
-  assert.equal(await browser.$('#consent').isDisplayed(), false, 'no question for xterm -e');
+  const started = exited(
+    spawn('xterm', ['-e', cli, 'exec', account.id, '--env', 'T', '--', 'sh', '-c', `printf %s "$T" > '${direct}'`], {
+      env,
+      stdio: 'ignore',
+    }),
+  );
+  await browser.$('#consent').waitForDisplayed({ timeout: 10000 });
+  assert.match(await browser.$('#consent').getText(), /opened by xterm/);
+  await browser.$('#consent-once').click();
+  assert.equal(await started, 0);
   assert.equal(fs.readFileSync(direct, 'utf8'), token(), 'keyport exec run by xterm got the token');
+  await browser.$('#consent').waitForDisplayed({ reverse: true, timeout: 5000 });
 
-  // A terminal a program made for itself, which nobody sees (`script` in a new session), is no
-  // person typing: it is asked about like any program.
+  // A terminal a program made for itself, which nobody sees (`script` in a new session), is a
+  // terminal session like any: asked about, named by what opened it.
   const hidden = new Promise((resolve) => {
     const child = spawn('setsid', ['script', '-qec', `'${cli}' token '${account.id}'; true`, '/dev/null'], {
       env: { ...env, SHELL: '/bin/sh' },

@@ -10,6 +10,7 @@ import {
   consentExe,
   consentHint,
   remembersAnswers,
+  alwaysLabel,
   consentText,
   consentTitle,
   decisionsFor,
@@ -128,6 +129,7 @@ describe('consent', () => {
       through: null,
       remembered: true,
       connect: null,
+      terminal: null,
     };
     expect(consentText(q)).toBe(
       'With a token, python3 can act as demo:ada until the token expires. Enter or Escape denies it this time only.',
@@ -150,6 +152,13 @@ describe('consent', () => {
     const shell = { ...q, program: 'dash', exe: '', remembered: false };
     expect(remembersAnswers(shell)).toBe(false);
     expect(consentHint(shell)).toContain('no answer is remembered');
+    expect(alwaysLabel(shell)).toBe('Always allow');
+    // From a terminal session, the answer is for that terminal until it closes.
+    const typed = { ...shell, program: 'bash', exe: '/usr/bin/bash', terminal: 'pts/3, opened by xterm' };
+    expect(remembersAnswers(typed)).toBe(true);
+    expect(alwaysLabel(typed)).toBe('Allow in this terminal');
+    expect(consentHint(typed)).toContain('until it closes');
+    expect(consentText(typed)).toContain('bash, run in the terminal pts/3, opened by xterm, can act as demo:ada');
     const d = (exe: string, account: string, at: number, allow = true) => ({
       exe,
       account,

@@ -177,18 +177,28 @@ export function consentText(q: Question): string {
     );
   }
   const who = q.through ? `${q.program} (through ${q.through})` : q.program;
-  return `With a token, ${who} can act as ${q.account_label} until the token expires. Enter or Escape denies it this time only.`;
+  const where = q.terminal ? `, run in the terminal ${q.terminal},` : '';
+  return `With a token, ${who}${where} can act as ${q.account_label} until the token expires. Enter or Escape denies it this time only.`;
 }
 
 /** Whether an answer can be kept ("Always"): not for a sign-in, a shell interpreter (every
- * script would then have the account), or a program that cannot be identified. */
+ * script would then have the account), or a program that cannot be identified; from a terminal,
+ * for that terminal until it closes. */
 export function remembersAnswers(q: Question): boolean {
-  return !q.connect && q.remembered;
+  return !q.connect && (q.remembered || q.terminal !== null);
+}
+
+/** What the button that keeps an answer says. */
+export function alwaysLabel(q: Question): string {
+  return q.terminal ? 'Allow in this terminal' : 'Always allow';
 }
 
 /** What happens to the answer. */
 export function consentHint(q: Question): string {
   if (q.connect) return 'It waits for your answer. A sign-in for another machine is asked about every time.';
+  if (q.terminal) {
+    return 'It waits for your answer. "Allow in this terminal" lets whatever runs in this terminal use your accounts until it closes; nothing is remembered beyond it.';
+  }
   if (!q.remembered) {
     return 'It waits for your answer. A shell, a program in a container or sandbox, or one Keyport cannot identify is asked every time: no answer is remembered.';
   }

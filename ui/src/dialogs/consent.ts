@@ -4,7 +4,7 @@
 import { backend } from '../backend';
 import { $ } from '../dom';
 import { reload } from '../store';
-import { consentExe, consentHint, consentText, consentTitle, remembersAnswers, type Question, type Reply } from '../model';
+import { alwaysLabel, consentExe, consentHint, consentText, consentTitle, remembersAnswers, type Question, type Reply } from '../model';
 import { notice, showError } from '../notices';
 
 const queue: Question[] = [];
@@ -20,6 +20,7 @@ function showNext() {
   $('consent-text').textContent = consentText(q);
   $('consent-exe').textContent = consentExe(q);
   $('consent-always').hidden = !remembersAnswers(q);
+  $('consent-always').textContent = alwaysLabel(q);
   $('consent-hint').textContent = consentHint(q);
   const answer = (reply: Reply) => async () => {
     queue.shift();

@@ -149,7 +149,12 @@ remembered: boolean,
  * Set when the question is whether to sign in to this provider (its name) for a program on
  * another machine, rather than to hand out a token; "Always" then means once.
  */
-connect: string | null, };
+connect: string | null, 
+/**
+ * The terminal session the program runs in ("pts/3, opened by xterm"): "Always" then allows
+ * everything run in that session until it ends, and nothing is remembered beyond it.
+ */
+terminal: string | null, };
 
 export type Reply = "once" | "always" | "deny" | "deny_once";
 

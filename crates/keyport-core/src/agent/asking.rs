@@ -1,7 +1,9 @@
 //! Consent: while the desktop app runs, the first time a program asks the agent for an account's
 //! token, the user is asked "Allow <program> to use <account>?" (Allow once, Always, Deny) and the
 //! program waits, for a bounded time. Answers are kept per executable and account
-//! ([`ConsentBook`]); the user's own `keyport` calls from a terminal are the user's and pass.
+//! ([`ConsentBook`]). A request from a terminal session is asked about once for that session:
+//! "Always" there allows whatever runs in it until it ends (the person's own `keyport token` at
+//! the prompt, `git push`, a script started there), and nothing is kept beyond it.
 //!
 //! This guards against surprises, not against a hostile program of the same user, which could
 //! read the keychain or edit the book directly (docs/SECURITY.md says so).
@@ -44,6 +46,9 @@ pub struct Question {
     /// Set when the question is whether to sign in to this provider (its name) for a program on
     /// another machine, rather than to hand out a token; "Always" then means once.
     pub connect: Option<String>,
+    /// The terminal session the program runs in ("pts/3, opened by xterm"): "Always" then allows
+    /// everything run in that session until it ends, and nothing is remembered beyond it.
+    pub terminal: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +79,16 @@ pub struct Consent {
     timeout: Duration,
     next_id: AtomicU64,
     waiting: Mutex<Waiters>,
+    /// The terminal sessions the person allowed, while they last.
+    terminals: Mutex<Vec<AllowedTerminal>>,
+}
+
+/// A terminal session allowed by the person: its leader pinned, so that the allowance ends with
+/// the session, and a session id used again later by another process is not taken for it.
+struct AllowedTerminal {
+    tty: i64,
+    session: u32,
+    leader: crate::process::Pin,
 }
 
 impl Consent {
@@ -84,6 +99,7 @@ impl Consent {
             timeout,
             next_id: AtomicU64::new(1),
             waiting: Mutex::default(),
+            terminals: Mutex::default(),
         }
     }
 
@@ -93,8 +109,12 @@ impl Consent {
 
     /// `Ok` when `usage`'s program may have `account`'s token, asking the user if needed.
     pub(crate) async fn check(&self, usage: &Use, account: &Account) -> Result<()> {
-        // A request from another machine is never the user at this terminal.
-        if !self.book.asks() || (usage.over_ssh.is_none() && usage.at_the_terminal) {
+        if !self.book.asks() {
+            return Ok(());
+        }
+        // A request from another machine runs in none of this machine's terminals.
+        let terminal = usage.terminal.as_ref().filter(|_| usage.over_ssh.is_none());
+        if terminal.is_some_and(|t| self.allowed_in(t)) {
             return Ok(());
         }
         // A program whose executable cannot be read is asked about every time, under its name;
@@ -108,6 +128,7 @@ impl Consent {
             program: &program,
             through: usage.through.as_deref(),
             over_ssh: usage.over_ssh.as_deref(),
+            terminal,
         };
         let exe = usage
             .exe
@@ -123,8 +144,27 @@ impl Consent {
         match self.book.lookup(&exe, &account.id) {
             Some(true) => Ok(()),
             Some(false) => Err(refused(&program, account, Refusal::Denied)),
-            None => self.ask(asked, &exe, true, account).await,
+            // Asked from a terminal, the answer is for the terminal session, not kept.
+            None => self.ask(asked, &exe, terminal.is_none(), account).await,
         }
+    }
+
+    /// Whether the person allowed terminal session `t`, and it still runs.
+    fn allowed_in(&self, t: &crate::process::Terminal) -> bool {
+        let mut allowed = self.terminals.lock().unwrap_or_else(|e| e.into_inner());
+        allowed.retain(|a| a.leader.unchanged());
+        allowed.iter().any(|a| a.tty == t.tty && a.session == t.session)
+    }
+
+    fn allow_in(&self, t: &crate::process::Terminal) {
+        let leader = crate::process::Pin::new(&mut crate::process::Snapshot::default(), t.session, false);
+        let mut allowed = self.terminals.lock().unwrap_or_else(|e| e.into_inner());
+        allowed.push(AllowedTerminal {
+            tty: t.tty,
+            session: t.session,
+            leader,
+        });
+        tracing::info!(terminal = %t.described, "the person allowed a terminal session");
     }
 
     /// Asks about `asked` running `exe` (shown), keeping an "Always" or a "Deny" for `exe` when
@@ -134,8 +174,17 @@ impl Consent {
             program,
             through,
             over_ssh,
+            terminal,
         } = asked;
-        let key = (exe.to_string(), account.id.clone());
+        // Requests from one terminal session wait on one question; another session is asked
+        // its own.
+        let key = match terminal {
+            Some(t) => (
+                format!("{exe}\0terminal {}:{}", t.tty, t.session),
+                account.id.clone(),
+            ),
+            None => (exe.to_string(), account.id.clone()),
+        };
         let (tx, rx) = oneshot::channel();
         let first = {
             let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
@@ -155,6 +204,7 @@ impl Consent {
                 through: through.map(str::to_string),
                 remembered: keep,
                 connect: None,
+                terminal: terminal.map(|t| t.described.clone()),
             };
             tracing::info!(program, exe, account = %account.id, "asking the user before handing out a token");
             self.asker.ask(question, reply_tx);
@@ -164,9 +214,10 @@ impl Consent {
                 // No answer in time, or the window went away: nobody said yes.
                 _ => None,
             };
-            match reply {
-                Some(Reply::Always) if keep => self.remember(exe, account, true),
-                Some(Reply::Deny) if keep => self.remember(exe, account, false),
+            match (reply, terminal) {
+                (Some(Reply::Always), Some(t)) => self.allow_in(t),
+                (Some(Reply::Always), None) if keep => self.remember(exe, account, true),
+                (Some(Reply::Deny), None) if keep => self.remember(exe, account, false),
                 _ => {}
             }
             let waiters = {
@@ -205,6 +256,7 @@ impl Consent {
             through: None,
             remembered: false,
             connect: Some(provider_name.to_string()),
+            terminal: None,
         };
         tracing::info!(
             program,
@@ -249,6 +301,7 @@ struct Asked<'a> {
     program: &'a str,
     through: Option<&'a str>,
     over_ssh: Option<&'a str>,
+    terminal: Option<&'a crate::process::Terminal>,
 }
 
 #[cfg(test)]
@@ -266,7 +319,7 @@ mod tests {
             via: "agent".into(),
             over_ssh: None,
             through: None,
-            at_the_terminal: false,
+            terminal: None,
             in_another_root: false,
         }
     }
@@ -316,6 +369,84 @@ mod tests {
                 ("git", Some("sh"), true)
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_terminal_session_allowed_once_asks_no_more_until_it_ends_and_nothing_is_kept() {
+        use crate::process::Terminal;
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(ConsentBook::open(dir.path(), || false).unwrap());
+        let asker = Arc::new(AlwaysAsker::default());
+        let consent = Consent::new(book.clone(), asker.clone(), Duration::from_secs(5));
+        let account = crate::store::accounts::tests::account("demo-1", "demo", "ada");
+        let other = crate::store::accounts::tests::account("demo-2", "demo", "bob");
+        // The session's leader: a process of its own, whose pid names the session.
+        let mut leader = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let here = Terminal {
+            tty: 136 << 8 | 7,
+            session: leader.id(),
+            described: "pts/7, opened by xterm".into(),
+        };
+        let in_it = |exe: &str, t: &Terminal| Use {
+            terminal: Some(t.clone()),
+            ..usage(Some(exe), None)
+        };
+
+        // `keyport token` typed at the prompt: asked once, "Always" is for the terminal.
+        consent
+            .check(&in_it("/usr/bin/bash", &here), &account)
+            .await
+            .unwrap();
+        consent
+            .check(&in_it("/usr/bin/bash", &here), &account)
+            .await
+            .unwrap();
+        // Whatever else runs there, for any account, is not asked.
+        consent
+            .check(&in_it("/usr/bin/git", &here), &other)
+            .await
+            .unwrap();
+        // Another terminal session is asked its own question.
+        let elsewhere = Terminal {
+            tty: 136 << 8 | 8,
+            session: std::process::id(),
+            described: "pts/8, opened by script".into(),
+        };
+        consent
+            .check(&in_it("/usr/bin/bash", &elsewhere), &account)
+            .await
+            .unwrap();
+        // A request from another machine is in none of this machine's terminals.
+        let remote = Use {
+            over_ssh: Some("devbox".into()),
+            ..in_it("ssh:devbox:bash", &here)
+        };
+        consent.check(&remote, &account).await.unwrap();
+        // The session ends: the same terminal and session id are asked about again.
+        let _ = leader.kill();
+        let _ = leader.wait();
+        consent
+            .check(&in_it("/usr/bin/bash", &here), &account)
+            .await
+            .unwrap();
+
+        let asked = asker.0.lock().unwrap();
+        let shown: Vec<(&str, Option<&str>, bool)> = asked
+            .iter()
+            .map(|q| (q.program.as_str(), q.terminal.as_deref(), q.remembered))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("bash", Some("pts/7, opened by xterm"), false),
+                ("bash", Some("pts/8, opened by script"), false),
+                ("ssh:devbox:bash", None, true),
+                ("bash", Some("pts/7, opened by xterm"), false),
+            ]
+        );
+        // Nothing was kept for the programs that ran in the terminal.
+        assert_eq!(book.lookup("/usr/bin/git", &other.id), None);
+        assert_eq!(book.lookup("/usr/bin/bash", &account.id), None);
     }
 
     #[tokio::test]

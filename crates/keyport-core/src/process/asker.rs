@@ -6,7 +6,7 @@
 //! non-interactive shell (`sh -c …`, `sh script`) and a launcher (`env`, `nice`, `timeout`,
 //! `xargs`, …) are looked through to the first other program, and named as what it came through
 //! ("git, through sh"). Only the system's own are looked through (the file the kernel runs is
-//! root's, as the terminal rule asks of emulators): a program of the user's named `env` could
+//! root's): a program of the user's named `env` could
 //! otherwise hand its request to whichever program started it. A program started by another
 //! can still ask in that one's name through the system's `sh`; the consent question names both.
 

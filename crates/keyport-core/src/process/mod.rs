@@ -3,7 +3,7 @@
 //! - `proc_fs.rs`: the reads of Linux's `/proc` (executable, parent, command line, terminal,
 //!   namespace), which nothing else in Keyport makes;
 //! - `asker.rs`: the program behind the shells and launchers a request came through;
-//! - `terminal.rs`: whether a command was typed at a terminal a person sees;
+//! - `terminal.rs`: the terminal session a caller runs in, if any;
 //! - `program.rs`: [`Program`], all of that about one caller, read once when it asks, which the
 //!   audit records, the consent question names and the window shows;
 //! - `snapshot.rs`: [`Snapshot`], those reads kept for one request, so that each is made once;
@@ -27,3 +27,4 @@ pub(crate) use proc_fs::pid_written_to;
 pub use proc_fs::{comm, exe_path, host_name};
 pub use program::Program;
 pub use snapshot::Snapshot;
+pub use terminal::Terminal;

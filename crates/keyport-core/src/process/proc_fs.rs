@@ -80,19 +80,6 @@ pub fn same_mount_namespace(pid: u32) -> bool {
     theirs.is_some() && theirs == *ours
 }
 
-/// The real uid of process `pid`.
-#[cfg(target_os = "linux")]
-pub fn real_uid(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// This machine's host name, as the kernel has it.
 pub fn host_name() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -1,16 +1,16 @@
 //! Who asked for a token, as the kernel knew it when the request came: the program behind the
 //! shells and launchers it came through (`asker.rs`), its executable and its parent's, and
-//! whether the person typed the command at a terminal they see (`terminal.rs`). The audit records
+//! the terminal session it runs in (`terminal.rs`). The audit records
 //! it, the consent question names it, the window shows it; none of them reads `/proc` itself.
 //!
 //! A process may call itself anything, so the path is what tells a real `git` from a copy of
 //! python named `git`; Keyport's own CLI, whose caller is the one that matters, is recognised by
 //! its executable file, not by its name.
 
-use super::asker::{asker, is_shell};
+use super::asker::asker;
 use super::proc_fs::comm;
 use super::snapshot::Snapshot;
-use super::terminal::{leads_its_session, typed_in_a_terminal};
+use super::terminal::{terminal_of, Terminal};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,9 +26,9 @@ pub struct Program {
     pub through: Option<String>,
     /// Keyport's CLI process that asked on its behalf, when one did.
     pub cli_pid: Option<u32>,
-    /// A command typed at a terminal a person sees (`terminal.rs`): Keyport's CLI, or the program
-    /// that connected, started by a shell on that terminal or by the terminal itself.
-    pub at_the_terminal: bool,
+    /// The terminal session Keyport's CLI (or the program that connected) runs in, if any
+    /// (`terminal.rs`): the person may allow everything run in it until it ends.
+    pub terminal: Option<Terminal>,
     /// It sees other files than Keyport does (another mount namespace: a container, a sandbox):
     /// its executable's path names a file of that other root, which may be another file than the
     /// one at that path here, so no answer kept for the path may stand for it.
@@ -93,19 +93,10 @@ impl Program {
             pid: Some(asker.pid),
             through: asker.through_text(),
             cli_pid: cli,
-            at_the_terminal: at_the_terminal(seen, direct, cli),
+            terminal: terminal_of(seen, cli.unwrap_or(direct)),
             in_another_root: !seen.same_mounts(asker.pid),
         }
     }
-}
-
-/// `keyport token` at a shell prompt (the CLI, or the program connecting, was started by a shell
-/// on a terminal a person sees), or run by the terminal itself (`xterm -e keyport token …`).
-fn at_the_terminal(seen: &mut Snapshot, direct: u32, cli: Option<u32>) -> bool {
-    // Whether there is a terminal at all first: most callers (scripts, services, editors) have
-    // none, and the answer is already read.
-    typed_in_a_terminal(seen, cli.unwrap_or(direct))
-        && (seen.exe(direct).is_some_and(|e| is_shell(&e)) || cli.is_some_and(|c| leads_its_session(seen, c)))
 }
 
 /// Whether process `pid` runs Keyport's own CLI: this very executable (`keyport agent`), or one
@@ -172,7 +163,10 @@ mod tests {
         assert_eq!(me.name.as_deref(), exe.file_name().and_then(|n| n.to_str()));
         assert_eq!(me.exe.as_deref(), exe.to_str());
         assert!(me.parent_exe.is_some());
-        assert!(!me.at_the_terminal, "a test binary is no shell");
+        assert_eq!(
+            me.terminal.as_ref().map(|t| t.session),
+            terminal_of(&mut Snapshot::default(), std::process::id()).map(|t| t.session)
+        );
         assert!(comm(std::process::id()).is_some_and(|c| !c.is_empty()));
         assert_eq!(Program::agent_peer(None), Program::default());
     }

@@ -1,117 +1,66 @@
-//! Whether a caller is the person at a terminal: `keyport token` typed at a shell prompt passes
-//! consent without a question in the window, as the person's own command.
+//! The terminal a caller runs on, as the kernel says: its controlling terminal and the session on
+//! it (one window or tab's shell, one login). The person answers for a terminal once ("Allow in
+//! this terminal", `agent::asking`), and until that session ends whatever runs in it asks no
+//! more: `keyport token` typed at the prompt, `git push`, a script started there.
 //!
-//! A controlling terminal alone proves nothing: any program can make a pseudo-terminal and run a
-//! shell on it (`setsid script -qc "bash -c 'keyport token …'"`). So the terminal must be hosted
-//! by a program made for people to look at: the process that opened it and started its session
-//! (the session leader's parent) runs a terminal emulator installed on the system (the file it
-//! runs, as the kernel knows it, owned by root, in the agent's own mount namespace, so that no
-//! program of the user can pass its own under that name), or it is sshd or `login`. Terminal
-//! multiplexers (tmux, screen) and terminal servers that run without a window (`urxvtd`,
-//! `ptyxis-agent`) do not count: any program can start a detached one, which nobody sees.
-//!
-//! This is a convenience that keeps the person's own commands unasked, not a boundary: whatever
-//! runs in the person's terminal counts as them (a build script, a package's install hook), and
-//! a program can still start a real terminal emulator where nobody looks (a display of its own,
-//! a window started iconified) or log in over SSH with a key it adds. docs/SECURITY.md says so.
+//! Nothing here judges a terminal by the program that hosts it. Which emulator opened it (or
+//! sshd, or `script`, or tmux) is only shown, so that the person can tell their own window from
+//! a pseudo-terminal a program made for itself, and a program may call itself anything. What
+//! decides is the person's answer for this session, and the session leader's pidfd says when it
+//! has ended, so that a session id used again later is not taken for it.
 
-#[cfg(target_os = "linux")]
-use super::proc_fs::real_uid;
 use super::snapshot::Snapshot;
 
-/// Terminal emulators by executable file name. Those built on a browser runtime (VS Code, Hyper,
-/// Tabby) are left out: their terminal host can be started without a window.
-const TERMINAL_EMULATORS: &[&str] = &[
-    "gnome-terminal-server",
-    "kgx",
-    "konsole",
-    "xterm",
-    "uxterm",
-    "xfce4-terminal",
-    "mate-terminal",
-    "lxterminal",
-    "qterminal",
-    "tilix",
-    "terminology",
-    "deepin-terminal",
-    "alacritty",
-    "kitty",
-    "wezterm-gui",
-    "foot",
-    "st",
-    "urxvt",
-    "rxvt",
-    "ghostty",
-    "contour",
-    "rio",
-    "Terminal",
-    "iTerm2",
-];
+/// A terminal session a caller runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    /// The terminal's device number.
+    pub tty: i64,
+    /// The session: its leader's pid.
+    pub session: u32,
+    /// The terminal in words: "pts/3, opened by xterm".
+    pub described: String,
+}
 
-/// Processes that run as root and host a login's terminal: their names cannot be taken by a
-/// program of the user (it cannot run as root).
-const LOGIN_HOSTS: &[&str] = &["sshd", "sshd-session", "login"];
-
-/// Whether process `pid` runs on a terminal that a person sees (see the module's comment).
-#[cfg(target_os = "linux")]
-pub fn typed_in_a_terminal(seen: &mut Snapshot, pid: u32) -> bool {
-    let Some(caller) = seen.stat(pid) else {
-        return false;
-    };
+/// The terminal session process `pid` runs in: `None` without a controlling terminal, or when
+/// its session's leader is gone or on another terminal (the session no longer has the terminal
+/// it started on).
+pub fn terminal_of(seen: &mut Snapshot, pid: u32) -> Option<Terminal> {
+    let caller = seen.stat(pid)?;
     if caller.tty == 0 {
-        return false;
+        return None;
     }
-    // The session leader is the first process on the terminal (the shell the emulator started);
-    // its parent opened the terminal.
-    let Some(leader) = seen.stat(caller.session) else {
-        return false;
-    };
-    leader.tty == caller.tty && hosts_a_visible_terminal(seen, leader.ppid)
+    let leader = seen.stat(caller.session)?;
+    if leader.tty != caller.tty {
+        return None;
+    }
+    // The leader's parent opened the terminal (an emulator, sshd, `script`, tmux): named for the
+    // person to judge, by its executable's file name, else its command name.
+    let host = seen
+        .exe(leader.ppid)
+        .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| seen.stat(leader.ppid).map(|s| s.name));
+    let name = tty_name(caller.tty);
+    Some(Terminal {
+        tty: caller.tty,
+        session: caller.session,
+        described: match host {
+            Some(host) => format!("{name}, opened by {host}"),
+            None => name,
+        },
+    })
 }
 
-#[cfg(not(target_os = "linux"))]
-pub fn typed_in_a_terminal(_seen: &mut Snapshot, _pid: u32) -> bool {
-    false
-}
-
-/// Whether process `pid` is the first of its session: what a terminal emulator starts on its
-/// terminal (`xterm -e keyport token …` starts Keyport's CLI there with no shell).
-#[cfg(target_os = "linux")]
-pub fn leads_its_session(seen: &mut Snapshot, pid: u32) -> bool {
-    seen.stat(pid).is_some_and(|s| s.session == pid)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn leads_its_session(_seen: &mut Snapshot, _pid: u32) -> bool {
-    false
-}
-
-#[cfg(target_os = "linux")]
-fn hosts_a_visible_terminal(seen: &mut Snapshot, pid: u32) -> bool {
-    // A terminal emulator of the system: the file it runs, through the kernel's own link (not
-    // the path the link names, which another mount namespace can put another file under), in
-    // our mount namespace.
-    if let Some(exe) = seen.exe(pid) {
-        let named = exe
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| TERMINAL_EMULATORS.contains(&n));
-        if named && seen.same_mounts(pid) && seen.file(pid).is_some_and(|f| f.uid == 0) {
-            return true;
-        }
+/// The terminal's name from its device number (Linux's numbering: pseudo-terminals on majors
+/// 136–143, virtual consoles on 4).
+fn tty_name(device: i64) -> String {
+    let major = (device >> 8) & 0xfff;
+    let minor = (device & 0xff) | ((device >> 12) & 0xfff00);
+    match major {
+        136..=143 => format!("pts/{}", (major - 136) * 256 + minor),
+        4 if minor < 64 => format!("tty{minor}"),
+        _ => format!("terminal {major}:{minor}"),
     }
-    // sshd's per-session process runs as the user and hides its executable (it is not dumpable);
-    // the process above it, sshd's monitor, runs as root, and root's names are its own.
-    fn login_host(seen: &mut Snapshot, pid: u32) -> bool {
-        seen.stat(pid)
-            .is_some_and(|s| LOGIN_HOSTS.contains(&s.name.as_str()))
-            && real_uid(pid) == Some(0)
-    }
-    if login_host(seen, pid) {
-        return true;
-    }
-    seen.stat(pid)
-        .is_some_and(|s| s.name.starts_with("sshd") && login_host(seen, s.ppid))
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -121,22 +70,23 @@ mod tests {
     use crate::process::proc_fs::Stat;
 
     #[test]
-    fn stat_lines_are_read_past_a_name_with_spaces_and_parentheses() {
-        let stat = Stat::parse("4242 (a (b) c) S 17 4242 4242 34816 4242 4194560 0").unwrap();
-        assert_eq!(stat.name, "a (b) c");
-        assert_eq!((stat.ppid, stat.session, stat.tty), (17, 4242, 34816));
-        assert!(Stat::parse("garbage").is_none());
-        assert!(
-            !typed_in_a_terminal(&mut Snapshot::default(), 1),
+    fn terminals_are_named_by_their_device() {
+        assert_eq!(tty_name(136 << 8 | 3), "pts/3");
+        assert_eq!(tty_name(137 << 8 | 1), "pts/257");
+        assert_eq!(tty_name(4 << 8 | 2), "tty2");
+        assert_eq!(tty_name(5 << 8 | 1), "terminal 5:1");
+        assert_eq!(
+            terminal_of(&mut Snapshot::default(), 1),
+            None,
             "init has no terminal"
         );
-        assert!(!typed_in_a_terminal(&mut Snapshot::default(), u32::MAX));
+        assert_eq!(terminal_of(&mut Snapshot::default(), u32::MAX), None);
     }
 
     #[test]
-    fn a_shell_on_a_terminal_that_a_program_made_is_not_the_person() {
+    fn a_shell_on_a_pseudo_terminal_is_in_that_terminals_session_and_its_host_is_named() {
         // `script` in a new session: the shell it starts has a controlling terminal (a
-        // pseudo-terminal), and nobody sees it.
+        // pseudo-terminal) and leads the session `script` opened it for.
         if std::process::Command::new("script")
             .arg("--version")
             .output()
@@ -157,10 +107,15 @@ mod tests {
             .unwrap();
         let shell = pid_written_to(&pid_file);
         let stat = Stat::read(shell).unwrap();
-        let verdict = typed_in_a_terminal(&mut Snapshot::default(), shell);
+        let terminal = terminal_of(&mut Snapshot::default(), shell);
         let _ = child.kill();
         let _ = child.wait();
-        assert_ne!(stat.tty, 0, "the shell has a controlling terminal");
-        assert!(!verdict, "but `script` is no terminal a person sees");
+        let terminal = terminal.expect("the shell runs on a terminal");
+        assert_eq!(terminal.tty, stat.tty);
+        assert_eq!(terminal.session, stat.session);
+        assert!(
+            terminal.described.starts_with("pts/") && terminal.described.ends_with("opened by script"),
+            "{terminal:?}"
+        );
     }
 }

@@ -44,10 +44,10 @@ pub struct Use {
     /// names the program behind (see [`crate::process`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,
-    /// Typed at a terminal a person sees (see [`Program::at_the_terminal`]): not kept, since
-    /// only the question asked now depends on it.
+    /// The terminal session it runs in (see [`Program::terminal`]): not kept, since only the
+    /// question asked now depends on it.
     #[serde(skip)]
-    pub at_the_terminal: bool,
+    pub terminal: Option<crate::process::Terminal>,
     /// Run from another root (see [`Program::in_another_root`]): asked every time.
     #[serde(skip)]
     pub in_another_root: bool,
@@ -66,7 +66,7 @@ impl Use {
             via: via.into(),
             over_ssh: None,
             through: program.through,
-            at_the_terminal: program.at_the_terminal,
+            terminal: program.terminal,
             in_another_root: program.in_another_root,
         }
     }
@@ -194,7 +194,7 @@ mod tests {
             via: "keychain".into(),
             over_ssh: None,
             through: None,
-            at_the_terminal: false,
+            terminal: None,
             in_another_root: false,
         }
     }
