@@ -190,7 +190,9 @@ impl Consent {
             let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
             let waiters = waiting.entry(key.clone()).or_default();
             waiters.push(tx);
-            waiters.len() == 1 || !keep
+            // A question whose answer stands for nothing beyond itself (a shell, an unknown
+            // program) is asked per request; one for a terminal session stands for the session.
+            waiters.len() == 1 || (!keep && terminal.is_none())
         };
         if first {
             let (reply_tx, reply_rx) = oneshot::channel();
@@ -447,6 +449,57 @@ mod tests {
         // Nothing was kept for the programs that ran in the terminal.
         assert_eq!(book.lookup("/usr/bin/git", &other.id), None);
         assert_eq!(book.lookup("/usr/bin/bash", &account.id), None);
+    }
+
+    /// Holds each question until the test answers it.
+    #[derive(Default)]
+    struct HeldAsker(Mutex<Vec<(Question, oneshot::Sender<Reply>)>>);
+
+    impl Asker for HeldAsker {
+        fn ask(&self, question: Question, reply: oneshot::Sender<Reply>) {
+            self.0.lock().unwrap().push((question, reply));
+        }
+        fn show_device_code(&self, _code: crate::agent_link::protocol::DeviceCode) {}
+    }
+
+    #[tokio::test]
+    async fn requests_from_one_terminal_session_wait_on_one_question() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(ConsentBook::open(dir.path(), || false).unwrap());
+        let asker = Arc::new(HeldAsker::default());
+        let consent = Consent::new(book, asker.clone(), Duration::from_secs(5));
+        let account = crate::store::accounts::tests::account("demo-1", "demo", "ada");
+        let here = crate::process::Terminal {
+            tty: 136 << 8 | 9,
+            session: std::process::id(),
+            described: "pts/9, opened by xterm".into(),
+        };
+        // Two commands of one shell line (`keyport token a; … &`), asking at once.
+        let typed = Use {
+            terminal: Some(here),
+            ..usage(Some("/usr/bin/bash"), None)
+        };
+        let answer = async {
+            while asker.0.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // Time for the second request to find the question open.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let asked: Vec<_> = asker.0.lock().unwrap().drain(..).collect();
+            let count = asked.len();
+            for (_, reply) in asked {
+                let _ = reply.send(Reply::Always);
+            }
+            count
+        };
+        let (first, second, asked) = tokio::join!(
+            consent.check(&typed, &account),
+            consent.check(&typed, &account),
+            answer
+        );
+        first.unwrap();
+        second.unwrap();
+        assert_eq!(asked, 1, "one question for the terminal session");
     }
 
     #[tokio::test]
