@@ -164,7 +164,7 @@ impl Consent {
             session: t.session,
             leader,
         });
-        tracing::info!(terminal = %t.described, "the person allowed a terminal session");
+        tracing::info!(terminal = ?t.described, "the person allowed a terminal session");
     }
 
     /// Asks about `asked` running `exe` (shown), keeping an "Always" or a "Deny" for `exe` when
